@@ -1,0 +1,242 @@
+"""Factories for test data: real rows through the real models, with sensible defaults."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from tracker.models import (
+    CostKind,
+    CostLine,
+    Icb,
+    Incident,
+    OutageEvent,
+    Practice,
+    Role,
+    User,
+)
+from tracker.services import costing
+from tracker.services.directory import UserDetails, save_user
+from tracker.services.rates import seed_rate_card
+
+PASSWORD = "correct-horse-battery"
+_counter = itertools.count(1)
+
+
+def make_icb(session: Session, ods_code: str | None = None, **fields: object) -> Icb:
+    n = next(_counter)
+    icb = Icb(
+        ods_code=ods_code or f"Z{n % 100:02d}",
+        name=fields.pop("name", f"NHS Test {n} Integrated Care Board"),
+        region=fields.pop("region", "London"),
+        payables_code=fields.pop("payables_code", "AB12"),
+        **fields,
+    )
+    session.add(icb)
+    session.flush()
+    return icb
+
+
+def make_practice(
+    session: Session, icb: Icb, ods_code: str | None = None, **fields: object
+) -> Practice:
+    n = next(_counter)
+    defaults: dict[str, object] = {
+        "name": f"Test Surgery {n}",
+        "address": f"{n} High Street\nLondon\nN1 1AA",
+        "contact_email": f"surgery{n}@nhs.net",
+        "contact_phone": "020 7946 0000",
+        "bank_account_name": f"Test Surgery {n}",
+        "bank_sort_code": "30-94-57",
+        "bank_account_number": "12345678",
+        "remittance_email": f"finance{n}@nhs.net",
+    }
+    defaults.update(fields)
+    practice = Practice(ods_code=ods_code or f"T{n:05d}", icb_id=icb.id, **defaults)
+    session.add(practice)
+    session.flush()
+    seed_rate_card(session, practice)
+    session.flush()
+    return practice
+
+
+def make_user(
+    session: Session,
+    role: Role | None,
+    *,
+    practices: list[Practice] = (),
+    icb: Icb | None = None,
+    admin: bool = False,
+    email: str | None = None,
+    name: str | None = None,
+) -> User:
+    n = next(_counter)
+    user = save_user(
+        session,
+        None,
+        UserDetails(
+            name=name or f"User {n}",
+            email=email or f"user{n}@example.org",
+            role=role.value if role else None,
+            practice_ids=[p.id for p in practices],
+            icb_id=icb.id if icb else None,
+            is_admin=admin,
+            password=PASSWORD,
+        ),
+    )
+    session.flush()
+    return user
+
+
+def make_event(
+    session: Session, name: str = "CrowdStrike global IT outage, 19 July 2024"
+) -> OutageEvent:
+    event = OutageEvent(name=f"{name} #{next(_counter)}", started_on=date(2024, 7, 19))
+    session.add(event)
+    session.flush()
+    return event
+
+
+def make_incident(session: Session, practice: Practice, **fields: object) -> Incident:
+    defaults: dict[str, object] = {
+        "title": "EMIS outage",
+        "starts_at": datetime(2024, 7, 19, 6, 10),
+        "ends_at": datetime(2024, 7, 19, 16, 0),
+        "systems": "emis_web",
+        "impact": "Worked on paper",
+    }
+    defaults.update(fields)
+    incident = Incident(practice_id=practice.id, **defaults)
+    session.add(incident)
+    session.flush()
+    return incident
+
+
+def make_staff_line(
+    session: Session,
+    incident: Incident,
+    hours: str = "6.5",
+    rate: str = "18.66",
+    overtime: str = "50",
+    pension: str = "14.38",
+    ni: str = "13.8",
+    line_date: date = date(2024, 7, 19),
+    description: str = "Practice nurse overtime",
+) -> CostLine:
+    amounts = costing.staff_time(
+        Decimal(hours), Decimal(rate), Decimal(overtime), Decimal(pension), Decimal(ni)
+    )
+    line = CostLine(
+        incident_id=incident.id,
+        kind=CostKind.STAFF.value,
+        line_date=line_date,
+        description=description,
+        quantity=Decimal(hours),
+        unit="hour",
+        unit_rate=Decimal(rate),
+        overtime_pct=Decimal(overtime),
+        pension_pct=Decimal(pension),
+        ni_pct=Decimal(ni),
+        net_amount=amounts.net,
+        vat_amount=amounts.vat,
+        total_amount=amounts.total,
+        working=amounts.working,
+        staff_role="Practice nurse",
+    )
+    session.add(line)
+    session.flush()
+    return line
+
+
+def make_expense_line(
+    session: Session,
+    incident: Incident,
+    net: str = "42.50",
+    vat: str = "8.50",
+    description: str = "Printer paper",
+    supplier: str = "Ryman",
+) -> CostLine:
+    amounts = costing.other_expense(Decimal(net), Decimal(vat))
+    line = CostLine(
+        incident_id=incident.id,
+        kind=CostKind.EXPENSE.value,
+        line_date=date(2024, 7, 19),
+        description=description,
+        quantity=Decimal(1),
+        unit="item",
+        unit_rate=Decimal(net),
+        net_amount=amounts.net,
+        vat_amount=amounts.vat,
+        total_amount=amounts.total,
+        working=amounts.working,
+        supplier=supplier,
+    )
+    session.add(line)
+    session.flush()
+    return line
+
+
+@dataclass
+class World:
+    """A small NHS: ICB X with practices A and A2, ICB Y with practice B, a user per role."""
+
+    icb_x: Icb
+    icb_y: Icb
+    practice_a: Practice
+    practice_a2: Practice
+    practice_b: Practice
+    manager: User  # practice A
+    finance: User  # practices A and A2
+    manager_b: User  # practice B
+    reviewer: User  # ICB X
+    reviewer_y: User  # ICB Y
+    admin: User
+
+
+def build_world(session: Session) -> World:
+    icb_x = make_icb(session, "QXA", name="NHS Exampleshire Integrated Care Board")
+    icb_y = make_icb(session, "QYB", name="NHS Otherton Integrated Care Board")
+    practice_a = make_practice(session, icb_x, "A81001", name="Alpha Surgery")
+    practice_a2 = make_practice(session, icb_x, "A81002", name="Alpha Two Practice")
+    practice_b = make_practice(session, icb_y, "B82001", name="Beta Medical Centre")
+    world = World(
+        icb_x=icb_x,
+        icb_y=icb_y,
+        practice_a=practice_a,
+        practice_a2=practice_a2,
+        practice_b=practice_b,
+        manager=make_user(
+            session,
+            Role.PRACTICE_MANAGER,
+            practices=[practice_a],
+            email="manager.a@example.org",
+            name="Manager A",
+        ),
+        finance=make_user(
+            session,
+            Role.FINANCE,
+            practices=[practice_a, practice_a2],
+            email="finance.a@example.org",
+            name="Finance A",
+        ),
+        manager_b=make_user(
+            session,
+            Role.PRACTICE_MANAGER,
+            practices=[practice_b],
+            email="manager.b@example.org",
+            name="Manager B",
+        ),
+        reviewer=make_user(
+            session, Role.ICB_REVIEWER, icb=icb_x, email="reviewer.x@example.org", name="Reviewer X"
+        ),
+        reviewer_y=make_user(
+            session, Role.ICB_REVIEWER, icb=icb_y, email="reviewer.y@example.org", name="Reviewer Y"
+        ),
+        admin=make_user(session, None, admin=True, email="admin@example.org", name="Admin"),
+    )
+    session.commit()
+    return world

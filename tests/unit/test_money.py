@@ -1,0 +1,41 @@
+from decimal import Decimal
+
+import pytest
+
+from tracker.services.money import format_money, format_number, parse_decimal, to_pence
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0.005", "0.01"), ("0.015", "0.02"), ("2.675", "2.68"), ("-0.005", "-0.01"), ("1", "1.00")],
+)
+def test_rounds_half_pennies_up_away_from_zero(value: str, expected: str) -> None:
+    assert to_pence(Decimal(value)) == Decimal(expected)
+
+
+def test_money_is_shown_in_pounds_with_thousands_separators() -> None:
+    assert format_money(Decimal("1234.5")) == "£1,234.50"
+    assert format_money(Decimal("-12")) == "-£12.00"
+    assert format_money(Decimal("1234567.891")) == "£1,234,567.89"
+
+
+def test_numbers_drop_trailing_zeros() -> None:
+    assert format_number(Decimal("6.50")) == "6.5"
+    assert format_number(Decimal("14.38")) == "14.38"
+    assert format_number(Decimal("1000.00")) == "1,000"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("£1,234.50", Decimal("1234.50")),
+        (" 6.5 ", Decimal("6.5")),
+        ("abc", None),
+        ("", None),
+        ("NaN", None),
+        ("Infinity", None),
+        ("14.38%", Decimal("14.38")),
+    ],
+)
+def test_parses_what_people_type(text: str, expected: Decimal | None) -> None:
+    assert parse_decimal(text) == expected

@@ -1,0 +1,124 @@
+"""The one guard every view uses to see only what the signed-in user may see.
+
+Practice data (incidents, costs, rate cards, drafts, evidence) belongs to practice members
+(and administrators). Issued invoices are also visible to reviewers of the practice's ICB.
+Anything outside a user's scope answers 404, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, session
+from flask_login import current_user
+from sqlalchemy import ColumnElement, Select, false, select, true
+
+from tracker.extensions import db
+from tracker.models import PRACTICE_ROLES, Icb, Practice, Role, User
+
+T = TypeVar("T")
+SESSION_PRACTICE_KEY = "practice_id"
+
+
+def practice_ids_for(user: User) -> list[int]:
+    """Ids of the practices whose own data the user may see (all of them for admins)."""
+    if user.is_admin:
+        return list(db.session.scalars(select(Practice.id)))
+    return [m.practice_id for m in user.memberships if m.practice_id is not None]
+
+
+def icb_ids_for(user: User) -> list[int]:
+    """Ids of the ICBs whose claims the user may review (all of them for admins)."""
+    if user.is_admin:
+        return list(db.session.scalars(select(Icb.id)))
+    return [m.icb_id for m in user.memberships if m.icb_id is not None]
+
+
+def practice_condition(column: Any, user: User | None = None) -> ColumnElement[bool]:
+    """A WHERE clause limiting `column` (a practice id column) to the user's practices."""
+    user = user or current_user
+    if user.is_admin:
+        return true()
+    ids = practice_ids_for(user)
+    return column.in_(ids) if ids else false()
+
+
+def scoped(stmt: Select, column: Any) -> Select:
+    """Add the practice scope to a query."""
+    return stmt.where(practice_condition(column))
+
+
+def first_or_404(stmt: Select) -> Any:
+    """Run a scoped query for one object, answering 404 when there is none."""
+    obj = db.session.scalars(stmt).first()
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def get_for_practice_or_404(model: type[T], object_id: int) -> T:
+    """Fetch a model that has a `practice_id` column, within the user's practices."""
+    practice_column = model.practice_id  # type: ignore[attr-defined]
+    stmt = select(model).where(model.id == object_id)  # type: ignore[attr-defined]
+    return first_or_404(scoped(stmt, practice_column))
+
+
+def practice_or_404(practice_id: int) -> Practice:
+    """A practice the user belongs to (any practice for admins), else 404."""
+    stmt = select(Practice).where(Practice.id == practice_id)
+    return first_or_404(stmt.where(practice_condition(Practice.id)))
+
+
+def current_practice() -> Practice | None:
+    """The practice the user is working as: chosen in the switcher, else their first."""
+    if not current_user.is_authenticated:
+        return None
+    ids = practice_ids_for(current_user)
+    if not ids:
+        return None
+    chosen = session.get(SESSION_PRACTICE_KEY)
+    return db.session.get(Practice, chosen if chosen in ids else ids[0])
+
+
+def current_practice_or_404() -> Practice:
+    practice = current_practice()
+    if practice is None:
+        abort(404)
+    return practice
+
+
+def may_act_for_practice(practice_id: int, roles: frozenset[Role] = PRACTICE_ROLES) -> bool:
+    """Whether the user holds one of `roles` at the practice (admins may everything)."""
+    if current_user.is_admin:
+        return True
+    role = current_user.role_for_practice(practice_id)
+    return role is not None and role in roles
+
+
+def roles_required(
+    *roles: Role, admin: bool = True
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Refuse (403) users holding none of `roles`; administrators pass when `admin` is set."""
+
+    def decorator(view: Callable[..., T]) -> Callable[..., T]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> T:
+            if not (admin and current_user.is_admin) and not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def admin_required(view: Callable[..., T]) -> Callable[..., T]:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> T:
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+
+from tracker.auth.forms import MIN_PASSWORD_LENGTH
+from tracker.forms import MultiCheckboxField, blank_to_none, strip_filter, upper_filter
+from tracker.models import ROLE_LABELS_CHOICES, is_valid_practice_code
+
+SORT_CODE = re.compile(r"^\d{2}-?\d{2}-?\d{2}$")
+
+
+class UserForm(FlaskForm):
+    name = StringField(
+        "Full name",
+        filters=[strip_filter],
+        validators=[
+            DataRequired("Enter the user's name"),
+            Length(max=120, message="Name must be 120 characters or fewer"),
+        ],
+    )
+    email = EmailField(
+        "Email",
+        filters=[strip_filter],
+        validators=[
+            DataRequired("Enter an email address"),
+            Length(max=254, message="Email must be 254 characters or fewer"),
+            Email(
+                "Enter an email address in the correct format, like name@example.org",
+                check_deliverability=False,
+            ),
+        ],
+    )
+    password = StringField(
+        "Password",
+        validators=[
+            Optional(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=f"Password must be at least {MIN_PASSWORD_LENGTH} characters",
+            ),
+        ],
+    )
+    role = RadioField(
+        "Role", choices=[("", "None (administrator only)"), *ROLE_LABELS_CHOICES], default=""
+    )
+    practice_ids = MultiCheckboxField("Practices", coerce=int, validate_choice=True)
+    icb_id = SelectField("ICB (for reviewers)", coerce=int, validate_choice=True)
+    is_admin = BooleanField("Administrator")
+    active = BooleanField("Account active", default=True)
+
+    def validate_role(self, field: RadioField) -> None:
+        if field.data in ("practice_manager", "finance") and not self.practice_ids.data:
+            raise ValidationError("Choose at least one practice for this role")
+        if field.data == "icb_reviewer" and not self.icb_id.data:
+            raise ValidationError("Choose the ICB this reviewer belongs to")
+        if not field.data and not self.is_admin.data:
+            raise ValidationError("Choose a role, or make the user an administrator")
+
+
+def validate_ods_code(_form: FlaskForm, field: StringField) -> None:
+    if not is_valid_practice_code(field.data or ""):
+        raise ValidationError(
+            "Enter a practice ODS code: one capital letter and five digits, like A81001"
+        )
+
+
+class PracticeDetailsForm(FlaskForm):
+    """What a practice's own staff may edit."""
+
+    address = TextAreaField(
+        "Postal address",
+        filters=[strip_filter],
+        validators=[DataRequired("Enter the practice's postal address"), Length(max=500)],
+    )
+    contact_email = EmailField(
+        "Contact email",
+        filters=[blank_to_none],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email("Enter an email address in the correct format", check_deliverability=False),
+        ],
+    )
+    contact_phone = StringField(
+        "Contact phone",
+        filters=[blank_to_none],
+        validators=[
+            Optional(),
+            Length(max=30),
+            Regexp(r"^[0-9 +()-]{6,30}$", message="Enter a phone number, like 020 7946 0000"),
+        ],
+    )
+    vat_number = StringField(
+        "VAT registration number",
+        filters=[blank_to_none],
+        validators=[
+            Optional(),
+            Regexp(
+                r"^(GB)?\s?\d{3}\s?\d{4}\s?\d{2}(\s?\d{3})?$",
+                message="Enter a UK VAT number, like GB 123 4567 89",
+            ),
+        ],
+    )
+    bank_account_name = StringField(
+        "Account name", filters=[blank_to_none], validators=[Optional(), Length(max=100)]
+    )
+    bank_sort_code = StringField(
+        "Sort code",
+        filters=[blank_to_none],
+        validators=[Optional(), Regexp(SORT_CODE, message="Enter a sort code, like 30-94-57")],
+    )
+    bank_account_number = StringField(
+        "Account number",
+        filters=[blank_to_none],
+        validators=[Optional(), Regexp(r"^\d{8}$", message="Enter an 8-digit account number")],
+    )
+    remittance_email = EmailField(
+        "Remittance email",
+        filters=[blank_to_none],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email("Enter an email address in the correct format", check_deliverability=False),
+        ],
+    )
+    payment_terms_days = SelectField(
+        "Payment terms",
+        coerce=int,
+        default=30,
+        choices=[(14, "14 days"), (30, "30 days"), (60, "60 days")],
+    )
+
+
+class PracticeForm(PracticeDetailsForm):
+    """What an administrator sets when adding or editing a practice."""
+
+    ods_code = StringField(
+        "ODS code",
+        filters=[upper_filter],
+        validators=[DataRequired("Enter the practice's ODS code"), validate_ods_code],
+    )
+    name = StringField(
+        "Practice name",
+        filters=[strip_filter],
+        validators=[
+            DataRequired("Enter the practice's name"),
+            Length(max=200, message="Name must be 200 characters or fewer"),
+        ],
+    )
+    icb_id = SelectField("ICB", coerce=int, validate_choice=True)
+    pcn_name = StringField(
+        "Primary care network", filters=[blank_to_none], validators=[Optional(), Length(max=200)]
+    )
+    active = BooleanField("Practice active", default=True)
+
+
+class IcbForm(FlaskForm):
+    ods_code = StringField(
+        "ODS code",
+        filters=[upper_filter],
+        validators=[
+            DataRequired("Enter the ICB's ODS code"),
+            Regexp(r"^[A-Z0-9]{3}$", message="Enter a 3-character ODS code, like QMJ"),
+        ],
+    )
+    name = StringField(
+        "Name",
+        filters=[strip_filter],
+        validators=[
+            DataRequired("Enter the ICB's name"),
+            Length(max=200, message="Name must be 200 characters or fewer"),
+        ],
+    )
+    region = StringField(
+        "NHS England region", filters=[blank_to_none], validators=[Optional(), Length(max=100)]
+    )
+    payables_code = StringField(
+        "Payables code",
+        filters=[upper_filter],
+        validators=[
+            Optional(),
+            Regexp(
+                r"^[A-Z0-9]{4}$", message="Enter the 4-character payables code the ICB gave you"
+            ),
+        ],
+    )
+    invoice_address = TextAreaField(
+        "Invoice address", filters=[blank_to_none], validators=[Optional(), Length(max=500)]
+    )
+    invoice_email = EmailField(
+        "Invoice email",
+        filters=[blank_to_none],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email("Enter an email address in the correct format", check_deliverability=False),
+        ],
+    )
+    retired = BooleanField("Retired (merged or closed)")

@@ -1,0 +1,209 @@
+"""Administration: users, practices and the ICB directory. Administrators only."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from tracker.access import admin_required
+from tracker.admin.forms import IcbForm, PracticeForm, UserForm
+from tracker.extensions import db
+from tracker.models import Icb, Practice, Role, User
+from tracker.services import audit, directory
+from tracker.services.errors import DomainError
+from tracker.views import get_or_404, show_domain_error
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@admin_required
+def only_admins() -> None:
+    """Every page here is for administrators."""
+
+
+@bp.route("/")
+def index() -> str:
+    return render_template("admin/index.html")
+
+
+# --- users -----------------------------------------------------------------------------
+
+
+@bp.route("/users")
+def users() -> str:
+    rows = db.session.scalars(select(User).order_by(User.name)).all()
+    return render_template("admin/users.html", users=rows)
+
+
+def _user_form(user: User | None) -> UserForm:
+    form = UserForm(obj=user)
+    form.practice_ids.choices = [
+        (p.id, f"{p.name} ({p.ods_code})")
+        for p in db.session.scalars(select(Practice).order_by(Practice.name))
+    ]
+    form.icb_id.choices = [(0, "Not an ICB reviewer")] + [
+        (i.id, f"{i.name} ({i.ods_code})")
+        for i in db.session.scalars(select(Icb).order_by(Icb.name))
+    ]
+    if user is not None and request.method == "GET":
+        roles = user.roles
+        form.role.data = next(iter(roles)).value if roles else ""
+        form.practice_ids.data = [p.id for p in user.practices]
+        form.icb_id.data = user.icb.id if user.icb else 0
+    return form
+
+
+def _save_user(user: User | None) -> str | Response:
+    form = _user_form(user)
+    if form.validate_on_submit():
+        details = directory.UserDetails(
+            name=form.name.data or "",
+            email=form.email.data or "",
+            role=form.role.data or None,
+            practice_ids=form.practice_ids.data or [],
+            icb_id=form.icb_id.data or None,
+            is_admin=form.is_admin.data,
+            active=form.active.data,
+            password=form.password.data or None,
+        )
+        try:
+            saved = directory.save_user(db.session, user, details)
+            audit.record(
+                db.session,
+                user_id=current_user.id,
+                entity=saved,
+                action="create" if user is None else "update",
+                summary=f"User {saved.email} saved",
+            )
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            flash(f"{saved.name} has been saved.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user() -> str | Response:
+    return _save_user(None)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+def edit_user(user_id: int) -> str | Response:
+    return _save_user(get_or_404(User, user_id))
+
+
+# --- practices -------------------------------------------------------------------------
+
+
+@bp.route("/practices")
+def practices() -> str:
+    rows = db.session.scalars(select(Practice).order_by(Practice.name)).all()
+    return render_template("admin/practices.html", practices=rows)
+
+
+def _save_practice(practice: Practice | None) -> str | Response:
+    form = PracticeForm(obj=practice)
+    form.icb_id.choices = [
+        (i.id, f"{i.name} ({i.ods_code})")
+        for i in db.session.scalars(select(Icb).where(Icb.retired.is_(False)).order_by(Icb.name))
+    ]
+    if form.validate_on_submit():
+        try:
+            directory.check_unique_practice_code(
+                db.session, form.ods_code.data or "", practice.id if practice else None
+            )
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            is_new = practice is None
+            before = audit.snapshot(practice) if practice else {}
+            practice = practice or Practice()
+            form.populate_obj(practice)
+            db.session.add(practice)
+            db.session.flush()
+            if is_new:
+                from tracker.services.rates import seed_rate_card
+
+                seed_rate_card(db.session, practice)
+            audit.record(
+                db.session,
+                user_id=current_user.id,
+                entity=practice,
+                action="create" if is_new else "update",
+                practice_id=practice.id,
+                changes=audit.diff(before, audit.snapshot(practice)),
+                summary=f"Practice {practice.ods_code} saved",
+            )
+            db.session.commit()
+            flash(f"{practice.name} has been saved.", "success")
+            return redirect(url_for("admin.practices"))
+    return render_template("admin/practice_form.html", form=form, practice=practice)
+
+
+@bp.route("/practices/new", methods=["GET", "POST"])
+def new_practice() -> str | Response:
+    return _save_practice(None)
+
+
+@bp.route("/practices/<int:practice_id>/edit", methods=["GET", "POST"])
+def edit_practice(practice_id: int) -> str | Response:
+    return _save_practice(get_or_404(Practice, practice_id))
+
+
+# --- ICBs ------------------------------------------------------------------------------
+
+
+@bp.route("/icbs")
+def icbs() -> str:
+    rows = db.session.scalars(select(Icb).order_by(Icb.retired, Icb.name)).all()
+    return render_template("admin/icbs.html", icbs=rows)
+
+
+def _save_icb(icb: Icb | None) -> str | Response:
+    form = IcbForm(obj=icb)
+    if form.validate_on_submit():
+        try:
+            directory.check_unique_icb_code(
+                db.session, form.ods_code.data or "", icb.id if icb else None
+            )
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            is_new = icb is None
+            before = audit.snapshot(icb) if icb else {}
+            icb = icb or Icb()
+            form.populate_obj(icb)
+            icb.payables_code = icb.payables_code or None
+            db.session.add(icb)
+            db.session.flush()
+            audit.record(
+                db.session,
+                user_id=current_user.id,
+                entity=icb,
+                action="create" if is_new else "update",
+                changes=audit.diff(before, audit.snapshot(icb)),
+                summary=f"ICB {icb.ods_code} saved",
+            )
+            db.session.commit()
+            flash(f"{icb.name} has been saved.", "success")
+            return redirect(url_for("admin.icbs"))
+    return render_template("admin/icb_form.html", form=form, icb=icb)
+
+
+@bp.route("/icbs/new", methods=["GET", "POST"])
+def new_icb() -> str | Response:
+    return _save_icb(None)
+
+
+@bp.route("/icbs/<int:icb_id>/edit", methods=["GET", "POST"])
+def edit_icb(icb_id: int) -> str | Response:
+    return _save_icb(get_or_404(Icb, icb_id))
+
+
+ROLE_NAMES = {role.value: role.label for role in Role}

@@ -1,0 +1,94 @@
+"""Sign in, sign out, change password. Every other page needs a signed-in user."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from tracker.auth.forms import ChangePasswordForm, LoginForm
+from tracker.extensions import db
+from tracker.models import utcnow
+from tracker.services import accounts
+
+bp = Blueprint("auth", __name__)
+
+PUBLIC_ENDPOINTS = {"auth.login", "static", "main.accessibility"}
+
+
+@bp.before_app_request
+def require_login() -> Response | None:
+    """Every page but the sign-in page and static files needs a signed-in user."""
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return None
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow a `next` that stays on this site."""
+    if target and target.startswith("/") and not urlsplit(target).netloc and "\\" not in target:
+        return target
+    return url_for("main.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        email = form.email.data or ""
+        remote = request.remote_addr or "unknown"
+        limit = current_app.config["LOGIN_MAX_FAILURES_PER_MINUTE"]
+        if accounts.is_throttled(db.session, email, remote, limit):
+            abort(429)
+        user = accounts.authenticate(db.session, email, form.password.data or "")
+        if user is None:
+            accounts.record_failure(db.session, email, remote)
+            db.session.commit()
+            form.password.errors.append("Incorrect email or password")
+            return render_template("auth/login.html", form=form), 200
+        accounts.clear_failures(db.session, email)
+        user.last_login_at = utcnow()
+        db.session.commit()
+        session.clear()
+        login_user(user)
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> str | Response:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current_password.data or ""):
+            form.current_password.errors.append("Your current password is not right")
+        else:
+            current_user.set_password(form.new_password.data or "")
+            db.session.commit()
+            flash("Your password has been changed.", "success")
+            return redirect(url_for("main.dashboard"))
+    return render_template("auth/change_password.html", form=form)

@@ -1,0 +1,112 @@
+"""Command line: `flask --app app init-db | seed-demo | create-user | backup`."""
+
+from __future__ import annotations
+
+import secrets
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+from tracker.extensions import db
+from tracker.models import Icb, Practice, Role
+from tracker.services.directory import UserDetails, load_icbs, save_user
+from tracker.services.errors import DomainError
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(init_db)
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(create_user)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Bring the database schema up to date and load the ICB directory."""
+    upgrade()
+    added = load_icbs(db.session)
+    db.session.commit()
+    click.echo(f"Database ready; {added} ICBs added to the directory.")
+
+
+@click.command("seed-demo")
+@with_appcontext
+@click.option("--password", help="Password for every demo user (default: a random one, printed).")
+def seed_demo(password: str | None) -> None:
+    """Load the demo data once (idempotent); with --password, reset the demo users' password."""
+    from tracker import demo
+
+    if demo.demo_present(db.session):
+        if password:
+            count = demo.reset_demo_passwords(db.session, password)
+            db.session.commit()
+            click.echo(f"Demo data already present; password reset for {count} demo users.")
+        else:
+            click.echo(
+                "Demo data already present (password as printed on first start; "
+                "reset it with: flask --app app seed-demo --password NEW-PASSWORD)."
+            )
+        return
+    password = password or secrets.token_urlsafe(9)
+    demo.seed_demo(db.session, password)
+    db.session.commit()
+    click.echo("Demo data loaded. Sign in at http://127.0.0.1:5000 with any of:")
+    for email, (_name, role) in demo.DEMO_USERS.items():
+        click.echo(f"  {email:<24} {role.label if role else 'Administrator'}")
+    click.echo(f"Password for all demo users: {password}")
+
+
+@click.command("create-user")
+@with_appcontext
+@click.option("--email", required=True)
+@click.option("--password", required=True)
+@click.option("--name", default=None, help="Full name (default: the part of the email before @).")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=None)
+@click.option("--practice", "practices", multiple=True, help="Practice ODS code (repeatable).")
+@click.option("--icb", "icb_code", default=None, help="ICB ODS code, for reviewers.")
+@click.option("--admin", is_flag=True, help="Make the user an administrator.")
+def create_user(
+    email: str,
+    password: str,
+    name: str | None,
+    role: str | None,
+    practices: tuple[str, ...],
+    icb_code: str | None,
+    admin: bool,
+) -> None:
+    """Create a user with a role at practices or an ICB."""
+    practice_ids = []
+    for code in practices:
+        practice = db.session.scalar(db.select(Practice).where(Practice.ods_code == code.upper()))
+        if practice is None:
+            raise click.BadParameter(f"no practice with ODS code {code}", param_hint="--practice")
+        practice_ids.append(practice.id)
+    icb_id = None
+    if icb_code:
+        icb = db.session.scalar(db.select(Icb).where(Icb.ods_code == icb_code.upper()))
+        if icb is None:
+            raise click.BadParameter(f"no ICB with ODS code {icb_code}", param_hint="--icb")
+        icb_id = icb.id
+    if role in (Role.PRACTICE_MANAGER, Role.FINANCE) and not practice_ids:
+        raise click.BadParameter("this role needs at least one --practice", param_hint="--role")
+    if role == Role.ICB_REVIEWER and icb_id is None:
+        raise click.BadParameter("a reviewer needs --icb", param_hint="--role")
+    if not role and not admin:
+        raise click.BadParameter("give a --role, or --admin", param_hint="--role")
+    details = UserDetails(
+        name=name or email.split("@")[0],
+        email=email,
+        role=role,
+        practice_ids=practice_ids,
+        icb_id=icb_id,
+        is_admin=admin,
+        password=password,
+    )
+    try:
+        save_user(db.session, None, details)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"User {email} created.")

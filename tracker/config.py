@@ -1,0 +1,94 @@
+"""Configuration, layered: defaults -> instance/config.py -> TRACKER_* env vars -> test config.
+
+`DATABASE_URL` (without the prefix) is honoured too, because hosting platforms set it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+#: Keys that must never be used as a real secret.
+INSECURE_SECRET_KEYS = {"", "dev", "changeme", "secret", "development"}
+
+
+class Defaults:
+    """Safe defaults for a single-machine install (SQLite in instance/)."""
+
+    SQLALCHEMY_DATABASE_URI: str | None = None  # filled from instance path at start-up
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+    # the request limit leaves room for the multipart envelope around the largest upload
+    MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 1024 * 1024
+    UPLOAD_FOLDER: str | None = None  # instance/uploads unless set
+    LOGIN_MAX_FAILURES_PER_MINUTE = 10
+    PAYMENT_TERMS_DAYS = 30
+    PAGE_SIZE = 25
+    #: Production: Secure cookies, a real secret key required. Set TRACKER_PRODUCTION=true.
+    PRODUCTION = False
+
+
+def _coerce(value: str) -> Any:
+    """Read an environment string as bool/int when it obviously is one."""
+    lowered = value.lower()
+    if lowered in {"true", "yes", "on"}:
+        return True
+    if lowered in {"false", "no", "off"}:
+        return False
+    if value.isdigit():
+        return int(value)
+    return value
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
+    """Apply the configuration layers in order; later layers win."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("TRACKER", loads=_coerce)
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'tracker.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config["UPLOAD_FOLDER"]:
+        app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
+    # cookies travel only over HTTPS in production; a local run serves plain http://127.0.0.1
+    if app.config["PRODUCTION"]:
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    _ensure_secret_key(app, instance)
+
+
+def _normalise_db_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whichever spelling the URL came with."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _ensure_secret_key(app: Flask, instance: Path) -> None:
+    """Generate a key into instance/ on first start; refuse a well-known key in production."""
+    key = app.config.get("SECRET_KEY")
+    if key:
+        if app.config["PRODUCTION"] and str(key).lower() in INSECURE_SECRET_KEYS:
+            raise RuntimeError("Refusing to start in production with a default SECRET_KEY.")
+        return
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    app.config["SECRET_KEY"] = key_file.read_text().strip()

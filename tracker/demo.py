@@ -1,0 +1,304 @@
+"""Demo data for the first start (PRODUCT.md journey 1): one ICB, two practices, the
+CrowdStrike / EMIS outage of 19–20 July 2024 with realistic costs, one user per role.
+
+Each part is a function so later areas can add their own (invoices, reviews) in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracker.models import (
+    CostKind,
+    CostLine,
+    Icb,
+    Incident,
+    IncidentStatus,
+    OutageEvent,
+    Practice,
+    Role,
+    User,
+)
+from tracker.services import costing
+from tracker.services.dates import london_to_utc
+from tracker.services.directory import UserDetails, load_icbs, save_user
+from tracker.services.rates import seed_rate_card
+
+DEMO_ICB = "QMJ"  # NHS North Central London ICB
+DEMO_EVENT = "CrowdStrike global IT outage, 19 July 2024"
+DEMO_USERS = {
+    "manager@example.org": ("Priya Shah", Role.PRACTICE_MANAGER),
+    "finance@example.org": ("Zoë Łukasiewicz", Role.FINANCE),
+    "reviewer@example.org": ("Siân O'Brien", Role.ICB_REVIEWER),
+    "admin@example.org": ("Alex Admin", None),
+}
+DEMO_PRACTICES = (
+    {
+        "ods_code": "Y09901",
+        "name": "Riverside Medical Centre",
+        "address": "12 Riverside Walk\nLondon\nN1 9AB",
+        "pcn_name": "Islington Central PCN",
+        "contact_email": "riverside.practice@nhs.net",
+        "contact_phone": "020 7946 0101",
+        "bank_account_name": "Riverside Medical Centre",
+        "bank_sort_code": "30-94-57",
+        "bank_account_number": "12345678",
+        "remittance_email": "riverside.finance@nhs.net",
+    },
+    {
+        "ods_code": "Y09902",
+        "name": "Canal Street Surgery",
+        "address": "1 Canal Street\nLondon\nN7 8QE",
+        "pcn_name": "Islington Central PCN",
+        "contact_email": "canalstreet.surgery@nhs.net",
+        "contact_phone": "020 7946 0202",
+        "bank_account_name": "Canal Street Surgery Partnership",
+        "bank_sort_code": "20-00-00",
+        "bank_account_number": "87654321",
+        "remittance_email": "canalstreet.accounts@nhs.net",
+    },
+)
+
+DEMO_DAY = date(2024, 7, 19)
+
+
+def demo_present(session: Session) -> bool:
+    return session.scalar(select(User.id).where(User.email == "manager@example.org")) is not None
+
+
+def seed_directory(session: Session) -> tuple[Icb, list[Practice]]:
+    load_icbs(session)
+    session.flush()
+    icb = session.scalar(select(Icb).where(Icb.ods_code == DEMO_ICB))
+    assert icb is not None, "the ICB directory must contain QMJ"
+    icb.payables_code = icb.payables_code or "M105"
+    icb.invoice_email = icb.invoice_email or "nclicb.accountspayable@nhs.net"
+    practices = []
+    for details in DEMO_PRACTICES:
+        practice = session.scalar(select(Practice).where(Practice.ods_code == details["ods_code"]))
+        if practice is None:
+            practice = Practice(icb_id=icb.id, **details)
+            session.add(practice)
+            session.flush()
+        seed_rate_card(session, practice)
+        practices.append(practice)
+    return icb, practices
+
+
+def seed_users(session: Session, icb: Icb, practices: list[Practice], password: str) -> None:
+    for email, (name, role) in DEMO_USERS.items():
+        user = session.scalar(select(User).where(User.email == email))
+        practice_ids = (
+            [practices[0].id] if role == Role.PRACTICE_MANAGER else [p.id for p in practices]
+        )
+        save_user(
+            session,
+            user,
+            UserDetails(
+                name=name,
+                email=email,
+                role=role.value if role else None,
+                practice_ids=practice_ids if role in (Role.PRACTICE_MANAGER, Role.FINANCE) else [],
+                icb_id=icb.id if role == Role.ICB_REVIEWER else None,
+                is_admin=role is None,
+                password=password,
+            ),
+        )
+
+
+def seed_event(session: Session) -> OutageEvent:
+    event = session.scalar(select(OutageEvent).where(OutageEvent.name == DEMO_EVENT))
+    if event is None:
+        event = OutageEvent(
+            name=DEMO_EVENT,
+            started_on=DEMO_DAY,
+            description="A faulty CrowdStrike Falcon update crashed Windows machines worldwide; "
+            "EMIS Web was unreachable for most of the day and practices worked on paper.",
+        )
+        session.add(event)
+        session.flush()
+    return event
+
+
+def _add_line(
+    session: Session,
+    incident: Incident,
+    kind: CostKind,
+    line_date: date,
+    description: str,
+    quantity: Decimal,
+    unit: str,
+    rate: Decimal,
+    amounts: costing.LineAmounts,
+    **details: object,
+) -> CostLine:
+    line = CostLine(
+        incident_id=incident.id,
+        kind=kind.value,
+        line_date=line_date,
+        description=description,
+        quantity=quantity,
+        unit=unit,
+        unit_rate=rate,
+        net_amount=amounts.net,
+        vat_amount=amounts.vat,
+        total_amount=amounts.total,
+        working=amounts.working,
+        **details,
+    )
+    session.add(line)
+    return line
+
+
+def seed_incidents(session: Session, practices: list[Practice], event: OutageEvent) -> None:
+    manager = session.scalar(select(User).where(User.email == "manager@example.org"))
+    for practice, scale in zip(practices, (1, 2), strict=True):
+        if session.scalar(select(Incident.id).where(Incident.practice_id == practice.id)):
+            continue
+        incident = Incident(
+            practice_id=practice.id,
+            outage_event_id=event.id,
+            title="CrowdStrike / EMIS outage 19–20 July 2024",
+            starts_at=london_to_utc(datetime(2024, 7, 19, 7, 10)),
+            ends_at=london_to_utc(datetime(2024, 7, 20, 13, 0)),
+            systems="emis_web,docman,eps",
+            cause="Faulty CrowdStrike Falcon sensor update crashed the Windows machines that host "
+            "EMIS Web access; clinical records, Docman and EPS unavailable.",
+            supplier_reference="EMIS-INC-2407-1931",
+            impact="Clinicians worked from paper; repeat prescriptions written by hand; routine "
+            "appointments cancelled and rebooked; extra reception and admin hours to phone "
+            "patients and re-enter paper notes into EMIS once it returned.",
+            status=IncidentStatus.CLOSED,
+            created_by_id=manager.id if manager else None,
+        )
+        session.add(incident)
+        session.flush()
+        _seed_incident_lines(session, incident, scale)
+
+
+def _seed_incident_lines(session: Session, incident: Incident, scale: int) -> None:
+    d = DEMO_DAY
+    ot, pension, ni = Decimal("50"), Decimal("14.38"), Decimal("13.8")
+    staff = (
+        (
+            "Reception team (Band 2): extra hours phoning and rebooking patients",
+            Decimal("12") * scale,
+            Decimal("12.08"),
+            "Receptionist",
+        ),
+        (
+            "Practice nurse (Band 5): paper clinics and re-entering notes",
+            Decimal("6.5"),
+            Decimal("18.66"),
+            "Practice nurse",
+        ),
+        (
+            "Practice manager (Band 7): incident coordination and ICB liaison",
+            Decimal("4"),
+            Decimal("27.01"),
+            "Practice manager",
+        ),
+    )
+    for description, hours, rate, role in staff:
+        amounts = costing.staff_time(hours, rate, ot, pension, ni)
+        _add_line(
+            session,
+            incident,
+            CostKind.STAFF,
+            d,
+            description,
+            hours,
+            "hour",
+            rate,
+            amounts,
+            overtime_pct=ot,
+            pension_pct=pension,
+            ni_pct=ni,
+            staff_role=role,
+        )
+    sessions = Decimal(2 * scale)
+    amounts = costing.locum_cover(sessions, Decimal("357.00"), "session", pension)
+    _add_line(
+        session,
+        incident,
+        CostKind.LOCUM,
+        d,
+        "Locum GP cover for the backlog clinic",
+        sessions,
+        "session",
+        Decimal("357.00"),
+        amounts,
+        pension_pct=pension,
+        locum_name="Dr Łukasz Nowak",
+        locum_invoice_ref=f"LN-2407-{19 + scale}",
+    )
+    for kind_label, count, cost in (("gp", 38 * scale, "45.00"), ("nurse", 12 * scale, "11.75")):
+        quantity, rate = Decimal(count), Decimal(cost)
+        amounts = costing.lost_appointments(quantity, rate)
+        _add_line(
+            session,
+            incident,
+            CostKind.APPOINTMENTS,
+            d,
+            f"{kind_label.upper() if kind_label == 'gp' else 'Nurse'} appointments "
+            "cancelled while records were unavailable",
+            quantity,
+            "appointment",
+            rate,
+            amounts,
+            appointment_type=kind_label,
+        )
+    for supplier, description, net, vat in (
+        ("Ryman", "Printer paper and paper prescription pads", Decimal("42.50"), Decimal("8.50")),
+        (
+            "CitySprint",
+            "Courier for paper prescriptions to pharmacies",
+            Decimal("65.00"),
+            Decimal("0"),
+        ),
+    ):
+        amounts = costing.other_expense(net, vat)
+        _add_line(
+            session,
+            incident,
+            CostKind.EXPENSE,
+            d,
+            description,
+            Decimal(1),
+            "item",
+            net,
+            amounts,
+            supplier=supplier,
+        )
+
+
+#: Steps run in order by seed_demo; later areas append theirs (invoices, reviews).
+EXTRA_STEPS: list[Callable[[Session], None]] = []
+
+
+def seed_demo(session: Session, password: str) -> bool:
+    """Create the demo data. Returns False (and changes nothing) when it is already there."""
+    if demo_present(session):
+        return False
+    icb, practices = seed_directory(session)
+    seed_users(session, icb, practices, password)
+    session.flush()
+    event = seed_event(session)
+    seed_incidents(session, practices, event)
+    session.flush()
+    for step in EXTRA_STEPS:
+        step(session)
+        session.flush()
+    return True
+
+
+def reset_demo_passwords(session: Session, password: str) -> int:
+    users = session.scalars(select(User).where(User.email.in_(DEMO_USERS))).all()
+    for user in users:
+        user.set_password(password)
+    return len(users)

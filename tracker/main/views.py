@@ -1,0 +1,47 @@
+"""The dashboard, the practice switcher and the accessibility statement."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, session
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from tracker.access import SESSION_PRACTICE_KEY, current_practice, icb_ids_for, practice_ids_for
+from tracker.auth.views import _safe_next
+from tracker.extensions import db
+from tracker.models import Icb
+from tracker.services.dashboard import icb_summary, practice_summary
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def dashboard() -> str:
+    practice = current_practice()
+    summary = practice_summary(db.session, practice.id) if practice else None
+    icbs = [db.session.get(Icb, icb_id) for icb_id in icb_ids_for(current_user)]
+    icb_summaries = (
+        [(icb, icb_summary(db.session, icb.id)) for icb in icbs if icb]
+        if not current_user.is_admin
+        else []
+    )
+    return render_template(
+        "main/dashboard.html", practice=practice, summary=summary, icb_summaries=icb_summaries
+    )
+
+
+@bp.route("/switch-practice", methods=["POST"])
+def switch_practice() -> Response:
+    try:
+        practice_id = int(request.form.get("practice_id", ""))
+    except ValueError:
+        abort(404)
+    if practice_id not in practice_ids_for(current_user):
+        abort(404)
+    session[SESSION_PRACTICE_KEY] = practice_id
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/accessibility")
+def accessibility() -> str:
+    return render_template("main/accessibility.html")

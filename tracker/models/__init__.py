@@ -1,0 +1,70 @@
+"""All models, importable from one place so Alembic and the app see the whole schema."""
+
+from tracker.models.audit import AuditEntry
+from tracker.models.base import Base, Fixed, Money, utcnow
+from tracker.models.directory import Icb, Practice, is_valid_practice_code
+from tracker.models.incidents import (
+    COST_KIND_LABELS,
+    SYSTEMS,
+    CostKind,
+    CostLine,
+    Evidence,
+    Incident,
+    IncidentStatus,
+    OutageEvent,
+    RateCardItem,
+)
+from tracker.models.invoices import (
+    ClaimMessage,
+    DocumentKind,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineDecision,
+    NumberSeries,
+    Payment,
+    ReviewStatus,
+)
+from tracker.models.users import (
+    PRACTICE_ROLES,
+    ROLE_LABELS_CHOICES,
+    LoginAttempt,
+    Membership,
+    Role,
+    User,
+)
+
+__all__ = [
+    "COST_KIND_LABELS",
+    "PRACTICE_ROLES",
+    "ROLE_LABELS_CHOICES",
+    "SYSTEMS",
+    "AuditEntry",
+    "Base",
+    "ClaimMessage",
+    "CostKind",
+    "CostLine",
+    "DocumentKind",
+    "Evidence",
+    "Fixed",
+    "Icb",
+    "Incident",
+    "IncidentStatus",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "LineDecision",
+    "LoginAttempt",
+    "Membership",
+    "Money",
+    "NumberSeries",
+    "OutageEvent",
+    "Payment",
+    "Practice",
+    "RateCardItem",
+    "ReviewStatus",
+    "Role",
+    "User",
+    "is_valid_practice_code",
+    "utcnow",
+]

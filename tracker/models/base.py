@@ -1,0 +1,76 @@
+"""Declarative base, exact-decimal column type and shared column helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, MetaData
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Fixed(TypeDecorator):
+    """A Decimal with a fixed number of places, stored as a scaled integer.
+
+    SQLite has no exact decimal type (NUMERIC is stored as a float), so money is kept as
+    integer pence on every database. SUM() and COALESCE() keep this type, so aggregates
+    come back as Decimal pounds too.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, places: int = 2) -> None:
+        super().__init__()
+        self.places = places
+        self._scale = Decimal(10) ** places
+        self._quantum = Decimal(1).scaleb(-places)
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("Fixed columns take Decimal, never float")
+        scaled = Decimal(value) * self._scale
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than {self.places} decimal places")
+        return int(scaled)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        return (Decimal(int(value)) / self._scale).quantize(self._quantum)
+
+    def process_literal_param(self, value: Any, dialect: Any) -> str:
+        return str(self.process_bind_param(value, dialect))
+
+    @property
+    def python_type(self) -> type:
+        return Decimal
+
+
+#: Pounds and pence.
+Money = Fixed(2)
+
+
+def utcnow() -> datetime:
+    """Current time in UTC, timezone-naive, as stored in every timestamp column."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def created_at_column() -> Mapped[datetime]:
+    return mapped_column(DateTime, default=utcnow, nullable=False)

@@ -1,0 +1,85 @@
+"""The NHS directory: integrated care boards and the GP practices that invoice them."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.models.base import Base, created_at_column
+
+PRACTICE_ODS_PATTERN = re.compile(r"^[A-Z][0-9]{5}$")
+PLACEHOLDER_PRACTICE_CODES = {"V81999", "V81998"}
+ICB_ODS_PATTERN = re.compile(r"^[A-Z0-9]{3}$")
+
+
+def is_valid_practice_code(code: str) -> bool:
+    """A GP practice ODS code: one upper-case letter and five digits, not a placeholder."""
+    return bool(PRACTICE_ODS_PATTERN.match(code)) and code not in PLACEHOLDER_PRACTICE_CODES
+
+
+class Icb(Base):
+    """An integrated care board. Editable: ICBs merge, rename and retire."""
+
+    __tablename__ = "icb"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ods_code: Mapped[str] = mapped_column(String(3), unique=True)
+    ons_code: Mapped[str | None] = mapped_column(String(9))
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str | None] = mapped_column(String(100))
+    #: 4-character code given by the ICB for its NHS Shared Business Services address.
+    payables_code: Mapped[str | None] = mapped_column(String(4))
+    #: Free-text invoice address; when blank it is derived from the payables code.
+    invoice_address: Mapped[str | None] = mapped_column(Text)
+    invoice_email: Mapped[str | None] = mapped_column(String(254))
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = created_at_column()
+
+    practices: Mapped[list[Practice]] = relationship(back_populates="icb")
+
+    @property
+    def payables_address(self) -> str | None:
+        """The address invoices go to, or None when the ICB has not given one yet."""
+        if self.invoice_address and self.invoice_address.strip():
+            return self.invoice_address.strip()
+        if self.payables_code:
+            return f"{self.ods_code} Payables {self.payables_code}\nPO Box 312\nLS11 1HP"
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Icb {self.ods_code}>"
+
+
+class Practice(Base):
+    """A GP practice: the supplier on every invoice."""
+
+    __tablename__ = "practice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ods_code: Mapped[str] = mapped_column(String(6), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(Text, default="")
+    icb_id: Mapped[int] = mapped_column(ForeignKey("icb.id"), index=True)
+    pcn_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
+    vat_number: Mapped[str | None] = mapped_column(String(20))
+    bank_account_name: Mapped[str | None] = mapped_column(String(100))
+    bank_sort_code: Mapped[str | None] = mapped_column(String(8))
+    bank_account_number: Mapped[str | None] = mapped_column(String(8))
+    remittance_email: Mapped[str | None] = mapped_column(String(254))
+    payment_terms_days: Mapped[int] = mapped_column(default=30)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+    icb: Mapped[Icb] = relationship(back_populates="practices")
+
+    @property
+    def has_bank_details(self) -> bool:
+        return bool(self.bank_account_name and self.bank_sort_code and self.bank_account_number)
+
+    def __repr__(self) -> str:
+        return f"<Practice {self.ods_code}>"

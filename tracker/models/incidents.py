@@ -1,0 +1,189 @@
+"""Outage events, a practice's incidents, their cost lines, rate cards and evidence files."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.models.base import Base, Fixed, Money, created_at_column, utcnow
+from tracker.models.directory import Practice
+
+
+class CostKind(StrEnum):
+    STAFF = "staff"
+    LOCUM = "locum"
+    APPOINTMENTS = "appointments"
+    EXPENSE = "expense"
+
+    @property
+    def label(self) -> str:
+        return COST_KIND_LABELS[self]
+
+
+COST_KIND_LABELS = {
+    CostKind.STAFF: "Staff time",
+    CostKind.LOCUM: "Locum cover",
+    CostKind.APPOINTMENTS: "Lost appointments",
+    CostKind.EXPENSE: "Other expenses",
+}
+
+SYSTEMS = {
+    "emis_web": "EMIS Web",
+    "systmone": "SystmOne",
+    "telephony": "Telephony",
+    "internet": "Internet",
+    "nhsmail": "NHSmail",
+    "docman": "Docman",
+    "eps": "EPS",
+    "ers": "e-RS",
+    "other": "Other",
+}
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class OutageEvent(Base):
+    """One real-world outage that many practices' incidents share; ICB reports group by it."""
+
+    __tablename__ = "outage_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    started_on: Mapped[date | None] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class Incident(Base):
+    """A practice's experience of an outage: what happened, when, and (through lines) its cost.
+
+    Start and end are stored as naive UTC; forms and pages convert to Europe/London.
+    """
+
+    __tablename__ = "incident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    outage_event_id: Mapped[int | None] = mapped_column(ForeignKey("outage_event.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(DateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Comma-separated keys of SYSTEMS.
+    systems: Mapped[str] = mapped_column(String(200), default="")
+    systems_other: Mapped[str | None] = mapped_column(String(200))
+    cause: Mapped[str] = mapped_column(Text, default="")
+    supplier_reference: Mapped[str | None] = mapped_column(String(100))
+    impact: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default=IncidentStatus.OPEN, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    practice: Mapped[Practice] = relationship()
+    outage_event: Mapped[OutageEvent | None] = relationship()
+    cost_lines: Mapped[list[CostLine]] = relationship(
+        back_populates="incident", order_by="CostLine.line_date, CostLine.id"
+    )
+
+    @property
+    def system_keys(self) -> list[str]:
+        return [key for key in self.systems.split(",") if key]
+
+    @property
+    def system_labels(self) -> list[str]:
+        return [SYSTEMS.get(key, key) for key in self.system_keys]
+
+
+class CostLine(Base):
+    """One costed item of an incident. Amounts are computed by services.costing.
+
+    `invoice_id` points at the issued invoice that holds the line; while it is set the line
+    is frozen and cannot go on another invoice.
+    """
+
+    __tablename__ = "cost_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    line_date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(String(500))
+    quantity: Mapped[Decimal] = mapped_column(Fixed(2))
+    unit: Mapped[str] = mapped_column(String(20))
+    unit_rate: Mapped[Decimal] = mapped_column(Money)
+    overtime_pct: Mapped[Decimal] = mapped_column(Fixed(2), default=Decimal("0"))
+    pension_pct: Mapped[Decimal] = mapped_column(Fixed(2), default=Decimal("0"))
+    ni_pct: Mapped[Decimal] = mapped_column(Fixed(2), default=Decimal("0"))
+    #: None means no VAT charged (exempt or outside the scope); otherwise a percentage.
+    vat_rate: Mapped[Decimal | None] = mapped_column(Fixed(2))
+    net_amount: Mapped[Decimal] = mapped_column(Money)
+    vat_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    total_amount: Mapped[Decimal] = mapped_column(Money)
+    working: Mapped[str] = mapped_column(String(300), default="")
+    # kind-specific details
+    staff_role: Mapped[str | None] = mapped_column(String(120))
+    locum_name: Mapped[str | None] = mapped_column(String(120))
+    locum_invoice_ref: Mapped[str | None] = mapped_column(String(60))
+    appointment_type: Mapped[str | None] = mapped_column(String(20))
+    supplier: Mapped[str | None] = mapped_column(String(120))
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    incident: Mapped[Incident] = relationship(back_populates="cost_lines")
+    evidence: Mapped[list[Evidence]] = relationship(
+        back_populates="cost_line", order_by="Evidence.id"
+    )
+
+    @property
+    def is_locked(self) -> bool:
+        return self.invoice_id is not None
+
+
+class RateCardItem(Base):
+    """A practice's default rate for one kind of cost, with where the figure comes from."""
+
+    __tablename__ = "rate_card_item"
+    __table_args__ = (UniqueConstraint("practice_id", "key", name="uq_rate_card_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(200))
+    cost_kind: Mapped[str | None] = mapped_column(String(20))
+    #: "hour", "session", "appointment", "day" or "%" for on-cost percentages.
+    unit: Mapped[str] = mapped_column(String(20))
+    value: Mapped[Decimal] = mapped_column(Fixed(2))
+    source: Mapped[str] = mapped_column(String(300), default="")
+    year: Mapped[str] = mapped_column(String(10), default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class Evidence(Base):
+    """An uploaded receipt or document. Stored under instance/uploads with a random name."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    cost_line_id: Mapped[int | None] = mapped_column(ForeignKey("cost_line.id"), index=True)
+    claim_message_id: Mapped[int | None] = mapped_column(ForeignKey("claim_message.id"), index=True)
+    original_filename: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(50))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    uploaded_at: Mapped[datetime] = created_at_column()
+
+    cost_line: Mapped[CostLine | None] = relationship(back_populates="evidence")

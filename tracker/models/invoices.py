@@ -1,0 +1,172 @@
+"""Invoices and credit notes with frozen lines, their number series and payments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from tracker.models.base import Base, Fixed, Money, created_at_column
+from tracker.models.directory import Practice
+
+
+class DocumentKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class InvoiceStatus(StrEnum):
+    """Stored states. Paid, part-paid and overdue are derived from payments and dates."""
+
+    DRAFT = "draft"
+    ISSUED = "issued"
+    CANCELLED = "cancelled"  # reversed in full by a credit note
+
+
+class ReviewStatus(StrEnum):
+    NEW = "new"
+    IN_REVIEW = "in_review"
+    DECIDED = "decided"
+
+
+class NumberSeries(Base):
+    """The last number used in one practice's series; incremented inside the issuing
+    transaction so numbers are unique and gap-free."""
+
+    __tablename__ = "number_series"
+    __table_args__ = (UniqueConstraint("practice_id", "kind", "year", name="uq_number_series"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    year: Mapped[int] = mapped_column(Integer)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Invoice(Base):
+    """An invoice or credit note. Once issued, nothing on it changes but payments and review."""
+
+    __tablename__ = "invoice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    icb_id: Mapped[int] = mapped_column(ForeignKey("icb.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default=DocumentKind.INVOICE)
+    status: Mapped[str] = mapped_column(String(20), default=InvoiceStatus.DRAFT, index=True)
+    number: Mapped[str | None] = mapped_column(String(30), unique=True)
+    credited_invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"))
+    issue_date: Mapped[date | None] = mapped_column(Date, index=True)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    supply_from: Mapped[date | None] = mapped_column(Date)
+    supply_to: Mapped[date | None] = mapped_column(Date)
+    po_reference: Mapped[str | None] = mapped_column(String(60))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    #: JSON snapshots of the supplier (practice) and customer (ICB) taken at issue.
+    supplier_snapshot: Mapped[str | None] = mapped_column(Text)
+    customer_snapshot: Mapped[str | None] = mapped_column(Text)
+    net_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    vat_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    amount_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    review_status: Mapped[str] = mapped_column(String(20), default=ReviewStatus.NEW, index=True)
+    approved_total: Mapped[Decimal | None] = mapped_column(Money)
+    outage_event_id: Mapped[int | None] = mapped_column(ForeignKey("outage_event.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = created_at_column()
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    practice: Mapped[Practice] = relationship()
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
+    )
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="invoice", order_by="Payment.paid_on, Payment.id"
+    )
+    credited_invoice: Mapped[Invoice | None] = relationship(remote_side=[id])
+
+
+class InvoiceLine(Base):
+    """A frozen copy of a cost line as it stood when the invoice was issued."""
+
+    __tablename__ = "invoice_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    cost_line_id: Mapped[int | None] = mapped_column(ForeignKey("cost_line.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
+    incident_title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    line_date: Mapped[date] = mapped_column(Date)
+    description: Mapped[str] = mapped_column(String(500))
+    working: Mapped[str] = mapped_column(String(300), default="")
+    quantity: Mapped[Decimal] = mapped_column(Fixed(2))
+    unit: Mapped[str] = mapped_column(String(20))
+    unit_rate: Mapped[Decimal] = mapped_column(Money)
+    vat_rate: Mapped[Decimal | None] = mapped_column(Fixed(2))
+    net_amount: Mapped[Decimal] = mapped_column(Money)
+    vat_amount: Mapped[Decimal] = mapped_column(Money)
+    total_amount: Mapped[Decimal] = mapped_column(Money)
+    #: Hours of staff or locum time, appointments lost: kept for reports.
+    hours: Mapped[Decimal | None] = mapped_column(Fixed(2))
+    appointments: Mapped[int | None] = mapped_column(Integer)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+    decision: Mapped[LineDecision | None] = relationship(back_populates="invoice_line")
+
+
+class Payment(Base):
+    """Money received against an invoice; a refund is recorded with a negative amount."""
+
+    __tablename__ = "payment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime] = created_at_column()
+
+    invoice: Mapped[Invoice] = relationship(back_populates="payments")
+
+
+class LineDecision(Base):
+    """An ICB reviewer's decision on one invoice line."""
+
+    __tablename__ = "line_decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_line_id: Mapped[int] = mapped_column(ForeignKey("invoice_line.id"), unique=True)
+    decision: Mapped[str] = mapped_column(String(20))
+    approved_amount: Mapped[Decimal | None] = mapped_column(Money)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime] = created_at_column()
+
+    invoice_line: Mapped[InvoiceLine] = relationship(back_populates="decision")
+
+
+class ClaimMessage(Base):
+    """A note on a claim: a practice's answer to a query, or a reviewer's follow-up."""
+
+    __tablename__ = "claim_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    invoice_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_line.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,47 @@
+"""The header navigation, by role. Areas appear once their blueprint is registered."""
+
+from __future__ import annotations
+
+from flask import current_app, request, url_for
+from flask_login import current_user
+
+from tracker.models import Role
+
+#: (endpoint, label, who sees it)
+NAV = (
+    ("main.dashboard", "Dashboard", "all"),
+    ("incidents.index", "Incidents", "practice"),
+    ("invoices.index", "Invoices", "practice"),
+    ("review.index", "Claims to review", "reviewer"),
+    ("reports.index", "Reports", "reviewer"),
+    ("practices.settings", "Practice settings", "practice"),
+    ("admin.index", "Administration", "admin"),
+)
+
+
+def _may_see(audience: str) -> bool:
+    if audience == "all":
+        return True
+    if audience == "admin":
+        return current_user.is_admin
+    if audience == "practice":
+        return current_user.is_admin or current_user.has_role(Role.PRACTICE_MANAGER, Role.FINANCE)
+    if audience == "reviewer":
+        return current_user.is_admin or current_user.has_role(Role.ICB_REVIEWER)
+    return False
+
+
+def navigation_items() -> list[dict[str, object]]:
+    items = []
+    current_area = (request.endpoint or "").split(".")[0]
+    for endpoint, label, audience in NAV:
+        if endpoint not in current_app.view_functions or not _may_see(audience):
+            continue
+        items.append(
+            {
+                "href": url_for(endpoint),
+                "text": label,
+                "active": endpoint.split(".")[0] == current_area,
+            }
+        )
+    return items

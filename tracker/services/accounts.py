@@ -1,0 +1,56 @@
+"""Sign-in rules: password checks and throttling of failed attempts, kept in the database
+so that every worker and host sees the same count."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from tracker.models import LoginAttempt, User, utcnow
+
+WINDOW = timedelta(minutes=1)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def recent_failures(session: Session, email: str, remote_addr: str) -> tuple[int, int]:
+    """Failed attempts in the last minute: (for this account, from this address)."""
+    since = utcnow() - WINDOW
+    recent = select(func.count()).select_from(LoginAttempt).where(LoginAttempt.attempted_at > since)
+    by_email = session.scalar(recent.where(LoginAttempt.email == normalise_email(email)))
+    by_addr = session.scalar(recent.where(LoginAttempt.remote_addr == remote_addr))
+    return int(by_email or 0), int(by_addr or 0)
+
+
+def is_throttled(session: Session, email: str, remote_addr: str, limit: int) -> bool:
+    by_email, by_addr = recent_failures(session, email, remote_addr)
+    return by_email >= limit or by_addr >= limit
+
+
+def record_failure(session: Session, email: str, remote_addr: str) -> None:
+    session.add(LoginAttempt(email=normalise_email(email)[:254], remote_addr=remote_addr[:64]))
+    # keep the table small: old attempts no longer count for anything
+    session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < utcnow() - WINDOW * 60))
+
+
+def clear_failures(session: Session, email: str) -> None:
+    session.execute(delete(LoginAttempt).where(LoginAttempt.email == normalise_email(email)))
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with this email and password, or None (never saying which was wrong)."""
+    user = session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    return user
+
+
+def email_taken(session: Session, email: str, except_user_id: int | None = None) -> bool:
+    stmt = select(User.id).where(func.lower(User.email) == normalise_email(email))
+    if except_user_id is not None:
+        stmt = stmt.where(User.id != except_user_id)
+    return session.scalar(stmt) is not None

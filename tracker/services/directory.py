@@ -1,0 +1,112 @@
+"""The ICB directory, practices and user accounts: loading and saving with their rules."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tracker.models import Icb, Membership, Practice, Role, User
+from tracker.services.accounts import email_taken, normalise_email
+from tracker.services.errors import DomainError
+
+ICB_CSV = Path(__file__).resolve().parent.parent / "data" / "icbs.csv"
+
+
+def load_icbs(session: Session, csv_path: Path = ICB_CSV) -> int:
+    """Add the ICBs of the reference file that are not in the directory yet.
+
+    Existing rows are left alone: an administrator may have renamed or retired them.
+    """
+    known = set(session.scalars(select(Icb.ods_code)))
+    added = 0
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["ods_code"] in known:
+                continue
+            session.add(
+                Icb(
+                    ods_code=row["ods_code"],
+                    ons_code=row["ons_code"],
+                    name=row["name"],
+                    region=row["region"],
+                )
+            )
+            added += 1
+    return added
+
+
+def check_unique_practice_code(session: Session, ods_code: str, practice_id: int | None) -> None:
+    stmt = select(Practice.id).where(Practice.ods_code == ods_code)
+    if practice_id is not None:
+        stmt = stmt.where(Practice.id != practice_id)
+    if session.scalar(stmt) is not None:
+        raise DomainError(f"A practice with ODS code {ods_code} already exists", "ods_code")
+
+
+def check_unique_icb_code(session: Session, ods_code: str, icb_id: int | None) -> None:
+    stmt = select(Icb.id).where(Icb.ods_code == ods_code)
+    if icb_id is not None:
+        stmt = stmt.where(Icb.id != icb_id)
+    if session.scalar(stmt) is not None:
+        raise DomainError(f"An ICB with ODS code {ods_code} already exists", "ods_code")
+
+
+@dataclass
+class UserDetails:
+    name: str
+    email: str
+    role: str | None
+    practice_ids: list[int]
+    icb_id: int | None
+    is_admin: bool = False
+    active: bool = True
+    password: str | None = None
+
+
+def save_user(session: Session, user: User | None, details: UserDetails) -> User:
+    """Create or update a user and replace their memberships. Never deletes a user."""
+    if email_taken(session, details.email, user.id if user else None):
+        raise DomainError("A user with this email address already exists", "email")
+    if user is None:
+        if not details.password:
+            raise DomainError("Enter a password for the new user", "password")
+        user = User(email="", name="", password_hash="")
+        session.add(user)
+    user.name = details.name
+    user.email = normalise_email(details.email)
+    user.is_admin = details.is_admin
+    user.active = details.active
+    if details.password:
+        user.set_password(details.password)
+    set_memberships(user, details.role, details.practice_ids, details.icb_id)
+    return user
+
+
+def set_memberships(
+    user: User, role: str | None, practice_ids: Iterable[int], icb_id: int | None
+) -> None:
+    """Make the user's memberships exactly these, keeping the rows that already match."""
+    wanted: set[tuple[int | None, int | None, str]] = set()
+    if role and Role(role) == Role.ICB_REVIEWER:
+        wanted.add((None, icb_id, role))
+    elif role:
+        wanted |= {(practice_id, None, role) for practice_id in practice_ids}
+    for membership in list(user.memberships):
+        key = (membership.practice_id, membership.icb_id, membership.role)
+        if key in wanted:
+            wanted.discard(key)
+        else:
+            user.memberships.remove(membership)
+    for practice_id, member_icb_id, member_role in sorted(wanted, key=str):
+        user.memberships.append(
+            Membership(practice_id=practice_id, icb_id=member_icb_id, role=member_role)
+        )
+
+
+def user_count(session: Session) -> int:
+    return session.scalar(select(func.count(User.id))) or 0
