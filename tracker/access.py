@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 from flask import abort, session
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
 from tracker.extensions import db
-from tracker.models import PRACTICE_ROLES, Icb, Practice, Role, User
+from tracker.models import PRACTICE_ROLES, Icb, Invoice, Practice, Role, User
 
 T = TypeVar("T")
 SESSION_PRACTICE_KEY = "practice_id"
@@ -122,3 +122,19 @@ def admin_required(view: Callable[..., T]) -> Callable[..., T]:
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def invoice_or_404(invoice_id: int, *, reviewers: bool = False) -> Invoice:
+    """An invoice of one of the user's practices; with `reviewers`, also an issued (not
+    draft) invoice of a practice in an ICB the user reviews."""
+    from tracker.models import InvoiceStatus
+
+    condition = practice_condition(Invoice.practice_id)
+    if reviewers:
+        icb_ids = icb_ids_for(current_user) if current_user.has_role(Role.ICB_REVIEWER) else []
+        if icb_ids:
+            condition = or_(
+                condition,
+                and_(Invoice.icb_id.in_(icb_ids), Invoice.status != InvoiceStatus.DRAFT),
+            )
+    return first_or_404(select(Invoice).where(Invoice.id == invoice_id, condition))

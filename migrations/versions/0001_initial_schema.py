@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 17:36:13.413865
+Create Date: 2026-11-27 17:44:00.793619
 
 """
 
@@ -161,6 +161,7 @@ def upgrade():
         sa.Column("notes", sa.Text(), nullable=False),
         sa.Column("supplier_snapshot", sa.Text(), nullable=True),
         sa.Column("customer_snapshot", sa.Text(), nullable=True),
+        sa.Column("evidence_snapshot", sa.Text(), nullable=True),
         sa.Column("net_total", sa.BigInteger(), nullable=False),
         sa.Column("vat_total", sa.BigInteger(), nullable=False),
         sa.Column("total", sa.BigInteger(), nullable=False),

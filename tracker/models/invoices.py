@@ -75,6 +75,8 @@ class Invoice(Base):
     #: JSON snapshots of the supplier (practice) and customer (ICB) taken at issue.
     supplier_snapshot: Mapped[str | None] = mapped_column(Text)
     customer_snapshot: Mapped[str | None] = mapped_column(Text)
+    #: JSON list of the evidence file names listed on the invoice, frozen at issue.
+    evidence_snapshot: Mapped[str | None] = mapped_column(Text)
     net_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     vat_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
