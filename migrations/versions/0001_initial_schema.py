@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 17:44:00.793619
+Create Date: 2026-11-27 17:45:53.597318
 
 """
 
@@ -392,7 +392,10 @@ def upgrade():
         sa.Column("hours", sa.BigInteger(), nullable=True),
         sa.Column("appointments", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["cost_line_id"], ["cost_line.id"], name=op.f("fk_invoice_line_cost_line_id_cost_line")
+            ["cost_line_id"],
+            ["cost_line.id"],
+            name=op.f("fk_invoice_line_cost_line_id_cost_line"),
+            ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incident.id"], name=op.f("fk_invoice_line_incident_id_incident")

@@ -106,7 +106,10 @@ class InvoiceLine(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
-    cost_line_id: Mapped[int | None] = mapped_column(ForeignKey("cost_line.id"), index=True)
+    #: The cost line this copies; NULL once a cost line on a draft is deleted.
+    cost_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cost_line.id", ondelete="SET NULL"), index=True
+    )
     position: Mapped[int] = mapped_column(Integer)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incident.id"), index=True)
     incident_title: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,666 @@
+"""Invoices: drafting from cost lines, issuing with gap-free numbers, credit notes, payments.
+
+The rules that make an invoice trustworthy live here:
+- issuing freezes everything: lines, supplier and customer details, totals, evidence list;
+- a cost line is on at most one issued invoice (a conditional UPDATE locks it);
+- numbers come from a counter row incremented inside the issuing transaction, so two people
+  issuing at the same moment get consecutive numbers and a failed issue leaves no gap;
+- an issued invoice is never edited or deleted: a credit note reverses it in full.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from tracker.documents.data import DocumentLine, InvoiceDocument, Party, PaymentDetails
+from tracker.models import (
+    COST_KIND_LABELS,
+    CostKind,
+    CostLine,
+    DocumentKind,
+    Evidence,
+    Icb,
+    Incident,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    NumberSeries,
+    Payment,
+    Practice,
+    utcnow,
+)
+from tracker.services import audit
+from tracker.services.costing import SESSION_HOURS, sum_amounts
+from tracker.services.dates import utc_to_london
+from tracker.services.errors import DomainError
+from tracker.services.money import ZERO, format_money, to_pence
+
+KIND_ORDER = {kind.value: position for position, kind in enumerate(CostKind)}
+MAX_DAYS_AHEAD = 14
+VAT_STATEMENT = (
+    "No VAT is charged. NHS payments to GP practices for medical services are exempt from "
+    "VAT, and compensation for costs incurred is outside the scope of VAT."
+)
+
+
+class PaymentState(StrEnum):
+    """What finance staff see: stored status plus payments and the due date."""
+
+    DRAFT = "draft"
+    UNPAID = "unpaid"
+    PART_PAID = "part_paid"
+    PAID = "paid"
+    OVERDUE = "overdue"
+    CANCELLED = "cancelled"
+    CREDIT_NOTE = "credit_note"
+
+    @property
+    def label(self) -> str:
+        return {
+            "draft": "Draft",
+            "unpaid": "Issued",
+            "part_paid": "Part-paid",
+            "paid": "Paid",
+            "overdue": "Overdue",
+            "cancelled": "Cancelled",
+            "credit_note": "Credit note",
+        }[self.value]
+
+    @property
+    def colour(self) -> str:
+        return {
+            "draft": "grey",
+            "unpaid": "blue",
+            "part_paid": "yellow",
+            "paid": "green",
+            "overdue": "red",
+            "cancelled": "grey",
+            "credit_note": "purple",
+        }[self.value]
+
+
+def outstanding(invoice: Invoice) -> Decimal:
+    return invoice.total - invoice.amount_paid
+
+
+def payment_state(invoice: Invoice, today: date) -> PaymentState:
+    if invoice.kind == DocumentKind.CREDIT_NOTE:
+        return PaymentState.CREDIT_NOTE
+    if invoice.status == InvoiceStatus.DRAFT:
+        return PaymentState.DRAFT
+    if invoice.status == InvoiceStatus.CANCELLED:
+        return PaymentState.CANCELLED
+    if invoice.amount_paid >= invoice.total:
+        return PaymentState.PAID
+    if invoice.due_date and today > invoice.due_date:
+        return PaymentState.OVERDUE
+    if invoice.amount_paid > ZERO:
+        return PaymentState.PART_PAID
+    return PaymentState.UNPAID
+
+
+# --- choosing lines ----------------------------------------------------------------------
+
+
+def uninvoiced_lines(session: Session, practice_id: int) -> list[CostLine]:
+    """Cost lines of a practice that are on no issued invoice, in print order."""
+    stmt = (
+        select(CostLine)
+        .join(Incident, CostLine.incident_id == Incident.id)
+        .where(Incident.practice_id == practice_id, CostLine.invoice_id.is_(None))
+        .options(selectinload(CostLine.incident))
+    )
+    return sort_for_print(session.scalars(stmt).all())
+
+
+def sort_for_print(lines: Iterable[CostLine]) -> list[CostLine]:
+    """Grouped by incident (oldest first), then cost kind, then date."""
+    return sorted(
+        lines,
+        key=lambda line: (
+            line.incident.starts_at,
+            line.incident_id,
+            KIND_ORDER.get(line.kind, 99),
+            line.line_date,
+            line.id,
+        ),
+    )
+
+
+def _practice_lines(session: Session, practice_id: int, ids: Sequence[int]) -> list[CostLine]:
+    stmt = (
+        select(CostLine)
+        .join(Incident, CostLine.incident_id == Incident.id)
+        .where(CostLine.id.in_(ids), Incident.practice_id == practice_id)
+        .options(selectinload(CostLine.incident), selectinload(CostLine.evidence))
+    )
+    return list(session.scalars(stmt).all())
+
+
+def _line_hours(line: CostLine) -> Decimal | None:
+    if line.kind == CostKind.STAFF or (line.kind == CostKind.LOCUM and line.unit == "hour"):
+        return line.quantity
+    if line.kind == CostKind.LOCUM and line.unit == "session":
+        return to_pence(line.quantity * SESSION_HOURS)
+    return None
+
+
+def _snapshot_line(line: CostLine, position: int) -> InvoiceLine:
+    return InvoiceLine(
+        cost_line_id=line.id,
+        position=position,
+        incident_id=line.incident_id,
+        incident_title=line.incident.title,
+        kind=line.kind,
+        line_date=line.line_date,
+        description=line.description,
+        working=line.working,
+        quantity=line.quantity,
+        unit=line.unit,
+        unit_rate=line.unit_rate,
+        vat_rate=line.vat_rate,
+        net_amount=line.net_amount,
+        vat_amount=line.vat_amount,
+        total_amount=line.total_amount,
+        hours=_line_hours(line),
+        appointments=int(line.quantity) if line.kind == CostKind.APPOINTMENTS else None,
+    )
+
+
+def _set_lines(invoice: Invoice, lines: Sequence[CostLine]) -> None:
+    invoice.lines.clear()
+    for position, line in enumerate(sort_for_print(lines), start=1):
+        invoice.lines.append(_snapshot_line(line, position))
+    invoice.net_total = sum_amounts(line.net_amount for line in invoice.lines)
+    invoice.vat_total = sum_amounts(line.vat_amount for line in invoice.lines)
+    invoice.total = invoice.net_total + invoice.vat_total
+
+
+# --- drafts ------------------------------------------------------------------------------
+
+
+def create_draft(
+    session: Session,
+    *,
+    practice: Practice,
+    cost_line_ids: Iterable[int],
+    user_id: int | None,
+    po_reference: str | None = None,
+    notes: str = "",
+    issue_date: date | None = None,
+) -> Invoice:
+    """A draft invoice to the practice's ICB for these uninvoiced cost lines."""
+    ids = sorted(set(cost_line_ids))
+    if not ids:
+        raise DomainError("Choose at least one cost line to invoice", "cost_line_ids")
+    lines = _practice_lines(session, practice.id, ids)
+    if len(lines) != len(ids):
+        raise DomainError("Some of the chosen lines do not belong to this practice",
+                          "cost_line_ids")
+    if any(line.invoice_id is not None for line in lines):
+        raise DomainError("Some of the chosen lines are already on an issued invoice",
+                          "cost_line_ids")
+    invoice = Invoice(
+        practice_id=practice.id,
+        icb_id=practice.icb_id,
+        kind=DocumentKind.INVOICE,
+        status=InvoiceStatus.DRAFT,
+        po_reference=po_reference or None,
+        notes=notes or "",
+        issue_date=issue_date,
+        created_by_id=user_id,
+    )
+    _set_lines(invoice, lines)
+    session.add(invoice)
+    audit.record(session, user_id=user_id, entity=invoice, action="create",
+                 practice_id=practice.id,
+                 summary=f"Draft invoice for {format_money(invoice.total)} "
+                 f"({len(lines)} lines)")
+    return invoice
+
+
+def refresh_draft(session: Session, invoice: Invoice) -> list[str]:
+    """Bring a draft's lines up to date with its cost lines (they may have been edited,
+    deleted or invoiced elsewhere since). Returns what changed, for the user to read."""
+    _require_draft(invoice)
+    return _rebuild_lines(session, invoice)
+
+
+def _rebuild_lines(session: Session, invoice: Invoice) -> list[str]:
+    ids = [line.cost_line_id for line in invoice.lines if line.cost_line_id is not None]
+    current = _practice_lines(session, invoice.practice_id, ids)
+    still_free = [line for line in current if line.invoice_id is None]
+    notes = []
+    dropped = len(ids) - len(still_free)
+    if dropped:
+        notes.append(f"{dropped} line{'s' if dropped > 1 else ''} removed from this draft: "
+                     "deleted or already on an issued invoice.")
+    _set_lines(invoice, still_free)
+    invoice.icb_id = invoice.practice.icb_id
+    return notes
+
+
+def update_draft(
+    session: Session,
+    invoice: Invoice,
+    *,
+    po_reference: str | None,
+    notes: str,
+    issue_date: date | None,
+    user_id: int | None,
+) -> None:
+    _require_draft(invoice)
+    before = audit.snapshot(invoice, ["po_reference", "notes", "issue_date"])
+    invoice.po_reference = po_reference or None
+    invoice.notes = notes or ""
+    invoice.issue_date = issue_date
+    audit.record(session, user_id=user_id, entity=invoice, action="update",
+                 practice_id=invoice.practice_id, summary="Draft invoice details changed",
+                 changes=audit.diff(before, audit.snapshot(
+                     invoice, ["po_reference", "notes", "issue_date"])))
+
+
+def delete_draft(session: Session, invoice: Invoice, *, user_id: int | None) -> None:
+    _require_draft(invoice)
+    audit.record(session, user_id=user_id, entity=invoice, action="delete",
+                 practice_id=invoice.practice_id,
+                 summary=f"Draft invoice for {format_money(invoice.total)} deleted")
+    session.delete(invoice)
+
+
+def _require_draft(invoice: Invoice) -> None:
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise DomainError("An issued invoice cannot be changed. Cancel it with a credit note.")
+
+
+# --- issuing -----------------------------------------------------------------------------
+
+
+def issue_warnings(invoice: Invoice, today: date) -> list[str]:
+    """What to check before issuing; issuing is still allowed."""
+    warnings = []
+    practice = invoice.practice
+    icb = practice.icb
+    if not icb.payables_address:
+        warnings.append(
+            f"{icb.name} has no invoice address: ask the ICB for its payables code and record "
+            "it in the ICB directory, or the invoice may not reach accounts payable."
+        )
+    if not invoice.po_reference:
+        warnings.append("There is no purchase-order or reference number. Many NHS bodies do not "
+                        "pay an invoice without one (\"No PO, no pay\").")
+    if not practice.has_bank_details:
+        warnings.append("The practice has no bank details, so the ICB will not know where to "
+                        "pay. Add them in practice settings.")
+    issue_date = invoice.issue_date or today
+    if issue_date > today + timedelta(days=MAX_DAYS_AHEAD):
+        warnings.append(f"The invoice date is more than {MAX_DAYS_AHEAD} days ahead.")
+    return warnings
+
+
+def next_number(session: Session, practice: Practice, kind: str, year: int) -> str:
+    """Take the next number of the practice's series inside the current transaction.
+
+    The UPDATE takes a row lock (PostgreSQL) or the write lock (SQLite) until commit, so
+    concurrent issuers queue; a rollback gives the number back, so there are no gaps.
+    """
+    table = NumberSeries.__table__
+    where = and_(table.c.practice_id == practice.id, table.c.kind == kind, table.c.year == year)
+    bump = update(table).where(where).values(last_value=table.c.last_value + 1)
+    value = session.execute(bump.returning(table.c.last_value)).scalar()
+    if value is None:
+        try:
+            with session.begin_nested():
+                session.execute(insert(table).values(
+                    practice_id=practice.id, kind=kind, year=year, last_value=1))
+            value = 1
+        except IntegrityError:  # another transaction created the series first
+            value = session.execute(bump.returning(table.c.last_value)).scalar_one()
+    return format_number(practice.ods_code, kind, year, value)
+
+
+def format_number(ods_code: str, kind: str, year: int, value: int) -> str:
+    """A81001-2024-0007 for invoices, A81001-CN-2024-0001 for credit notes."""
+    prefix = f"{ods_code}-CN" if kind == DocumentKind.CREDIT_NOTE else ods_code
+    return f"{prefix}-{year}-{value:04d}"
+
+
+def _supplier_snapshot(practice: Practice) -> dict[str, object]:
+    return {
+        "name": practice.name,
+        "address": practice.address,
+        "ods_code": practice.ods_code,
+        "email": practice.contact_email,
+        "phone": practice.contact_phone,
+        "vat_number": practice.vat_number,
+        "bank_account_name": practice.bank_account_name,
+        "bank_sort_code": practice.bank_sort_code,
+        "bank_account_number": practice.bank_account_number,
+        "remittance_email": practice.remittance_email,
+        "payment_terms_days": practice.payment_terms_days,
+    }
+
+
+def _customer_snapshot(icb: Icb) -> dict[str, object]:
+    return {
+        "name": icb.name,
+        "address": icb.payables_address or "",
+        "ods_code": icb.ods_code,
+        "email": icb.invoice_email,
+    }
+
+
+def _evidence_names(session: Session, invoice: Invoice) -> list[str]:
+    ids = [line.cost_line_id for line in invoice.lines if line.cost_line_id]
+    if not ids:
+        return []
+    positions = {line.cost_line_id: line.position for line in invoice.lines}
+    files = session.scalars(
+        select(Evidence).where(Evidence.cost_line_id.in_(ids)).order_by(Evidence.id)
+    ).all()
+    ordered = sorted(files, key=lambda e: (positions.get(e.cost_line_id, 0), e.id))
+    return [f"{e.original_filename} (line {positions.get(e.cost_line_id)})" for e in ordered]
+
+
+def _incident_dates(session: Session, invoice: Invoice) -> tuple[date | None, date | None]:
+    ids = {line.incident_id for line in invoice.lines if line.incident_id}
+    if not ids:
+        return None, None
+    incidents = session.scalars(select(Incident).where(Incident.id.in_(ids))).all()
+    starts = [utc_to_london(i.starts_at).date() for i in incidents]
+    ends = [utc_to_london(i.ends_at or i.starts_at).date() for i in incidents]
+    return min(starts), max(ends)
+
+
+def _shared_event(session: Session, invoice: Invoice) -> int | None:
+    ids = {line.incident_id for line in invoice.lines if line.incident_id}
+    events = set(session.scalars(select(Incident.outage_event_id).where(Incident.id.in_(ids))))
+    return events.pop() if len(events) == 1 else None
+
+
+def issue_invoice(
+    session: Session, invoice: Invoice, *, user_id: int | None, today: date
+) -> Invoice:
+    """Number and freeze a draft. The caller commits; on any error it must roll back."""
+    claimed = session.execute(
+        update(Invoice.__table__)
+        .where(Invoice.__table__.c.id == invoice.id,
+               Invoice.__table__.c.status == InvoiceStatus.DRAFT)
+        .values(status=InvoiceStatus.ISSUED)
+    )
+    if claimed.rowcount != 1:
+        raise DomainError("This invoice has already been issued.")
+    session.refresh(invoice)
+    _rebuild_lines(session, invoice)
+    if not invoice.lines:
+        raise DomainError("An invoice needs at least one line: add cost lines first.")
+    session.flush()
+    cost_line_ids = [line.cost_line_id for line in invoice.lines]
+    locked = session.execute(
+        update(CostLine.__table__)
+        .where(CostLine.__table__.c.id.in_(cost_line_ids),
+               CostLine.__table__.c.invoice_id.is_(None))
+        .values(invoice_id=invoice.id)
+    )
+    if locked.rowcount != len(cost_line_ids):
+        raise DomainError("Some lines were invoiced by someone else a moment ago. "
+                          "Reload the draft and try again.")
+    practice = invoice.practice
+    issue_date = invoice.issue_date or today
+    invoice.number = next_number(session, practice, DocumentKind.INVOICE, issue_date.year)
+    invoice.status = InvoiceStatus.ISSUED
+    invoice.issue_date = issue_date
+    invoice.due_date = issue_date + timedelta(days=practice.payment_terms_days)
+    invoice.supply_from, invoice.supply_to = _incident_dates(session, invoice)
+    invoice.icb_id = practice.icb_id
+    invoice.outage_event_id = _shared_event(session, invoice)
+    invoice.supplier_snapshot = json.dumps(_supplier_snapshot(practice), ensure_ascii=False)
+    invoice.customer_snapshot = json.dumps(_customer_snapshot(practice.icb), ensure_ascii=False)
+    invoice.evidence_snapshot = json.dumps(_evidence_names(session, invoice), ensure_ascii=False)
+    invoice.issued_at = utcnow()
+    invoice.issued_by_id = user_id
+    audit.record(session, user_id=user_id, entity=invoice, action="issue",
+                 practice_id=practice.id,
+                 summary=f"Invoice {invoice.number} issued for {format_money(invoice.total)}",
+                 changes={"number": [None, invoice.number], "total": [None, str(invoice.total)]})
+    return invoice
+
+
+# --- credit notes ------------------------------------------------------------------------
+
+
+def credit_invoice(
+    session: Session, invoice: Invoice, *, user_id: int | None, today: date, reason: str
+) -> Invoice:
+    """Cancel an issued invoice with a credit note that reverses it in full, and free its
+    cost lines so they can go on a new invoice."""
+    if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
+        raise DomainError("Only an issued invoice can be credited.")
+    if invoice.amount_paid != ZERO:
+        raise DomainError("This invoice has payments against it. Record a refund of "
+                          f"{format_money(invoice.amount_paid)} before crediting it.")
+    if not reason.strip():
+        raise DomainError("Enter the reason for the credit note", "reason")
+    cancelled = session.execute(
+        update(Invoice.__table__)
+        .where(Invoice.__table__.c.id == invoice.id,
+               Invoice.__table__.c.status == InvoiceStatus.ISSUED,
+               Invoice.__table__.c.amount_paid == 0)
+        .values(status=InvoiceStatus.CANCELLED)
+    )
+    if cancelled.rowcount != 1:
+        raise DomainError("This invoice changed a moment ago. Reload the page and try again.")
+    session.refresh(invoice)
+    credit = Invoice(
+        practice_id=invoice.practice_id,
+        icb_id=invoice.icb_id,
+        kind=DocumentKind.CREDIT_NOTE,
+        status=InvoiceStatus.ISSUED,
+        credited_invoice_id=invoice.id,
+        issue_date=today,
+        due_date=today,
+        supply_from=invoice.supply_from,
+        supply_to=invoice.supply_to,
+        po_reference=invoice.po_reference,
+        notes=reason.strip(),
+        supplier_snapshot=invoice.supplier_snapshot,
+        customer_snapshot=invoice.customer_snapshot,
+        evidence_snapshot="[]",
+        outage_event_id=invoice.outage_event_id,
+        net_total=-invoice.net_total,
+        vat_total=-invoice.vat_total,
+        total=-invoice.total,
+        created_by_id=user_id,
+        issued_at=utcnow(),
+        issued_by_id=user_id,
+    )
+    for line in invoice.lines:
+        credit.lines.append(InvoiceLine(
+            cost_line_id=None, position=line.position, incident_id=line.incident_id,
+            incident_title=line.incident_title, kind=line.kind, line_date=line.line_date,
+            description=line.description, working=line.working, quantity=-line.quantity,
+            unit=line.unit, unit_rate=line.unit_rate, vat_rate=line.vat_rate,
+            net_amount=-line.net_amount, vat_amount=-line.vat_amount,
+            total_amount=-line.total_amount,
+        ))
+    credit.number = next_number(session, invoice.practice, DocumentKind.CREDIT_NOTE, today.year)
+    session.add(credit)
+    session.execute(
+        update(CostLine.__table__)
+        .where(CostLine.__table__.c.invoice_id == invoice.id)
+        .values(invoice_id=None)
+    )
+    audit.record(session, user_id=user_id, entity=credit, action="credit",
+                 practice_id=invoice.practice_id,
+                 summary=f"Credit note {credit.number} cancels invoice {invoice.number}",
+                 changes={"status": [InvoiceStatus.ISSUED, InvoiceStatus.CANCELLED],
+                          "reason": [None, reason.strip()]})
+    return credit
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+def record_payment(
+    session: Session,
+    invoice: Invoice,
+    *,
+    amount: Decimal,
+    paid_on: date,
+    reference: str,
+    user_id: int | None,
+    today: date,
+) -> Payment:
+    """A payment (positive) or refund (negative). Never more than is owed or was paid."""
+    if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
+        raise DomainError("Payments can only be recorded against an issued invoice.")
+    if amount == ZERO:
+        raise DomainError("Enter an amount other than £0.00", "amount")
+    if paid_on > today:
+        raise DomainError("The payment date cannot be in the future", "paid_on")
+    if invoice.issue_date and paid_on < invoice.issue_date:
+        raise DomainError("The payment date cannot be before the invoice date", "paid_on")
+    if amount > ZERO and amount > outstanding(invoice):
+        raise DomainError(f"That is more than the {format_money(outstanding(invoice))} "
+                          "still owed", "amount")
+    if amount < ZERO and -amount > invoice.amount_paid:
+        raise DomainError(f"A refund cannot be more than the {format_money(invoice.amount_paid)}"
+                          " paid", "amount")
+    table = Invoice.__table__
+    applied = session.execute(
+        update(table)
+        .where(table.c.id == invoice.id,
+               table.c.status == InvoiceStatus.ISSUED,
+               table.c.amount_paid == invoice.amount_paid)  # nobody paid in between
+        .values(amount_paid=table.c.amount_paid + amount)
+    )
+    if applied.rowcount != 1:
+        raise DomainError("Another payment was recorded a moment ago. Reload and try again.")
+    session.refresh(invoice)
+    payment = Payment(invoice_id=invoice.id, paid_on=paid_on, amount=amount,
+                      reference=reference.strip(), recorded_by_id=user_id)
+    session.add(payment)
+    word = "Payment" if amount > ZERO else "Refund"
+    audit.record(session, user_id=user_id, entity=payment, action="payment",
+                 practice_id=invoice.practice_id,
+                 summary=f"{word} of {format_money(abs(amount))} on {invoice.number}",
+                 changes={"amount_paid": [str(invoice.amount_paid - amount),
+                                          str(invoice.amount_paid)]})
+    return payment
+
+
+# --- the document ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KindSubtotal:
+    incident_title: str
+    kind_label: str
+    net: Decimal
+    vat: Decimal
+    total: Decimal
+
+
+def _party(snapshot: dict[str, object]) -> Party:
+    address = str(snapshot.get("address") or "")
+    return Party(
+        name=str(snapshot["name"]),
+        address_lines=tuple(line.strip() for line in address.splitlines() if line.strip()),
+        ods_code=str(snapshot["ods_code"]),
+        email=snapshot.get("email") or None,  # type: ignore[arg-type]
+        phone=snapshot.get("phone") or None,  # type: ignore[arg-type]
+        vat_number=snapshot.get("vat_number") or None,  # type: ignore[arg-type]
+    )
+
+
+def invoice_document(invoice: Invoice, today: date, evidence: list[str] | None = None
+                     ) -> InvoiceDocument:
+    """The printable document: the frozen snapshot for an issued invoice, the practice's
+    current details for a draft (marked DRAFT)."""
+    is_draft = invoice.status == InvoiceStatus.DRAFT
+    if is_draft:
+        supplier = _supplier_snapshot(invoice.practice)
+        customer = _customer_snapshot(invoice.practice.icb)
+        evidence_names = evidence or []
+    else:
+        supplier = json.loads(invoice.supplier_snapshot or "{}")
+        customer = json.loads(invoice.customer_snapshot or "{}")
+        evidence_names = json.loads(invoice.evidence_snapshot or "[]")
+    lines = tuple(
+        DocumentLine(
+            incident_title=line.incident_title,
+            kind=line.kind,
+            kind_label=COST_KIND_LABELS.get(CostKind(line.kind), line.kind),
+            line_date=line.line_date,
+            description=line.description,
+            working=line.working,
+            quantity=line.quantity,
+            unit=line.unit,
+            unit_rate=line.unit_rate,
+            vat_rate=line.vat_rate,
+            net=line.net_amount,
+            vat=line.vat_amount,
+            total=line.total_amount,
+        )
+        for line in invoice.lines
+    )
+    issue_date = invoice.issue_date or today
+    terms = int(supplier.get("payment_terms_days") or 30)  # type: ignore[call-overload]
+    credited = invoice.credited_invoice.number if invoice.credited_invoice else None
+    return InvoiceDocument(
+        title="Credit note" if invoice.kind == DocumentKind.CREDIT_NOTE else "Invoice",
+        number=invoice.number,
+        issue_date=issue_date,
+        due_date=invoice.due_date or (issue_date + timedelta(days=terms)),
+        supply_from=invoice.supply_from,
+        supply_to=invoice.supply_to,
+        po_reference=invoice.po_reference,
+        supplier=_party(supplier),
+        customer=_party(customer),
+        lines=lines,
+        net_total=invoice.net_total,
+        vat_total=invoice.vat_total,
+        total=invoice.total,
+        payment=PaymentDetails(
+            account_name=supplier.get("bank_account_name"),  # type: ignore[arg-type]
+            sort_code=supplier.get("bank_sort_code"),  # type: ignore[arg-type]
+            account_number=supplier.get("bank_account_number"),  # type: ignore[arg-type]
+            remittance_email=supplier.get("remittance_email"),  # type: ignore[arg-type]
+            terms_days=terms,
+        ),
+        vat_statement=VAT_STATEMENT if invoice.vat_total == ZERO else None,
+        evidence=tuple(evidence_names),
+        notes=invoice.notes or "",
+        credited_number=credited,
+        draft=is_draft,
+    )
+
+
+def draft_evidence_names(session: Session, invoice: Invoice) -> list[str]:
+    return _evidence_names(session, invoice)
+
+
+def subtotals(lines: Sequence[InvoiceLine]) -> list[KindSubtotal]:
+    """Sum per incident and cost kind, in print order."""
+    groups: dict[tuple[int | None, str, str], list[InvoiceLine]] = {}
+    for line in lines:
+        groups.setdefault((line.incident_id, line.incident_title, line.kind), []).append(line)
+    return [
+        KindSubtotal(
+            incident_title=title,
+            kind_label=COST_KIND_LABELS[CostKind(kind)],
+            net=sum_amounts(x.net_amount for x in group),
+            vat=sum_amounts(x.vat_amount for x in group),
+            total=sum_amounts(x.total_amount for x in group),
+        )
+        for (_incident, title, kind), group in groups.items()
+    ]
