@@ -73,3 +73,24 @@ class InvoiceDocument:
     notes: str = ""
     credited_number: str | None = None  # for a credit note: the invoice it reverses
     draft: bool = False  # marks every page DRAFT
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    """One invoice or credit note in the finance register export. Amounts are Decimal pounds
+    as stored (a credit note's are negative if the register shows them so)."""
+
+    number: str
+    kind: str  # "Invoice" or "Credit note"
+    practice_name: str
+    practice_ods_code: str
+    icb_name: str
+    issue_date: date
+    due_date: date | None
+    po_reference: str | None
+    net: Decimal
+    vat: Decimal
+    total: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    status: str  # "Issued", "Part-paid", "Paid", "Overdue", "Cancelled", ...
