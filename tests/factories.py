@@ -255,3 +255,86 @@ def make_issued_invoice(session: Session, practice: Practice, lines: list[CostLi
     invoice = invoicing.issue_invoice(session, draft, user_id=user_id, today=today)
     session.commit()
     return invoice
+
+
+# --- claims (issued invoices) for the review and report tests --------------------------------
+
+
+def make_locum_line(
+    session: Session, incident: Incident, sessions: str = "2", rate: str = "357.00"
+) -> CostLine:
+    amounts = costing.locum_cover(Decimal(sessions), Decimal(rate), "session", Decimal("14.38"))
+    line = CostLine(
+        incident_id=incident.id,
+        kind=CostKind.LOCUM.value,
+        line_date=date(2024, 7, 19),
+        description="Locum GP cover",
+        quantity=Decimal(sessions),
+        unit="session",
+        unit_rate=Decimal(rate),
+        pension_pct=Decimal("14.38"),
+        net_amount=amounts.net,
+        vat_amount=amounts.vat,
+        total_amount=amounts.total,
+        working=amounts.working,
+        locum_name="Dr Siân O'Brien",
+    )
+    session.add(line)
+    session.flush()
+    return line
+
+
+def make_appointments_line(
+    session: Session, incident: Incident, count: int = 38, cost: str = "45.00"
+) -> CostLine:
+    amounts = costing.lost_appointments(Decimal(count), Decimal(cost))
+    line = CostLine(
+        incident_id=incident.id,
+        kind=CostKind.APPOINTMENTS.value,
+        line_date=date(2024, 7, 19),
+        description="GP appointments cancelled",
+        quantity=Decimal(count),
+        unit="appointment",
+        unit_rate=Decimal(cost),
+        net_amount=amounts.net,
+        vat_amount=amounts.vat,
+        total_amount=amounts.total,
+        working=amounts.working,
+        appointment_type="gp",
+    )
+    session.add(line)
+    session.flush()
+    return line
+
+
+def make_claim(
+    session: Session,
+    practice: Practice,
+    event: OutageEvent | None,
+    *,
+    user: User | None = None,
+    scale: int = 1,
+    today: date = date(2024, 7, 26),
+):  # -> Invoice
+    """An issued invoice, through the invoicing service, for an incident of `event` with one
+    line of each cost kind (staff, locum, appointments, expense) scaled by `scale`."""
+    from tracker.services import invoicing
+
+    incident = make_incident(
+        session, practice, outage_event_id=event.id if event else None, title="EMIS outage"
+    )
+    lines = [
+        make_staff_line(session, incident, hours=str(6 * scale)),
+        make_locum_line(session, incident, sessions=str(scale)),
+        make_appointments_line(session, incident, count=10 * scale),
+        make_expense_line(session, incident, description="=SUM(A1:A9) paper"),
+    ]
+    draft = invoicing.create_draft(
+        session,
+        practice=practice,
+        cost_line_ids=[line.id for line in lines],
+        user_id=user.id if user else None,
+        po_reference="PO-4711",
+    )
+    session.flush()
+    return invoicing.issue_invoice(session, draft, user_id=user.id if user else None, today=today)

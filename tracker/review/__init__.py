@@ -1,0 +1,1 @@
+"""ICB review of claims, and the practice's view of the decisions."""

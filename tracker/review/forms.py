@@ -1,0 +1,83 @@
+"""Forms of the review area: the claims filter, a line decision, a practice's answer."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from tracker.forms import strip_filter
+from tracker.models import ReviewStatus
+from tracker.services.money import parse_decimal
+from tracker.services.review import DECISION_LABELS, MAX_ANSWER, MAX_REASON, REVIEW_STATUS_LABELS
+
+
+class ClaimFilterForm(FlaskForm):
+    """Read from the query string (GET), so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    outage_event_id = SelectField("Outage event", coerce=int, validate_choice=False, default=0)
+    practice_id = SelectField("Practice", coerce=int, validate_choice=False, default=0)
+    review_status = SelectField(
+        "Review status",
+        choices=[("", "Any status")]
+        + [(status.value, label) for status, label in REVIEW_STATUS_LABELS.items()],
+        default="",
+        validate_choice=False,
+    )
+    issued_from = DateField("Issued from", validators=[Optional()])
+    issued_to = DateField("Issued to", validators=[Optional()])
+
+    def validate_review_status(self, field: SelectField) -> None:
+        if field.data and field.data not in {s.value for s in ReviewStatus}:
+            raise ValidationError("Choose a review status from the list")
+
+    def validate_issued_to(self, field: DateField) -> None:
+        if field.data and self.issued_from.data and field.data < self.issued_from.data:
+            raise ValidationError("The 'issued to' date must be on or after the 'issued from' date")
+
+
+class LineDecisionForm(FlaskForm):
+    decision = RadioField(
+        "Decision",
+        choices=[(d.value, label) for d, label in DECISION_LABELS.items()],
+        validators=[DataRequired("Choose a decision for this line")],
+    )
+    approved_amount = StringField(
+        "Amount approved",
+        filters=[strip_filter],
+        validators=[Length(max=20, message="Enter an amount like 125.50")],
+    )
+    reason = TextAreaField(
+        "Reason",
+        filters=[strip_filter],
+        validators=[
+            Length(max=MAX_REASON, message=f"Reason must be {MAX_REASON} characters or fewer")
+        ],
+    )
+
+    def validate_approved_amount(self, field: StringField) -> None:
+        if self.decision.data == "part_approved":
+            if not field.data:
+                raise ValidationError("Enter the amount approved for this line")
+            if parse_decimal(field.data) is None:
+                raise ValidationError("Enter the amount approved as a number, like 125.50")
+
+    def validate_reason(self, field: TextAreaField) -> None:
+        if self.decision.data and self.decision.data != "approved" and not field.data:
+            raise ValidationError("Give a reason: it is required unless the line is approved")
+
+
+class AnswerForm(FlaskForm):
+    body = TextAreaField(
+        "Your answer",
+        filters=[strip_filter],
+        validators=[
+            DataRequired("Write your answer to the query"),
+            Length(max=MAX_ANSWER, message=f"Answer must be {MAX_ANSWER} characters or fewer"),
+        ],
+    )
+    evidence = FileField("Attach evidence")

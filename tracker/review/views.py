@@ -1,0 +1,261 @@
+"""ICB review: the claims list, a claim's lines and their decisions, and the practice's view
+of the decisions with its answers to queries. Thin: the rules live in services.review."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from tracker.access import (
+    first_or_404,
+    icb_ids_for,
+    may_act_for_practice,
+    practice_condition,
+    roles_required,
+)
+from tracker.extensions import db
+from tracker.models import DocumentKind, Invoice, InvoiceLine, InvoiceStatus, Role
+from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm
+from tracker.services import evidence, review
+from tracker.services.errors import DomainError
+from tracker.services.money import parse_decimal
+from tracker.views import show_domain_error
+
+bp = Blueprint("review", __name__)
+reviewers_only = roles_required(Role.ICB_REVIEWER)
+PER_PAGE = 25
+
+
+def _icb_ids() -> list[int]:
+    return icb_ids_for(current_user)
+
+
+def _claim_or_404(invoice_id: int) -> Invoice:
+    claim = review.claim_for_reviewer(db.session, invoice_id, _icb_ids())
+    if claim is None:
+        abort(404)
+    return claim
+
+
+def _may_decide(claim: Invoice) -> bool:
+    """Reviewers of the claim's ICB decide; administrators only read."""
+    return (
+        current_user.has_role(Role.ICB_REVIEWER)
+        and claim.icb_id in [m.icb_id for m in current_user.memberships]
+        and claim.status == InvoiceStatus.ISSUED
+    )
+
+
+@bp.route("/review")
+@reviewers_only
+def index() -> str:
+    icb_ids = _icb_ids()
+    form = ClaimFilterForm(request.args)
+    events, practices = review.filter_choices(db.session, icb_ids)
+    form.outage_event_id.choices = [(0, "All outage events")] + [(e.id, e.name) for e in events]
+    form.practice_id.choices = [(0, "All practices")] + [
+        (p.id, f"{p.name} ({p.ods_code})") for p in practices
+    ]
+    filters = review.ClaimFilters()
+    if form.validate():
+        filters = review.ClaimFilters(
+            outage_event_id=form.outage_event_id.data or None,
+            practice_id=form.practice_id.data or None,
+            review_status=form.review_status.data or None,
+            issued_from=form.issued_from.data,
+            issued_to=form.issued_to.data,
+        )
+    page = request.args.get("page", 1, type=int) or 1
+    claims = review.list_claims(db.session, icb_ids, filters, page=page, per_page=PER_PAGE)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("review/index.html", form=form, claims=claims, args=args, review=review)
+
+
+@bp.route("/review/claims/<int:invoice_id>")
+@reviewers_only
+def claim(invoice_id: int) -> str:
+    claim = _claim_or_404(invoice_id)
+    return render_template(
+        "review/claim.html",
+        claim=claim,
+        messages=review.messages_by_line(db.session, claim.id),
+        may_decide=_may_decide(claim),
+        review=review,
+    )
+
+
+@bp.route("/review/claims/<int:invoice_id>/lines/<int:line_id>", methods=["GET", "POST"])
+@roles_required(Role.ICB_REVIEWER, admin=False)
+def decide(invoice_id: int, line_id: int) -> str | Response:
+    claim = _claim_or_404(invoice_id)
+    line = next((ln for ln in claim.lines if ln.id == line_id), None)
+    if line is None:
+        abort(404)
+    if not _may_decide(claim):
+        abort(403)
+    form = LineDecisionForm(obj=line.decision)
+    if request.method == "GET" and line.decision is not None:
+        amount = line.decision.approved_amount
+        form.approved_amount.data = (
+            f"{amount:.2f}" if line.decision.decision == "part_approved" and amount else ""
+        )
+    if form.validate_on_submit():
+        data = review.LineDecisionInput(
+            decision=form.decision.data,
+            approved_amount=parse_decimal(form.approved_amount.data),
+            reason=form.reason.data or "",
+        )
+        try:
+            review.decide_line(db.session, claim, line, data, user_id=current_user.id)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            flash(
+                f"Line {line.position} {review.decision_label(data.decision).lower()}.",
+                "success",
+            )
+            return redirect(url_for("review.claim", invoice_id=claim.id, _anchor=f"line-{line.id}"))
+    return render_template(
+        "review/decide.html",
+        claim=claim,
+        line=line,
+        form=form,
+        messages=review.messages_by_line(db.session, claim.id).get(line.id, []),
+        review=review,
+    )
+
+
+@bp.route("/review/claims/<int:invoice_id>/approve-remaining", methods=["POST"])
+@roles_required(Role.ICB_REVIEWER, admin=False)
+def approve_remaining(invoice_id: int) -> Response:
+    claim = _claim_or_404(invoice_id)
+    if not _may_decide(claim):
+        abort(403)
+    count = review.approve_remaining(db.session, claim, user_id=current_user.id)
+    db.session.commit()
+    flash(f"{count} line{'s' if count != 1 else ''} approved in full.", "success")
+    return redirect(url_for("review.claim", invoice_id=claim.id))
+
+
+# --- the practice's side -------------------------------------------------------------------
+
+
+def _own_claim_or_404(invoice_id: int) -> Invoice:
+    """An issued (or withdrawn) invoice of one of the user's practices."""
+    return first_or_404(
+        review.claim_query(invoice_id).where(
+            practice_condition(Invoice.practice_id),
+            Invoice.kind == DocumentKind.INVOICE,
+            Invoice.status.in_((InvoiceStatus.ISSUED, InvoiceStatus.CANCELLED)),
+        )
+    )
+
+
+@bp.route("/claims/<int:invoice_id>/feedback")
+def feedback(invoice_id: int) -> str:
+    claim = _own_claim_or_404(invoice_id)
+    return render_template(
+        "review/feedback.html",
+        claim=claim,
+        messages=review.messages_by_line(db.session, claim.id),
+        may_answer=may_act_for_practice(claim.practice_id) and not current_user.is_admin,
+        form=AnswerForm(),
+        review=review,
+    )
+
+
+@bp.route("/claims/<int:invoice_id>/lines/<int:line_id>/answer", methods=["GET", "POST"])
+def answer(invoice_id: int, line_id: int) -> str | Response:
+    claim = _own_claim_or_404(invoice_id)
+    line = db.session.scalars(
+        select(InvoiceLine).where(InvoiceLine.id == line_id, InvoiceLine.invoice_id == claim.id)
+    ).first()
+    if line is None:
+        abort(404)
+    if current_user.is_admin or not may_act_for_practice(claim.practice_id):
+        abort(403)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        prepared = None
+        try:
+            upload = form.evidence.data
+            if upload and getattr(upload, "filename", ""):
+                prepared = evidence.prepare(
+                    current_app.config["UPLOAD_FOLDER"],
+                    upload.filename,
+                    upload.stream,
+                    current_app.config["MAX_UPLOAD_BYTES"],
+                )
+            review.add_message(
+                db.session,
+                claim,
+                body=form.body.data or "",
+                user_id=current_user.id,
+                line=line,
+                upload=prepared,
+            )
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            if prepared is not None:
+                prepared.discard()
+            show_domain_error(form, error)
+        else:
+            flash("Your answer has been sent to the ICB.", "success")
+            return redirect(
+                url_for("review.feedback", invoice_id=claim.id, _anchor=f"line-{line.id}")
+            )
+    return render_template(
+        "review/answer.html",
+        max_upload=evidence.size_text(current_app.config["MAX_UPLOAD_BYTES"]),
+        claim=claim,
+        line=line,
+        form=form,
+        messages=review.messages_by_line(db.session, claim.id).get(line.id, []),
+        review=review,
+    )
+
+
+@bp.route("/claims/<int:invoice_id>/evidence/<int:evidence_id>")
+def answer_evidence(invoice_id: int, evidence_id: int) -> Response:
+    """A file the practice attached to an answer: for the practice's members and the
+    reviewers of the claim's ICB."""
+    claim = db.session.scalars(
+        select(Invoice).where(
+            Invoice.id == invoice_id,
+            practice_condition(Invoice.practice_id)
+            | review.claim_condition(
+                icb_ids_for(current_user) if current_user.has_role(Role.ICB_REVIEWER) else []
+            ),
+        )
+    ).first()
+    item = review.message_evidence(db.session, claim.id, evidence_id) if claim else None
+    if item is None:
+        abort(404)
+    try:
+        path = evidence.path_of(current_app.config["UPLOAD_FOLDER"], item.stored_name)
+    except ValueError:
+        abort(404)
+    if not path.exists():
+        abort(404)
+    return send_file(
+        path,
+        mimetype=item.content_type,
+        as_attachment=True,
+        download_name=item.original_filename,
+        max_age=0,
+    )

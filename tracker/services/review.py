@@ -1,0 +1,543 @@
+"""ICB review of practices' claims: a decision on every line, queries and their answers.
+
+A claim is an issued invoice (not a credit note). Reviewers only ever write LineDecision and
+ClaimMessage rows and the invoice's review fields (review_status, approved_total); the
+practice's lines, invoice and costs are never touched.
+
+Review status moves new -> in_review (first decision or message) -> decided (every line has
+a final decision: approved, part-approved or rejected; a queried line is not decided). When
+decided, approved_total is the sum of the lines' approved amounts; until then it is None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from tracker.models import (
+    COST_KIND_LABELS,
+    ClaimMessage,
+    CostKind,
+    DocumentKind,
+    Evidence,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    LineDecision,
+    OutageEvent,
+    Practice,
+    ReviewStatus,
+    User,
+    utcnow,
+)
+from tracker.services import audit
+from tracker.services.errors import DomainError
+from tracker.services.evidence import PreparedFile
+from tracker.services.money import ZERO, to_pence
+
+
+class Decision(StrEnum):
+    APPROVED = "approved"
+    PART_APPROVED = "part_approved"
+    QUERIED = "queried"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return DECISION_LABELS[self]
+
+    @property
+    def is_final(self) -> bool:
+        return self is not Decision.QUERIED
+
+
+DECISION_LABELS = {
+    Decision.APPROVED: "Approved",
+    Decision.PART_APPROVED: "Part-approved",
+    Decision.QUERIED: "Queried",
+    Decision.REJECTED: "Rejected",
+}
+FINAL_DECISIONS = tuple(d.value for d in Decision if d.is_final)
+REVIEW_STATUS_LABELS = {
+    ReviewStatus.NEW: "New",
+    ReviewStatus.IN_REVIEW: "In review",
+    ReviewStatus.DECIDED: "Decided",
+}
+MAX_REASON = 2000
+MAX_ANSWER = 4000
+
+
+def decision_label(value: str | None) -> str:
+    return DECISION_LABELS[Decision(value)] if value else "Not decided"
+
+
+def kind_label(kind: str) -> str:
+    return COST_KIND_LABELS[CostKind(kind)]
+
+
+def decided_count(invoice: Invoice) -> int:
+    return sum(
+        1 for line in invoice.lines if line.decision and Decision(line.decision.decision).is_final
+    )
+
+
+def review_status_label(value: str) -> str:
+    return REVIEW_STATUS_LABELS[ReviewStatus(value)]
+
+
+def overall_decision(invoice: Invoice) -> str | None:
+    """The claim's overall decision once every line is decided, else None."""
+    if invoice.review_status != ReviewStatus.DECIDED or invoice.approved_total is None:
+        return None
+    if invoice.approved_total == invoice.total:
+        return "Approved in full"
+    if invoice.approved_total == ZERO:
+        return "Rejected"
+    return "Part-approved"
+
+
+# --- which claims a reviewer sees ----------------------------------------------------------
+
+
+def claim_condition(icb_ids: list[int]) -> ColumnElement[bool]:
+    """Claims sent to one of `icb_ids`: issued invoices, and cancelled ones (shown as
+    withdrawn). Drafts and credit notes are never claims."""
+    return and_(
+        Invoice.icb_id.in_(icb_ids),
+        Invoice.kind == DocumentKind.INVOICE,
+        Invoice.status.in_((InvoiceStatus.ISSUED, InvoiceStatus.CANCELLED)),
+    )
+
+
+@dataclass(frozen=True)
+class ClaimFilters:
+    outage_event_id: int | None = None
+    practice_id: int | None = None
+    review_status: str | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+
+    def conditions(self) -> list:
+        found = []
+        if self.outage_event_id:
+            found.append(Invoice.outage_event_id == self.outage_event_id)
+        if self.practice_id:
+            found.append(Invoice.practice_id == self.practice_id)
+        if self.review_status:
+            found.append(Invoice.review_status == self.review_status)
+        if self.issued_from:
+            found.append(Invoice.issue_date >= self.issued_from)
+        if self.issued_to:
+            found.append(Invoice.issue_date <= self.issued_to)
+        return found
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    invoice: Invoice
+    line_count: int
+    decided_count: int
+    queried_count: int
+    unanswered_queries: int
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.invoice.status == InvoiceStatus.CANCELLED
+
+
+@dataclass
+class ClaimList:
+    rows: list[ClaimRow]
+    count: int  # all matching claims, every page
+    claimed: Decimal  # total of matching claims still standing (not withdrawn)
+    approved: Decimal  # approved total of the decided ones among them
+    decided_claimed: Decimal  # claimed total of the decided ones, to compare with approved
+    page: int
+    pages: int
+    status_counts: dict[str, int] = field(default_factory=dict)
+
+
+def list_claims(
+    session: Session,
+    icb_ids: list[int],
+    filters: ClaimFilters,
+    *,
+    page: int = 1,
+    per_page: int = 25,
+) -> ClaimList:
+    """One page of claims with totals over all matching claims. Four queries whatever the
+    number of claims or lines."""
+    where = [claim_condition(icb_ids), *filters.conditions()]
+    standing = Invoice.status == InvoiceStatus.ISSUED
+    decided = and_(standing, Invoice.review_status == ReviewStatus.DECIDED)
+    count, claimed, approved, decided_claimed = session.execute(
+        select(
+            func.count(Invoice.id),
+            func.coalesce(func.sum(case((standing, Invoice.total), else_=ZERO)), ZERO),
+            func.coalesce(func.sum(case((decided, Invoice.approved_total), else_=ZERO)), ZERO),
+            func.coalesce(func.sum(case((decided, Invoice.total), else_=ZERO)), ZERO),
+        ).where(*where)
+    ).one()
+    status_counts = dict(
+        session.execute(
+            select(Invoice.review_status, func.count(Invoice.id))
+            .where(
+                claim_condition(icb_ids),
+                *ClaimFilters(**(vars(filters) | {"review_status": None})).conditions(),
+                standing,
+            )
+            .group_by(Invoice.review_status)
+        ).all()
+    )
+    pages = max(1, -(-(count or 0) // per_page))
+    page = min(max(page, 1), pages)
+    invoices = list(
+        session.scalars(
+            select(Invoice)
+            .options(joinedload(Invoice.practice))
+            .where(*where)
+            .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    counts = _line_counts(session, [inv.id for inv in invoices])
+    rows = [ClaimRow(inv, *counts.get(inv.id, (0, 0, 0, 0))) for inv in invoices]
+    return ClaimList(
+        rows=rows,
+        count=count or 0,
+        claimed=claimed or ZERO,
+        approved=approved or ZERO,
+        decided_claimed=decided_claimed or ZERO,
+        page=page,
+        pages=pages,
+        status_counts=status_counts,
+    )
+
+
+def _line_counts(session: Session, invoice_ids: list[int]) -> dict[int, tuple[int, int, int, int]]:
+    """Per invoice: lines, finally decided lines, queried lines, queried lines whose latest
+    practice answer is newer than the query."""
+    if not invoice_ids:
+        return {}
+    answered = (
+        select(ClaimMessage.invoice_line_id, func.max(ClaimMessage.created_at).label("at"))
+        .where(ClaimMessage.invoice_id.in_(invoice_ids))
+        .group_by(ClaimMessage.invoice_line_id)
+        .subquery()
+    )
+    is_query = LineDecision.decision == Decision.QUERIED
+    rows = session.execute(
+        select(
+            InvoiceLine.invoice_id,
+            func.count(InvoiceLine.id),
+            func.count(case((LineDecision.decision.in_(FINAL_DECISIONS), 1))),
+            func.count(case((is_query, 1))),
+            func.count(
+                case(
+                    (
+                        and_(
+                            is_query,
+                            answered.c.at.is_(None) | (answered.c.at < LineDecision.decided_at),
+                        ),
+                        1,
+                    )
+                )
+            ),
+        )
+        .outerjoin(LineDecision, LineDecision.invoice_line_id == InvoiceLine.id)
+        .outerjoin(answered, answered.c.invoice_line_id == InvoiceLine.id)
+        .where(InvoiceLine.invoice_id.in_(invoice_ids))
+        .group_by(InvoiceLine.invoice_id)
+    ).all()
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+
+def filter_choices(session: Session, icb_ids: list[int]) -> tuple[list, list]:
+    """Outage events and practices that appear on the ICBs' claims, for the filter form."""
+    events = session.execute(
+        select(OutageEvent.id, OutageEvent.name)
+        .where(OutageEvent.id.in_(select(Invoice.outage_event_id).where(claim_condition(icb_ids))))
+        .order_by(OutageEvent.started_on.desc(), OutageEvent.name)
+    ).all()
+    practices = session.execute(
+        select(Practice.id, Practice.name, Practice.ods_code)
+        .where(Practice.id.in_(select(Invoice.practice_id).where(claim_condition(icb_ids))))
+        .order_by(Practice.name)
+    ).all()
+    return list(events), list(practices)
+
+
+def claim_for_reviewer(session: Session, invoice_id: int, icb_ids: list[int]) -> Invoice | None:
+    """A claim of one of the ICBs, with its lines, decisions and practice loaded."""
+    return session.scalars(claim_query(invoice_id).where(claim_condition(icb_ids))).first()
+
+
+def claim_query(invoice_id: int) -> Select:
+    return (
+        select(Invoice)
+        .options(
+            joinedload(Invoice.practice),
+            selectinload(Invoice.lines).joinedload(InvoiceLine.decision),
+        )
+        .where(Invoice.id == invoice_id)
+    )
+
+
+# --- deciding ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineDecisionInput:
+    decision: str
+    approved_amount: Decimal | None = None
+    reason: str = ""
+
+
+def _validated(line: InvoiceLine, data: LineDecisionInput) -> tuple[Decision, Decimal | None, str]:
+    try:
+        decision = Decision(data.decision)
+    except ValueError:
+        raise DomainError("Choose a decision for this line", "decision") from None
+    reason = (data.reason or "").strip()
+    if decision is not Decision.APPROVED and not reason:
+        raise DomainError(
+            f"Give a reason: it is required when a line is {decision.label.lower()}", "reason"
+        )
+    if len(reason) > MAX_REASON:
+        raise DomainError(f"Reason must be {MAX_REASON} characters or fewer", "reason")
+    claimed = line.total_amount
+    if decision is Decision.APPROVED:
+        return decision, claimed, reason
+    if decision is Decision.REJECTED:
+        return decision, ZERO, reason
+    if decision is Decision.QUERIED:
+        return decision, None, reason
+    amount = data.approved_amount
+    if amount is None:
+        raise DomainError("Enter the amount approved for this line", "approved_amount")
+    if to_pence(amount) != amount:
+        raise DomainError(
+            "Enter the approved amount in pounds and pence, like 12.50", "approved_amount"
+        )
+    if amount <= ZERO:
+        raise DomainError(
+            "The approved amount must be more than £0.00 (or reject the line)", "approved_amount"
+        )
+    if amount > claimed:
+        raise DomainError(
+            f"The approved amount cannot be more than the £{claimed:,.2f} claimed",
+            "approved_amount",
+        )
+    return decision, amount, reason
+
+
+def _ensure_reviewable(invoice: Invoice) -> None:
+    if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
+        raise DomainError(
+            "This claim was withdrawn by a credit note (or is not an issued invoice): "
+            "it can no longer be reviewed"
+        )
+
+
+def decide_line(
+    session: Session,
+    invoice: Invoice,
+    line: InvoiceLine,
+    data: LineDecisionInput,
+    *,
+    user_id: int,
+    now: datetime | None = None,
+) -> LineDecision:
+    """Record (or change) the decision on one line, audit it and move the claim's status."""
+    _ensure_reviewable(invoice)
+    if line.invoice_id != invoice.id:
+        raise DomainError("That line is not on this claim")
+    decision, amount, reason = _validated(line, data)
+    now = now or utcnow()
+    existing = line.decision
+    before = audit.snapshot(existing, ["decision", "approved_amount", "reason"]) if existing else {}
+    if existing is None:
+        existing = LineDecision(invoice_line_id=line.id)
+        session.add(existing)
+        line.decision = existing
+    existing.decision = decision.value
+    existing.approved_amount = amount
+    existing.reason = reason
+    existing.decided_by_id = user_id
+    existing.decided_at = now
+    session.flush()
+    after = audit.snapshot(existing, ["decision", "approved_amount", "reason"])
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=existing,
+        action="decide" if not before else "change_decision",
+        changes=audit.diff(before, after)
+        | {"invoice_line_id": line.id, "claimed": str(line.total_amount)},
+        summary=f"Claim {invoice.number} line {line.position}: {decision.label}"
+        + (f" £{amount:,.2f}" if amount is not None else ""),
+        practice_id=invoice.practice_id,
+    )
+    refresh_status(session, invoice, user_id=user_id)
+    return existing
+
+
+def approve_remaining(session: Session, invoice: Invoice, *, user_id: int) -> int:
+    """Approve in full every line that has no decision yet (queried lines are left alone)."""
+    _ensure_reviewable(invoice)
+    count = 0
+    for line in invoice.lines:
+        if line.decision is None:
+            decide_line(
+                session, invoice, line, LineDecisionInput(Decision.APPROVED), user_id=user_id
+            )
+            count += 1
+    return count
+
+
+def refresh_status(session: Session, invoice: Invoice, *, user_id: int | None = None) -> None:
+    """Derive review_status and approved_total from the line decisions."""
+    decisions = [line.decision for line in invoice.lines]
+    before = (invoice.review_status, invoice.approved_total)
+    if invoice.lines and all(d is not None and Decision(d.decision).is_final for d in decisions):
+        invoice.review_status = ReviewStatus.DECIDED
+        invoice.approved_total = sum((d.approved_amount or ZERO for d in decisions), ZERO)
+    else:
+        has_activity = any(d is not None for d in decisions) or session.scalar(
+            select(func.count(ClaimMessage.id)).where(ClaimMessage.invoice_id == invoice.id)
+        )
+        invoice.review_status = ReviewStatus.IN_REVIEW if has_activity else ReviewStatus.NEW
+        invoice.approved_total = None
+    after = (invoice.review_status, invoice.approved_total)
+    if after != before:
+        session.flush()
+        audit.record(
+            session,
+            user_id=user_id,
+            entity=invoice,
+            action="review_status",
+            changes={
+                "review_status": [before[0], after[0]],
+                "approved_total": [
+                    None if before[1] is None else str(before[1]),
+                    None if after[1] is None else str(after[1]),
+                ],
+            },
+            summary=f"Claim {invoice.number}: {review_status_label(after[0]).lower()}"
+            + (
+                f", approved £{after[1]:,.2f} of £{invoice.total:,.2f}"
+                if after[1] is not None
+                else ""
+            ),
+            practice_id=invoice.practice_id,
+        )
+
+
+# --- messages: the practice's answers to queries ---------------------------------------------
+
+
+def add_message(
+    session: Session,
+    invoice: Invoice,
+    *,
+    body: str,
+    user_id: int,
+    line: InvoiceLine | None = None,
+    upload: PreparedFile | None = None,
+) -> ClaimMessage:
+    """A note on a claim (a practice answering a query on `line`), with an optional evidence
+    file already checked and written by services.evidence.prepare (the caller discards it if
+    this fails)."""
+    if invoice.kind != DocumentKind.INVOICE or invoice.status == InvoiceStatus.DRAFT:
+        raise DomainError("Only issued claims take answers")
+    body = (body or "").strip()
+    if not body:
+        raise DomainError("Write your answer to the query", "body")
+    if len(body) > MAX_ANSWER:
+        raise DomainError(f"Answer must be {MAX_ANSWER} characters or fewer", "body")
+    if line is not None and line.invoice_id != invoice.id:
+        raise DomainError("That line is not on this claim")
+    message = ClaimMessage(
+        invoice_id=invoice.id,
+        invoice_line_id=line.id if line is not None else None,
+        author_id=user_id,
+        body=body,
+    )
+    session.add(message)
+    session.flush()
+    if upload is not None:
+        session.add(
+            Evidence(
+                practice_id=invoice.practice_id,
+                claim_message_id=message.id,
+                original_filename=upload.original_filename,
+                stored_name=upload.path.name,
+                content_type=upload.content_type,
+                size_bytes=upload.size_bytes,
+                sha256=upload.sha256,
+                uploaded_by_id=user_id,
+            )
+        )
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=message,
+        action="answer",
+        changes={
+            "invoice_line_id": message.invoice_line_id,
+            "body": body[:500],
+            "evidence": upload.original_filename if upload else None,
+        },
+        summary=f"Claim {invoice.number}"
+        + (f" line {line.position}" if line is not None else "")
+        + ": answer to query",
+        practice_id=invoice.practice_id,
+    )
+    if invoice.review_status == ReviewStatus.NEW:
+        refresh_status(session, invoice, user_id=user_id)
+    return message
+
+
+@dataclass(frozen=True)
+class MessageView:
+    message: ClaimMessage
+    author_name: str
+    evidence: list[Evidence]
+
+
+def message_evidence(session: Session, invoice_id: int, evidence_id: int) -> Evidence | None:
+    """A file attached to an answer on this claim."""
+    return session.scalars(
+        select(Evidence)
+        .join(ClaimMessage, ClaimMessage.id == Evidence.claim_message_id)
+        .where(Evidence.id == evidence_id, ClaimMessage.invoice_id == invoice_id)
+    ).first()
+
+
+def messages_by_line(session: Session, invoice_id: int) -> dict[int | None, list[MessageView]]:
+    """The claim's messages, oldest first, keyed by line id (None for the claim as a whole)."""
+    rows = session.execute(
+        select(ClaimMessage, User.name)
+        .outerjoin(User, User.id == ClaimMessage.author_id)
+        .where(ClaimMessage.invoice_id == invoice_id)
+        .order_by(ClaimMessage.created_at, ClaimMessage.id)
+    ).all()
+    ids = [message.id for message, _ in rows]
+    files: dict[int, list[Evidence]] = {}
+    if ids:
+        for item in session.scalars(
+            select(Evidence).where(Evidence.claim_message_id.in_(ids)).order_by(Evidence.id)
+        ):
+            files.setdefault(item.claim_message_id, []).append(item)
+    grouped: dict[int | None, list[MessageView]] = {}
+    for message, name in rows:
+        grouped.setdefault(message.invoice_line_id, []).append(
+            MessageView(message, name or "Unknown user", files.get(message.id, []))
+        )
+    return grouped
