@@ -7,7 +7,7 @@ Each part is a function so later areas can add their own (invoices, reviews) in 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from tracker.models import (
     Icb,
     Incident,
     IncidentStatus,
+    Invoice,
     OutageEvent,
     Practice,
     Role,
@@ -277,8 +278,42 @@ def _seed_incident_lines(session: Session, incident: Incident, scale: int) -> No
         )
 
 
+def seed_invoices(session: Session) -> None:
+    """Riverside's claim as finance would leave it: one invoice part-paid, one issued and
+    unpaid, and a draft for the expenses still waiting for the ICB's reference."""
+    from tracker.services import invoicing
+    from tracker.services.dates import today_in_london
+
+    practice = session.scalar(select(Practice).where(Practice.ods_code == "Y09901"))
+    finance = session.scalar(select(User).where(User.email == "finance@example.org"))
+    if practice is None or finance is None:
+        return
+    if session.scalar(select(Invoice.id).where(Invoice.practice_id == practice.id)):
+        return
+    lines = invoicing.uninvoiced_lines(session, practice.id)
+    by_kind = {kind: [line.id for line in lines if line.kind == kind] for kind in CostKind}
+    today = today_in_london()
+    staff_and_locum = invoicing.create_draft(
+        session, practice=practice, user_id=finance.id, po_reference="NCL-PO-240719-01",
+        cost_line_ids=by_kind[CostKind.STAFF] + by_kind[CostKind.LOCUM],
+        issue_date=today - timedelta(days=12),
+        notes="Claim for the CrowdStrike outage of 19 July 2024, as advised by the BMA GPC.")
+    session.flush()
+    invoicing.issue_invoice(session, staff_and_locum, user_id=finance.id, today=today)
+    invoicing.record_payment(session, staff_and_locum, amount=Decimal("1000.00"),
+                             paid_on=today - timedelta(days=3), reference="NCL ICB BACS 88213",
+                             user_id=finance.id, today=today)
+    appointments = invoicing.create_draft(
+        session, practice=practice, user_id=finance.id, po_reference="NCL-PO-240719-02",
+        cost_line_ids=by_kind[CostKind.APPOINTMENTS], issue_date=today - timedelta(days=5))
+    session.flush()
+    invoicing.issue_invoice(session, appointments, user_id=finance.id, today=today)
+    invoicing.create_draft(session, practice=practice, user_id=finance.id,
+                           cost_line_ids=by_kind[CostKind.EXPENSE])
+
+
 #: Steps run in order by seed_demo; later areas append theirs (invoices, reviews).
-EXTRA_STEPS: list[Callable[[Session], None]] = []
+EXTRA_STEPS: list[Callable[[Session], None]] = [seed_invoices]
 
 
 def seed_demo(session: Session, password: str) -> bool:

@@ -562,6 +562,35 @@ def record_payment(
 
 
 @dataclass(frozen=True)
+class LineGroup:
+    """The lines of one cost kind within one incident, with their subtotal, in print order."""
+
+    incident_title: str
+    kind_label: str
+    lines: tuple[DocumentLine, ...]
+    net: Decimal
+    vat: Decimal
+    total: Decimal
+    first_of_incident: bool
+
+
+def group_lines(lines: Sequence[DocumentLine]) -> list[LineGroup]:
+    groups: dict[tuple[str, str], list[DocumentLine]] = {}
+    for line in lines:
+        groups.setdefault((line.incident_title, line.kind_label), []).append(line)
+    seen: set[str] = set()
+    result = []
+    for (title, kind_label), members in groups.items():
+        result.append(LineGroup(
+            incident_title=title, kind_label=kind_label, lines=tuple(members),
+            net=sum_amounts(x.net for x in members), vat=sum_amounts(x.vat for x in members),
+            total=sum_amounts(x.total for x in members), first_of_incident=title not in seen,
+        ))
+        seen.add(title)
+    return result
+
+
+@dataclass(frozen=True)
 class KindSubtotal:
     incident_title: str
     kind_label: str

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+
+from tracker.forms import MultiCheckboxField, blank_to_none, strip_filter
+from tracker.services.money import parse_decimal
+
+MAX_PAYMENT = Decimal("10000000")
+
+
+class NewInvoiceForm(FlaskForm):
+    incident_ids = MultiCheckboxField("Whole incidents", coerce=int, validate_choice=True)
+    cost_line_ids = MultiCheckboxField("Single cost lines", coerce=int, validate_choice=True)
+
+    def validate_cost_line_ids(self, field: MultiCheckboxField) -> None:
+        if not field.data and not self.incident_ids.data:
+            raise ValidationError("Choose at least one incident or cost line to invoice")
+
+
+class DraftDetailsForm(FlaskForm):
+    po_reference = StringField(
+        "Purchase-order or reference number",
+        filters=[blank_to_none],
+        validators=[
+            Optional(),
+            Length(max=60, message="The reference must be 60 characters or fewer"),
+            Regexp(r"^[A-Za-z0-9 /._#-]+$",
+                   message="Use letters, digits, spaces and / . _ # - only"),
+        ],
+    )
+    issue_date = DateField(
+        "Invoice date",
+        validators=[Optional()],
+        format="%Y-%m-%d",
+    )
+    notes = TextAreaField(
+        "Notes to print on the invoice",
+        filters=[strip_filter],
+        validators=[
+            Optional(),
+            Length(max=2000, message="Notes must be 2,000 characters or fewer"),
+        ],
+    )
+
+
+def _money_field(label: str) -> StringField:
+    return StringField(label, filters=[strip_filter],
+                       validators=[DataRequired("Enter the amount, like 1250.00")])
+
+
+class PaymentForm(FlaskForm):
+    amount = _money_field("Amount received")
+    paid_on = DateField("Date received", format="%Y-%m-%d",
+                        validators=[DataRequired("Enter the date the payment was received")])
+    reference = StringField("Remittance reference", filters=[strip_filter],
+                            validators=[Optional(), Length(max=100)])
+
+    def validate_amount(self, field: StringField) -> None:
+        value = parse_decimal(field.data)
+        if value is None:
+            raise ValidationError("Enter the amount as a number, like 1250.00")
+        if value <= 0:
+            raise ValidationError("Enter an amount greater than £0")
+        if value != value.quantize(Decimal("0.01")):
+            raise ValidationError("Enter the amount in pounds and pence, like 1250.00")
+        if value > MAX_PAYMENT:
+            raise ValidationError("Enter an amount under £10,000,000")
+
+    @property
+    def amount_value(self) -> Decimal:
+        value = parse_decimal(self.amount.data)
+        assert value is not None
+        return value
+
+
+class RefundForm(PaymentForm):
+    amount = _money_field("Amount refunded")
+    paid_on = DateField("Date refunded", format="%Y-%m-%d",
+                        validators=[DataRequired("Enter the date of the refund")])
+    reference = StringField("Refund reference", filters=[strip_filter],
+                            validators=[Optional(), Length(max=100)])
+
+
+class CreditForm(FlaskForm):
+    reason = TextAreaField(
+        "Why is this invoice being cancelled?",
+        filters=[strip_filter],
+        validators=[DataRequired("Enter the reason for the credit note"),
+                    Length(max=500, message="The reason must be 500 characters or fewer")],
+    )
+
+
+STATUS_CHOICES = [
+    ("", "Any status"),
+    ("draft", "Draft"),
+    ("unpaid", "Issued, not paid"),
+    ("part_paid", "Part-paid"),
+    ("paid", "Paid"),
+    ("overdue", "Overdue"),
+    ("cancelled", "Cancelled"),
+    ("credit_note", "Credit notes"),
+]
+
+
+class RegisterFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter changes nothing
+
+    practice = SelectField("Practice", coerce=int, validate_choice=False)
+    status = SelectField("Status", choices=STATUS_CHOICES, validate_choice=False)
+    icb = SelectField("ICB", coerce=int, validate_choice=False)
+    date_from = DateField("Issued from", format="%Y-%m-%d", validators=[Optional()])
+    date_to = DateField("Issued to", format="%Y-%m-%d", validators=[Optional()])

@@ -1,0 +1,380 @@
+"""Invoices: build and issue, download PDF and Excel, credit notes, payments, the register."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from tracker.access import (
+    current_practice_or_404,
+    invoice_or_404,
+    may_act_for_practice,
+    practice_ids_for,
+    roles_required,
+)
+from tracker.documents.data import InvoiceDocument, RegisterRow
+from tracker.extensions import db
+from tracker.invoices.forms import (
+    CreditForm,
+    DraftDetailsForm,
+    NewInvoiceForm,
+    PaymentForm,
+    RefundForm,
+    RegisterFilterForm,
+)
+from tracker.models import PRACTICE_ROLES, CostLine, Invoice, InvoiceStatus, Practice, Role
+from tracker.services import invoicing, register
+from tracker.services.dates import today_in_london
+from tracker.services.errors import DomainError
+from tracker.views import show_domain_error
+
+bp = Blueprint("invoices", __name__, url_prefix="/invoices")
+
+FINANCE_ROLES = frozenset({Role.FINANCE})
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _require(invoice: Invoice, roles: frozenset[Role] = PRACTICE_ROLES) -> None:
+    if not may_act_for_practice(invoice.practice_id, roles):
+        abort(403)
+
+
+# --- register ----------------------------------------------------------------------------
+
+
+def _register_filter(form: RegisterFilterForm) -> register.RegisterFilter:
+    visible = practice_ids_for(current_user)
+    practices = db.session.scalars(
+        select(Practice).where(Practice.id.in_(visible)).order_by(Practice.name)
+    ).all()
+    form.practice.choices = [(0, "All your practices")] + [
+        (p.id, f"{p.name} ({p.ods_code})") for p in practices
+    ]
+    form.icb.choices = [(0, "Any ICB")] + [
+        (i.id, i.name) for i in register.icbs_of(db.session, visible)
+    ]
+    form.validate()
+    return register.RegisterFilter(
+        practice_ids=visible,
+        practice_id=form.practice.data or None if form.practice.data in visible else None,
+        status=form.status.data or None,
+        icb_id=form.icb.data or None,
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+    )
+
+
+@bp.route("")
+@roles_required(*PRACTICE_ROLES)
+def index() -> str:
+    form = RegisterFilterForm(request.args)
+    filters = _register_filter(form)
+    today = today_in_london()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    size = current_app.config["PAGE_SIZE"]
+    result = register.register(db.session, filters, today, limit=size, offset=(page - 1) * size)
+    total_rows = register.count(db.session, filters, today)
+    query = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "invoices/index.html", form=form, result=result, today=today, page=page,
+        pages=max((total_rows + size - 1) // size, 1), query=query,
+        state_of=lambda invoice: invoicing.payment_state(invoice, today),
+    )
+
+
+@bp.route("/register.xlsx")
+@roles_required(*PRACTICE_ROLES)
+def register_xlsx() -> Response:
+    from tracker.documents.xlsx import build_register_xlsx
+
+    today = today_in_london()
+    result = register.register(db.session, _register_filter(RegisterFilterForm(request.args)),
+                               today)
+    rows = [_register_row(invoice, today) for invoice in result.invoices]
+    data = build_register_xlsx(rows)
+    return send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True,
+                     download_name=f"invoice-register-{today.isoformat()}.xlsx")
+
+
+def _register_row(invoice: Invoice, today: date) -> RegisterRow:
+    return RegisterRow(
+        number=invoice.number or "Draft",
+        kind="Credit note" if invoice.kind == "credit_note" else "Invoice",
+        practice_name=invoice.practice.name,
+        practice_ods_code=invoice.practice.ods_code,
+        icb_name=invoice.practice.icb.name,
+        issue_date=invoice.issue_date or today,
+        due_date=invoice.due_date,
+        po_reference=invoice.po_reference,
+        net=invoice.net_total,
+        vat=invoice.vat_total,
+        total=invoice.total,
+        paid=invoice.amount_paid,
+        outstanding=invoicing.outstanding(invoice),
+        status=invoicing.payment_state(invoice, today).label,
+    )
+
+
+@bp.route("/invoices.zip")
+@roles_required(*PRACTICE_ROLES)
+def register_zip() -> Response:
+    """The PDFs of every issued invoice and credit note in the filtered register."""
+    today = today_in_london()
+    result = register.register(db.session, _register_filter(RegisterFilterForm(request.args)),
+                               today)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for invoice in result.invoices:
+            if invoice.status == InvoiceStatus.DRAFT:
+                continue
+            archive.writestr(f"{invoice.number}.pdf", _pdf_bytes(invoice, today))
+    buffer.seek(0)
+    return send_file(buffer, mimetype="application/zip", as_attachment=True,
+                     download_name=f"invoices-{today.isoformat()}.zip")
+
+
+# --- building and issuing ----------------------------------------------------------------
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*PRACTICE_ROLES)
+def new() -> str | Response:
+    practice = current_practice_or_404()
+    if not may_act_for_practice(practice.id):
+        abort(403)
+    lines = invoicing.uninvoiced_lines(db.session, practice.id)
+    incidents = _group_by_incident(lines)
+    form = NewInvoiceForm()
+    form.incident_ids.choices = [(incident.id, incident.title) for incident, _ in incidents]
+    form.cost_line_ids.choices = [(line.id, line.description) for line in lines]
+    if form.validate_on_submit():
+        chosen = set(form.cost_line_ids.data or [])
+        chosen |= {line.id for line in lines if line.incident_id in set(form.incident_ids.data)}
+        try:
+            draft = invoicing.create_draft(db.session, practice=practice, cost_line_ids=chosen,
+                                           user_id=current_user.id)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            flash("Draft invoice created. Check it, add the ICB's reference, then issue it.",
+                  "success")
+            return redirect(url_for("invoices.detail", invoice_id=draft.id))
+    return render_template("invoices/new.html", form=form, practice=practice,
+                           incidents=incidents)
+
+
+def _group_by_incident(lines: list[CostLine]) -> list[tuple[object, list[CostLine]]]:
+    groups: dict[int, tuple[object, list[CostLine]]] = {}
+    for line in lines:
+        groups.setdefault(line.incident_id, (line.incident, []))[1].append(line)
+    return list(groups.values())
+
+
+@bp.route("/<int:invoice_id>")
+def detail(invoice_id: int) -> str | Response:
+    invoice = invoice_or_404(invoice_id, reviewers=True)
+    is_practice_user = may_act_for_practice(invoice.practice_id)
+    if not is_practice_user:
+        if current_app.view_functions.get("review.claim"):
+            return redirect(url_for("review.claim", invoice_id=invoice.id))
+        abort(404)
+    today = today_in_london()
+    changes: list[str] = []
+    if invoice.status == InvoiceStatus.DRAFT:
+        changes = invoicing.refresh_draft(db.session, invoice)
+        db.session.commit()
+    return _render_detail(invoice, today, changes=changes)
+
+
+def _render_detail(invoice: Invoice, today: date, *, changes: list[str] | None = None,
+                   details_form: DraftDetailsForm | None = None,
+                   payment_form: PaymentForm | None = None,
+                   refund_form: RefundForm | None = None, status: int = 200) -> tuple[str, int]:
+    is_draft = invoice.status == InvoiceStatus.DRAFT
+    if details_form is None:
+        details_form = DraftDetailsForm(obj=invoice, formdata=None)
+    evidence = invoicing.draft_evidence_names(db.session, invoice) if is_draft else None
+    document = invoicing.invoice_document(invoice, today, evidence)
+    credit_note = None
+    if invoice.status == InvoiceStatus.CANCELLED:
+        credit_note = db.session.scalar(
+            select(Invoice).where(Invoice.credited_invoice_id == invoice.id))
+    html = render_template(
+        "invoices/detail.html",
+        invoice=invoice,
+        document=document,
+        groups=invoicing.group_lines(document.lines),
+        state=invoicing.payment_state(invoice, today),
+        outstanding=invoicing.outstanding(invoice),
+        warnings=invoicing.issue_warnings(invoice, today) if is_draft else [],
+        changes=changes or [],
+        details_form=details_form,
+        payment_form=payment_form or PaymentForm(formdata=None, paid_on=today),
+        refund_form=refund_form or RefundForm(formdata=None, paid_on=today),
+        is_finance=may_act_for_practice(invoice.practice_id, FINANCE_ROLES),
+        credit_note=credit_note,
+        today=today,
+    )
+    return html, status
+
+
+@bp.route("/<int:invoice_id>/details", methods=["POST"])
+def update_details(invoice_id: int) -> str | Response | tuple[str, int]:
+    invoice = invoice_or_404(invoice_id)
+    _require(invoice)
+    form = DraftDetailsForm()
+    today = today_in_london()
+    if not form.validate_on_submit():
+        return _render_detail(invoice, today, details_form=form, status=422)
+    try:
+        invoicing.update_draft(db.session, invoice, po_reference=form.po_reference.data,
+                               notes=form.notes.data or "", issue_date=form.issue_date.data,
+                               user_id=current_user.id)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash("Invoice details saved.", "success")
+    return redirect(url_for("invoices.detail", invoice_id=invoice.id))
+
+
+@bp.route("/<int:invoice_id>/issue", methods=["POST"])
+def issue(invoice_id: int) -> Response:
+    invoice = invoice_or_404(invoice_id)
+    _require(invoice)
+    try:
+        invoicing.issue_invoice(db.session, invoice, user_id=current_user.id,
+                                today=today_in_london())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(f"Invoice {invoice.number} issued. Download the PDF to send to the ICB.", "success")
+    return redirect(url_for("invoices.detail", invoice_id=invoice_id))
+
+
+@bp.route("/<int:invoice_id>/delete", methods=["POST"])
+def delete(invoice_id: int) -> Response:
+    invoice = invoice_or_404(invoice_id)
+    _require(invoice)
+    try:
+        invoicing.delete_draft(db.session, invoice, user_id=current_user.id)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("invoices.detail", invoice_id=invoice_id))
+    flash("Draft invoice deleted. Its cost lines can go on another invoice.", "success")
+    return redirect(url_for("invoices.index"))
+
+
+@bp.route("/<int:invoice_id>/credit", methods=["GET", "POST"])
+def credit(invoice_id: int) -> str | Response:
+    invoice = invoice_or_404(invoice_id)
+    _require(invoice, FINANCE_ROLES)
+    form = CreditForm()
+    if form.validate_on_submit():
+        try:
+            note = invoicing.credit_invoice(db.session, invoice, user_id=current_user.id,
+                                            today=today_in_london(),
+                                            reason=form.reason.data or "")
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            flash(f"Credit note {note.number} issued. Invoice {invoice.number} is cancelled and "
+                  "its cost lines can go on a new invoice.", "success")
+            return redirect(url_for("invoices.detail", invoice_id=note.id))
+    return render_template("invoices/credit.html", invoice=invoice, form=form)
+
+
+@bp.route("/<int:invoice_id>/payments", methods=["POST"])
+def payment(invoice_id: int) -> Response | tuple[str, int]:
+    return _record(invoice_id, PaymentForm(), sign=1)
+
+
+@bp.route("/<int:invoice_id>/refunds", methods=["POST"])
+def refund(invoice_id: int) -> Response | tuple[str, int]:
+    return _record(invoice_id, RefundForm(), sign=-1)
+
+
+def _record(invoice_id: int, form: PaymentForm, sign: int) -> Response | tuple[str, int]:
+    invoice = invoice_or_404(invoice_id)
+    _require(invoice, FINANCE_ROLES)
+    today = today_in_london()
+    forms = {"refund_form" if sign < 0 else "payment_form": form}
+    if form.validate_on_submit():
+        try:
+            invoicing.record_payment(db.session, invoice, amount=sign * form.amount_value,
+                                     paid_on=form.paid_on.data, reference=form.reference.data or "",
+                                     user_id=current_user.id, today=today)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            flash("Refund recorded." if sign < 0 else "Payment recorded.", "success")
+            return redirect(url_for("invoices.detail", invoice_id=invoice.id))
+    db.session.refresh(invoice)
+    return _render_detail(invoice, today, status=422, **forms)
+
+
+# --- downloads ---------------------------------------------------------------------------
+
+
+def _document(invoice: Invoice, today: date) -> InvoiceDocument:
+    evidence = None
+    if invoice.status == InvoiceStatus.DRAFT:
+        invoicing.refresh_draft(db.session, invoice)
+        db.session.commit()
+        evidence = invoicing.draft_evidence_names(db.session, invoice)
+    return invoicing.invoice_document(invoice, today, evidence)
+
+
+def _pdf_bytes(invoice: Invoice, today: date) -> bytes:
+    from tracker.documents.pdf import build_invoice_pdf
+
+    return build_invoice_pdf(_document(invoice, today))
+
+
+def _file_stem(invoice: Invoice) -> str:
+    return invoice.number or f"draft-invoice-{invoice.id}"
+
+
+@bp.route("/<int:invoice_id>.pdf")
+def pdf(invoice_id: int) -> Response:
+    invoice = invoice_or_404(invoice_id, reviewers=True)
+    data = _pdf_bytes(invoice, today_in_london())
+    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"{_file_stem(invoice)}.pdf")
+
+
+@bp.route("/<int:invoice_id>.xlsx")
+def xlsx(invoice_id: int) -> Response:
+    from tracker.documents.xlsx import build_invoice_xlsx
+
+    invoice = invoice_or_404(invoice_id, reviewers=True)
+    data = build_invoice_xlsx(_document(invoice, today_in_london()))
+    return send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True,
+                     download_name=f"{_file_stem(invoice)}.xlsx")
