@@ -28,6 +28,9 @@ class Defaults:
     MAX_UPLOAD_BYTES = 10 * 1024 * 1024
     # the request limit leaves room for the multipart envelope around the largest upload
     MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 1024 * 1024
+    # a text field may be as large as the request, so an over-long description is refused
+    # next to its field by the form rather than by a bare 413 page
+    MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH
     UPLOAD_FOLDER: str | None = None  # instance/uploads unless set
     LOGIN_MAX_FAILURES_PER_MINUTE = 10
     PAYMENT_TERMS_DAYS = 30

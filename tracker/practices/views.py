@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -11,6 +11,9 @@ from tracker.admin.forms import PracticeDetailsForm
 from tracker.extensions import db
 from tracker.models import PRACTICE_ROLES
 from tracker.services import audit
+from tracker.services.money import parse_decimal
+from tracker.services.rates import rate_card as load_rate_card
+from tracker.services.rates import update_rate_card
 
 bp = Blueprint("practices", __name__, url_prefix="/practice")
 
@@ -46,5 +49,53 @@ def settings() -> str | Response:
         form=form,
         practice=practice,
         can_see_bank=can_see_bank,
+        can_edit=can_edit,
+    )
+
+
+RATE_GROUPS = (
+    ("staff", "Staff time"),
+    ("locum", "Locum cover"),
+    ("appointments", "Lost appointments (per appointment)"),
+    (None, "On-costs"),
+)
+
+
+@bp.route("/rate-card", methods=["GET", "POST"])
+@roles_required(*PRACTICE_ROLES)
+def rate_card() -> str | Response:
+    """The practice's default rates: what cost-line forms prefill. Each shows its source."""
+    practice = current_practice_or_404()
+    can_edit = may_act_for_practice(practice.id)
+    items = load_rate_card(db.session, practice.id)
+    typed: dict[str, tuple[str, str]] = {}
+    problems: dict[str, str] = {}
+    if request.method == "POST" and can_edit:
+        typed = {
+            key: (request.form.get(f"value-{key}", ""), request.form.get(f"source-{key}", ""))
+            for key in items
+        }
+        problems = update_rate_card(
+            db.session,
+            practice.id,
+            current_user.id,
+            {key: (parse_decimal(value), source) for key, (value, source) in typed.items()},
+        )
+        if not problems:
+            db.session.commit()
+            flash("Your rate card has been saved. New costs will use these figures.", "success")
+            return redirect(url_for("practices.rate_card"))
+        db.session.rollback()
+        items = load_rate_card(db.session, practice.id)
+    groups = [
+        (title, [item for item in items.values() if item.cost_kind == kind])
+        for kind, title in RATE_GROUPS
+    ]
+    return render_template(
+        "practices/rate_card.html",
+        practice=practice,
+        groups=[(title, rows) for title, rows in groups if rows],
+        typed=typed,
+        problems=problems,
         can_edit=can_edit,
     )

@@ -211,3 +211,71 @@ def rate_card(session: Session, practice_id: int) -> dict[str, RateCardItem]:
         .order_by(RateCardItem.sort_order)
     )
     return {item.key: item for item in items}
+
+
+#: Upper bounds a rate-card figure may take, by unit.
+RATE_LIMITS = {"%": Decimal("200"), "hour": Decimal("10000")}
+DEFAULT_LIMIT = Decimal("10000")
+
+
+def rate_problem(item: RateCardItem, value: Decimal | None) -> str | None:
+    """Why a typed rate-card figure cannot be saved, or None."""
+    what = "Percentage" if item.unit == "%" else "Rate"
+    if value is None:
+        example = "14.38" if item.unit == "%" else "18.66"
+        return f"Enter the {what.lower()} as a number, like {example}"
+    if value < 0:
+        return f"{what} must be 0 or more"
+    limit = RATE_LIMITS.get(item.unit, DEFAULT_LIMIT)
+    if value > limit:
+        return f"{what} must be {limit:,}{'%' if item.unit == '%' else ''} or less"
+    if value != value.quantize(Decimal("0.01")):
+        return f"{what} must have no more than 2 decimal places"
+    return None
+
+
+def update_rate_card(
+    session: Session,
+    practice_id: int,
+    user_id: int | None,
+    typed: dict[str, tuple[Decimal | None, str]],
+) -> dict[str, str]:
+    """Save a practice's edited rates and sources, all or nothing.
+
+    `typed` maps a rate key to (value, source). Returns {key: problem}; when it is not
+    empty nothing was changed. Each change goes to the audit trail.
+    """
+    from tracker.services import audit
+
+    items = rate_card(session, practice_id)
+    problems = {}
+    for key, (value, source) in typed.items():
+        item = items.get(key)
+        if item is None:
+            continue
+        problem = rate_problem(item, value)
+        if problem is None and len(source) > 300:
+            problem = "Source must be 300 characters or fewer"
+        if problem:
+            problems[key] = problem
+    if problems:
+        return problems
+    for key, (value, source) in typed.items():
+        item = items.get(key)
+        if item is None:
+            continue
+        before = audit.snapshot(item, ["value", "source"])
+        item.value = Decimal(value).quantize(Decimal("0.01"))
+        item.source = source.strip()
+        changes = audit.diff(before, audit.snapshot(item, ["value", "source"]))
+        if changes:
+            audit.record(
+                session,
+                user_id=user_id,
+                entity=item,
+                action="update",
+                practice_id=practice_id,
+                summary=f"Rate card: {item.label}",
+                changes=changes,
+            )
+    return {}

@@ -1,0 +1,1 @@
+"""Incidents, their cost lines and evidence, and the outage events they belong to."""

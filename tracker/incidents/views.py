@@ -1,0 +1,627 @@
+"""Log an outage and cost it up (PRODUCT.md journeys 2 and 3). Thin views over
+services.incidents, services.cost_lines and services.evidence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from tracker.access import (
+    current_practice_or_404,
+    first_or_404,
+    get_for_practice_or_404,
+    icb_ids_for,
+    practice_ids_for,
+    roles_required,
+)
+from tracker.charts import Bar, bar_chart
+from tracker.extensions import db
+from tracker.incidents.forms import (
+    FORMS,
+    EventForm,
+    EvidenceForm,
+    FilterForm,
+    IncidentForm,
+    LineForm,
+    combine,
+)
+from tracker.models import (
+    PRACTICE_ROLES,
+    CostKind,
+    CostLine,
+    Evidence,
+    Incident,
+    IncidentStatus,
+    OutageEvent,
+    Practice,
+    Role,
+    utcnow,
+)
+from tracker.services import cost_lines, evidence, incidents
+from tracker.services.dates import duration_text, today_in_london
+from tracker.services.errors import DomainError
+from tracker.services.money import ZERO
+from tracker.services.rates import rate_card
+from tracker.views import get_or_404, show_domain_error
+
+bp = Blueprint("incidents", __name__)
+
+practice_staff = roles_required(*PRACTICE_ROLES)
+
+
+def _incident_or_404(incident_id: int) -> Incident:
+    return get_for_practice_or_404(Incident, incident_id)
+
+
+def _line_or_404(incident: Incident, line_id: int) -> CostLine:
+    return first_or_404(
+        select(CostLine).where(CostLine.id == line_id, CostLine.incident_id == incident.id)
+    )
+
+
+def _event_choices() -> list[tuple[int, str]]:
+    return [(0, "Not part of a wider outage")] + [
+        (event.id, event.name) for event in incidents.event_choices(db.session)
+    ]
+
+
+# --- incidents -------------------------------------------------------------------------
+
+
+@bp.route("/incidents")
+@practice_staff
+def index() -> str:
+    practice = current_practice_or_404()
+    filters = FilterForm(request.args)
+    events = incidents.event_choices(db.session)
+    filters.event.choices = [("", "Any event"), ("none", "Not part of an event")] + [
+        (str(event.id), event.name) for event in events
+    ]
+    stmt = select(Incident).where(Incident.practice_id == practice.id)
+    status = request.args.get("status", "")
+    if status in set(IncidentStatus):
+        stmt = stmt.where(Incident.status == status)
+    event = request.args.get("event", "")
+    if event == "none":
+        stmt = stmt.where(Incident.outage_event_id.is_(None))
+    elif event.isdigit():
+        stmt = stmt.where(Incident.outage_event_id == int(event))
+    stmt = stmt.order_by(Incident.starts_at.desc(), Incident.id.desc())
+    page = db.paginate(
+        stmt,
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
+    )
+    totals = incidents.totals_for_incidents(db.session, [i.id for i in page.items])
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "incidents/index.html",
+        practice=practice,
+        page=page,
+        totals=totals,
+        filters=filters,
+        filtered=bool(args),
+        page_url=lambda number: url_for("incidents.index", page=number, **args),
+    )
+
+
+def _details(form: IncidentForm) -> incidents.IncidentDetails:
+    return incidents.IncidentDetails(
+        title=form.title.data or "",
+        start_local=combine(form.start_date.data, form.start_time.data),
+        end_local=combine(form.end_date.data, form.end_time.data),
+        systems=form.systems.data or [],
+        systems_other=form.systems_other.data,
+        cause=form.cause.data or "",
+        supplier_reference=form.supplier_reference.data,
+        impact=form.impact.data or "",
+        outage_event_id=form.outage_event_id.data or None,
+    )
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+@practice_staff
+def new() -> str | Response:
+    practice = current_practice_or_404()
+    form = IncidentForm()
+    form.outage_event_id.choices = _event_choices()
+    if form.validate_on_submit():
+        try:
+            incident = incidents.create_incident(
+                db.session, practice.id, current_user.id, _details(form), utcnow()
+            )
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            flash("The incident has been logged. Now add its costs.", "success")
+            return redirect(url_for("incidents.detail", incident_id=incident.id))
+    return render_template("incidents/form.html", form=form, incident=None, practice=practice)
+
+
+@bp.route("/incidents/<int:incident_id>/edit", methods=["GET", "POST"])
+@practice_staff
+def edit(incident_id: int) -> str | Response:
+    incident = _incident_or_404(incident_id)
+    form = IncidentForm(obj=incident)
+    form.outage_event_id.choices = _event_choices()
+    if request.method == "GET":
+        form.start_date.data, form.start_time.data = incidents.local_parts(incident.starts_at)
+        form.end_date.data, form.end_time.data = incidents.local_parts(incident.ends_at)
+        form.systems.data = incident.system_keys
+        form.outage_event_id.data = incident.outage_event_id or 0
+    if form.validate_on_submit():
+        try:
+            incidents.update_incident(
+                db.session, incident, current_user.id, _details(form), utcnow()
+            )
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            flash("The incident has been saved.", "success")
+            return redirect(url_for("incidents.detail", incident_id=incident.id))
+    return render_template(
+        "incidents/form.html", form=form, incident=incident, practice=incident.practice
+    )
+
+
+@bp.route("/incidents/<int:incident_id>")
+@practice_staff
+def detail(incident_id: int) -> str:
+    incident = _incident_or_404(incident_id)
+    totals = incidents.incident_totals(db.session, incident.id)
+    by_kind_chart = bar_chart(
+        "Cost by kind",
+        [Bar(label, amount) for _kind, label, amount in totals.kinds],
+        chart_id="chart-kind",
+    )
+    by_day_chart = None
+    if len(totals.by_day) > 1:
+        from tracker.services.dates import long_date
+
+        by_day_chart = bar_chart(
+            "Cost by day",
+            [Bar(long_date(day), amount) for day, amount in totals.by_day],
+            chart_id="chart-day",
+        )
+    lines_by_kind = {kind.value: [] for kind in CostKind}
+    for line in incident.cost_lines:
+        lines_by_kind.setdefault(line.kind, []).append(line)
+    span = incidents.duration(incident)
+    return render_template(
+        "incidents/detail.html",
+        incident=incident,
+        totals=totals,
+        by_kind_chart=by_kind_chart,
+        by_day_chart=by_day_chart,
+        lines_by_kind=lines_by_kind,
+        kinds=list(CostKind),
+        duration=duration_text(span) if span is not None else None,
+        history=incidents.history(db.session, incident.id),
+    )
+
+
+@bp.route("/incidents/<int:incident_id>/close", methods=["POST"])
+@practice_staff
+def close(incident_id: int) -> Response:
+    incident = _incident_or_404(incident_id)
+    try:
+        incidents.close_incident(db.session, incident, current_user.id)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("incidents.edit", incident_id=incident.id))
+    flash("The incident is closed. You can still add costs that arrive later.", "success")
+    return redirect(url_for("incidents.detail", incident_id=incident.id))
+
+
+@bp.route("/incidents/<int:incident_id>/reopen", methods=["POST"])
+@practice_staff
+def reopen(incident_id: int) -> Response:
+    incident = _incident_or_404(incident_id)
+    incidents.reopen_incident(db.session, incident, current_user.id)
+    db.session.commit()
+    flash("The incident has been reopened.", "success")
+    return redirect(url_for("incidents.detail", incident_id=incident.id))
+
+
+# --- cost lines ------------------------------------------------------------------------
+
+
+def _prefill(form: LineForm, kind: str, practice_id: int) -> dict[str, Any]:
+    """Fill a new line's figures from the practice's rate card; returns the choices shown
+    as "prefill from your rate card" links."""
+    card = rate_card(db.session, practice_id)
+    pct = {key: card[key].value for key in ("overtime_pct", "pension_pct", "ni_pct") if key in card}
+    staff_rates = [
+        item for item in card.values() if item.cost_kind == "staff" and item.unit == "hour"
+    ]
+    chosen = request.args.get("rate", "")
+    if kind == CostKind.STAFF:
+        item = (
+            card.get(chosen) or card.get("afc_band_2") or (staff_rates[0] if staff_rates else None)
+        )
+        if item is not None:
+            form.unit_rate.data = item.value
+            form.staff_role.data = item.label
+            chosen = item.key
+        # PSSRU unit costs already include on-costs: do not add them twice
+        includes_oncosts = chosen in ("gp_hour", "nurse_hour")
+        form.overtime_pct.data = ZERO if includes_oncosts else pct.get("overtime_pct", ZERO)
+        form.pension_pct.data = ZERO if includes_oncosts else pct.get("pension_pct", ZERO)
+        form.ni_pct.data = ZERO if includes_oncosts else pct.get("ni_pct", ZERO)
+        return {"options": staff_rates, "chosen": chosen, "param": "rate"}
+    if kind == CostKind.LOCUM:
+        unit = request.args.get("unit", "session")
+        unit = unit if unit in ("session", "hour") else "session"
+        form.unit.data = unit
+        item = card.get(f"locum_{unit}")
+        form.unit_rate.data = item.value if item else None
+        form.pension_pct.data = pct.get("pension_pct", ZERO)
+        options = [card[key] for key in ("locum_session", "locum_hour") if key in card]
+        return {
+            "options": options,
+            "chosen": f"locum_{unit}",
+            "param": "unit",
+            "values": {"locum_session": "session", "locum_hour": "hour"},
+        }
+    if kind == CostKind.APPOINTMENTS:
+        kind_key = request.args.get("type", "gp")
+        kind_key = kind_key if kind_key in cost_lines.APPOINTMENT_TYPES else "gp"
+        form.appointment_type.data = kind_key
+        item = card.get(cost_lines.APPOINTMENT_RATE_KEYS[kind_key])
+        form.unit_rate.data = item.value if item else None
+        admin = card.get("afc_band_3")
+        form.rebook_rate.data = None
+        form.overtime_pct.data = pct.get("overtime_pct", ZERO)
+        form.pension_pct.data = pct.get("pension_pct", ZERO)
+        form.ni_pct.data = pct.get("ni_pct", ZERO)
+        values = {key: t for t, key in cost_lines.APPOINTMENT_RATE_KEYS.items()}
+        options = [card[key] for key in values if key in card]
+        return {
+            "options": options,
+            "chosen": item.key if item else "",
+            "param": "type",
+            "values": values,
+            "admin_rate": admin.value if admin else None,
+        }
+    return {}
+
+
+def _line_input(form: LineForm, kind: str) -> cost_lines.LineInput:
+    data = form.data
+    unit = {"staff": "hour", "appointments": "appointment", "expense": "item"}.get(
+        kind, data.get("unit") or "session"
+    )
+    return cost_lines.LineInput(
+        kind=kind,
+        line_date=data.get("line_date"),
+        description=data.get("description") or "",
+        quantity=data.get("quantity"),
+        unit=unit,
+        unit_rate=data.get("net_amount") if kind == CostKind.EXPENSE else data.get("unit_rate"),
+        overtime_pct=data.get("overtime_pct"),
+        pension_pct=data.get("pension_pct"),
+        ni_pct=data.get("ni_pct"),
+        vat_rate=data.get("vat_rate"),
+        staff_role=data.get("staff_role"),
+        locum_name=data.get("locum_name"),
+        locum_invoice_ref=data.get("locum_invoice_ref"),
+        appointment_type=data.get("appointment_type"),
+        supplier=data.get("supplier"),
+        vat_paid=data.get("vat_paid"),
+        rebook_hours=data.get("rebook_hours"),
+        rebook_rate=data.get("rebook_rate"),
+    )
+
+
+def _show_problems(form: LineForm, problems: list[DomainError]) -> None:
+    """Add the service's problems to fields that have no parsing error of their own."""
+    for problem in problems:
+        field = getattr(form, problem.field or "", None)
+        if field is None:
+            form.form_errors.append(problem.message)
+        elif not field.errors:
+            field.errors = [*field.errors, problem.message]
+
+
+def _upload(form: LineForm) -> Any:
+    upload = form.evidence.data
+    return upload if upload and getattr(upload, "filename", "") else None
+
+
+def _prepare_upload(form: LineForm) -> evidence.PreparedFile | None:
+    upload = _upload(form)
+    if upload is None:
+        return None
+    return evidence.prepare(
+        current_app.config["UPLOAD_FOLDER"],
+        upload.filename,
+        upload.stream,
+        current_app.config["MAX_UPLOAD_BYTES"],
+    )
+
+
+def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Response:
+    form_class = FORMS[kind]
+    form = form_class(obj=None)
+    choices: dict[str, Any] = {}
+    if request.method == "GET":
+        if line is None:
+            form.line_date.data = _default_line_date(incident)
+            choices = _prefill(form, kind, incident.practice_id)
+        else:
+            inp = cost_lines.line_input_from(line)
+            for name, value in vars(inp).items():
+                target = "net_amount" if name == "unit_rate" and kind == CostKind.EXPENSE else name
+                if hasattr(form, target) and target not in ("kind",):
+                    getattr(form, target).data = value
+    elif line is None:
+        choices = _prefill_choices(kind, incident.practice_id)
+    if request.method == "POST":
+        inp = _line_input(form, kind)
+        if line is not None:
+            inp.rebook_hours = inp.rebook_rate = None
+        form.validate()
+        _show_problems(form, cost_lines.line_problems(inp, today_in_london()))
+        if not any(f.errors for f in form) and not form.form_errors:
+            prepared = None
+            try:
+                prepared = _prepare_upload(form)
+                if line is None:
+                    saved = cost_lines.add_line(
+                        db.session, incident, current_user.id, inp, today_in_london()
+                    )[0]
+                else:
+                    cost_lines.update_line(
+                        db.session, line, current_user.id, inp, today_in_london()
+                    )
+                    saved = line
+                if prepared is not None:
+                    evidence.attach(db.session, prepared, saved, current_user.id)
+                db.session.commit()
+            except DomainError as error:
+                db.session.rollback()
+                if prepared is not None:
+                    prepared.discard()
+                show_domain_error(form, error)
+            except BaseException:
+                db.session.rollback()
+                if prepared is not None:
+                    prepared.discard()
+                raise
+            else:
+                verb = "added" if line is None else "saved"
+                flash(f"{CostKind(kind).label}: {saved.description} {verb}.", "success")
+                return redirect(url_for("incidents.detail", incident_id=incident.id) + "#costs")
+    return render_template(
+        f"incidents/line_{kind}.html",
+        form=form,
+        incident=incident,
+        line=line,
+        kind=CostKind(kind),
+        choices=choices,
+        max_upload=evidence.size_text(current_app.config["MAX_UPLOAD_BYTES"]),
+    )
+
+
+def _prefill_choices(kind: str, practice_id: int) -> dict[str, Any]:
+    """The rate-card links again after a POST, without touching what was typed."""
+    scratch = FORMS[kind](formdata=None, meta={"csrf": False})
+    return _prefill(scratch, kind, practice_id)
+
+
+def _default_line_date(incident: Incident) -> Any:
+    start, _ = incidents.local_parts(incident.starts_at)
+    return start
+
+
+@bp.route("/incidents/<int:incident_id>/costs/new/<kind>", methods=["GET", "POST"])
+@practice_staff
+def new_line(incident_id: int, kind: str) -> str | Response:
+    incident = _incident_or_404(incident_id)
+    if kind not in FORMS:
+        abort(404)
+    return _save_line(incident, kind, None)
+
+
+@bp.route("/incidents/<int:incident_id>/costs/<int:line_id>/edit", methods=["GET", "POST"])
+@practice_staff
+def edit_line(incident_id: int, line_id: int) -> str | Response:
+    incident = _incident_or_404(incident_id)
+    line = _line_or_404(incident, line_id)
+    if line.is_locked:
+        flash("This cost is on an issued invoice and can no longer be changed.", "error")
+        return redirect(url_for("incidents.line", incident_id=incident.id, line_id=line.id))
+    return _save_line(incident, line.kind, line)
+
+
+@bp.route("/incidents/<int:incident_id>/costs/<int:line_id>", methods=["GET", "POST"])
+@practice_staff
+def line(incident_id: int, line_id: int) -> str | Response:
+    """One cost line: its working and its evidence, with an upload form."""
+    incident = _incident_or_404(incident_id)
+    cost = _line_or_404(incident, line_id)
+    form = EvidenceForm()
+    if form.validate_on_submit():
+        upload = form.evidence.data
+        if not upload or not upload.filename:
+            form.evidence.errors = ["Select a PDF, PNG or JPEG file"]
+        else:
+            try:
+                evidence.store(
+                    db.session,
+                    current_app.config["UPLOAD_FOLDER"],
+                    cost,
+                    upload.filename,
+                    upload.stream,
+                    current_app.config["MAX_UPLOAD_BYTES"],
+                    current_user.id,
+                )
+                db.session.commit()
+            except DomainError as error:
+                db.session.rollback()
+                show_domain_error(form, error)
+            else:
+                flash(f"{upload.filename} has been attached.", "success")
+                return redirect(url_for("incidents.line", incident_id=incident.id, line_id=cost.id))
+    return render_template(
+        "incidents/line.html",
+        incident=incident,
+        line=cost,
+        form=form,
+        kind=CostKind(cost.kind),
+        max_upload=evidence.size_text(current_app.config["MAX_UPLOAD_BYTES"]),
+    )
+
+
+@bp.route("/incidents/<int:incident_id>/costs/<int:line_id>/delete", methods=["GET", "POST"])
+@practice_staff
+def delete_line(incident_id: int, line_id: int) -> str | Response:
+    incident = _incident_or_404(incident_id)
+    cost = _line_or_404(incident, line_id)
+    if cost.is_locked:
+        flash("This cost is on an issued invoice and can no longer be deleted.", "error")
+        return redirect(url_for("incidents.line", incident_id=incident.id, line_id=cost.id))
+    if request.method == "POST":
+        description = cost.description
+        stored = cost_lines.delete_line(db.session, cost, current_user.id)
+        db.session.commit()
+        evidence.unlink_all(current_app.config["UPLOAD_FOLDER"], stored)
+        flash(f"{description} has been deleted.", "success")
+        return redirect(url_for("incidents.detail", incident_id=incident.id) + "#costs")
+    return render_template("incidents/delete_line.html", incident=incident, line=cost)
+
+
+# --- evidence --------------------------------------------------------------------------
+
+
+def evidence_or_404(evidence_id: int) -> Evidence:
+    """Evidence the user may see: any of their practices' files; for an ICB reviewer, the
+    files of lines their ICB's practices put on an issued invoice."""
+    item = db.session.get(Evidence, evidence_id)
+    if item is None:
+        abort(404)
+    if current_user.is_admin or item.practice_id in practice_ids_for(current_user):
+        return item
+    line = item.cost_line
+    if (
+        current_user.has_role(Role.ICB_REVIEWER)
+        and line is not None
+        and line.invoice_id is not None
+    ):
+        practice = db.session.get(Practice, item.practice_id)
+        if practice is not None and practice.icb_id in icb_ids_for(current_user):
+            return item
+    abort(404)
+
+
+@bp.route("/evidence/<int:evidence_id>")
+def download_evidence(evidence_id: int) -> Response:
+    item = evidence_or_404(evidence_id)
+    try:
+        path = evidence.path_of(current_app.config["UPLOAD_FOLDER"], item.stored_name)
+    except ValueError:
+        abort(404)
+    if not path.exists():
+        abort(404)
+    return send_file(
+        path,
+        mimetype=item.content_type,
+        as_attachment=True,
+        download_name=item.original_filename,
+        max_age=0,
+    )
+
+
+@bp.route("/evidence/<int:evidence_id>/delete", methods=["POST"])
+@practice_staff
+def delete_evidence(evidence_id: int) -> Response:
+    item = get_for_practice_or_404(Evidence, evidence_id)
+    line = item.cost_line
+    target = (
+        url_for("incidents.line", incident_id=line.incident_id, line_id=line.id)
+        if line is not None
+        else url_for("incidents.index")
+    )
+    try:
+        stored = evidence.remove(db.session, item, current_user.id)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(target)
+    evidence.unlink_all(current_app.config["UPLOAD_FOLDER"], [stored])
+    flash(f"{item.original_filename} has been removed.", "success")
+    return redirect(target)
+
+
+# --- outage events ---------------------------------------------------------------------
+
+
+def _may_manage_events() -> bool:
+    return current_user.is_admin or current_user.has_role(Role.ICB_REVIEWER)
+
+
+@bp.route("/outage-events")
+def events() -> str:
+    rows = incidents.event_choices(db.session)
+    return render_template("incidents/events.html", events=rows, may_manage=_may_manage_events())
+
+
+def _save_event(event: OutageEvent | None) -> str | Response:
+    if not _may_manage_events():
+        abort(403)
+    form = EventForm(obj=event)
+    if form.validate_on_submit():
+        try:
+            incidents.save_event(
+                db.session,
+                event,
+                current_user.id,
+                incidents.EventDetails(
+                    name=form.name.data or "",
+                    started_on=form.started_on.data,
+                    description=form.description.data or "",
+                ),
+                today_in_london(),
+            )
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            flash("The outage event has been saved.", "success")
+            return redirect(url_for("incidents.events"))
+    return render_template("incidents/event_form.html", form=form, event=event)
+
+
+@bp.route("/outage-events/new", methods=["GET", "POST"])
+def new_event() -> str | Response:
+    return _save_event(None)
+
+
+@bp.route("/outage-events/<int:event_id>/edit", methods=["GET", "POST"])
+def edit_event(event_id: int) -> str | Response:
+    if not _may_manage_events():
+        abort(403)
+    return _save_event(get_or_404(OutageEvent, event_id))

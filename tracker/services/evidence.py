@@ -1,0 +1,190 @@
+"""Evidence files (receipts, locum invoices, screenshots) attached to cost lines.
+
+A file is accepted by what it contains, never by its name: PDF, PNG or JPEG only, checked
+from its first bytes, and at most `max_bytes`. It is stored under the upload folder with a
+random name; the name the user gave is kept only to offer it back on download.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy.orm import Session
+
+from tracker.models import CostLine, Evidence
+from tracker.services import audit
+from tracker.services.errors import DomainError
+
+CHUNK = 64 * 1024
+#: (magic bytes, MIME type, extension)
+SIGNATURES = (
+    (b"%PDF-", "application/pdf", ".pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png", ".png"),
+    (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
+)
+FIELD = "evidence"
+
+
+def sniff(head: bytes) -> tuple[str, str] | None:
+    """(MIME type, extension) of a PDF, PNG or JPEG from its first bytes, else None."""
+    for magic, mime, extension in SIGNATURES:
+        if head.startswith(magic):
+            return mime, extension
+    return None
+
+
+def size_text(size: int) -> str:
+    if size >= 1024 * 1024:
+        megabytes = size / (1024 * 1024)
+        return f"{megabytes:.0f} MB" if megabytes == int(megabytes) else f"{megabytes:.1f} MB"
+    return f"{max(1, round(size / 1024))} KB"
+
+
+def clean_filename(name: str | None) -> str:
+    """The user's file name without any folder part or control characters."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip().strip(".")
+    return (base or "evidence")[:200]
+
+
+@dataclass
+class PreparedFile:
+    """A checked upload already written under its random name, not yet in the database."""
+
+    path: Path
+    original_filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def prepare(
+    folder: str | os.PathLike[str], filename: str | None, stream: BinaryIO, max_bytes: int
+) -> PreparedFile:
+    """Check and store an upload; raise DomainError (field "evidence") and keep nothing when
+    it is empty, too large or not a PDF, PNG or JPEG."""
+    head = stream.read(16)
+    if not head:
+        raise DomainError("The selected file is empty", FIELD)
+    kind = sniff(head)
+    if kind is None:
+        raise DomainError("The selected file must be a PDF, PNG or JPEG", FIELD)
+    mime, extension = kind
+    directory = Path(folder)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{secrets.token_hex(16)}{extension}"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with path.open("xb") as out:
+            chunk = head
+            while chunk:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise DomainError(
+                        f"The selected file must be smaller than {size_text(max_bytes)}", FIELD
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+                chunk = stream.read(CHUNK)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return PreparedFile(path, clean_filename(filename), mime, size, digest.hexdigest())
+
+
+def attach(
+    session: Session, prepared: PreparedFile, line: CostLine, user_id: int | None
+) -> Evidence:
+    """Record a prepared file against a cost line (the caller commits, or discards the file)."""
+    if line.is_locked:
+        raise DomainError(
+            "This cost is on an issued invoice: evidence can no longer be added", FIELD
+        )
+    evidence = Evidence(
+        practice_id=line.incident.practice_id,
+        cost_line_id=line.id,
+        original_filename=prepared.original_filename,
+        stored_name=prepared.path.name,
+        content_type=prepared.content_type,
+        size_bytes=prepared.size_bytes,
+        sha256=prepared.sha256,
+        uploaded_by_id=user_id,
+    )
+    session.add(evidence)
+    session.flush()
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=evidence,
+        action="create",
+        practice_id=line.incident.practice_id,
+        incident_id=line.incident_id,
+        summary=f"Evidence {prepared.original_filename} attached to: {line.description}",
+        changes={"original_filename": [None, prepared.original_filename]},
+    )
+    return evidence
+
+
+def store(
+    session: Session,
+    folder: str | os.PathLike[str],
+    line: CostLine,
+    filename: str | None,
+    stream: BinaryIO,
+    max_bytes: int,
+    user_id: int | None,
+) -> Evidence:
+    """Check, write and record an upload in one step (the caller commits)."""
+    prepared = prepare(folder, filename, stream, max_bytes)
+    try:
+        return attach(session, prepared, line, user_id)
+    except BaseException:
+        prepared.discard()
+        raise
+
+
+def remove(session: Session, evidence: Evidence, user_id: int | None) -> str:
+    """Delete an evidence row of an uninvoiced line; returns the stored name to unlink
+    after the commit."""
+    line = evidence.cost_line
+    if line is not None and line.is_locked:
+        raise DomainError("This cost is on an issued invoice: its evidence is kept")
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=evidence,
+        action="delete",
+        practice_id=evidence.practice_id,
+        incident_id=line.incident_id if line else None,
+        summary=f"Evidence {evidence.original_filename} removed",
+        changes={"original_filename": [evidence.original_filename, None]},
+    )
+    stored = evidence.stored_name
+    session.delete(evidence)
+    session.flush()
+    return stored
+
+
+def path_of(folder: str | os.PathLike[str], stored_name: str) -> Path:
+    """Where a stored file lives; the name is ours (random hex), never the user's."""
+    if not re.fullmatch(r"[0-9a-f]{32}\.(pdf|png|jpg)", stored_name):
+        raise ValueError("not a stored evidence name")
+    return Path(folder) / stored_name
+
+
+def unlink_all(folder: str | os.PathLike[str], stored_names: list[str]) -> None:
+    for name in stored_names:
+        try:
+            path_of(folder, name).unlink(missing_ok=True)
+        except ValueError:
+            continue

@@ -1,0 +1,467 @@
+"""Incidents and outage events: validate, save, close, total up and list their history.
+
+Plain Python over a SQLAlchemy session; views translate forms into the dataclasses here and
+show a DomainError next to the field it names. Every change is written to the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tracker.models import (
+    COST_KIND_LABELS,
+    SYSTEMS,
+    AuditEntry,
+    CostKind,
+    CostLine,
+    Incident,
+    IncidentStatus,
+    OutageEvent,
+)
+from tracker.services import audit
+from tracker.services.dates import (
+    NonexistentLocalTime,
+    london_datetime,
+    london_to_utc,
+    long_date,
+    utc_to_london,
+)
+from tracker.services.errors import DomainError
+from tracker.services.money import ZERO, format_money, format_number
+
+#: Longest free text kept for a cause or impact description.
+MAX_TEXT = 5000
+#: An incident cannot reasonably start before this.
+EARLIEST_START = datetime(2000, 1, 1)
+
+
+@dataclass
+class IncidentDetails:
+    """What a practice manager types about an incident, in Europe/London wall-clock time."""
+
+    title: str
+    start_local: datetime
+    end_local: datetime | None = None
+    systems: list[str] = field(default_factory=list)
+    systems_other: str | None = None
+    cause: str = ""
+    supplier_reference: str | None = None
+    impact: str = ""
+    outage_event_id: int | None = None
+
+
+def _to_utc(local: datetime, field_name: str) -> datetime:
+    try:
+        return london_to_utc(local)
+    except NonexistentLocalTime as error:
+        raise DomainError(
+            f"{error}: the clocks went forward an hour. Enter a time after 2am", field_name
+        ) from error
+
+
+def check_incident(
+    session: Session, details: IncidentDetails, now_utc: datetime
+) -> tuple[datetime, datetime | None]:
+    """Check an incident's details; return its start and end in UTC."""
+    if not details.title.strip():
+        raise DomainError("Enter a title for the incident", "title")
+    if len(details.title) > 200:
+        raise DomainError("Title must be 200 characters or fewer", "title")
+    starts_at = _to_utc(details.start_local, "start_time")
+    if details.start_local < EARLIEST_START:
+        raise DomainError("Start date must be in the year 2000 or later", "start_date")
+    if starts_at > now_utc:
+        raise DomainError("Start date and time must be today or in the past", "start_date")
+    ends_at = None
+    if details.end_local is not None:
+        ends_at = _to_utc(details.end_local, "end_time")
+        if ends_at > now_utc:
+            raise DomainError(
+                "End date and time must be in the past: leave them blank while the outage "
+                "continues",
+                "end_date",
+            )
+        if ends_at <= starts_at:
+            raise DomainError("End must be after the start", "end_date")
+    unknown = [key for key in details.systems if key not in SYSTEMS]
+    if unknown or not details.systems:
+        raise DomainError("Select the systems affected", "systems")
+    if "other" in details.systems and not (details.systems_other or "").strip():
+        raise DomainError("Enter the other system affected", "systems_other")
+    for name, text in (("cause", details.cause), ("impact", details.impact)):
+        if len(text) > MAX_TEXT:
+            raise DomainError(
+                f"{name.capitalize()} must be {MAX_TEXT:,} characters or fewer "
+                f"(you entered {len(text):,})",
+                name,
+            )
+    if details.outage_event_id is not None and not session.get(
+        OutageEvent, details.outage_event_id
+    ):
+        raise DomainError("Select an outage event from the list", "outage_event_id")
+    return starts_at, ends_at
+
+
+def _apply(incident: Incident, details: IncidentDetails, starts_at: datetime, ends_at: Any) -> None:
+    incident.title = details.title.strip()
+    incident.starts_at = starts_at
+    incident.ends_at = ends_at
+    incident.systems = ",".join(key for key in SYSTEMS if key in details.systems)
+    incident.systems_other = (
+        (details.systems_other or "").strip() or None if "other" in details.systems else None
+    )
+    incident.cause = details.cause.strip()
+    incident.supplier_reference = (details.supplier_reference or "").strip() or None
+    incident.impact = details.impact.strip()
+    incident.outage_event_id = details.outage_event_id
+
+
+def create_incident(
+    session: Session,
+    practice_id: int,
+    user_id: int | None,
+    details: IncidentDetails,
+    now_utc: datetime,
+) -> Incident:
+    starts_at, ends_at = check_incident(session, details, now_utc)
+    incident = Incident(practice_id=practice_id, created_by_id=user_id, status=IncidentStatus.OPEN)
+    _apply(incident, details, starts_at, ends_at)
+    session.add(incident)
+    session.flush()
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=incident,
+        action="create",
+        practice_id=practice_id,
+        incident_id=incident.id,
+        summary=f"Incident logged: {incident.title}",
+        changes=audit.diff({}, _incident_snapshot(incident)),
+    )
+    return incident
+
+
+AUDITED_INCIDENT_FIELDS = [
+    "title",
+    "starts_at",
+    "ends_at",
+    "systems",
+    "systems_other",
+    "cause",
+    "supplier_reference",
+    "impact",
+    "outage_event_id",
+    "status",
+]
+
+
+def _incident_snapshot(incident: Incident) -> dict[str, Any]:
+    return audit.snapshot(incident, AUDITED_INCIDENT_FIELDS)
+
+
+def update_incident(
+    session: Session,
+    incident: Incident,
+    user_id: int | None,
+    details: IncidentDetails,
+    now_utc: datetime,
+) -> dict[str, list[Any]]:
+    starts_at, ends_at = check_incident(session, details, now_utc)
+    if incident.status == IncidentStatus.CLOSED and ends_at is None:
+        raise DomainError("A closed incident needs an end date and time", "end_date")
+    before = _incident_snapshot(incident)
+    _apply(incident, details, starts_at, ends_at)
+    changes = audit.diff(before, _incident_snapshot(incident))
+    if changes:
+        audit.record(
+            session,
+            user_id=user_id,
+            entity=incident,
+            action="update",
+            practice_id=incident.practice_id,
+            incident_id=incident.id,
+            summary="Incident details changed",
+            changes=changes,
+        )
+    return changes
+
+
+def close_incident(session: Session, incident: Incident, user_id: int | None) -> None:
+    """Close an incident: the outage is over and its end time is known."""
+    if incident.status == IncidentStatus.CLOSED:
+        return
+    if incident.ends_at is None:
+        raise DomainError("Enter when the outage ended before closing the incident", "end_date")
+    _set_status(session, incident, user_id, IncidentStatus.CLOSED, "Incident closed")
+
+
+def reopen_incident(session: Session, incident: Incident, user_id: int | None) -> None:
+    if incident.status == IncidentStatus.OPEN:
+        return
+    _set_status(session, incident, user_id, IncidentStatus.OPEN, "Incident reopened")
+
+
+def _set_status(
+    session: Session, incident: Incident, user_id: int | None, status: str, summary: str
+) -> None:
+    before = incident.status
+    incident.status = status
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=incident,
+        action="update",
+        practice_id=incident.practice_id,
+        incident_id=incident.id,
+        summary=summary,
+        changes={"status": [before, str(status)]},
+    )
+
+
+def duration(incident: Incident) -> timedelta | None:
+    """Elapsed time (UTC arithmetic, so correct across the clock changes)."""
+    if incident.ends_at is None:
+        return None
+    return incident.ends_at - incident.starts_at
+
+
+# --- totals --------------------------------------------------------------------------
+
+
+@dataclass
+class IncidentTotals:
+    by_kind: dict[str, Decimal]
+    by_day: list[tuple[date, Decimal]]
+    net: Decimal = ZERO
+    vat: Decimal = ZERO
+    total: Decimal = ZERO
+    invoiced: Decimal = ZERO
+    line_count: int = 0
+
+    @property
+    def not_invoiced(self) -> Decimal:
+        return self.total - self.invoiced
+
+    @property
+    def kinds(self) -> list[tuple[str, str, Decimal]]:
+        """(kind, label, total) for every kind, in the standard order, zeros included."""
+        return [(k.value, COST_KIND_LABELS[k], self.by_kind.get(k.value, ZERO)) for k in CostKind]
+
+
+def incident_totals(session: Session, incident_id: int) -> IncidentTotals:
+    """Totals of an incident's lines: sums of already-rounded line amounts, in the database."""
+    rows = session.execute(
+        select(
+            CostLine.kind,
+            CostLine.line_date,
+            CostLine.invoice_id.is_not(None),
+            func.count(CostLine.id),
+            func.coalesce(func.sum(CostLine.net_amount), ZERO),
+            func.coalesce(func.sum(CostLine.vat_amount), ZERO),
+            func.coalesce(func.sum(CostLine.total_amount), ZERO),
+        )
+        .where(CostLine.incident_id == incident_id)
+        .group_by(CostLine.kind, CostLine.line_date, CostLine.invoice_id.is_not(None))
+    ).all()
+    by_kind: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    by_day: dict[date, Decimal] = defaultdict(lambda: ZERO)
+    totals = IncidentTotals(by_kind={}, by_day=[])
+    for kind, day, invoiced, count, net, vat, total in rows:
+        by_kind[kind] += total
+        by_day[day] += total
+        totals.net += net
+        totals.vat += vat
+        totals.total += total
+        totals.line_count += count
+        if invoiced:
+            totals.invoiced += total
+    totals.by_kind = dict(by_kind)
+    totals.by_day = sorted(by_day.items())
+    return totals
+
+
+def totals_for_incidents(session: Session, incident_ids: list[int]) -> dict[int, Decimal]:
+    """Total cost of each incident in a page of the list."""
+    if not incident_ids:
+        return {}
+    rows = session.execute(
+        select(CostLine.incident_id, func.coalesce(func.sum(CostLine.total_amount), ZERO))
+        .where(CostLine.incident_id.in_(incident_ids))
+        .group_by(CostLine.incident_id)
+    )
+    found = {incident_id: total for incident_id, total in rows}
+    return {incident_id: found.get(incident_id, ZERO) for incident_id in incident_ids}
+
+
+# --- outage events ---------------------------------------------------------------------
+
+
+@dataclass
+class EventDetails:
+    name: str
+    started_on: date | None
+    description: str = ""
+
+
+def save_event(
+    session: Session,
+    event: OutageEvent | None,
+    user_id: int | None,
+    details: EventDetails,
+    today: date,
+) -> OutageEvent:
+    """Create or rename an outage event; names are unique (case-insensitively)."""
+    name = " ".join(details.name.split())
+    if not name:
+        raise DomainError("Enter a name for the outage event", "name")
+    if len(name) > 200:
+        raise DomainError("Name must be 200 characters or fewer", "name")
+    if details.started_on and details.started_on > today:
+        raise DomainError("Start date must be today or in the past", "started_on")
+    if len(details.description) > MAX_TEXT:
+        raise DomainError(f"Description must be {MAX_TEXT:,} characters or fewer", "description")
+    clash = session.scalar(
+        select(OutageEvent.id).where(func.lower(OutageEvent.name) == name.lower())
+    )
+    if clash is not None and (event is None or clash != event.id):
+        raise DomainError("An outage event with this name already exists", "name")
+    is_new = event is None
+    before = {} if event is None else audit.snapshot(event, ["name", "started_on", "description"])
+    event = event or OutageEvent(created_by_id=user_id)
+    event.name = name
+    event.started_on = details.started_on
+    event.description = details.description.strip()
+    session.add(event)
+    session.flush()
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=event,
+        action="create" if is_new else "update",
+        summary=f"Outage event saved: {name}",
+        changes=audit.diff(before, audit.snapshot(event, ["name", "started_on", "description"])),
+    )
+    return event
+
+
+def event_choices(session: Session) -> list[OutageEvent]:
+    return list(
+        session.scalars(
+            select(OutageEvent).order_by(OutageEvent.started_on.desc(), OutageEvent.name)
+        )
+    )
+
+
+# --- the audit trail as people read it -------------------------------------------------
+
+FIELD_LABELS = {
+    "title": "Title",
+    "starts_at": "Start",
+    "ends_at": "End",
+    "systems": "Systems affected",
+    "systems_other": "Other system",
+    "cause": "Cause",
+    "supplier_reference": "Supplier reference",
+    "impact": "Impact",
+    "outage_event_id": "Outage event",
+    "status": "Status",
+    "kind": "Kind",
+    "line_date": "Date",
+    "description": "Description",
+    "quantity": "Quantity",
+    "unit": "Unit",
+    "unit_rate": "Rate",
+    "overtime_pct": "Overtime %",
+    "pension_pct": "Pension %",
+    "ni_pct": "NI %",
+    "vat_rate": "VAT rate %",
+    "net_amount": "Net",
+    "vat_amount": "VAT",
+    "total_amount": "Amount",
+    "working": "Working",
+    "staff_role": "Staff member or role",
+    "locum_name": "Locum",
+    "locum_invoice_ref": "Locum's invoice number",
+    "appointment_type": "Appointment type",
+    "supplier": "Supplier",
+    "original_filename": "File",
+}
+MONEY_FIELDS = {"unit_rate", "net_amount", "vat_amount", "total_amount"}
+NUMBER_FIELDS = {"quantity", "overtime_pct", "pension_pct", "ni_pct", "vat_rate"}
+
+
+@dataclass
+class AuditRow:
+    at: datetime
+    who: str
+    action: str
+    summary: str
+    changes: list[tuple[str, str, str]]
+
+
+def _readable(session: Session, name: str, value: Any) -> str:
+    if value is None or value == "":
+        return "(blank)"
+    if name in ("starts_at", "ends_at"):
+        return london_datetime(datetime.fromisoformat(value))
+    if name == "line_date":
+        return long_date(date.fromisoformat(value))
+    if name in MONEY_FIELDS:
+        return format_money(Decimal(value))
+    if name in NUMBER_FIELDS:
+        return format_number(Decimal(value))
+    if name == "systems":
+        return ", ".join(SYSTEMS.get(key, key) for key in str(value).split(",") if key)
+    if name == "kind":
+        return COST_KIND_LABELS.get(CostKind(value), value) if value in set(CostKind) else value
+    if name == "outage_event_id":
+        event = session.get(OutageEvent, value)
+        return event.name if event else f"Event {value}"
+    text = str(value)
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def history(session: Session, incident_id: int) -> list[AuditRow]:
+    """The incident's audit trail, newest first, with field names and values as people
+    read them."""
+    entries = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.incident_id == incident_id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    )
+    rows = []
+    for entry in entries:
+        changes = [
+            (
+                FIELD_LABELS.get(name, name.replace("_", " ").capitalize()),
+                _readable(session, name, old),
+                _readable(session, name, new),
+            )
+            for name, (old, new) in audit.changes_of(entry).items()
+            if name in FIELD_LABELS
+        ]
+        rows.append(
+            AuditRow(
+                at=entry.at,
+                who=entry.user.name if entry.user else "System",
+                action=entry.action,
+                summary=entry.summary,
+                changes=changes,
+            )
+        )
+    return rows
+
+
+def local_parts(utc: datetime | None) -> tuple[date | None, Any]:
+    """Split a stored UTC time into the London date and time a form shows."""
+    if utc is None:
+        return None, None
+    local = utc_to_london(utc)
+    return local.date(), local.time()
