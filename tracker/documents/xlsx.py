@@ -1,0 +1,352 @@
+"""The invoice and the finance register as Excel workbooks (openpyxl).
+
+Figures are stored as numbers (Decimal in, number out) with a £ format, dates as dates; the
+line table has a frozen header row and an autofilter. Text a user typed is always stored as
+text: a description such as "=HYPERLINK(...)" or "-5 items" never becomes a formula (the cell
+is typed as a string and, when it starts with = + - or @, quote-prefixed as Excel itself does).
+The same document gives the same bytes: the workbook's dates and the ZIP entries' times are
+fixed (derived from the document), not the time of the build.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
+
+from tracker.documents.data import InvoiceDocument, RegisterRow
+
+MONEY = '"£"#,##0.00'
+DATE = "dd/mm/yyyy"
+QUANTITY = "#,##0.00"
+PERCENT = "0.00%"
+FORMULA_START = ("=", "+", "-", "@")
+BOLD = Font(bold=True)
+TITLE = Font(bold=True, size=14)
+LABEL = Font(color="4C6272")
+HEADER_FILL = PatternFill("solid", fgColor="E8EDEE")
+WRAP = Alignment(wrap_text=True, vertical="top")
+ZERO = Decimal("0.00")
+
+# (heading, width) of the Invoice sheet's line table
+LINE_COLUMNS = (
+    ("Incident", 34),
+    ("Cost kind", 16),
+    ("Date", 12),
+    ("Description", 44),
+    ("Working", 48),
+    ("Quantity", 11),
+    ("Unit", 13),
+    ("Rate", 12),
+    ("VAT rate", 10),
+    ("Net", 14),
+    ("VAT", 12),
+    ("Total", 14),
+)
+SUMMARY_COLUMNS = (
+    ("Incident", 44),
+    ("Cost kind", 18),
+    ("Lines", 8),
+    ("Net", 14),
+    ("VAT", 12),
+    ("Total", 14),
+)
+REGISTER_COLUMNS = (
+    ("Number", 22),
+    ("Kind", 12),
+    ("Practice", 32),
+    ("Practice ODS code", 12),
+    ("ICB", 44),
+    ("Issue date", 12),
+    ("Due date", 12),
+    ("PO / reference", 18),
+    ("Net", 14),
+    ("VAT", 12),
+    ("Total", 14),
+    ("Paid", 14),
+    ("Outstanding", 14),
+    ("Status", 12),
+)
+
+
+def safe_text(value: object) -> str:
+    """Text Excel can store: characters XML forbids are dropped."""
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
+
+
+def put(
+    ws: Worksheet,
+    row: int,
+    column: int,
+    value: Any,
+    number_format: str | None = None,
+    font: Font | None = None,
+) -> Cell:
+    """Write one cell. Strings are always text (never formulas); Decimals stay numbers."""
+    cell = ws.cell(row=row, column=column)
+    if isinstance(value, str):
+        text = safe_text(value)
+        cell.value = text
+        cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
+        if text.startswith(FORMULA_START):
+            cell.quotePrefix = True
+    else:
+        cell.value = value
+    if number_format:
+        cell.number_format = number_format
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def _vat_rate(value: Decimal | None) -> tuple[Decimal | None, str | None]:
+    """VAT rate as a fraction with a % format (20 -> 0.2 shown 20%); None: no VAT, empty."""
+    if value is None:
+        return None, None
+    fraction = value / 100
+    return fraction, "0%" if value == value.to_integral_value() else PERCENT
+
+
+def _table_header(ws: Worksheet, row: int, columns: Sequence[tuple[str, int]]) -> None:
+    for index, (heading, width) in enumerate(columns, start=1):
+        cell = put(ws, row, index, heading, font=BOLD)
+        cell.fill = HEADER_FILL
+        cell.alignment = WRAP
+        ws.column_dimensions[get_column_letter(index)].width = width
+
+
+def _fixed_moment(day: date | None) -> datetime:
+    return datetime.combine(day or date(2000, 1, 1), time(0, 0))
+
+
+class _FixedTimeZip(zipfile.ZipFile):
+    """A ZIP whose entries carry one given time, so equal workbooks are equal bytes."""
+
+    def __init__(self, file: io.BytesIO, moment: datetime) -> None:
+        super().__init__(file, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self.moment = moment.timetuple()[:6]
+
+    def _entry(self, name: str) -> zipfile.ZipInfo:
+        entry = zipfile.ZipInfo(name, date_time=self.moment)
+        entry.compress_type = zipfile.ZIP_DEFLATED
+        entry.external_attr = 0o600 << 16
+        return entry
+
+    def writestr(self, zinfo_or_arcname, data, *args, **kwargs):  # type: ignore[override]
+        if isinstance(zinfo_or_arcname, str):
+            zinfo_or_arcname = self._entry(zinfo_or_arcname)
+        return super().writestr(zinfo_or_arcname, data, *args, **kwargs)
+
+    def write(self, filename, arcname=None, *args, **kwargs):  # type: ignore[override]
+        """openpyxl writes large sheets through a temporary file: keep its time out too."""
+        with open(filename, "rb") as source:
+            return self.writestr(self._entry(arcname or str(filename)), source.read())
+
+
+def _save(wb: Workbook, moment: datetime, title: str) -> bytes:
+    wb.properties.created = moment
+    wb.properties.modified = moment
+    wb.properties.title = safe_text(title)
+    wb.properties.creator = "Outage Claims"
+    buffer = io.BytesIO()
+    ExcelWriter(wb, _FixedTimeZip(buffer, moment)).save()
+    return buffer.getvalue()
+
+
+def _header_block(ws: Worksheet, doc: InvoiceDocument) -> int:
+    """The invoice's particulars as label / value rows; returns the next free row."""
+    number = doc.number or "DRAFT (not yet issued)"
+    put(ws, 1, 1, f"{doc.title} {number}", font=TITLE)
+    supplier, customer, payment = doc.supplier, doc.customer, doc.payment
+    noun = "Credit note" if doc.credited_number else "Invoice"
+    rows: list[tuple[str, Any, str | None]] = [(f"{noun} number", number, None)]
+    if doc.credited_number:
+        rows.append(("Credits invoice", doc.credited_number, None))
+    rows += [
+        ("Issue date", doc.issue_date, DATE),
+        ("Due date", doc.due_date, DATE),
+        ("Supply from", doc.supply_from, DATE),
+        ("Supply to", doc.supply_to, DATE),
+        ("Purchase order / reference", doc.po_reference or "", None),
+        ("", None, None),
+        ("Supplier", supplier.name, None),
+        ("Supplier address", ", ".join(supplier.address_lines), None),
+        ("Supplier ODS code", supplier.ods_code, None),
+        ("Supplier email", supplier.email or "", None),
+        ("Supplier phone", supplier.phone or "", None),
+        ("Supplier VAT number", supplier.vat_number or "", None),
+        ("", None, None),
+        ("Customer", customer.name, None),
+        ("Customer address", ", ".join(customer.address_lines), None),
+        ("Customer ODS code", customer.ods_code, None),
+        ("", None, None),
+        ("Account name", payment.account_name or "", None),
+        ("Sort code", payment.sort_code or "", None),
+        ("Account number", payment.account_number or "", None),
+        ("Remittance email", payment.remittance_email or "", None),
+        ("Terms (days)", payment.terms_days, None),
+        ("", None, None),
+        ("Net total", doc.net_total, MONEY),
+        ("VAT total", doc.vat_total, MONEY),
+        ("Total due", doc.total, MONEY),
+    ]
+    if doc.vat_statement:
+        rows.append(("VAT", doc.vat_statement, None))
+    row = 3
+    for label, value, number_format in rows:
+        if label:
+            put(ws, row, 1, label, font=LABEL)
+            if value is not None and value != "":
+                bold = BOLD if label in ("Total due", f"{noun} number") else None
+                put(ws, row, 2, value, number_format, bold)
+        row += 1
+    return row + 1
+
+
+def _line_rows(ws: Worksheet, doc: InvoiceDocument, first: int) -> int:
+    """One row per line from row first; returns the row after the last line."""
+    row = first
+    for line in doc.lines:
+        vat_rate, vat_format = _vat_rate(line.vat_rate)
+        put(ws, row, 1, line.incident_title)
+        put(ws, row, 2, line.kind_label)
+        put(ws, row, 3, line.line_date, DATE)
+        put(ws, row, 4, line.description)
+        put(ws, row, 5, line.working)
+        put(ws, row, 6, line.quantity, QUANTITY)
+        put(ws, row, 7, line.unit)
+        put(ws, row, 8, line.unit_rate, MONEY)
+        put(ws, row, 9, vat_rate, vat_format)
+        put(ws, row, 10, line.net, MONEY)
+        put(ws, row, 11, line.vat, MONEY)
+        put(ws, row, 12, line.total, MONEY)
+        row += 1
+    return row
+
+
+def _groups(doc: InvoiceDocument) -> list[tuple[str, str, list[Decimal]]]:
+    """(incident, kind label, [lines, net, vat, total]) per group, in print order."""
+    groups: dict[tuple[str, str], list[Decimal]] = {}
+    for line in doc.lines:
+        sums = groups.setdefault(
+            (line.incident_title, line.kind_label), [Decimal(0), ZERO, ZERO, ZERO]
+        )
+        sums[0] += 1
+        sums[1] += line.net
+        sums[2] += line.vat
+        sums[3] += line.total
+    return [(incident, kind, sums) for (incident, kind), sums in groups.items()]
+
+
+def _summary_sheet(wb: Workbook, doc: InvoiceDocument) -> None:
+    ws = wb.create_sheet("Summary")
+    put(
+        ws,
+        1,
+        1,
+        f"{doc.title} {doc.number or 'DRAFT'}: summary by incident and cost kind",
+        font=TITLE,
+    )
+    _table_header(ws, 3, SUMMARY_COLUMNS)
+    row = 4
+    for incident, kind, (count, net, vat, total) in _groups(doc):
+        put(ws, row, 1, incident)
+        put(ws, row, 2, kind)
+        put(ws, row, 3, int(count))
+        put(ws, row, 4, net, MONEY)
+        put(ws, row, 5, vat, MONEY)
+        put(ws, row, 6, total, MONEY)
+        row += 1
+    ws.freeze_panes = "A4"
+    ws.auto_filter.ref = f"A3:F{max(row - 1, 3)}"
+    put(ws, row, 1, "Total", font=BOLD)
+    put(ws, row, 3, len(doc.lines), font=BOLD)
+    put(ws, row, 4, doc.net_total, MONEY, BOLD)
+    put(ws, row, 5, doc.vat_total, MONEY, BOLD)
+    put(ws, row, 6, doc.total, MONEY, BOLD)
+
+
+def build_invoice_xlsx(doc: InvoiceDocument) -> bytes:
+    """The invoice or credit note as an .xlsx: "Invoice" (particulars, one row per line,
+    totals) and "Summary" (by incident and cost kind) sheets."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Invoice"
+    header_row = _header_block(ws, doc)
+    _table_header(ws, header_row, LINE_COLUMNS)
+    end = _line_rows(ws, doc, header_row + 1)
+    ws.freeze_panes = f"A{header_row + 1}"
+    ws.auto_filter.ref = f"A{header_row}:L{max(end - 1, header_row)}"
+
+    put(ws, end, 1, "Totals", font=BOLD)
+    put(ws, end, 10, doc.net_total, MONEY, BOLD)
+    put(ws, end, 11, doc.vat_total, MONEY, BOLD)
+    put(ws, end, 12, doc.total, MONEY, BOLD)
+    put(ws, end + 1, 1, "Total credited" if doc.credited_number else "Total due", font=BOLD)
+    put(ws, end + 1, 12, doc.total, MONEY, BOLD)
+    row = end + 3
+    if doc.evidence:
+        put(ws, row, 1, "Evidence attached", font=BOLD)
+        for offset, item in enumerate(doc.evidence, start=1):
+            put(ws, row + offset, 1, item)
+        row += len(doc.evidence) + 2
+    if doc.notes.strip():
+        put(ws, row, 1, "Notes", font=BOLD)
+        put(ws, row + 1, 1, doc.notes)
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+    _summary_sheet(wb, doc)
+    return _save(wb, _fixed_moment(doc.issue_date), f"{doc.title} {doc.number or 'DRAFT'}")
+
+
+def build_register_xlsx(rows: Iterable[RegisterRow]) -> bytes:
+    """The finance register: one row per invoice or credit note, a totals row below."""
+    rows = list(rows)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Register"
+    _table_header(ws, 1, REGISTER_COLUMNS)
+    sums = [ZERO] * 5
+    row = 2
+    for item in rows:
+        money = (item.net, item.vat, item.total, item.paid, item.outstanding)
+        values: list[tuple[Any, str | None]] = [
+            (item.number, None),
+            (item.kind, None),
+            (item.practice_name, None),
+            (item.practice_ods_code, None),
+            (item.icb_name, None),
+            (item.issue_date, DATE),
+            (item.due_date, DATE),
+            (item.po_reference or "", None),
+            *((amount, MONEY) for amount in money),
+            (item.status, None),
+        ]
+        for column, (value, number_format) in enumerate(values, start=1):
+            if value is not None and value != "":
+                put(ws, row, column, value, number_format)
+        sums = [total + amount for total, amount in zip(sums, money, strict=True)]
+        row += 1
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:N{max(row - 1, 1)}"
+    put(ws, row, 1, "Total", font=BOLD)
+    put(ws, row, 2, f"{len(rows)} documents")
+    for column, amount in enumerate(sums, start=9):
+        put(ws, row, column, amount, MONEY, BOLD)
+    latest = max((item.issue_date for item in rows), default=None)
+    return _save(wb, _fixed_moment(latest), "Invoice register")
