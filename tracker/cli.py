@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
+from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app, current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
@@ -19,6 +21,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(init_db)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
+    app.cli.add_command(backup)
+    app.cli.add_command(restore)
 
 
 @click.command("init-db")
@@ -50,7 +54,7 @@ def seed_demo(password: str | None) -> None:
             )
         return
     password = password or secrets.token_urlsafe(9)
-    demo.seed_demo(db.session, password)
+    demo.seed_demo(db.session, password, upload_folder=current_app.config["UPLOAD_FOLDER"])
     db.session.commit()
     click.echo("Demo data loaded. Sign in at http://127.0.0.1:5000 with any of:")
     for email, (_name, role) in demo.DEMO_USERS.items():
@@ -110,3 +114,34 @@ def create_user(
         raise click.ClickException(error.message) from error
     db.session.commit()
     click.echo(f"User {email} created.")
+
+
+@click.command("backup")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="ZIP file to write (default: instance/backups/backup-<time>.zip).")
+@with_appcontext
+def backup(output: Path | None) -> None:
+    """Write a consistent copy of the database and the uploaded files to one ZIP."""
+    from tracker.services.backup import write_backup
+
+    if output is None:
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        output = Path(current_app.instance_path) / "backups" / f"backup-{stamp}.zip"
+    counts = write_backup(db.engine, Path(current_app.config["UPLOAD_FOLDER"]), output)
+    rows = sum(count for name, count in counts.items() if name != "files")
+    click.echo(f"Backup written to {output}: {rows} rows, {counts['files']} files.")
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def restore(source: Path) -> None:
+    """Restore a backup into an empty database (run init-db first)."""
+    from tracker.services.backup import RestoreError, restore_backup
+
+    try:
+        counts = restore_backup(db.engine, Path(current_app.config["UPLOAD_FOLDER"]), source)
+    except RestoreError as error:
+        raise click.ClickException(str(error)) from error
+    rows = sum(count for name, count in counts.items() if name != "files")
+    click.echo(f"Restored {rows} rows and {counts['files']} files from {source}.")

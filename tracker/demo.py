@@ -316,8 +316,68 @@ def seed_invoices(session: Session) -> None:
 EXTRA_STEPS: list[Callable[[Session], None]] = [seed_invoices]
 
 
-def seed_demo(session: Session, password: str) -> bool:
-    """Create the demo data. Returns False (and changes nothing) when it is already there."""
+def receipt_pdf(supplier: str, number: str, day: date, items: list[tuple[str, Decimal]],
+                vat: Decimal) -> bytes:
+    """A small, real PDF receipt, as a supplier would send it."""
+    from io import BytesIO
+
+    from reportlab.lib.pagesizes import A5
+    from reportlab.pdfgen import canvas
+
+    from tracker.services.money import format_money
+
+    buffer = BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A5)
+    width, height = A5
+    pdf.setTitle(f"{supplier} receipt {number}")
+    pdf.setFont("Helvetica-Bold", 16)
+    pdf.drawString(40, height - 60, supplier)
+    pdf.setFont("Helvetica", 10)
+    pdf.drawString(40, height - 80, f"Receipt {number}    {day:%d/%m/%Y}")
+    y = height - 120
+    net = sum((amount for _text, amount in items), Decimal("0"))
+    for text, amount in items:
+        pdf.drawString(40, y, text)
+        pdf.drawRightString(width - 40, y, format_money(amount))
+        y -= 16
+    for label, amount in (("Net", net), ("VAT", vat), ("Total paid", net + vat)):
+        y -= 4
+        pdf.drawString(40, y, label)
+        pdf.drawRightString(width - 40, y, format_money(amount))
+        y -= 12
+    pdf.drawString(40, 40, "Paid by card. Thank you for your custom.")
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def seed_evidence(session: Session, upload_folder: str) -> None:
+    """Attach a receipt to each practice's paper-and-pads expense."""
+    from io import BytesIO
+
+    from tracker.services import evidence
+
+    lines = session.scalars(
+        select(CostLine).where(
+            CostLine.supplier == "Ryman", CostLine.invoice_id.is_(None), ~CostLine.evidence.any()
+        )
+    ).all()
+    for line in lines:
+        pdf = receipt_pdf(
+            "Ryman Stationery, Islington",
+            f"R-2407-{line.id:04d}",
+            line.line_date,
+            [("Copier paper A4, 5 reams", Decimal("22.50")),
+             ("FP10 overflow pads and pens", Decimal("20.00"))],
+            line.vat_amount,
+        )
+        evidence.store(session, upload_folder, line, "ryman-receipt-19-july.pdf", BytesIO(pdf),
+                       len(pdf), user_id=line.incident.created_by_id)
+
+
+def seed_demo(session: Session, password: str, upload_folder: str | None = None) -> bool:
+    """Create the demo data. Returns False (and changes nothing) when it is already there.
+    With `upload_folder`, the demo expenses get their receipts."""
     if demo_present(session):
         return False
     icb, practices = seed_directory(session)
@@ -326,6 +386,9 @@ def seed_demo(session: Session, password: str) -> bool:
     event = seed_event(session)
     seed_incidents(session, practices, event)
     session.flush()
+    if upload_folder:
+        seed_evidence(session, upload_folder)
+        session.flush()
     for step in EXTRA_STEPS:
         step(session)
         session.flush()

@@ -29,7 +29,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     app = build_app(f"sqlite:///{instance / 'browser.db'}", instance, WTF_CSRF_ENABLED=True)
     create_schema(app)
     with app.app_context():
-        demo.seed_demo(db.session, DEMO_PASSWORD)
+        demo.seed_demo(db.session, DEMO_PASSWORD, upload_folder=app.config["UPLOAD_FOLDER"])
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
