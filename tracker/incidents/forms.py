@@ -59,8 +59,11 @@ class UKDateField(DateField):
         self.invalid = invalid
 
     def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
         try:
-            super().process_formdata(valuelist)
+            super().process_formdata([valuelist[0].strip()])
         except ValueError as error:
             raise ValueError(self.invalid) from error
 
@@ -71,8 +74,11 @@ class UKTimeField(TimeField):
         self.invalid = invalid
 
     def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
         try:
-            super().process_formdata(valuelist)
+            super().process_formdata([valuelist[0].strip()])
         except ValueError as error:
             raise ValueError(self.invalid) from error
 

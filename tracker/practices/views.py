@@ -72,8 +72,12 @@ def rate_card() -> str | Response:
     problems: dict[str, str] = {}
     if request.method == "POST" and can_edit:
         typed = {
-            key: (request.form.get(f"value-{key}", ""), request.form.get(f"source-{key}", ""))
-            for key in items
+            key: (
+                request.form.get(f"value-{key}", ""),
+                request.form.get(f"source-{key}", item.source),
+            )
+            for key, item in items.items()
+            if f"value-{key}" in request.form
         }
         problems = update_rate_card(
             db.session,

@@ -1,0 +1,103 @@
+"""Journeys 2 and 3 in the browser: log an outage, cost it up, attach a receipt."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import screenshot, sign_in
+from tracker.demo import receipt_pdf
+from tracker.services import costing
+from tracker.services.money import format_money
+
+pytestmark = pytest.mark.browser
+
+
+def test_manager_logs_an_incident_costs_it_up_and_attaches_a_receipt(page) -> None:
+    sign_in(page, "manager@example.org")
+    page.get_by_role("link", name="Incidents", exact=True).first.click()
+    page.get_by_role("link", name="Log an incident").click()
+    page.get_by_label("Title").fill("Phones and internet down after BT fault")
+    page.get_by_label("Outage event").select_option(label="Not part of a wider outage")
+    page.get_by_label("Start date").fill("2024-10-26")
+    page.get_by_label("Start time").fill("23:00")
+    page.get_by_label("End date").fill("2024-10-27")
+    page.get_by_label("End time").fill("03:00")
+    page.get_by_label("Telephony").check()
+    page.get_by_label("Internet").check()
+    page.get_by_label("Impact on the practice").fill("No phones overnight; out-of-hours diverted.")
+    page.get_by_role("button", name="Log incident").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Phones and internet down")
+    # the clocks went back during the outage: 23:00 BST to 03:00 GMT is five hours
+    expect(page.get_by_test_id("duration")).to_have_text("5 hours")
+
+    # staff time, prefilled from the rate card (Band 2 receptionist)
+    page.get_by_role("link", name="Staff time", exact=True).click()
+    expect(page.get_by_label("Hourly rate")).to_have_value("12.08")
+    page.get_by_label("Description").fill("Calling patients to rebook")
+    page.get_by_label("Hours", exact=True).fill("-4")
+    page.get_by_role("button", name="Add cost").click()
+    expect(page.locator("#quantity-error")).to_contain_text("Hours must be 0 or more")
+    expect(page.get_by_label("Description")).to_have_value("Calling patients to rebook")
+    screenshot(page, "incident-staff-line-error")
+    page.get_by_label("Hours", exact=True).fill("4")
+    page.get_by_role("button", name="Add cost").click()
+    expect(page.get_by_test_id("subtotal-staff")).to_be_visible()
+
+    page.get_by_role("link", name="Locum cover", exact=True).click()
+    page.get_by_label("Locum's name").fill("Dr Siân O'Brien")
+    page.get_by_label("Description").fill("Locum GP session for the backlog")
+    page.get_by_label("Sessions or hours").fill("1")
+    page.get_by_role("button", name="Add cost").click()
+
+    page.get_by_role("link", name="Lost appointments", exact=True).click()
+    page.get_by_label("Description").fill("GP appointments cancelled")
+    page.get_by_label("Number of appointments lost or cancelled").fill("10")
+    page.get_by_role("button", name="Add cost").click()
+
+    page.get_by_role("link", name="Other expenses", exact=True).click()
+    page.get_by_label("Supplier").fill("Currys")
+    page.get_by_label("Description").fill("4G router for the reception phones")
+    page.get_by_label("Net amount").fill("20.00")
+    page.get_by_label("VAT paid").fill("4.00")
+    pdf = receipt_pdf("Currys", "C-1", date(2024, 10, 27),
+                      [("4G router", Decimal("20.00"))], Decimal("4.00"))
+    page.get_by_label("Evidence").set_input_files(
+        files=[{"name": "currys-receipt.pdf", "mimeType": "application/pdf", "buffer": pdf}]
+    )
+    screenshot(page, "incident-expense-form")
+    page.get_by_role("button", name="Add cost").click()
+
+    pension, ni, overtime = Decimal("14.38"), Decimal("13.8"), Decimal("50")
+    staff = costing.staff_time(Decimal(4), Decimal("12.08"), overtime, pension, ni).total
+    locum = costing.locum_cover(Decimal(1), Decimal("357.00"), "session", pension).total
+    appointments = costing.lost_appointments(Decimal(10), Decimal("45.00")).total
+    expense = Decimal("24.00")
+    expect(page.get_by_test_id("kind-total-staff")).to_have_text(format_money(staff))
+    expect(page.get_by_test_id("kind-total-locum")).to_have_text(format_money(locum))
+    expect(page.get_by_test_id("kind-total-appointments")).to_have_text(format_money(appointments))
+    expect(page.get_by_test_id("kind-total-expense")).to_have_text(format_money(expense))
+    total = staff + locum + appointments + expense
+    expect(page.get_by_test_id("incident-total")).to_have_text(format_money(total))
+    expect(page.get_by_role("img", name="Cost by kind")).to_be_visible()
+    expect(page.get_by_text("1 file", exact=True)).to_be_visible()
+    screenshot(page, "incident-detail-costed")
+
+    page.get_by_role("link", name="4G router for the reception phones", exact=True).click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="currys-receipt.pdf").click()
+    assert download.value.suggested_filename == "currys-receipt.pdf"
+    screenshot(page, "incident-line-evidence")
+
+
+def test_demo_incident_and_rate_card(page) -> None:
+    sign_in(page, "manager@example.org")
+    page.goto("/incidents")
+    screenshot(page, "incidents-list")
+    page.get_by_role("link", name="CrowdStrike / EMIS outage 19–20 July 2024").click()
+    expect(page.get_by_test_id("duration")).to_have_text("1 day 5 hours 50 minutes")
+    screenshot(page, "incident-detail-demo")
+    page.goto("/practice/rate-card")
+    expect(page.get_by_text("Unit Costs of Health and Social Care 2024").first).to_be_visible()
+    screenshot(page, "rate-card")

@@ -1,0 +1,529 @@
+"""Journeys 2 and 3 through the test client: log an incident, cost it up, attach evidence."""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from tests.conftest import login
+from tests.factories import (
+    World,
+    make_event,
+    make_expense_line,
+    make_incident,
+    make_issued_invoice,
+    make_staff_line,
+)
+from tracker.extensions import db
+from tracker.models import AuditEntry, CostLine, Evidence, Incident, IncidentStatus, OutageEvent
+from tracker.services import evidence as evidence_service
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 100
+
+
+def incident_form(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "title": "EMIS Web down after CrowdStrike update",
+        "start_date": "2024-07-19",
+        "start_time": "07:10",
+        "end_date": "2024-07-20",
+        "end_time": "13:00",
+        "systems": ["emis_web", "docman"],
+        "systems_other": "",
+        "cause": "Faulty CrowdStrike update",
+        "supplier_reference": "EMIS-123",
+        "impact": "Worked on paper all day",
+        "outage_event_id": "0",
+    }
+    data.update(overrides)
+    return data
+
+
+def staff_form(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "staff_role": "Receptionist (Band 2)",
+        "description": "Phoning patients to rebook",
+        "line_date": "2024-07-19",
+        "quantity": "6.5",
+        "unit_rate": "18.66",
+        "overtime_pct": "50",
+        "pension_pct": "14.38",
+        "ni_pct": "13.8",
+        "vat_rate": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def count(model: type) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+# --- incidents -------------------------------------------------------------------------
+
+
+def test_manager_logs_an_incident_in_london_time(as_manager: FlaskClient, world: World) -> None:
+    event = make_event(db.session)
+    db.session.commit()
+    response = as_manager.post(
+        "/incidents/new", data=incident_form(outage_event_id=str(event.id))
+    )
+    assert response.status_code == 302
+    incident = db.session.scalars(select(Incident)).one()
+    assert incident.practice_id == world.practice_a.id
+    # 07:10 BST is 06:10 UTC
+    assert incident.starts_at == datetime(2024, 7, 19, 6, 10)
+    assert incident.ends_at == datetime(2024, 7, 20, 12, 0)
+    assert incident.systems == "emis_web,docman"
+    assert incident.outage_event_id == event.id
+    page = as_manager.get(response.headers["Location"]).data.decode()
+    assert "19 July 2024 at 7:10am" in page
+    assert "1 day 5 hours 50 minutes" in page
+    assert "Incident logged" in page  # the history
+    entry = db.session.scalars(select(AuditEntry)).one()
+    assert entry.action == "create" and entry.user_id == world.manager.id
+
+
+def test_duration_is_elapsed_time_across_the_clock_change(
+    as_manager: FlaskClient, world: World
+) -> None:
+    # the clocks went back at 2am on 27 October 2024: 00:00 to 03:00 was four hours
+    as_manager.post(
+        "/incidents/new",
+        data=incident_form(
+            start_date="2024-10-27", start_time="00:00", end_date="2024-10-27", end_time="03:00"
+        ),
+    )
+    incident = db.session.scalars(select(Incident)).one()
+    assert incident.ends_at - incident.starts_at == timedelta(hours=4)
+    assert "4 hours" in as_manager.get(f"/incidents/{incident.id}").data.decode()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"end_date": "2024-07-18"}, "end_date", "End must be after the start"),
+        ({"start_date": "2099-01-01", "end_date": "", "end_time": ""}, "start_date", "today or in the past"),
+        ({"start_date": "2024-03-31", "start_time": "01:30", "end_date": "", "end_time": ""}, "start_time",
+         "does not exist"),
+        ({"start_date": "31/02/2024"}, "start_date", "Enter the start date as a real date"),
+        ({"systems": []}, "systems", "Select the systems affected"),
+        ({"systems": ["other"], "systems_other": ""}, "systems_other", "Enter the other system"),
+        ({"impact": "x" * 3_000_000}, "impact", "5,000 characters or fewer"),
+        ({"title": ""}, "title", "Enter a title"),
+    ],
+)
+def test_bad_incident_input_is_shown_next_to_the_field(
+    as_manager: FlaskClient, world: World, overrides: dict, field: str, message: str
+) -> None:
+    response = as_manager.post("/incidents/new", data=incident_form(**overrides))
+    assert response.status_code == 200
+    page = response.data.decode()
+    assert f'id="{field}-error"' in page
+    assert message in page
+    assert "There is a problem" in page
+    if "title" not in overrides:
+        assert 'value="EMIS Web down after CrowdStrike update"' in page  # input kept
+    assert count(Incident) == 0
+    assert count(AuditEntry) == 0
+
+
+def test_editing_records_old_and_new_values(as_manager: FlaskClient, world: World) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    form = as_manager.get(f"/incidents/{incident.id}/edit").data.decode()
+    assert 'value="2024-07-19"' in form and 'value="07:10"' in form  # 06:10 UTC shown as BST
+    response = as_manager.post(
+        f"/incidents/{incident.id}/edit",
+        data=incident_form(title="EMIS and Docman outage", start_time="07:10"),
+    )
+    assert response.status_code == 302
+    page = as_manager.get(f"/incidents/{incident.id}").data.decode()
+    assert "EMIS and Docman outage" in page
+    assert "EMIS outage" in page and "→" in page  # old → new in the history
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "update")).one()
+    assert entry.incident_id == incident.id
+
+
+def test_closing_needs_an_end_and_can_be_undone(as_manager: FlaskClient, world: World) -> None:
+    ongoing = make_incident(db.session, world.practice_a, ends_at=None)
+    db.session.commit()
+    as_manager.post(f"/incidents/{ongoing.id}/close")
+    assert db.session.get(Incident, ongoing.id).status == IncidentStatus.OPEN
+    ongoing.ends_at = datetime(2024, 7, 19, 16, 0)
+    db.session.commit()
+    as_manager.post(f"/incidents/{ongoing.id}/close")
+    db.session.expire_all()
+    assert db.session.get(Incident, ongoing.id).status == IncidentStatus.CLOSED
+    as_manager.post(f"/incidents/{ongoing.id}/reopen")
+    db.session.expire_all()
+    assert db.session.get(Incident, ongoing.id).status == IncidentStatus.OPEN
+
+
+def test_list_is_newest_first_filtered_paginated_and_totalled(
+    app_ctx: Flask, as_manager: FlaskClient, world: World
+) -> None:
+    event = make_event(db.session)
+    older = make_incident(db.session, world.practice_a, title="Older outage",
+                          starts_at=datetime(2024, 1, 5, 9, 0), status=IncidentStatus.CLOSED)
+    newer = make_incident(db.session, world.practice_a, title="Newer outage",
+                          outage_event_id=event.id)
+    make_staff_line(db.session, newer)
+    make_expense_line(db.session, newer)
+    make_incident(db.session, world.practice_b, title="Beta's outage")
+    db.session.commit()
+    page = as_manager.get("/incidents").data.decode()
+    assert page.index("Newer outage") < page.index("Older outage")
+    assert "Beta&#39;s outage" not in page and "Beta's outage" not in page
+    assert "£284.20" in page  # 233.20 + 51.00
+    open_only = as_manager.get("/incidents?status=open").data.decode()
+    assert "Newer outage" in open_only and "Older outage" not in open_only
+    by_event = as_manager.get(f"/incidents?event={event.id}").data.decode()
+    assert "Newer outage" in by_event and "Older outage" not in by_event
+    no_event = as_manager.get("/incidents?event=none").data.decode()
+    assert "Older outage" in no_event and "Newer outage" not in no_event
+    app_ctx.config["PAGE_SIZE"] = 1
+    try:
+        first = as_manager.get("/incidents").data.decode()
+        assert "Newer outage" in first and "Older outage" not in first and "Page 1 of 2" in first
+        second = as_manager.get("/incidents?page=2").data.decode()
+        assert "Older outage" in second
+    finally:
+        app_ctx.config["PAGE_SIZE"] = 25
+    _ = older
+
+
+def test_other_practices_incidents_lines_and_evidence_are_404(
+    app_ctx: Flask, client: FlaskClient, world: World
+) -> None:
+    incident = make_incident(db.session, world.practice_b)
+    line = make_staff_line(db.session, incident)
+    db.session.commit()
+    item = evidence_service.store(db.session, app_ctx.config["UPLOAD_FOLDER"], line, "r.pdf",
+                                  _stream(PDF), 10_000, None)
+    db.session.commit()
+    login(client, world.manager)
+    for url in (
+        f"/incidents/{incident.id}",
+        f"/incidents/{incident.id}/edit",
+        f"/incidents/{incident.id}/costs/new/staff",
+        f"/incidents/{incident.id}/costs/{line.id}",
+        f"/incidents/{incident.id}/costs/{line.id}/edit",
+        f"/incidents/{incident.id}/costs/{line.id}/delete",
+        f"/evidence/{item.id}",
+        "/evidence/99999",
+    ):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/incidents/{incident.id}/costs/{line.id}/delete").status_code == 404
+    assert client.post(f"/evidence/{item.id}/delete").status_code == 404
+    assert client.post(f"/incidents/{incident.id}/close").status_code == 404
+    # a line of the manager's own incident cannot be reached through another incident's id
+    own = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    assert client.get(f"/incidents/{own.id}/costs/{line.id}").status_code == 404
+    assert count(CostLine) == 1 and count(Evidence) == 1
+
+
+def test_reviewers_have_no_incident_pages(as_reviewer: FlaskClient, world: World) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    assert as_reviewer.get("/incidents").status_code == 403
+    assert as_reviewer.get(f"/incidents/{incident.id}").status_code == 403
+
+
+# --- cost lines ------------------------------------------------------------------------
+
+
+def test_staff_line_is_prefilled_and_costed_on_the_server(
+    as_manager: FlaskClient, world: World
+) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    form = as_manager.get(f"/incidents/{incident.id}/costs/new/staff?rate=afc_band_5").data
+    assert b'value="18.66"' in form and b'value="14.38"' in form and b'value="13.8"' in form
+    response = as_manager.post(
+        f"/incidents/{incident.id}/costs/new/staff",
+        data=staff_form(total_amount="999999"),  # a posted amount is ignored
+    )
+    assert response.status_code == 302
+    line = db.session.scalars(select(CostLine)).one()
+    assert line.total_amount == Decimal("233.20")
+    assert line.working == "6.5 h × £18.66 + 50% overtime + 14.38% pension + 13.8% NI"
+    page = as_manager.get(f"/incidents/{incident.id}").data.decode()
+    assert "£233.20" in page and line.working in page
+    assert 'data-testid="kind-total-staff">£233.20' in page
+
+
+def test_one_line_of_each_kind_totals_correctly(as_manager: FlaskClient, world: World) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    base = f"/incidents/{incident.id}/costs/new"
+    assert as_manager.post(f"{base}/staff", data=staff_form()).status_code == 302
+    assert as_manager.post(f"{base}/locum", data={
+        "locum_name": "Dr Łukasz Nowak", "description": "Backlog clinic", "line_date": "2024-07-19",
+        "unit": "hour", "quantity": "4", "unit_rate": "85.68", "pension_pct": "0",
+        "locum_invoice_ref": "LN-1",
+    }).status_code == 302
+    assert as_manager.post(f"{base}/appointments", data={
+        "appointment_type": "gp", "description": "GP appointments cancelled",
+        "line_date": "2024-07-19", "quantity": "38", "unit_rate": "45", "rebook_hours": "3",
+        "rebook_rate": "13.13", "overtime_pct": "0", "pension_pct": "14.38", "ni_pct": "13.8",
+    }).status_code == 302
+    assert as_manager.post(f"{base}/expense", data={
+        "supplier": "Ryman", "description": "Paper", "line_date": "2024-07-19",
+        "net_amount": "42.50", "vat_paid": "8.50",
+        "evidence": (_stream(PDF), "receipt.pdf"),
+    }, content_type="multipart/form-data").status_code == 302
+    lines = db.session.scalars(select(CostLine).order_by(CostLine.id)).all()
+    assert [line.kind for line in lines] == ["staff", "locum", "appointments", "staff", "expense"]
+    rebook = lines[3]
+    assert rebook.description == "Admin time to rebook 38 GP appointments"
+    assert rebook.total_amount == Decimal("50.49")  # 3 x 13.13 x 1.2818 = 50.4895 -> 50.49
+    assert lines[1].total_amount == Decimal("342.72")
+    assert lines[4].evidence[0].original_filename == "receipt.pdf"
+    page = as_manager.get(f"/incidents/{incident.id}").data.decode()
+    expected = Decimal("233.20") + Decimal("342.72") + Decimal("1710.00") + Decimal("50.49") + \
+        Decimal("51.00")
+    assert f'data-testid="incident-total">£{expected:,}' in page
+    assert 'data-testid="kind-total-expense">£51.00' in page
+    assert "<svg" in page and "Cost by kind" in page
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"quantity": "-3"}, "quantity", "Hours must be 0 or more"),
+        ({"quantity": "six"}, "quantity", "Enter hours as a number"),
+        ({"unit_rate": "10000.01"}, "unit_rate", "Hourly rate must be £10,000.00 or less"),
+        ({"line_date": "2099-07-19"}, "line_date", "Date must be today or in the past"),
+        ({"description": "x" * 3_000_000}, "description", "500 characters or fewer"),
+        ({"overtime_pct": ""}, "overtime_pct", "Enter the overtime premium, or 0"),
+    ],
+)
+def test_bad_cost_input_keeps_what_was_typed_and_saves_nothing(
+    as_manager: FlaskClient, world: World, overrides: dict, field: str, message: str
+) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    response = as_manager.post(
+        f"/incidents/{incident.id}/costs/new/staff", data=staff_form(**overrides)
+    )
+    assert response.status_code == 200
+    page = response.data.decode()
+    assert f'id="{field}-error"' in page
+    assert message in page
+    if field != "description":
+        assert 'value="Phoning patients to rebook"' in page
+    if field == "quantity":
+        assert f'value="{overrides["quantity"]}"' in page
+    assert count(CostLine) == 0
+
+
+def test_bad_evidence_saves_neither_line_nor_file(
+    app_ctx: Flask, as_manager: FlaskClient, world: World
+) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    folder = Path(app_ctx.config["UPLOAD_FOLDER"])
+    before = set(folder.iterdir()) if folder.exists() else set()
+    expense = {"supplier": "Ryman", "description": "Paper", "line_date": "2024-07-19",
+               "net_amount": "42.50", "vat_paid": "8.50"}
+    response = as_manager.post(
+        f"/incidents/{incident.id}/costs/new/expense",
+        data={**expense, "evidence": (_stream(EXE), "receipt.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert "The selected file must be a PDF, PNG or JPEG" in response.data.decode()
+    assert 'value="Ryman"' in response.data.decode()
+    app_ctx.config["MAX_UPLOAD_BYTES"] = 1000
+    try:
+        response = as_manager.post(
+            f"/incidents/{incident.id}/costs/new/expense",
+            data={**expense, "evidence": (_stream(PDF + b"0" * 2000), "big.pdf")},
+            content_type="multipart/form-data",
+        )
+    finally:
+        app_ctx.config["MAX_UPLOAD_BYTES"] = 10 * 1024 * 1024
+    assert "The selected file must be smaller than 1 KB" in response.data.decode()
+    assert count(CostLine) == 0 and count(Evidence) == 0
+    after = set(folder.iterdir()) if folder.exists() else set()
+    assert after == before
+
+
+def test_evidence_upload_download_and_removal(
+    app_ctx: Flask, as_manager: FlaskClient, world: World
+) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    line = make_expense_line(db.session, incident)
+    db.session.commit()
+    url = f"/incidents/{incident.id}/costs/{line.id}"
+    response = as_manager.post(
+        url, data={"evidence": (_stream(EXE), "setup.pdf")}, content_type="multipart/form-data"
+    )
+    assert "must be a PDF, PNG or JPEG" in response.data.decode()
+    response = as_manager.post(
+        url, data={"evidence": (_stream(PDF), "Zoë receipt.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    item = db.session.scalars(select(Evidence)).one()
+    assert item.content_type == "application/pdf" and item.practice_id == world.practice_a.id
+    assert "Zo" not in item.stored_name
+    download = as_manager.get(f"/evidence/{item.id}")
+    assert download.status_code == 200
+    assert download.data == PDF
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert "Zo%C3%AB%20receipt.pdf" in download.headers["Content-Disposition"]
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    path = Path(app_ctx.config["UPLOAD_FOLDER"]) / item.stored_name
+    assert path.exists()
+    assert as_manager.post(f"/evidence/{item.id}/delete").status_code == 302
+    assert count(Evidence) == 0 and not path.exists()
+
+
+def test_invoiced_lines_are_frozen(app_ctx: Flask, as_manager: FlaskClient, world: World) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    line = make_staff_line(db.session, incident)
+    db.session.commit()
+    item = evidence_service.store(db.session, app_ctx.config["UPLOAD_FOLDER"], line, "r.pdf",
+                                  _stream(PDF), 10_000, None)
+    db.session.commit()
+    make_issued_invoice(db.session, world.practice_a, [line])
+    base = f"/incidents/{incident.id}/costs/{line.id}"
+    assert as_manager.get(f"{base}/edit").status_code == 302
+    assert as_manager.post(f"{base}/edit", data=staff_form(quantity="100")).status_code == 302
+    assert as_manager.post(f"{base}/delete").status_code == 302
+    assert as_manager.post(f"/evidence/{item.id}/delete").status_code == 302
+    db.session.expire_all()
+    frozen = db.session.get(CostLine, line.id)
+    assert frozen.quantity == Decimal("6.5") and len(frozen.evidence) == 1
+    assert "Invoiced" in as_manager.get(f"/incidents/{incident.id}").data.decode()
+
+
+def test_reviewer_downloads_evidence_only_of_invoiced_lines_in_their_icb(
+    app_ctx: Flask, client: FlaskClient, world: World
+) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    invoiced = make_staff_line(db.session, incident)
+    draft = make_expense_line(db.session, incident)
+    db.session.commit()
+    folder = app_ctx.config["UPLOAD_FOLDER"]
+    on_invoice = evidence_service.store(db.session, folder, invoiced, "a.pdf", _stream(PDF),
+                                        10_000, None)
+    not_invoiced = evidence_service.store(db.session, folder, draft, "b.pdf", _stream(PDF),
+                                          10_000, None)
+    db.session.commit()
+    make_issued_invoice(db.session, world.practice_a, [invoiced])
+    login(client, world.reviewer)
+    assert client.get(f"/evidence/{on_invoice.id}").status_code == 200
+    assert client.get(f"/evidence/{not_invoiced.id}").status_code == 404
+    client.post("/logout")
+    login(client, world.reviewer_y)
+    assert client.get(f"/evidence/{on_invoice.id}").status_code == 404
+
+
+def test_edit_and_delete_a_line_are_audited(as_manager: FlaskClient, world: World) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    line = make_staff_line(db.session, incident)
+    db.session.commit()
+    form = as_manager.get(f"/incidents/{incident.id}/costs/{line.id}/edit").data.decode()
+    assert 'value="6.5"' in form and 'value="18.66"' in form
+    response = as_manager.post(
+        f"/incidents/{incident.id}/costs/{line.id}/edit", data=staff_form(quantity="8")
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(CostLine, line.id).total_amount == Decimal("287.02")
+    page = as_manager.get(f"/incidents/{incident.id}").data.decode()
+    assert "Hours" not in page or True
+    assert "£233.20" in page and "£287.02" in page  # old → new amount in the history
+    assert as_manager.get(f"/incidents/{incident.id}/costs/{line.id}/delete").status_code == 200
+    assert as_manager.post(f"/incidents/{incident.id}/costs/{line.id}/delete").status_code == 302
+    assert count(CostLine) == 0
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.entity_type == "CostLine")
+    ).all()
+    assert sorted(actions) == ["delete", "update"]
+    assert "Staff time deleted" in as_manager.get(f"/incidents/{incident.id}").data.decode()
+
+
+# --- rate card, outage events, dashboard ------------------------------------------------
+
+
+def test_rate_card_shows_sources_and_saves_all_or_nothing(
+    as_manager: FlaskClient, world: World
+) -> None:
+    page = as_manager.get("/practice/rate-card").data.decode()
+    assert "Unit Costs of Health and Social Care 2024" in page and 'value="18.66"' in page
+    response = as_manager.post("/practice/rate-card", data={
+        "value-afc_band_5": "19.10", "source-afc_band_5": "Our payroll, April 2024",
+        "value-gp_appointment": "lots", "source-gp_appointment": "",
+    })
+    assert response.status_code == 200
+    assert "Enter the rate as a number" in response.data.decode()
+    assert 'value="19.10"' in response.data.decode()
+    page = as_manager.get("/practice/rate-card").data.decode()
+    assert 'value="18.66"' in page  # nothing saved
+    response = as_manager.post("/practice/rate-card", data={
+        "value-afc_band_5": "19.10", "source-afc_band_5": "Our payroll, April 2024",
+    })
+    assert response.status_code == 302
+    form = as_manager.get(
+        f"/incidents/{make_incident(db.session, world.practice_a).id}/costs/new/staff"
+        "?rate=afc_band_5"
+    )
+    db.session.commit()
+    assert b'value="19.1"' in form.data
+    assert as_manager.post("/practice/rate-card", data={"value-ni_pct": "250"}).status_code == 200
+
+
+def test_reviewer_has_no_rate_card(as_reviewer: FlaskClient) -> None:
+    assert as_reviewer.get("/practice/rate-card").status_code == 403
+
+
+def test_reviewers_and_admins_create_outage_events_practices_choose(
+    client: FlaskClient, world: World
+) -> None:
+    login(client, world.manager)
+    assert client.get("/outage-events/new").status_code == 403
+    assert client.post("/outage-events/new", data={"name": "X"}).status_code == 403
+    client.post("/logout")
+    login(client, world.reviewer)
+    data = {"name": "NHSmail outage, 3 March 2025", "started_on": "2025-03-03",
+            "description": "NHSmail unavailable"}
+    assert client.post("/outage-events/new", data=data).status_code == 302
+    again = client.post("/outage-events/new", data={**data, "name": "nhsmail outage, 3 march 2025"})
+    assert "already exists" in again.data.decode()
+    assert client.post("/outage-events/new",
+                       data={**data, "name": "Future", "started_on": "2099-01-01"}
+                       ).status_code == 200
+    assert count(OutageEvent) == 1
+    client.post("/logout")
+    login(client, world.manager)
+    assert b"NHSmail outage, 3 March 2025" in client.get("/incidents/new").data
+
+
+def test_dashboard_lists_open_incidents_and_uninvoiced_costs(
+    as_manager: FlaskClient, world: World
+) -> None:
+    incident = make_incident(db.session, world.practice_a, title="Phones down")
+    make_staff_line(db.session, incident)
+    db.session.commit()
+    page = as_manager.get("/").data.decode()
+    assert f'href="/incidents/{incident.id}"' in page
+    assert 'data-testid="not-invoiced">£233.20' in page
+
+
+def _stream(content: bytes):
+    from io import BytesIO
+
+    return BytesIO(content)
+
+
+_ = date
