@@ -1,0 +1,61 @@
+"""The floor: reportlab's bare canvas drawing the same strings as the invoice's line table, at
+fixed positions, with the same embedded font, and nothing else (no wrapping, no grouping, no
+header, no totals). The strings are formatted before the clock starts, so this is the pure
+cost of putting that text on PDF pages."""
+
+from __future__ import annotations
+
+import io
+
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen.canvas import Canvas
+
+from tracker.documents.data import InvoiceDocument
+from tracker.documents.pdf import REGULAR, register_fonts
+from tracker.services.dates import long_date
+from tracker.services.money import format_money, format_number
+
+X = (45, 105, 300, 335, 420, 470, 550)
+ROWS_PER_PAGE = 36
+
+
+def line_strings(doc: InvoiceDocument) -> list[tuple[str, ...]]:
+    """Each line's printed strings: date, description, working, quantity, unit, rate, VAT,
+    amount."""
+    register_fonts()
+    return [
+        (
+            long_date(line.line_date),
+            line.description,
+            line.working,
+            format_number(line.quantity),
+            line.unit,
+            format_money(line.unit_rate),
+            format_money(line.vat),
+            format_money(line.net),
+        )
+        for line in doc.lines
+    ]
+
+
+def build_floor_pdf(rows: list[tuple[str, ...]]) -> bytes:
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, invariant=1, initialFontName=REGULAR, initialFontSize=8)
+    y = 800.0
+    for index, (day, description, working, quantity, unit, rate, vat, net) in enumerate(rows):
+        if index and index % ROWS_PER_PAGE == 0:
+            canvas.showPage()
+            y = 800.0
+        canvas.setFont(REGULAR, 8)
+        canvas.drawString(X[0], y, day)
+        canvas.drawString(X[1], y, description)
+        canvas.drawString(X[1], y - 9, working)
+        canvas.drawRightString(X[2], y, quantity)
+        canvas.drawString(X[3], y, unit)
+        canvas.drawRightString(X[4], y, rate)
+        canvas.drawRightString(X[5], y, vat)
+        canvas.drawRightString(X[6], y, net)
+        y -= 21
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
