@@ -1,0 +1,376 @@
+"""The outage report as a PDF: headline figures, a chart of claimed against approved by cost
+kind and by practice (or ICB), and the same figures as tables. A4 landscape, DejaVu Sans
+embedded (names like Zoë or Łukasz print), "Page N of M" on every page. Text is escaped
+before it reaches reportlab's paragraph markup."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from decimal import Decimal
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.shapes import Drawing, Line, Rect, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from tracker.documents.pdf import BOLD, REGULAR, register_fonts
+from tracker.documents.report_data import COUNTING_NOTE, Figures, OutageReport
+from tracker.services.dates import long_date
+from tracker.services.money import format_money, format_number
+
+PAGE = landscape(A4)
+MARGIN = 14 * mm
+WIDTH = PAGE[0] - 2 * MARGIN
+INK = colors.HexColor("#212b32")
+GREY = colors.HexColor("#4c6272")
+BAND = colors.HexColor("#e8edee")
+RULE = colors.HexColor("#d8dde0")
+BLUE = colors.HexColor("#005eb8")
+GREEN = colors.HexColor("#00a499")
+CHART_ROWS = 15
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("body", fontName=REGULAR, fontSize=9, leading=12, textColor=INK)
+    return {
+        "body": base,
+        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=10, textColor=GREY),
+        "title": ParagraphStyle("title", parent=base, fontName=BOLD, fontSize=18, leading=22),
+        "h2": ParagraphStyle(
+            "h2", parent=base, fontName=BOLD, fontSize=12, leading=16, spaceBefore=10, spaceAfter=4
+        ),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=10),
+    }
+
+
+def _text(value: object) -> str:
+    return escape(str(value))
+
+
+FIGURE_HEADINGS = (
+    "Claims",
+    "Lines",
+    "Claimed",
+    "Approved",
+    "Disallowed",
+    "Awaiting",
+    "Staff h",
+    "Locum h",
+    "Appts",
+)
+
+
+def _figure_cells(f: Figures) -> list[str]:
+    return [
+        format_number(Decimal(f.claims)),
+        format_number(Decimal(f.lines)),
+        format_money(f.claimed),
+        format_money(f.approved),
+        format_money(f.disallowed),
+        format_money(f.awaiting),
+        format_number(f.staff_hours),
+        format_number(f.locum_hours),
+        format_number(Decimal(f.appointments)),
+    ]
+
+
+def _table(
+    styles: dict[str, ParagraphStyle],
+    labels: Sequence[str],
+    label_widths: Sequence[float],
+    rows: Sequence[tuple[Sequence[str], Figures]],
+    total: tuple[Sequence[str], Figures],
+) -> Table:
+    figure_widths = [
+        13 * mm,
+        13 * mm,
+        25 * mm,
+        25 * mm,
+        25 * mm,
+        25 * mm,
+        16 * mm,
+        16 * mm,
+        14 * mm,
+    ]
+    rest = WIDTH - sum(figure_widths) - sum(w for w in label_widths if w)
+    widths = [w or rest for w in label_widths] + figure_widths
+    data: list[list] = [[*labels, *FIGURE_HEADINGS]]
+    for cells, figures in rows:
+        data.append([Paragraph(_text(c), styles["cell"]) for c in cells] + _figure_cells(figures))
+    data.append([*total[0], *_figure_cells(total[1])])
+    first_figure = len(labels)
+    table = Table(data, colWidths=widths, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), REGULAR, 8),
+                ("FONT", (0, 0), (-1, 0), BOLD, 8),
+                ("FONT", (0, -1), (-1, -1), BOLD, 8),
+                ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+                ("BACKGROUND", (0, 0), (-1, 0), BAND),
+                ("BACKGROUND", (0, -1), (-1, -1), BAND),
+                ("ALIGN", (first_figure, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -2), 0.4, RULE),
+                ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+            ]
+        )
+    )
+    return table
+
+
+def _chart(title: str, bars: Sequence[tuple[str, Decimal, Decimal]]) -> Drawing:
+    """Horizontal bars: claimed (blue) over approved (green), values at the bar ends."""
+    label_width, value_width, row = 62 * mm, 34 * mm, 16.0
+    width = WIDTH
+    plot = width - label_width - value_width
+    height = 22 + row * max(1, len(bars))
+    drawing = Drawing(width, height)
+    top = max([b[1] for b in bars] + [b[2] for b in bars] + [Decimal(0)])
+    drawing.add(String(0, height - 10, title, fontName=BOLD, fontSize=9, fillColor=INK))
+    legend_x = label_width
+    for offset, (name, colour) in enumerate((("Claimed", BLUE), ("Approved", GREEN))):
+        x = legend_x + offset * 70
+        drawing.add(Rect(x, height - 11, 8, 8, fillColor=colour, strokeColor=None))
+        drawing.add(String(x + 11, height - 10, name, fontName=REGULAR, fontSize=8, fillColor=INK))
+    for index, (label, claimed, approved) in enumerate(bars):
+        y = height - 22 - (index + 1) * row
+        short = label if len(label) <= 40 else label[:39] + "…"
+        drawing.add(
+            String(
+                label_width - 4,
+                y + 5,
+                short,
+                fontName=REGULAR,
+                fontSize=7.5,
+                fillColor=INK,
+                textAnchor="end",
+            )
+        )
+        for value, colour, dy in ((claimed, BLUE, 7.0), (approved, GREEN, 1.0)):
+            length = float(value / top) * plot if top > 0 and value > 0 else 0.0
+            drawing.add(
+                Rect(label_width, y + dy, max(length, 0.5), 6, fillColor=colour, strokeColor=None)
+            )
+        end = label_width + (float(claimed / top) * plot if top > 0 else 0) + 4
+        drawing.add(
+            String(
+                end,
+                y + 5,
+                f"{format_money(claimed)} / {format_money(approved)}",
+                fontName=REGULAR,
+                fontSize=7,
+                fillColor=GREY,
+            )
+        )
+    drawing.add(Line(label_width, 0, label_width, height - 18, strokeColor=GREY, strokeWidth=0.5))
+    return drawing
+
+
+class _NumberedCanvas(Canvas):
+    """Defers each page so the footer can say "Page N of M"."""
+
+    def __init__(self, *args, footer: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict] = []
+        self._footer = footer
+
+    def showPage(self) -> None:
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for state in self._pages:
+            self.__dict__.update(state)
+            self.setFont(REGULAR, 7.5)
+            self.setFillColor(GREY)
+            self.drawString(MARGIN, 8 * mm, self._footer)
+            self.drawRightString(PAGE[0] - MARGIN, 8 * mm, f"Page {self._pageNumber} of {total}")
+            super().showPage()
+        super().save()
+
+
+def build_report_pdf(report: OutageReport) -> bytes:
+    register_fonts()
+    styles = _styles()
+    t = report.totals
+    story: list = [
+        Paragraph("Outage report", styles["title"]),
+        Paragraph(f"<b>{_text(report.event_name)}</b>", styles["body"]),
+        Paragraph(
+            _text(
+                f"{report.scope} · generated {long_date(report.generated_on)}"
+                + (
+                    f" · event started {long_date(report.event_started_on)}"
+                    if report.event_started_on
+                    else ""
+                )
+            ),
+            styles["small"],
+        ),
+        Spacer(1, 6),
+    ]
+    headline = [
+        [
+            "Practices claiming",
+            "Claims",
+            "Claimed",
+            "Approved",
+            "Disallowed",
+            "Awaiting decision",
+            "Staff hours",
+            "Locum hours",
+            "Appointments lost",
+        ],
+        [
+            format_number(Decimal(report.practices_claiming)),
+            format_number(Decimal(t.claims)),
+            format_money(t.claimed),
+            format_money(t.approved),
+            format_money(t.disallowed),
+            format_money(t.awaiting),
+            format_number(t.staff_hours),
+            format_number(t.locum_hours),
+            format_number(Decimal(t.appointments)),
+        ],
+    ]
+    box = Table(headline, colWidths=[WIDTH / 9] * 9)
+    box.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, 0), REGULAR, 7.5),
+                ("TEXTCOLOR", (0, 0), (-1, 0), GREY),
+                ("FONT", (0, 1), (-1, 1), BOLD, 11),
+                ("TEXTCOLOR", (0, 1), (-1, 1), INK),
+                ("BOX", (0, 0), (-1, -1), 0.5, RULE),
+                ("BACKGROUND", (0, 0), (-1, -1), colors.white),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 1), (-1, 1), 6),
+            ]
+        )
+    )
+    counts = report.status_counts
+    story += [
+        box,
+        Spacer(1, 4),
+        Paragraph(
+            _text(
+                f"Claims: {counts.get('new', 0)} new, {counts.get('in_review', 0)} in review, "
+                f"{counts.get('decided', 0)} decided."
+            ),
+            styles["small"],
+        ),
+        Spacer(1, 8),
+        _chart(
+            "Claimed and approved by cost kind",
+            [(k.label, k.figures.claimed, k.figures.approved) for k in report.by_kind],
+        ),
+    ]
+    if report.national:
+        story.append(Spacer(1, 8))
+        story.append(
+            _chart(
+                "Claimed and approved by ICB",
+                [
+                    (
+                        i.name.removeprefix("NHS ").removesuffix(" Integrated Care Board"),
+                        i.figures.claimed,
+                        i.figures.approved,
+                    )
+                    for i in report.by_icb
+                ],
+            )
+        )
+    elif report.by_practice:
+        top = sorted(report.by_practice, key=lambda p: (-p.figures.claimed, p.name))[:CHART_ROWS]
+        title = "Claimed and approved by practice" + (
+            f" (the {CHART_ROWS} largest claims; every practice is in the table)"
+            if len(report.by_practice) > CHART_ROWS
+            else ""
+        )
+        story.append(Spacer(1, 8))
+        story.append(
+            KeepTogether(
+                _chart(title, [(p.name, p.figures.claimed, p.figures.approved) for p in top])
+            )
+        )
+
+    story += [
+        Paragraph("By cost kind", styles["h2"]),
+        _table(
+            styles,
+            ["Cost kind"],
+            [0],
+            [([k.label], k.figures) for k in report.by_kind],
+            (["Total"], t),
+        ),
+    ]
+    if report.national:
+        story += [
+            Paragraph("By ICB", styles["h2"]),
+            _table(
+                styles,
+                ["ICB", "Name", "Practices"],
+                [16 * mm, 0, 18 * mm],
+                [
+                    ([i.ods_code, i.name, format_number(Decimal(i.practices))], i.figures)
+                    for i in report.by_icb
+                ],
+                (["Total", "", format_number(Decimal(report.practices_claiming))], t),
+            ),
+        ]
+    if report.by_practice:
+        story += [
+            Paragraph("By practice", styles["h2"]),
+            _table(
+                styles,
+                ["ODS code", "Practice"],
+                [18 * mm, 0],
+                [([p.ods_code, p.name], p.figures) for p in report.by_practice],
+                (["Total", ""], t),
+            ),
+        ]
+    ex = report.excluded
+    story += [
+        Spacer(1, 8),
+        Paragraph("How the figures are counted", styles["h2"]),
+        Paragraph(_text(COUNTING_NOTE), styles["small"]),
+        Paragraph(
+            _text(
+                f"Left out here: {ex.withdrawn_claims} withdrawn claims "
+                f"({format_money(ex.withdrawn_total)}) and {ex.credit_notes} credit notes "
+                f"({format_money(ex.credit_total)}); {ex.mixed_claims} claims mix incidents "
+                "of several events and are in no event's report."
+            ),
+            styles["small"],
+        ),
+    ]
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=PAGE,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=16 * mm,
+        title=f"Outage report: {report.event_name}",
+        author="Outage Claims",
+        subject=report.scope,
+    )
+    footer = f"Outage report · {report.event_name} · {report.scope}"
+    doc.build(story, canvasmaker=lambda *a, **k: _NumberedCanvas(*a, footer=footer, **k))
+    return out.getvalue()

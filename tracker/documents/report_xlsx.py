@@ -1,0 +1,187 @@
+"""The outage report as an Excel workbook: a Summary sheet and a sheet per view (by practice,
+by cost kind and, nationally, by ICB). Figures are numbers with £ and hour formats; every
+table has a frozen header row and filters; text never becomes a formula.
+
+Written in openpyxl's write-only mode so the national workbook (thousands of practices)
+streams rather than building every cell object in memory.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+from tracker.documents.report_data import COUNTING_NOTE, Figures, OutageReport
+
+MONEY = '"£"#,##0.00'
+HOURS = "#,##0.00"
+COUNT = "#,##0"
+DATE = "dd/mm/yyyy"
+FORMULA_START = ("=", "+", "-", "@")
+BOLD = Font(bold=True)
+TITLE = Font(bold=True, size=14)
+HEADER_FILL = PatternFill("solid", fgColor="E8EDEE")
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+#: (heading, width, number format, value) for the figure columns every view shares.
+FIGURE_COLUMNS: tuple[tuple[str, int, str, Callable[[Figures], Any]], ...] = (
+    ("Claims", 9, COUNT, lambda f: f.claims),
+    ("Lines", 9, COUNT, lambda f: f.lines),
+    ("Claimed", 15, MONEY, lambda f: f.claimed),
+    ("Approved", 15, MONEY, lambda f: f.approved),
+    ("Disallowed", 15, MONEY, lambda f: f.disallowed),
+    ("Awaiting decision", 15, MONEY, lambda f: f.awaiting),
+    ("Staff hours", 12, HOURS, lambda f: f.staff_hours),
+    ("Locum hours", 12, HOURS, lambda f: f.locum_hours),
+    ("Appointments lost", 13, COUNT, lambda f: f.appointments),
+)
+
+
+def _cell(
+    ws: WriteOnlyWorksheet,
+    value: Any,
+    number_format: str | None = None,
+    font: Font | None = None,
+    fill: PatternFill | None = None,
+) -> WriteOnlyCell:
+    """One cell. Strings are always text, never formulas; Decimals stay numbers."""
+    if isinstance(value, str):
+        text = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell = WriteOnlyCell(ws, value=text)
+        cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
+        if text.startswith(FORMULA_START):
+            cell.quotePrefix = True
+    else:
+        cell = WriteOnlyCell(ws, value=value)
+    if number_format:
+        cell.number_format = number_format
+    if font is not None:
+        cell.font = font
+    if fill is not None:
+        cell.fill = fill
+    return cell
+
+
+def _table(
+    wb: Workbook,
+    title: str,
+    label_columns: Sequence[tuple[str, int]],
+    rows: Iterable[tuple[Sequence[Any], Figures]],
+    total: tuple[Sequence[Any], Figures] | None,
+    count: int,
+) -> None:
+    """A sheet: header row (frozen, filtered), one row per item, then a totals row below the
+    filtered range so sorting never moves it."""
+    ws = wb.create_sheet(title)
+    widths = [w for _, w in label_columns] + [w for _, w, _, _ in FIGURE_COLUMNS]
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    ws.freeze_panes = "A2"
+    last_column = get_column_letter(len(widths))
+    ws.auto_filter.ref = f"A1:{last_column}{count + 1}"
+    headings = [h for h, _ in label_columns] + [h for h, _, _, _ in FIGURE_COLUMNS]
+    ws.append([_cell(ws, h, font=BOLD, fill=HEADER_FILL) for h in headings])
+    formats = [fmt for _, _, fmt, _ in FIGURE_COLUMNS]
+    getters = [get for _, _, _, get in FIGURE_COLUMNS]
+
+    def row_cells(labels: Sequence[Any], figures: Figures, font: Font | None = None) -> list:
+        cells = [_cell(ws, label, font=font) for label in labels]
+        cells += [
+            _cell(ws, get(figures), fmt, font) for get, fmt in zip(getters, formats, strict=True)
+        ]
+        return cells
+
+    for labels, figures in rows:
+        ws.append(row_cells(labels, figures))
+    if total is not None:
+        ws.append([])
+        ws.append(row_cells(total[0], total[1], BOLD))
+
+
+def _summary(wb: Workbook, report: OutageReport) -> None:
+    ws = wb.create_sheet("Summary")
+    ws.column_dimensions["A"].width = 34
+    ws.column_dimensions["B"].width = 60
+    t = report.totals
+
+    def pair(label: str, value: Any, fmt: str | None = None) -> None:
+        ws.append([_cell(ws, label, font=BOLD), _cell(ws, value, fmt)])
+
+    ws.append([_cell(ws, "Outage report", font=TITLE)])
+    pair("Outage event", report.event_name)
+    if report.event_started_on:
+        pair("Event started", report.event_started_on, DATE)
+    pair("Scope", report.scope)
+    pair("Generated", report.generated_on, DATE)
+    ws.append([])
+    pair("Practices claiming", report.practices_claiming, COUNT)
+    if report.national:
+        pair("ICBs with claims", len(report.by_icb), COUNT)
+    for heading, _, fmt, get in FIGURE_COLUMNS:
+        pair(heading, get(t), fmt)
+    ws.append([])
+    pair("Claims new", report.status_counts.get("new", 0), COUNT)
+    pair("Claims in review", report.status_counts.get("in_review", 0), COUNT)
+    pair("Claims decided", report.status_counts.get("decided", 0), COUNT)
+    ws.append([])
+    ex = report.excluded
+    pair("Left out: withdrawn claims", ex.withdrawn_claims, COUNT)
+    pair("Left out: their total", ex.withdrawn_total, MONEY)
+    pair("Left out: credit notes", ex.credit_notes, COUNT)
+    pair("Left out: credit notes' total", ex.credit_total, MONEY)
+    pair("Claims mixing several events", ex.mixed_claims, COUNT)
+    ws.append([])
+    note = _cell(ws, COUNTING_NOTE)
+    note.alignment = WRAP
+    ws.append([_cell(ws, "How figures are counted", font=BOLD), note])
+
+
+def build_report_xlsx(report: OutageReport) -> bytes:
+    wb = Workbook(write_only=True)
+    _summary(wb, report)
+    total_label = "Total"
+    if report.national:
+        _table(
+            wb,
+            "By ICB",
+            (("ICB ODS code", 13), ("ICB", 52), ("Practices claiming", 12)),
+            (((i.ods_code, i.name, i.practices), i.figures) for i in report.by_icb),
+            ((total_label, "", report.practices_claiming), report.totals),
+            len(report.by_icb),
+        )
+    if report.by_practice:
+        labels: tuple[tuple[str, int], ...] = (("ODS code", 11), ("Practice", 40))
+        if report.national:
+            labels = (("ICB ODS code", 13), *labels)
+        _table(
+            wb,
+            "By practice",
+            labels,
+            (
+                (((p.icb_code,) if report.national else ()) + (p.ods_code, p.name), p.figures)
+                for p in report.by_practice
+            ),
+            ((total_label, *[""] * (len(labels) - 1)), report.totals),
+            len(report.by_practice),
+        )
+    _table(
+        wb,
+        "By cost kind",
+        (("Cost kind", 22),),
+        (((k.label,), k.figures) for k in report.by_kind),
+        ((total_label,), report.totals),
+        len(report.by_kind),
+    )
+    wb.properties.title = f"Outage report: {ILLEGAL_CHARACTERS_RE.sub('', report.event_name)}"
+    wb.properties.creator = "Outage Claims"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

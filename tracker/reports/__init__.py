@@ -1,0 +1,1 @@
+"""Outage reports for ICB reviewers (their ICB) and administrators (national)."""
