@@ -312,8 +312,97 @@ def seed_invoices(session: Session) -> None:
                            cost_line_ids=by_kind[CostKind.EXPENSE])
 
 
+REVIEW_PRACTICES = (
+    # (ODS code, name, PCN, scale of costs, review state to leave the claim in)
+    ("Y09903", "Holloway Road Health Centre", "Upper Islington PCN", 3, "approved"),
+    ("Y09904", "Archway Family Practice", "Upper Islington PCN", 2, "part_approved"),
+    ("Y09905", "Tufnell Park Surgery", "Upper Islington PCN", 1, "in_review"),
+    ("Y09906", "Camden Town Medical Practice", "Camden South PCN", 2, "new"),
+)
+
+
+def seed_review_claims(session: Session) -> None:
+    """Four more practices in the demo ICB, each with an issued CrowdStrike claim, left in
+    every review state: approved in full, part-approved, in review (a query the practice has
+    answered) and new. With Riverside's claims that makes five practices claiming."""
+    from tracker.services import invoicing
+    from tracker.services.dates import today_in_london
+
+    icb = session.scalar(select(Icb).where(Icb.ods_code == DEMO_ICB))
+    event = session.scalar(select(OutageEvent).where(OutageEvent.name == DEMO_EVENT))
+    reviewer = session.scalar(select(User).where(User.email == "reviewer@example.org"))
+    if icb is None or event is None or reviewer is None:
+        return
+    today = today_in_london()
+    for offset, (code, name, pcn, scale, state) in enumerate(REVIEW_PRACTICES):
+        if session.scalar(select(Practice.id).where(Practice.ods_code == code)):
+            continue
+        slug = name.split()[0].lower()
+        practice = Practice(
+            icb_id=icb.id, ods_code=code, name=name, pcn_name=pcn,
+            address=f"{10 + offset} {name.split()[0]} Road\nLondon\nN{offset + 4} 1AA",
+            contact_email=f"{slug}.practice@nhs.net", contact_phone=f"020 7946 03{offset:02d}",
+            bank_account_name=name, bank_sort_code="30-94-57",
+            bank_account_number=f"4455{offset:04d}", remittance_email=f"{slug}.finance@nhs.net",
+        )
+        session.add(practice)
+        session.flush()
+        seed_rate_card(session, practice)
+        incident = Incident(
+            practice_id=practice.id, outage_event_id=event.id,
+            title="CrowdStrike outage: EMIS Web down 19 July 2024",
+            starts_at=london_to_utc(datetime(2024, 7, 19, 7, 30)),
+            ends_at=london_to_utc(datetime(2024, 7, 19, 18, 30)),
+            systems="emis_web,eps", cause="Faulty CrowdStrike Falcon update",
+            impact="Paper clinics; appointments cancelled and rebooked.",
+            status=IncidentStatus.CLOSED,
+        )
+        session.add(incident)
+        session.flush()
+        _seed_incident_lines(session, incident, scale)
+        session.flush()
+        draft = invoicing.create_draft(
+            session, practice=practice, user_id=None, po_reference=f"NCL-PO-2407-{code}",
+            cost_line_ids=[line.id for line in invoicing.uninvoiced_lines(session, practice.id)],
+            issue_date=today - timedelta(days=20 - 3 * offset),
+        )
+        session.flush()
+        claim = invoicing.issue_invoice(session, draft, user_id=None, today=today)
+        _leave_in_state(session, claim, state, reviewer.id)
+
+
+def _leave_in_state(session: Session, claim: Invoice, state: str, reviewer_id: int) -> None:
+    from tracker.services import review
+
+    lines = claim.lines
+    if state == "new":
+        return
+    decide = review.LineDecisionInput
+    if state == "part_approved":
+        locum = next(line for line in lines if line.kind == CostKind.LOCUM)
+        review.decide_line(session, claim, locum, decide(
+            "part_approved", (locum.total_amount / 2).quantize(Decimal("0.01")),
+            "Locum cover agreed for one session of the two claimed."), user_id=reviewer_id)
+        courier = next(line for line in lines if line.kind == CostKind.EXPENSE)
+        review.decide_line(session, claim, courier, decide(
+            "rejected", reason="Printer paper is a routine running cost, not an outage cost."),
+            user_id=reviewer_id)
+    if state == "in_review":
+        appointments = next(line for line in lines if line.kind == CostKind.APPOINTMENTS)
+        review.decide_line(session, claim, appointments, decide(
+            "queried", reason="Please send the list of cancelled appointments (numbers only, "
+            "no patient details)."), user_id=reviewer_id)
+        review.add_message(session, claim, line=appointments, user_id=None,
+                           body="Attached our appointment book export for 19 July: 38 GP and "
+                           "12 nurse appointments cancelled.")
+        for line in lines[:3]:
+            review.decide_line(session, claim, line, decide("approved"), user_id=reviewer_id)
+        return
+    review.approve_remaining(session, claim, user_id=reviewer_id)
+
+
 #: Steps run in order by seed_demo; later areas append theirs (invoices, reviews).
-EXTRA_STEPS: list[Callable[[Session], None]] = [seed_invoices]
+EXTRA_STEPS: list[Callable[[Session], None]] = [seed_invoices, seed_review_claims]
 
 
 def receipt_pdf(supplier: str, number: str, day: date, items: list[tuple[str, Decimal]],

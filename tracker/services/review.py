@@ -538,6 +538,6 @@ def messages_by_line(session: Session, invoice_id: int) -> dict[int | None, list
     grouped: dict[int | None, list[MessageView]] = {}
     for message, name in rows:
         grouped.setdefault(message.invoice_line_id, []).append(
-            MessageView(message, name or "Unknown user", files.get(message.id, []))
+            MessageView(message, name or "The practice", files.get(message.id, []))
         )
     return grouped
