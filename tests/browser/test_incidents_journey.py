@@ -61,8 +61,9 @@ def test_manager_logs_an_incident_costs_it_up_and_attaches_a_receipt(page) -> No
     page.get_by_label("Description").fill("4G router for the reception phones")
     page.get_by_label("Net amount").fill("20.00")
     page.get_by_label("VAT paid").fill("4.00")
-    pdf = receipt_pdf("Currys", "C-1", date(2024, 10, 27),
-                      [("4G router", Decimal("20.00"))], Decimal("4.00"))
+    pdf = receipt_pdf(
+        "Currys", "C-1", date(2024, 10, 27), [("4G router", Decimal("20.00"))], Decimal("4.00")
+    )
     page.get_by_label("Evidence").set_input_files(
         files=[{"name": "currys-receipt.pdf", "mimeType": "application/pdf", "buffer": pdf}]
     )

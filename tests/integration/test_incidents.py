@@ -70,9 +70,7 @@ def count(model: type) -> int:
 def test_manager_logs_an_incident_in_london_time(as_manager: FlaskClient, world: World) -> None:
     event = make_event(db.session)
     db.session.commit()
-    response = as_manager.post(
-        "/incidents/new", data=incident_form(outage_event_id=str(event.id))
-    )
+    response = as_manager.post("/incidents/new", data=incident_form(outage_event_id=str(event.id)))
     assert response.status_code == 302
     incident = db.session.scalars(select(Incident)).one()
     assert incident.practice_id == world.practice_a.id
@@ -108,9 +106,16 @@ def test_duration_is_elapsed_time_across_the_clock_change(
     ("overrides", "field", "message"),
     [
         ({"end_date": "2024-07-18"}, "end_date", "End must be after the start"),
-        ({"start_date": "2099-01-01", "end_date": "", "end_time": ""}, "start_date", "today or in the past"),
-        ({"start_date": "2024-03-31", "start_time": "01:30", "end_date": "", "end_time": ""}, "start_time",
-         "does not exist"),
+        (
+            {"start_date": "2099-01-01", "end_date": "", "end_time": ""},
+            "start_date",
+            "today or in the past",
+        ),
+        (
+            {"start_date": "2024-03-31", "start_time": "01:30", "end_date": "", "end_time": ""},
+            "start_time",
+            "does not exist",
+        ),
         ({"start_date": "31/02/2024"}, "start_date", "Enter the start date as a real date"),
         ({"systems": []}, "systems", "Select the systems affected"),
         ({"systems": ["other"], "systems_other": ""}, "systems_other", "Enter the other system"),
@@ -169,10 +174,16 @@ def test_list_is_newest_first_filtered_paginated_and_totalled(
     app_ctx: Flask, as_manager: FlaskClient, world: World
 ) -> None:
     event = make_event(db.session)
-    older = make_incident(db.session, world.practice_a, title="Older outage",
-                          starts_at=datetime(2024, 1, 5, 9, 0), status=IncidentStatus.CLOSED)
-    newer = make_incident(db.session, world.practice_a, title="Newer outage",
-                          outage_event_id=event.id)
+    older = make_incident(
+        db.session,
+        world.practice_a,
+        title="Older outage",
+        starts_at=datetime(2024, 1, 5, 9, 0),
+        status=IncidentStatus.CLOSED,
+    )
+    newer = make_incident(
+        db.session, world.practice_a, title="Newer outage", outage_event_id=event.id
+    )
     make_staff_line(db.session, newer)
     make_expense_line(db.session, newer)
     make_incident(db.session, world.practice_b, title="Beta's outage")
@@ -204,8 +215,9 @@ def test_other_practices_incidents_lines_and_evidence_are_404(
     incident = make_incident(db.session, world.practice_b)
     line = make_staff_line(db.session, incident)
     db.session.commit()
-    item = evidence_service.store(db.session, app_ctx.config["UPLOAD_FOLDER"], line, "r.pdf",
-                                  _stream(PDF), 10_000, None)
+    item = evidence_service.store(
+        db.session, app_ctx.config["UPLOAD_FOLDER"], line, "r.pdf", _stream(PDF), 10_000, None
+    )
     db.session.commit()
     login(client, world.manager)
     for url in (
@@ -264,21 +276,55 @@ def test_one_line_of_each_kind_totals_correctly(as_manager: FlaskClient, world: 
     db.session.commit()
     base = f"/incidents/{incident.id}/costs/new"
     assert as_manager.post(f"{base}/staff", data=staff_form()).status_code == 302
-    assert as_manager.post(f"{base}/locum", data={
-        "locum_name": "Dr Łukasz Nowak", "description": "Backlog clinic", "line_date": "2024-07-19",
-        "unit": "hour", "quantity": "4", "unit_rate": "85.68", "pension_pct": "0",
-        "locum_invoice_ref": "LN-1",
-    }).status_code == 302
-    assert as_manager.post(f"{base}/appointments", data={
-        "appointment_type": "gp", "description": "GP appointments cancelled",
-        "line_date": "2024-07-19", "quantity": "38", "unit_rate": "45", "rebook_hours": "3",
-        "rebook_rate": "13.13", "overtime_pct": "0", "pension_pct": "14.38", "ni_pct": "13.8",
-    }).status_code == 302
-    assert as_manager.post(f"{base}/expense", data={
-        "supplier": "Ryman", "description": "Paper", "line_date": "2024-07-19",
-        "net_amount": "42.50", "vat_paid": "8.50",
-        "evidence": (_stream(PDF), "receipt.pdf"),
-    }, content_type="multipart/form-data").status_code == 302
+    assert (
+        as_manager.post(
+            f"{base}/locum",
+            data={
+                "locum_name": "Dr Łukasz Nowak",
+                "description": "Backlog clinic",
+                "line_date": "2024-07-19",
+                "unit": "hour",
+                "quantity": "4",
+                "unit_rate": "85.68",
+                "pension_pct": "0",
+                "locum_invoice_ref": "LN-1",
+            },
+        ).status_code
+        == 302
+    )
+    assert (
+        as_manager.post(
+            f"{base}/appointments",
+            data={
+                "appointment_type": "gp",
+                "description": "GP appointments cancelled",
+                "line_date": "2024-07-19",
+                "quantity": "38",
+                "unit_rate": "45",
+                "rebook_hours": "3",
+                "rebook_rate": "13.13",
+                "overtime_pct": "0",
+                "pension_pct": "14.38",
+                "ni_pct": "13.8",
+            },
+        ).status_code
+        == 302
+    )
+    assert (
+        as_manager.post(
+            f"{base}/expense",
+            data={
+                "supplier": "Ryman",
+                "description": "Paper",
+                "line_date": "2024-07-19",
+                "net_amount": "42.50",
+                "vat_paid": "8.50",
+                "evidence": (_stream(PDF), "receipt.pdf"),
+            },
+            content_type="multipart/form-data",
+        ).status_code
+        == 302
+    )
     lines = db.session.scalars(select(CostLine).order_by(CostLine.id)).all()
     assert [line.kind for line in lines] == ["staff", "locum", "appointments", "staff", "expense"]
     rebook = lines[3]
@@ -287,8 +333,13 @@ def test_one_line_of_each_kind_totals_correctly(as_manager: FlaskClient, world: 
     assert lines[1].total_amount == Decimal("342.72")
     assert lines[4].evidence[0].original_filename == "receipt.pdf"
     page = as_manager.get(f"/incidents/{incident.id}").data.decode()
-    expected = Decimal("233.20") + Decimal("342.72") + Decimal("1710.00") + Decimal("50.49") + \
-        Decimal("51.00")
+    expected = (
+        Decimal("233.20")
+        + Decimal("342.72")
+        + Decimal("1710.00")
+        + Decimal("50.49")
+        + Decimal("51.00")
+    )
     assert f'data-testid="incident-total">£{expected:,}' in page
     assert 'data-testid="kind-total-expense">£51.00' in page
     assert "<svg" in page and "Cost by kind" in page
@@ -331,8 +382,13 @@ def test_bad_evidence_saves_neither_line_nor_file(
     db.session.commit()
     folder = Path(app_ctx.config["UPLOAD_FOLDER"])
     before = set(folder.iterdir()) if folder.exists() else set()
-    expense = {"supplier": "Ryman", "description": "Paper", "line_date": "2024-07-19",
-               "net_amount": "42.50", "vat_paid": "8.50"}
+    expense = {
+        "supplier": "Ryman",
+        "description": "Paper",
+        "line_date": "2024-07-19",
+        "net_amount": "42.50",
+        "vat_paid": "8.50",
+    }
     response = as_manager.post(
         f"/incidents/{incident.id}/costs/new/expense",
         data={**expense, "evidence": (_stream(EXE), "receipt.pdf")},
@@ -368,7 +424,8 @@ def test_evidence_upload_download_and_removal(
     )
     assert "must be a PDF, PNG or JPEG" in response.data.decode()
     response = as_manager.post(
-        url, data={"evidence": (_stream(PDF), "Zoë receipt.pdf")},
+        url,
+        data={"evidence": (_stream(PDF), "Zoë receipt.pdf")},
         content_type="multipart/form-data",
     )
     assert response.status_code == 302
@@ -391,8 +448,9 @@ def test_invoiced_lines_are_frozen(app_ctx: Flask, as_manager: FlaskClient, worl
     incident = make_incident(db.session, world.practice_a)
     line = make_staff_line(db.session, incident)
     db.session.commit()
-    item = evidence_service.store(db.session, app_ctx.config["UPLOAD_FOLDER"], line, "r.pdf",
-                                  _stream(PDF), 10_000, None)
+    item = evidence_service.store(
+        db.session, app_ctx.config["UPLOAD_FOLDER"], line, "r.pdf", _stream(PDF), 10_000, None
+    )
     db.session.commit()
     make_issued_invoice(db.session, world.practice_a, [line])
     base = f"/incidents/{incident.id}/costs/{line.id}"
@@ -414,10 +472,12 @@ def test_reviewer_downloads_evidence_only_of_invoiced_lines_in_their_icb(
     draft = make_expense_line(db.session, incident)
     db.session.commit()
     folder = app_ctx.config["UPLOAD_FOLDER"]
-    on_invoice = evidence_service.store(db.session, folder, invoiced, "a.pdf", _stream(PDF),
-                                        10_000, None)
-    not_invoiced = evidence_service.store(db.session, folder, draft, "b.pdf", _stream(PDF),
-                                          10_000, None)
+    on_invoice = evidence_service.store(
+        db.session, folder, invoiced, "a.pdf", _stream(PDF), 10_000, None
+    )
+    not_invoiced = evidence_service.store(
+        db.session, folder, draft, "b.pdf", _stream(PDF), 10_000, None
+    )
     db.session.commit()
     make_issued_invoice(db.session, world.practice_a, [invoiced])
     login(client, world.reviewer)
@@ -441,7 +501,6 @@ def test_edit_and_delete_a_line_are_audited(as_manager: FlaskClient, world: Worl
     db.session.expire_all()
     assert db.session.get(CostLine, line.id).total_amount == Decimal("287.02")
     page = as_manager.get(f"/incidents/{incident.id}").data.decode()
-    assert "Hours" not in page or True
     assert "£233.20" in page and "£287.02" in page  # old → new amount in the history
     assert as_manager.get(f"/incidents/{incident.id}/costs/{line.id}/delete").status_code == 200
     assert as_manager.post(f"/incidents/{incident.id}/costs/{line.id}/delete").status_code == 302
@@ -461,18 +520,27 @@ def test_rate_card_shows_sources_and_saves_all_or_nothing(
 ) -> None:
     page = as_manager.get("/practice/rate-card").data.decode()
     assert "Unit Costs of Health and Social Care 2024" in page and 'value="18.66"' in page
-    response = as_manager.post("/practice/rate-card", data={
-        "value-afc_band_5": "19.10", "source-afc_band_5": "Our payroll, April 2024",
-        "value-gp_appointment": "lots", "source-gp_appointment": "",
-    })
+    response = as_manager.post(
+        "/practice/rate-card",
+        data={
+            "value-afc_band_5": "19.10",
+            "source-afc_band_5": "Our payroll, April 2024",
+            "value-gp_appointment": "lots",
+            "source-gp_appointment": "",
+        },
+    )
     assert response.status_code == 200
     assert "Enter the rate as a number" in response.data.decode()
     assert 'value="19.10"' in response.data.decode()
     page = as_manager.get("/practice/rate-card").data.decode()
     assert 'value="18.66"' in page  # nothing saved
-    response = as_manager.post("/practice/rate-card", data={
-        "value-afc_band_5": "19.10", "source-afc_band_5": "Our payroll, April 2024",
-    })
+    response = as_manager.post(
+        "/practice/rate-card",
+        data={
+            "value-afc_band_5": "19.10",
+            "source-afc_band_5": "Our payroll, April 2024",
+        },
+    )
     assert response.status_code == 302
     form = as_manager.get(
         f"/incidents/{make_incident(db.session, world.practice_a).id}/costs/new/staff"
@@ -495,14 +563,20 @@ def test_reviewers_and_admins_create_outage_events_practices_choose(
     assert client.post("/outage-events/new", data={"name": "X"}).status_code == 403
     client.post("/logout")
     login(client, world.reviewer)
-    data = {"name": "NHSmail outage, 3 March 2025", "started_on": "2025-03-03",
-            "description": "NHSmail unavailable"}
+    data = {
+        "name": "NHSmail outage, 3 March 2025",
+        "started_on": "2025-03-03",
+        "description": "NHSmail unavailable",
+    }
     assert client.post("/outage-events/new", data=data).status_code == 302
     again = client.post("/outage-events/new", data={**data, "name": "nhsmail outage, 3 march 2025"})
     assert "already exists" in again.data.decode()
-    assert client.post("/outage-events/new",
-                       data={**data, "name": "Future", "started_on": "2099-01-01"}
-                       ).status_code == 200
+    assert (
+        client.post(
+            "/outage-events/new", data={**data, "name": "Future", "started_on": "2099-01-01"}
+        ).status_code
+        == 200
+    )
     assert count(OutageEvent) == 1
     client.post("/logout")
     login(client, world.manager)

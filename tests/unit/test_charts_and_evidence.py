@@ -21,7 +21,7 @@ def test_chart_is_labelled_and_escapes_labels() -> None:
         chart_id="c1",
     )
     assert 'role="img"' in svg and 'aria-labelledby="c1-title c1-desc"' in svg
-    assert "<title id=\"c1-title\">Cost by kind</title>" in svg
+    assert '<title id="c1-title">Cost by kind</title>' in svg
     assert "Staff &lt;time&gt;: £120.50; Locum: £0.00" in svg
     assert "<time>" not in svg
     assert svg.count("<rect") == 2

@@ -56,12 +56,28 @@ def test_on_costs_add_pension_and_ni_together_not_compounded() -> None:
 
 def test_locum_sessions_against_hours() -> None:
     sessions = compute(
-        LineInput(kind="locum", line_date=TODAY, description="Locum", quantity=D(2),
-                  unit="session", unit_rate=D("357.00"), pension_pct=D(0), locum_name="Dr N")
+        LineInput(
+            kind="locum",
+            line_date=TODAY,
+            description="Locum",
+            quantity=D(2),
+            unit="session",
+            unit_rate=D("357.00"),
+            pension_pct=D(0),
+            locum_name="Dr N",
+        )
     )
     hours = compute(
-        LineInput(kind="locum", line_date=TODAY, description="Locum", quantity=D("8.33"),
-                  unit="hour", unit_rate=D("85.68"), pension_pct=D(0), locum_name="Dr N")
+        LineInput(
+            kind="locum",
+            line_date=TODAY,
+            description="Locum",
+            quantity=D("8.33"),
+            unit="hour",
+            unit_rate=D("85.68"),
+            pension_pct=D(0),
+            locum_name="Dr N",
+        )
     )
     assert sessions.net == D("714.00")
     assert sessions.working == "2 sessions × £357.00"
@@ -124,15 +140,34 @@ percent = st.decimals(min_value=D("0"), max_value=D("100"), places=2)
 def lines(draw: st.DrawFn) -> LineInput:
     kind = draw(st.sampled_from(list(CostKind)))
     if kind == CostKind.EXPENSE:
-        return LineInput(kind=kind.value, line_date=TODAY, description="x", unit="item",
-                         unit_rate=draw(money), vat_paid=draw(money), supplier="s")
-    unit = {"staff": "hour", "locum": draw(st.sampled_from(["session", "hour"])),
-            "appointments": "appointment"}[kind.value]
+        return LineInput(
+            kind=kind.value,
+            line_date=TODAY,
+            description="x",
+            unit="item",
+            unit_rate=draw(money),
+            vat_paid=draw(money),
+            supplier="s",
+        )
+    unit = {
+        "staff": "hour",
+        "locum": draw(st.sampled_from(["session", "hour"])),
+        "appointments": "appointment",
+    }[kind.value]
     return LineInput(
-        kind=kind.value, line_date=TODAY, description="x", quantity=draw(hours), unit=unit,
-        unit_rate=draw(money), overtime_pct=draw(percent), pension_pct=draw(percent),
-        ni_pct=draw(percent), vat_rate=draw(st.one_of(st.none(), percent)),
-        staff_role="r", locum_name="l", appointment_type="gp",
+        kind=kind.value,
+        line_date=TODAY,
+        description="x",
+        quantity=draw(hours),
+        unit=unit,
+        unit_rate=draw(money),
+        overtime_pct=draw(percent),
+        pension_pct=draw(percent),
+        ni_pct=draw(percent),
+        vat_rate=draw(st.one_of(st.none(), percent)),
+        staff_role="r",
+        locum_name="l",
+        appointment_type="gp",
     )
 
 
@@ -146,9 +181,10 @@ def test_total_is_always_the_sum_of_rounded_lines(inputs: list[LineInput]) -> No
     total = costing.sum_amounts(a.total for a in amounts)
     assert total == sum((a.total for a in amounts), D("0"))
     assert total == to_pence(total)
-    assert costing.sum_amounts(a.net for a in amounts) + costing.sum_amounts(
-        a.vat for a in amounts
-    ) == total
+    assert (
+        costing.sum_amounts(a.net for a in amounts) + costing.sum_amounts(a.vat for a in amounts)
+        == total
+    )
 
 
 def test_sum_of_rounded_lines_differs_from_rounding_the_sum() -> None:
@@ -197,14 +233,28 @@ def test_bad_staff_lines_are_refused_on_the_right_field(
 
 
 def test_bad_expense_and_appointment_lines() -> None:
-    expense = LineInput(kind="expense", line_date=TODAY, description="Paper", unit="item",
-                        unit_rate=D("10"), vat_paid=D("12"), supplier="")
+    expense = LineInput(
+        kind="expense",
+        line_date=TODAY,
+        description="Paper",
+        unit="item",
+        unit_rate=D("10"),
+        vat_paid=D("12"),
+        supplier="",
+    )
     problems = fields_of(line_problems(expense, TODAY))
     assert problems["vat_paid"] == "VAT paid cannot be more than the net amount"
     assert problems["supplier"] == "Enter the supplier"
-    appointments = LineInput(kind="appointments", line_date=TODAY, description="GP",
-                             quantity=D(3), unit="appointment", unit_rate=D(45),
-                             appointment_type="dentist", rebook_hours=D(2))
+    appointments = LineInput(
+        kind="appointments",
+        line_date=TODAY,
+        description="GP",
+        quantity=D(3),
+        unit="appointment",
+        unit_rate=D(45),
+        appointment_type="dentist",
+        rebook_hours=D(2),
+    )
     problems = fields_of(line_problems(appointments, TODAY))
     assert "appointment_type" in problems
     assert "rebook_rate" in problems

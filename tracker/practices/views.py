@@ -56,7 +56,7 @@ def settings() -> str | Response:
 RATE_GROUPS = (
     ("staff", "Staff time"),
     ("locum", "Locum cover"),
-    ("appointments", "Lost appointments (per appointment)"),
+    ("appointments", "Lost appointments"),
     (None, "On-costs"),
 )
 

@@ -27,6 +27,8 @@ class PracticeSummary:
     invoiced: Decimal = ZERO
     paid: Decimal = ZERO
     incident_count: int = 0
+    #: cost so far of each open incident, by incident id
+    open_totals: dict[int, Decimal] = field(default_factory=dict)
 
     @property
     def outstanding(self) -> Decimal:
@@ -60,7 +62,10 @@ def practice_summary(session: Session, practice_id: int) -> PracticeSummary:
             Invoice.status == InvoiceStatus.ISSUED,
         )
     ).one()
+    from tracker.services.incidents import totals_for_incidents
+
     return PracticeSummary(
+        open_totals=totals_for_incidents(session, [i.id for i in open_incidents]),
         open_incidents=open_incidents,
         not_invoiced=not_invoiced or ZERO,
         invoiced=invoiced or ZERO,
