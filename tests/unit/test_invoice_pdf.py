@@ -249,3 +249,13 @@ def test_lines_are_printed_once_each():
     for line in lines:
         if line.kind == "locum":
             assert text.count(line.description.split(", ")[1]) == 1
+
+
+def test_a_long_evidence_list_flows_over_pages():
+    evidence = tuple(f"Receipt {number:03d}.pdf (line {number})" for number in range(1, 151))
+    pages = pages_text(build_invoice_pdf(make_document(4, evidence=evidence)))
+    text = " ".join(pages)
+    assert len(pages) >= 2
+    for item in evidence:
+        assert f"• {item}" in text
+    assert "Account number: 12345678" in text

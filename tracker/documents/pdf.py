@@ -40,7 +40,7 @@ LEFT = 16 * mm
 RIGHT = PAGE_WIDTH - 16 * mm
 WIDTH = RIGHT - LEFT
 TOP = 14 * mm
-BOTTOM = PAGE_HEIGHT - 18 * mm  # content stops here (distances are measured from the top)
+BOTTOM = PAGE_HEIGHT - 16 * mm  # content stops here (distances are measured from the top)
 FOOTER_BASELINE = 10 * mm  # from the bottom edge
 
 INK = HexColor("#212b32")  # NHS text colour
@@ -279,7 +279,7 @@ class _Layout:
 
         self.text(RIGHT, self.y - 2, clean(doc.title), BOLD, 22, BLUE, "r")
         right_end = self._key_values(right_x, RIGHT - right_x, self._meta(), self.y + 32)
-        self.y = max(left_end, right_end) + 14
+        self.y = max(left_end, right_end) + 10
 
         # Bill to (left) and the amount due (right), in two framed boxes.
         top = self.y
@@ -310,7 +310,7 @@ class _Layout:
         self.fill(LEFT, top, half, bottom - top, GROUP_BAND)
         self.fill(right_x, top, RIGHT - right_x, bottom - top, GROUP_BAND)
         self._move_fills_back(2)
-        self.y = bottom + 16
+        self.y = bottom + 12
 
     def _move_fills_back(self, count: int) -> None:
         """Fills were added after the text they sit behind; draw them first on this page."""
@@ -456,24 +456,42 @@ class _Layout:
         self.fill(x, self.y, RIGHT - x, 20, BLUE)
         self.text(x + 8, self.y + 5, due, BOLD, 10, white)
         self.text(RIGHT - 4, self.y + 5, format_money(doc.total), BOLD, 10, white, "r")
-        self.y += 30
+        self.y += 24
 
-    def section(self, title: str, lines: list[tuple[str, str, float, Color]]) -> None:
+    def section(self, title: str, lines: list[Cell], x: float = LEFT, width: float = WIDTH) -> None:
         """A heading and wrapped lines; the heading stays with the first line."""
-        wrapped = [
-            (part, font, size, colour)
-            for text, font, size, colour in lines
-            for part in wrap(text, font, size, WIDTH)
-        ]
+        wrapped = _wrapped(lines, width)
         first = wrapped[0][2] * 1.3 if wrapped else 0
         self.need(12 + 6 + first)
-        self.text(LEFT, self.y, title, BOLD, 10, BLUE)
+        self.text(x, self.y, title, BOLD, 10, BLUE)
         self.y += 15
         for text, font, size, colour in wrapped:
             self.need(size * 1.3)
-            self.text(LEFT, self.y, text, font, size, colour)
+            self.text(x, self.y, text, font, size, colour)
             self.y += size * 1.3
-        self.y += 10
+        self.y += 8
+
+    def side_by_side(self, left: tuple[str, list[Cell]], right: tuple[str, list[Cell]]) -> None:
+        """Two sections in two columns when both fit on one page; else one after the other."""
+        width = WIDTH / 2 - 10
+        height = (
+            15
+            + 10
+            + max(
+                sum(size * 1.3 for _, _, size, _ in _wrapped(lines, width))
+                for _, lines in (left, right)
+            )
+        )
+        if height > (BOTTOM - TOP) / 2:
+            self.section(*left)
+            self.section(*right)
+            return
+        self.need(height)
+        top = self.y
+        self.section(*left, x=LEFT, width=width)
+        self.y = top
+        self.section(*right, x=LEFT + WIDTH / 2 + 10, width=width)
+        self.y = top + height
 
     def after_table(self) -> None:
         doc = self.doc
@@ -485,20 +503,28 @@ class _Layout:
         terms = f"{payment.terms_days} days from the issue date"
         if doc.due_date and not doc.credited_number:
             terms += f" (due {long_date(doc.due_date)})"
-        self.section(
-            "Payment details",
-            [
-                (f"Account name: {payment.account_name or missing}", REGULAR, 9, INK),
-                (f"Sort code: {payment.sort_code or missing}", REGULAR, 9, INK),
-                (f"Account number: {payment.account_number or missing}", REGULAR, 9, INK),
-                (f"Remittance advice to: {payment.remittance_email or missing}", REGULAR, 9, INK),
-                (f"Terms: {terms}", REGULAR, 9, INK),
-            ],
-        )
+        details = [
+            f"Account name: {payment.account_name or missing}",
+            f"Sort code: {payment.sort_code or missing}",
+            f"Account number: {payment.account_number or missing}",
+            f"Remittance advice to: {payment.remittance_email or missing}",
+            f"Terms: {terms}",
+        ]
         evidence = [(f"• {item}", REGULAR, 9, INK) for item in doc.evidence]
-        self.section("Evidence attached", evidence or [("None.", REGULAR, 9, GREY)])
+        self.side_by_side(
+            ("Payment details", [(text, REGULAR, 9, INK) for text in details]),
+            ("Evidence attached", evidence or [("None.", REGULAR, 9, GREY)]),
+        )
         if doc.notes.strip():
             self.section("Notes", [(doc.notes, REGULAR, 9, INK)])
+
+
+def _wrapped(lines: list[Cell], width: float) -> list[Cell]:
+    return [
+        (part, font, size, colour)
+        for text, font, size, colour in lines
+        for part in wrap(text, font, size, width)
+    ]
 
 
 def _party_lines(party: Party) -> list[tuple[str, str, float, Color]]:
