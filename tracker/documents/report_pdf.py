@@ -17,6 +17,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
+    CondPageBreak,
     KeepTogether,
     Paragraph,
     SimpleDocTemplate,
@@ -141,7 +142,7 @@ def _chart(title: str, bars: Sequence[tuple[str, Decimal, Decimal]]) -> Drawing:
     drawing = Drawing(width, height)
     top = max([b[1] for b in bars] + [b[2] for b in bars] + [Decimal(0)])
     drawing.add(String(0, height - 10, title, fontName=BOLD, fontSize=9, fillColor=INK))
-    legend_x = label_width
+    legend_x = width - 150
     for offset, (name, colour) in enumerate((("Claimed", BLUE), ("Approved", GREEN))):
         x = legend_x + offset * 70
         drawing.add(Rect(x, height - 11, 8, 8, fillColor=colour, strokeColor=None))
@@ -321,6 +322,7 @@ def build_report_pdf(report: OutageReport) -> bytes:
     ]
     if report.national:
         story += [
+            CondPageBreak(50 * mm),
             Paragraph("By ICB", styles["h2"]),
             _table(
                 styles,
@@ -335,6 +337,7 @@ def build_report_pdf(report: OutageReport) -> bytes:
         ]
     if report.by_practice:
         story += [
+            CondPageBreak(50 * mm),
             Paragraph("By practice", styles["h2"]),
             _table(
                 styles,
