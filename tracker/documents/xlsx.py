@@ -10,9 +10,11 @@ fixed (derived from the document), not the time of the build.
 
 from __future__ import annotations
 
+import gc
 import io
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -123,6 +125,21 @@ def _table_header(ws: Worksheet, row: int, columns: Sequence[tuple[str, int]]) -
         cell.fill = HEADER_FILL
         cell.alignment = WRAP
         ws.column_dimensions[get_column_letter(index)].width = width
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cycle collector while a workbook is built: openpyxl makes several objects
+    per cell, and the collector's passes over them made a 10,000-line invoice about 25%
+    slower and its cost grow faster than its lines. What it would collect is collected
+    when it resumes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _fixed_moment(day: date | None) -> datetime:
@@ -279,6 +296,11 @@ def _summary_sheet(wb: Workbook, doc: InvoiceDocument) -> None:
 def build_invoice_xlsx(doc: InvoiceDocument) -> bytes:
     """The invoice or credit note as an .xlsx: "Invoice" (particulars, one row per line,
     totals) and "Summary" (by incident and cost kind) sheets."""
+    with _gc_paused():
+        return _invoice_workbook(doc)
+
+
+def _invoice_workbook(doc: InvoiceDocument) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "Invoice"
@@ -316,7 +338,11 @@ def build_invoice_xlsx(doc: InvoiceDocument) -> bytes:
 
 def build_register_xlsx(rows: Iterable[RegisterRow]) -> bytes:
     """The finance register: one row per invoice or credit note, a totals row below."""
-    rows = list(rows)
+    with _gc_paused():
+        return _register_workbook(list(rows))
+
+
+def _register_workbook(rows: list[RegisterRow]) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "Register"
