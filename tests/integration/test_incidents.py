@@ -423,6 +423,9 @@ def test_evidence_upload_download_and_removal(
         url, data={"evidence": (_stream(EXE), "setup.pdf")}, content_type="multipart/form-data"
     )
     assert "must be a PDF, PNG or JPEG" in response.data.decode()
+    response = as_manager.post(url, data={}, content_type="multipart/form-data")
+    assert 'id="evidence-error"' in response.data.decode()
+    assert "Select a PDF, PNG or JPEG file" in response.data.decode()
     response = as_manager.post(
         url,
         data={"evidence": (_stream(PDF), "Zoë receipt.pdf")},

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
     RadioField,
@@ -231,7 +231,7 @@ FORMS: dict[str, type[LineForm]] = {
 
 
 class EvidenceForm(FlaskForm):
-    evidence = FileField("Upload a file")
+    evidence = FileField("Add a file", validators=[FileRequired("Select a PDF, PNG or JPEG file")])
 
 
 class EventForm(FlaskForm):
