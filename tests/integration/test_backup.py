@@ -33,6 +33,7 @@ def test_backup_then_restore_gives_back_everything(app_ctx: Flask, world: World,
     refused = runner.invoke(args=["restore", str(target)])
     assert refused.exit_code != 0 and "not empty" in refused.output
 
+    db.session.remove()  # end this test's read transaction so the wipe can take its locks
     wipe(app_ctx)
     (uploads / "receipt-abc.pdf").unlink()
     result = runner.invoke(args=["restore", str(target)])
