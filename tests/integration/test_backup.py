@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from tests.conftest import wipe
 from tests.factories import World, make_incident, make_issued_invoice, make_staff_line
 from tracker.extensions import db
-from tracker.models import Base, Invoice
+from tracker.models import Base, Invoice, Practice
 
 
 def table_counts() -> dict[str, int]:
@@ -25,7 +25,7 @@ def test_backup_then_restore_gives_back_everything(app_ctx: Flask, world: World,
     uploads.mkdir(parents=True, exist_ok=True)
     (uploads / "receipt-abc.pdf").write_bytes(b"%PDF-1.4 receipt")
     before = table_counts()
-    number, total = invoice.number, invoice.total
+    number, total, practice_id = invoice.number, invoice.total, world.practice_a.id
     runner = app_ctx.test_cli_runner()
     target = tmp_path / "backup.zip"
     result = runner.invoke(args=["backup", "--output", str(target)])
@@ -45,5 +45,5 @@ def test_backup_then_restore_gives_back_everything(app_ctx: Flask, world: World,
     assert restored.lines[0].incident_title == "Zoë's outage – Łódź & <b>"
     assert (uploads / "receipt-abc.pdf").read_bytes() == b"%PDF-1.4 receipt"
     # new rows still get fresh ids after a restore
-    make_incident(db.session, world.practice_a)
+    make_incident(db.session, db.session.get(Practice, practice_id))
     db.session.commit()
