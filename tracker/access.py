@@ -82,6 +82,13 @@ def current_practice() -> Practice | None:
     return db.session.get(Practice, chosen if chosen in ids else ids[0])
 
 
+def switchable_practices() -> list[Practice]:
+    """The practices offered in the header's "Working as" switcher."""
+    if current_user.is_admin:
+        return list(db.session.scalars(select(Practice).order_by(Practice.name)))
+    return current_user.practices
+
+
 def current_practice_or_404() -> Practice:
     practice = current_practice()
     if practice is None:

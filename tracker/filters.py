@@ -29,7 +29,7 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:
-        from tracker.access import current_practice
+        from tracker.access import current_practice, switchable_practices
         from tracker.navigation import navigation_items
 
         practice = current_practice() if current_user.is_authenticated else None
@@ -38,6 +38,7 @@ def register(app: Flask) -> None:
             "current_practice": practice,
             "nav_items": navigation_items() if current_user.is_authenticated else [],
             "has_endpoint": has_endpoint,
+            "switchable_practices": switchable_practices,
         }
 
 

@@ -41,3 +41,10 @@ def test_reviewer_has_no_practice_settings(as_reviewer: FlaskClient) -> None:
 def test_bank_details_visible_to_own_practice_staff(as_manager: FlaskClient) -> None:
     page = as_manager.get("/practice/settings").data.decode()
     assert 'value="12345678"' in page
+
+
+def test_admin_switches_to_any_practice(as_admin: FlaskClient, world: World) -> None:
+    page = as_admin.get("/").data.decode()
+    assert "Working as" in page and "Beta Medical Centre (B82001)" in page
+    as_admin.post("/switch-practice", data={"practice_id": world.practice_b.id, "next": "/"})
+    assert b"Beta Medical Centre" in as_admin.get("/practice/settings").data
