@@ -65,27 +65,23 @@ class PaymentState(StrEnum):
 
     @property
     def label(self) -> str:
-        return {
-            "draft": "Draft",
-            "unpaid": "Issued",
-            "part_paid": "Part-paid",
-            "paid": "Paid",
-            "overdue": "Overdue",
-            "cancelled": "Cancelled",
-            "credit_note": "Credit note",
-        }[self.value]
+        return PAYMENT_STATE_LOOK[self][0]
 
     @property
     def colour(self) -> str:
-        return {
-            "draft": "grey",
-            "unpaid": "blue",
-            "part_paid": "yellow",
-            "paid": "green",
-            "overdue": "red",
-            "cancelled": "grey",
-            "credit_note": "purple",
-        }[self.value]
+        """The NHS.UK tag colour."""
+        return PAYMENT_STATE_LOOK[self][1]
+
+
+PAYMENT_STATE_LOOK = {
+    PaymentState.DRAFT: ("Draft", "grey"),
+    PaymentState.UNPAID: ("Issued", "blue"),
+    PaymentState.PART_PAID: ("Part-paid", "yellow"),
+    PaymentState.PAID: ("Paid", "green"),
+    PaymentState.OVERDUE: ("Overdue", "red"),
+    PaymentState.CANCELLED: ("Cancelled", "grey"),
+    PaymentState.CREDIT_NOTE: ("Credit note", "purple"),
+}
 
 
 def outstanding(invoice: Invoice) -> Decimal:
