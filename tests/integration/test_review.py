@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from tests.conftest import login
 from tests.factories import World, make_claim, make_event
@@ -312,3 +313,21 @@ def test_answer_with_evidence_reaches_only_the_right_reviewer(
     client.post("/logout")
     login(client, world.manager_b)
     assert client.get(href).status_code == 404
+
+
+def test_two_reviewers_deciding_one_line_at_once_get_a_message_not_an_error(
+    world: World,
+) -> None:
+    """The second reviewer's insert hits the one-decision-per-line rule: a DomainError."""
+    claim = make_claim(db.session, world.practice_a, make_event(db.session))
+    db.session.commit()
+    line = claim.lines[0]
+    assert line.decision is None  # this reviewer's page shows the line undecided
+    with Session(db.engine) as other_reviewer:
+        other_reviewer.add(LineDecision(invoice_line_id=line.id, decision="approved",
+                                        approved_amount=line.total_amount, reason=""))
+        other_reviewer.commit()
+    with pytest.raises(DomainError, match="Another reviewer"):
+        review.decide_line(db.session, claim, line,
+                           review.LineDecisionInput(review.Decision.APPROVED),
+                           user_id=world.reviewer.id)

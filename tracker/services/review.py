@@ -17,6 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.models import (
@@ -364,14 +365,20 @@ def decide_line(
     before = audit.snapshot(existing, ["decision", "approved_amount", "reason"]) if existing else {}
     if existing is None:
         existing = LineDecision(invoice_line_id=line.id)
-        session.add(existing)
-        line.decision = existing
     existing.decision = decision.value
     existing.approved_amount = amount
     existing.reason = reason
     existing.decided_by_id = user_id
     existing.decided_at = now
-    session.flush()
+    try:
+        with session.begin_nested():  # one decision per line, even with two reviewers at once
+            session.add(existing)
+            session.flush()
+    except IntegrityError as error:
+        raise DomainError(
+            "Another reviewer decided this line a moment ago. Reload the claim to see it."
+        ) from error
+    line.decision = existing
     after = audit.snapshot(existing, ["decision", "approved_amount", "reason"])
     audit.record(
         session,
