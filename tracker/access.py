@@ -75,17 +75,27 @@ def current_practice() -> Practice | None:
     """The practice the user is working as: chosen in the switcher, else their first."""
     if not current_user.is_authenticated:
         return None
+    chosen = session.get(SESSION_PRACTICE_KEY)
+    if current_user.is_admin:  # every practice: no need to load all their ids
+        practice = db.session.get(Practice, chosen) if isinstance(chosen, int) else None
+        return practice or db.session.scalars(select(Practice).order_by(Practice.id)).first()
     ids = practice_ids_for(current_user)
     if not ids:
         return None
-    chosen = session.get(SESSION_PRACTICE_KEY)
     return db.session.get(Practice, chosen if chosen in ids else ids[0])
+
+
+#: Above this many practices an administrator switches from the practice list instead.
+SWITCHER_LIMIT = 200
 
 
 def switchable_practices() -> list[Practice]:
     """The practices offered in the header's "Working as" switcher."""
     if current_user.is_admin:
-        return list(db.session.scalars(select(Practice).order_by(Practice.name)))
+        practices = db.session.scalars(
+            select(Practice).order_by(Practice.name).limit(SWITCHER_LIMIT + 1)
+        ).all()
+        return list(practices) if len(practices) <= SWITCHER_LIMIT else []
     return current_user.practices
 
 

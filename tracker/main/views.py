@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from tracker.access import SESSION_PRACTICE_KEY, current_practice, icb_ids_for, practice_ids_for
 from tracker.auth.views import _safe_next
 from tracker.extensions import db
-from tracker.models import Icb
+from tracker.models import Icb, Practice
 from tracker.services.dashboard import icb_summary, practice_summary
 
 bp = Blueprint("main", __name__)
@@ -19,12 +19,12 @@ bp = Blueprint("main", __name__)
 def dashboard() -> str:
     practice = current_practice()
     summary = practice_summary(db.session, practice.id) if practice else None
-    icbs = [db.session.get(Icb, icb_id) for icb_id in icb_ids_for(current_user)]
-    icb_summaries = (
-        [(icb, icb_summary(db.session, icb.id)) for icb in icbs if icb]
-        if not current_user.is_admin
-        else []
-    )
+    icb_summaries = []
+    if not current_user.is_admin:  # admins see the national report instead
+        for icb_id in icb_ids_for(current_user):
+            icb = db.session.get(Icb, icb_id)
+            if icb is not None:
+                icb_summaries.append((icb, icb_summary(db.session, icb.id)))
     return render_template(
         "main/dashboard.html", practice=practice, summary=summary, icb_summaries=icb_summaries
     )
@@ -36,7 +36,12 @@ def switch_practice() -> Response:
         practice_id = int(request.form.get("practice_id", ""))
     except ValueError:
         abort(404)
-    if practice_id not in practice_ids_for(current_user):
+    allowed = (
+        db.session.get(Practice, practice_id) is not None
+        if current_user.is_admin
+        else practice_id in practice_ids_for(current_user)
+    )
+    if not allowed:
         abort(404)
     session[SESSION_PRACTICE_KEY] = practice_id
     return redirect(_safe_next(request.form.get("next")))
