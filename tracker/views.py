@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from flask import abort
+from flask import abort, current_app, send_file
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 
 from tracker.extensions import db
+from tracker.models import Evidence
+from tracker.services import evidence
 from tracker.services.errors import DomainError
 
 T = TypeVar("T")
@@ -29,3 +32,16 @@ def show_domain_error(form: FlaskForm, error: DomainError) -> None:
         field.errors = [*field.errors, error.message]
     else:
         form.form_errors.append(error.message)
+
+
+def send_evidence(item: Evidence) -> Response:
+    """Serve an uploaded file the caller has already checked the user may see: always as a
+    download (never rendered in the browser), never cached."""
+    try:
+        path = evidence.path_of(current_app.config["UPLOAD_FOLDER"], item.stored_name)
+    except ValueError:
+        abort(404)
+    if not path.exists():
+        abort(404)
+    return send_file(path, mimetype=item.content_type, as_attachment=True,
+                     download_name=item.original_filename, max_age=0)

@@ -13,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
@@ -56,7 +55,7 @@ from tracker.services.dates import duration_text, today_in_london
 from tracker.services.errors import DomainError
 from tracker.services.money import ZERO
 from tracker.services.rates import rate_card
-from tracker.views import get_or_404, show_domain_error
+from tracker.views import get_or_404, send_evidence, show_domain_error
 
 bp = Blueprint("incidents", __name__)
 
@@ -538,19 +537,7 @@ def evidence_or_404(evidence_id: int) -> Evidence:
 @bp.route("/evidence/<int:evidence_id>")
 def download_evidence(evidence_id: int) -> Response:
     item = evidence_or_404(evidence_id)
-    try:
-        path = evidence.path_of(current_app.config["UPLOAD_FOLDER"], item.stored_name)
-    except ValueError:
-        abort(404)
-    if not path.exists():
-        abort(404)
-    return send_file(
-        path,
-        mimetype=item.content_type,
-        as_attachment=True,
-        download_name=item.original_filename,
-        max_age=0,
-    )
+    return send_evidence(item)
 
 
 @bp.route("/evidence/<int:evidence_id>/delete", methods=["POST"])

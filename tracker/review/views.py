@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
@@ -31,7 +30,7 @@ from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm
 from tracker.services import evidence, review
 from tracker.services.errors import DomainError
 from tracker.services.money import parse_decimal
-from tracker.views import show_domain_error
+from tracker.views import send_evidence, show_domain_error
 
 bp = Blueprint("review", __name__)
 reviewers_only = roles_required(Role.ICB_REVIEWER)
@@ -246,16 +245,4 @@ def answer_evidence(invoice_id: int, evidence_id: int) -> Response:
     item = review.message_evidence(db.session, claim.id, evidence_id) if claim else None
     if item is None:
         abort(404)
-    try:
-        path = evidence.path_of(current_app.config["UPLOAD_FOLDER"], item.stored_name)
-    except ValueError:
-        abort(404)
-    if not path.exists():
-        abort(404)
-    return send_file(
-        path,
-        mimetype=item.content_type,
-        as_attachment=True,
-        download_name=item.original_filename,
-        max_age=0,
-    )
+    return send_evidence(item)
