@@ -15,21 +15,23 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from tracker.documents.report_data import COUNTING_NOTE, Figures, OutageReport
+from tracker.documents.xlsx_cells import (
+    BOLD,
+    DATE,
+    HEADER_FILL,
+    MONEY,
+    TITLE,
+    WRAP,
+    fill_cell,
+)
 
-MONEY = '"£"#,##0.00'
 HOURS = "#,##0.00"
 COUNT = "#,##0"
-DATE = "dd/mm/yyyy"
-FORMULA_START = ("=", "+", "-", "@")
-BOLD = Font(bold=True)
-TITLE = Font(bold=True, size=14)
-HEADER_FILL = PatternFill("solid", fgColor="E8EDEE")
-WRAP = Alignment(wrap_text=True, vertical="top")
 
 #: (heading, width, number format, value) for the figure columns every view shares.
 FIGURE_COLUMNS: tuple[tuple[str, int, str, Callable[[Figures], Any]], ...] = (
@@ -53,21 +55,7 @@ def _cell(
     fill: PatternFill | None = None,
 ) -> WriteOnlyCell:
     """One cell. Strings are always text, never formulas; Decimals stay numbers."""
-    if isinstance(value, str):
-        text = ILLEGAL_CHARACTERS_RE.sub("", value)
-        cell = WriteOnlyCell(ws, value=text)
-        cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
-        if text.startswith(FORMULA_START):
-            cell.quotePrefix = True
-    else:
-        cell = WriteOnlyCell(ws, value=value)
-    if number_format:
-        cell.number_format = number_format
-    if font is not None:
-        cell.font = font
-    if fill is not None:
-        cell.fill = fill
-    return cell
+    return fill_cell(WriteOnlyCell(ws), value, number_format, font, fill)
 
 
 def _table(

@@ -20,24 +20,27 @@ from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from tracker.documents.data import InvoiceDocument, RegisterRow
+from tracker.documents.xlsx_cells import (
+    BOLD,
+    DATE,
+    HEADER_FILL,
+    MONEY,
+    TITLE,
+    WRAP,
+    fill_cell,
+    safe_text,
+)
 
-MONEY = '"£"#,##0.00'
-DATE = "dd/mm/yyyy"
 QUANTITY = "#,##0.00"
 PERCENT = "0.00%"
-FORMULA_START = ("=", "+", "-", "@")
-BOLD = Font(bold=True)
-TITLE = Font(bold=True, size=14)
 LABEL = Font(color="4C6272")
-HEADER_FILL = PatternFill("solid", fgColor="E8EDEE")
-WRAP = Alignment(wrap_text=True, vertical="top")
 ZERO = Decimal("0.00")
 
 # (heading, width) of the Invoice sheet's line table
@@ -81,11 +84,6 @@ REGISTER_COLUMNS = (
 )
 
 
-def safe_text(value: object) -> str:
-    """Text Excel can store: characters XML forbids are dropped."""
-    return ILLEGAL_CHARACTERS_RE.sub("", str(value))
-
-
 def put(
     ws: Worksheet,
     row: int,
@@ -95,20 +93,7 @@ def put(
     font: Font | None = None,
 ) -> Cell:
     """Write one cell. Strings are always text (never formulas); Decimals stay numbers."""
-    cell = ws.cell(row=row, column=column)
-    if isinstance(value, str):
-        text = safe_text(value)
-        cell.value = text
-        cell.data_type = "s"  # openpyxl would otherwise store "=..." as a formula
-        if text.startswith(FORMULA_START):
-            cell.quotePrefix = True
-    else:
-        cell.value = value
-    if number_format:
-        cell.number_format = number_format
-    if font is not None:
-        cell.font = font
-    return cell
+    return fill_cell(ws.cell(row=row, column=column), value, number_format, font)
 
 
 def _vat_rate(value: Decimal | None) -> tuple[Decimal | None, str | None]:
