@@ -122,7 +122,7 @@ def test_draft_pdf_is_marked_draft(as_manager: FlaskClient, world: World) -> Non
 
 def test_other_practices_and_icbs_get_404(client: FlaskClient, world: World) -> None:
     invoice = make_issued_invoice(db.session, world.practice_a, costed(world)[1])
-    _incident, b_lines = costed(world, world.practice_b)
+    costed(world, world.practice_b)
     db.session.commit()
     urls = [f"/invoices/{invoice.id}", f"/invoices/{invoice.id}.pdf",
             f"/invoices/{invoice.id}.xlsx"]
