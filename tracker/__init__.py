@@ -168,14 +168,18 @@ def register_error_handlers(app: Flask) -> None:
         )
 
 
-def register_security_headers(app: Flask) -> None:
-    @app.before_request
-    def make_nonce() -> None:
+def csp_nonce() -> str:
+    """This request's script nonce, made on first use (an error raised before any view, such
+    as a too-large upload, still gets a page whose script runs)."""
+    if "csp_nonce" not in g:
         g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
 
+
+def register_security_headers(app: Flask) -> None:
     @app.after_request
     def security_headers(response: Any) -> Any:
-        nonce = getattr(g, "csp_nonce", "")
+        nonce = csp_nonce()
         response.headers.setdefault(
             "Content-Security-Policy",
             f"default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; "

@@ -41,7 +41,11 @@ def init_db() -> None:
 def seed_demo(password: str | None) -> None:
     """Load the demo data once (idempotent); with --password, reset the demo users' password."""
     from tracker import demo
+    from tracker.auth.forms import MIN_PASSWORD_LENGTH
 
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise click.BadParameter(f"use at least {MIN_PASSWORD_LENGTH} characters",
+                                 param_hint="--password")
     if demo.demo_present(db.session):
         if password:
             count = demo.reset_demo_passwords(db.session, password)
@@ -50,7 +54,7 @@ def seed_demo(password: str | None) -> None:
         else:
             click.echo(
                 "Demo data already present (password as printed on first start; "
-                "reset it with: flask --app app seed-demo --password NEW-PASSWORD)."
+                "reset it with: .venv/bin/flask --app app seed-demo --password NEW-PASSWORD)."
             )
         return
     password = password or secrets.token_urlsafe(9)

@@ -26,11 +26,6 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-    # the request limit leaves room for the multipart envelope around the largest upload
-    MAX_CONTENT_LENGTH = MAX_UPLOAD_BYTES + 1024 * 1024
-    # a text field may be as large as the request, so an over-long description is refused
-    # next to its field by the form rather than by a bare 413 page
-    MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH
     UPLOAD_FOLDER: str | None = None  # instance/uploads unless set
     LOGIN_MAX_FAILURES_PER_MINUTE = 10
     PAYMENT_TERMS_DAYS = 30
@@ -66,6 +61,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'tracker.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    _derive_request_limits(app)
     if not app.config["UPLOAD_FOLDER"]:
         app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
     # cookies travel only over HTTPS in production; a local run serves plain http://127.0.0.1
@@ -73,6 +69,18 @@ def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
     _ensure_secret_key(app, instance)
+
+
+def _derive_request_limits(app: Flask) -> None:
+    """Requests may be several times the upload limit, so a file that is too large is
+    refused next to its field (with the form kept) rather than by a bare 413 page; files
+    stream to disk while parsed. A text field may be as large as an upload, so an over-long
+    description is refused by its form too."""
+    upload = int(app.config["MAX_UPLOAD_BYTES"])
+    app.config.setdefault("MAX_CONTENT_LENGTH", None)
+    if not app.config["MAX_CONTENT_LENGTH"]:
+        app.config["MAX_CONTENT_LENGTH"] = 4 * upload + 1024 * 1024
+    app.config["MAX_FORM_MEMORY_SIZE"] = upload + 1024 * 1024
 
 
 def _normalise_db_url(url: str) -> str:

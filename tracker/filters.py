@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 from flask_login import current_user
 
+from tracker.services.costing import UNIT_LABELS
 from tracker.services.dates import london_datetime, long_date, utc_to_london
 from tracker.services.money import format_money, format_number, format_percent
 
@@ -18,6 +20,14 @@ def mask_account(value: str | None) -> str:
     return "•" * max(len(value) - 2, 0) + value[-2:]
 
 
+def quantity_text(quantity: Decimal, unit: str) -> str:
+    """6.5 hours, 1 session, 38 appointments."""
+    singular, plural = UNIT_LABELS.get(unit, (unit, unit))
+    if unit == "hour":
+        singular, plural = "hour", "hours"
+    return f"{format_number(quantity)} {singular if abs(quantity) == 1 else plural}"
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(format_money, "money")
     app.add_template_filter(format_number, "number")
@@ -26,15 +36,17 @@ def register(app: Flask) -> None:
     app.add_template_filter(london_datetime, "datetime")
     app.add_template_filter(utc_to_london, "london")
     app.add_template_filter(mask_account, "masked")
+    app.add_template_filter(quantity_text, "quantity")
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:
+        from tracker import csp_nonce
         from tracker.access import current_practice, switchable_practices
         from tracker.navigation import navigation_items
 
         practice = current_practice() if current_user.is_authenticated else None
         return {
-            "cspNonce": getattr(g, "csp_nonce", None),
+            "cspNonce": csp_nonce(),
             "current_practice": practice,
             "nav_items": navigation_items() if current_user.is_authenticated else [],
             "has_endpoint": has_endpoint,

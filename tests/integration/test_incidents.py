@@ -407,6 +407,15 @@ def test_bad_evidence_saves_neither_line_nor_file(
     finally:
         app_ctx.config["MAX_UPLOAD_BYTES"] = 10 * 1024 * 1024
     assert "The selected file must be smaller than 1 KB" in response.data.decode()
+    # a file over the real 10 MB limit is refused by the form too, not by a bare 413 page
+    response = as_manager.post(
+        f"/incidents/{incident.id}/costs/new/expense",
+        data={**expense, "evidence": (_stream(PDF + b"0" * (15 * 1024 * 1024)), "scan.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert "The selected file must be smaller than 10 MB" in response.data.decode()
+    assert 'value="Ryman"' in response.data.decode()
     assert count(CostLine) == 0 and count(Evidence) == 0
     after = set(folder.iterdir()) if folder.exists() else set()
     assert after == before

@@ -248,3 +248,32 @@ def test_draft_follows_edits_to_its_cost_lines(world: World) -> None:
     invoicing.refresh_draft(db.session, draft)
     assert Decimal("999.99") in [line.total_amount for line in draft.lines]
     assert draft.total == sum(line.total_amount for line in lines)
+
+
+def test_invoice_date_must_follow_the_outage_and_not_run_far_ahead(world: World) -> None:
+    draft = draft_for(world, costed_incident(world))
+    for bad, message in ((date(2024, 7, 18), "cannot be before 19 July 2024"),
+                         (date(2024, 11, 1), "more than 90 days ahead")):
+        with pytest.raises(DomainError, match=message):
+            invoicing.update_draft(db.session, draft, po_reference=None, notes="",
+                                   issue_date=bad, user_id=None, today=TODAY)
+    with pytest.raises(DomainError, match="more than 31 days before today"):
+        invoicing.update_draft(db.session, draft, po_reference=None, notes="",
+                               issue_date=date(2024, 7, 19), user_id=None,
+                               today=date(2024, 9, 30))
+
+
+def test_vat_is_charged_only_by_a_vat_registered_practice(world: World) -> None:
+    lines = costed_incident(world)  # the expense carries £8.50 VAT paid
+    unregistered = factories.make_issued_invoice(db.session, world.practice_a, lines)
+    assert unregistered.vat_total == Decimal("0.00")
+    assert unregistered.total == sum(line.total_amount for line in lines)
+    assert invoicing.invoice_document(unregistered, TODAY).vat_statement
+    incident = make_incident(db.session, world.practice_a2)
+    world.practice_a2.vat_number = "GB123456789"
+    expense = make_expense_line(db.session, incident)
+    db.session.commit()
+    registered = factories.make_issued_invoice(db.session, world.practice_a2, [expense])
+    assert registered.vat_total == Decimal("8.50")
+    assert registered.net_total == Decimal("42.50")
+    assert invoicing.invoice_document(registered, TODAY).vat_statement is None

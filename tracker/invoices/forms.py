@@ -115,3 +115,7 @@ class RegisterFilterForm(FlaskForm):
     icb = SelectField("ICB", coerce=int, validate_choice=False)
     date_from = DateField("Issued from", format="%Y-%m-%d", validators=[Optional()])
     date_to = DateField("Issued to", format="%Y-%m-%d", validators=[Optional()])
+
+    def validate_date_to(self, field: DateField) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("“Issued to” must be the same as or after “Issued from”")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import date
+from decimal import Decimal
 
 from flask import (
     Blueprint,
@@ -106,7 +107,8 @@ def register_xlsx() -> Response:
     today = today_in_london()
     result = register.register(db.session, _register_filter(RegisterFilterForm(request.args)),
                                today)
-    rows = [_register_row(invoice, today) for invoice in result.invoices]
+    rows = [_register_row(invoice, today) for invoice in result.invoices
+            if invoice.status != InvoiceStatus.DRAFT]
     data = build_register_xlsx(rows)
     return send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True,
                      download_name=f"invoice-register-{today.isoformat()}.xlsx")
@@ -126,7 +128,9 @@ def _register_row(invoice: Invoice, today: date) -> RegisterRow:
         vat=invoice.vat_total,
         total=invoice.total,
         paid=invoice.amount_paid,
-        outstanding=invoicing.outstanding(invoice),
+        outstanding=(invoicing.outstanding(invoice)
+                     if invoice.kind == "invoice" and invoice.status == InvoiceStatus.ISSUED
+                     else Decimal("0.00")),
         status=invoicing.payment_state(invoice, today).label,
     )
 
@@ -247,11 +251,12 @@ def update_details(invoice_id: int) -> str | Response | tuple[str, int]:
     try:
         invoicing.update_draft(db.session, invoice, po_reference=form.po_reference.data,
                                notes=form.notes.data or "", issue_date=form.issue_date.data,
-                               user_id=current_user.id)
+                               user_id=current_user.id, today=today)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        show_domain_error(form, error)
+        return _render_detail(invoice, today, details_form=form, status=422)
     else:
         flash("Invoice details saved.", "success")
     return redirect(url_for("invoices.detail", invoice_id=invoice.id))

@@ -40,12 +40,14 @@ from tracker.models import (
 )
 from tracker.services import audit
 from tracker.services.costing import SESSION_HOURS, sum_amounts
-from tracker.services.dates import utc_to_london
+from tracker.services.dates import long_date, utc_to_london
 from tracker.services.errors import DomainError
 from tracker.services.money import ZERO, format_money, to_pence
 
 KIND_ORDER = {kind.value: position for position, kind in enumerate(CostKind)}
-MAX_DAYS_AHEAD = 14
+MAX_DAYS_AHEAD = 14  # warn beyond this
+LATEST_DAYS_AHEAD = 90  # refuse beyond this
+EARLIEST_DAYS_BACK = 31  # refuse backdating beyond this
 VAT_STATEMENT = (
     "No VAT is charged. NHS payments to GP practices for medical services are exempt from "
     "VAT, and compensation for costs incurred is outside the scope of VAT."
@@ -150,7 +152,12 @@ def _line_hours(line: CostLine) -> Decimal | None:
     return None
 
 
-def _snapshot_line(line: CostLine, position: int) -> InvoiceLine:
+def _snapshot_line(line: CostLine, position: int, vat_registered: bool) -> InvoiceLine:
+    """Copy a cost line. A practice that is not VAT-registered cannot charge VAT: the VAT it
+    paid on an expense is part of its cost, so the line is invoiced gross with no VAT."""
+    net, vat, vat_rate = line.net_amount, line.vat_amount, line.vat_rate
+    if not vat_registered:
+        net, vat, vat_rate = line.total_amount, ZERO, None
     return InvoiceLine(
         cost_line_id=line.id,
         position=position,
@@ -163,19 +170,20 @@ def _snapshot_line(line: CostLine, position: int) -> InvoiceLine:
         quantity=line.quantity,
         unit=line.unit,
         unit_rate=line.unit_rate,
-        vat_rate=line.vat_rate,
-        net_amount=line.net_amount,
-        vat_amount=line.vat_amount,
+        vat_rate=vat_rate,
+        net_amount=net,
+        vat_amount=vat,
         total_amount=line.total_amount,
         hours=_line_hours(line),
         appointments=int(line.quantity) if line.kind == CostKind.APPOINTMENTS else None,
     )
 
 
-def _set_lines(invoice: Invoice, lines: Sequence[CostLine]) -> None:
+def _set_lines(invoice: Invoice, practice: Practice, lines: Sequence[CostLine]) -> None:
     invoice.lines.clear()
+    vat_registered = bool(practice.vat_number)
     for position, line in enumerate(sort_for_print(lines), start=1):
-        invoice.lines.append(_snapshot_line(line, position))
+        invoice.lines.append(_snapshot_line(line, position, vat_registered))
     invoice.net_total = sum_amounts(line.net_amount for line in invoice.lines)
     invoice.vat_total = sum_amounts(line.vat_amount for line in invoice.lines)
     invoice.total = invoice.net_total + invoice.vat_total
@@ -215,7 +223,7 @@ def create_draft(
         issue_date=issue_date,
         created_by_id=user_id,
     )
-    _set_lines(invoice, lines)
+    _set_lines(invoice, practice, lines)
     session.add(invoice)
     audit.record(session, user_id=user_id, entity=invoice, action="create",
                  practice_id=practice.id,
@@ -240,9 +248,24 @@ def _rebuild_lines(session: Session, invoice: Invoice) -> list[str]:
     if dropped:
         notes.append(f"{dropped} line{'s' if dropped > 1 else ''} removed from this draft: "
                      "deleted or already on an issued invoice.")
-    _set_lines(invoice, still_free)
+    _set_lines(invoice, invoice.practice, still_free)
     invoice.icb_id = invoice.practice.icb_id
     return notes
+
+
+def check_issue_date(session: Session, invoice: Invoice, issue_date: date, today: date) -> None:
+    """An invoice is dated on or after the last day it claims for, not backdated by more
+    than a month (numbers run in date order within a year) and not far in the future."""
+    _supply_from, supply_to = _incident_dates(session, invoice)
+    if supply_to and issue_date < supply_to:
+        raise DomainError(f"The invoice date cannot be before {long_date(supply_to)}, the last "
+                          "day of the outage it claims for", "issue_date")
+    if issue_date < today - timedelta(days=EARLIEST_DAYS_BACK):
+        raise DomainError(f"The invoice date cannot be more than {EARLIEST_DAYS_BACK} days "
+                          "before today", "issue_date")
+    if issue_date > today + timedelta(days=LATEST_DAYS_AHEAD):
+        raise DomainError(f"The invoice date cannot be more than {LATEST_DAYS_AHEAD} days "
+                          "ahead", "issue_date")
 
 
 def update_draft(
@@ -253,8 +276,11 @@ def update_draft(
     notes: str,
     issue_date: date | None,
     user_id: int | None,
+    today: date,
 ) -> None:
     _require_draft(invoice)
+    if issue_date is not None:
+        check_issue_date(session, invoice, issue_date, today)
     before = audit.snapshot(invoice, ["po_reference", "notes", "issue_date"])
     invoice.po_reference = po_reference or None
     invoice.notes = notes or ""
@@ -359,12 +385,17 @@ def _evidence_names(session: Session, invoice: Invoice) -> list[str]:
     ids = [line.cost_line_id for line in invoice.lines if line.cost_line_id]
     if not ids:
         return []
-    positions = {line.cost_line_id: line.position for line in invoice.lines}
+    lines = {line.cost_line_id: line for line in invoice.lines}
     files = session.scalars(
         select(Evidence).where(Evidence.cost_line_id.in_(ids)).order_by(Evidence.id)
     ).all()
-    ordered = sorted(files, key=lambda e: (positions.get(e.cost_line_id, 0), e.id))
-    return [f"{e.original_filename} (line {positions.get(e.cost_line_id)})" for e in ordered]
+    ordered = sorted(files, key=lambda e: (lines[e.cost_line_id].position, e.id))
+    return [f"{e.original_filename}: {_short(lines[e.cost_line_id].description)}"
+            for e in ordered]
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _incident_dates(session: Session, invoice: Invoice) -> tuple[date | None, date | None]:
@@ -412,6 +443,7 @@ def issue_invoice(
                           "Reload the draft and try again.")
     practice = invoice.practice
     issue_date = invoice.issue_date or today
+    check_issue_date(session, invoice, issue_date, today)
     invoice.number = next_number(session, practice, DocumentKind.INVOICE, issue_date.year)
     invoice.status = InvoiceStatus.ISSUED
     invoice.issue_date = issue_date
@@ -463,7 +495,7 @@ def credit_invoice(
         status=InvoiceStatus.ISSUED,
         credited_invoice_id=invoice.id,
         issue_date=today,
-        due_date=today,
+        due_date=None,
         supply_from=invoice.supply_from,
         supply_to=invoice.supply_to,
         po_reference=invoice.po_reference,
@@ -645,7 +677,8 @@ def invoice_document(invoice: Invoice, today: date, evidence: list[str] | None =
         title="Credit note" if invoice.kind == DocumentKind.CREDIT_NOTE else "Invoice",
         number=invoice.number,
         issue_date=issue_date,
-        due_date=invoice.due_date or (issue_date + timedelta(days=terms)),
+        due_date=None if invoice.kind == DocumentKind.CREDIT_NOTE
+        else invoice.due_date or (issue_date + timedelta(days=terms)),
         supply_from=invoice.supply_from,
         supply_to=invoice.supply_to,
         po_reference=invoice.po_reference,
