@@ -35,6 +35,10 @@ def test_numbers_drop_trailing_zeros() -> None:
         ("NaN", None),
         ("Infinity", None),
         ("14.38%", Decimal("14.38")),
+        ("12,08", None),  # a decimal comma is refused, never read as 1,208
+        ("1,2345", None),
+        ("1,,000", None),
+        ("1,234,567.5", Decimal("1234567.5")),
     ],
 )
 def test_parses_what_people_type(text: str, expected: Decimal | None) -> None:
