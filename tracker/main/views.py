@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -10,7 +18,12 @@ from tracker.access import SESSION_PRACTICE_KEY, current_practice, icb_ids_for, 
 from tracker.auth.views import _safe_next
 from tracker.extensions import db
 from tracker.models import Icb, Practice
-from tracker.services.dashboard import icb_summary, practice_summary
+from tracker.services.dashboard import (
+    icb_summary,
+    practice_summary,
+    queried_claims,
+    review_counts,
+)
 
 bp = Blueprint("main", __name__)
 
@@ -19,14 +32,18 @@ bp = Blueprint("main", __name__)
 def dashboard() -> str:
     practice = current_practice()
     summary = practice_summary(db.session, practice.id) if practice else None
-    icb_summaries = []
+    queried = queried_claims(db.session, practice.id) if practice else []
+    icb_summaries, counts = [], {}
     if not current_user.is_admin:  # admins see the national report instead
         for icb_id in icb_ids_for(current_user):
             icb = db.session.get(Icb, icb_id)
             if icb is not None:
                 icb_summaries.append((icb, icb_summary(db.session, icb.id)))
+                counts[icb.id] = review_counts(db.session, icb.id)
     return render_template(
-        "main/dashboard.html", practice=practice, summary=summary, icb_summaries=icb_summaries
+        "main/dashboard.html", practice=practice, summary=summary, icb_summaries=icb_summaries,
+        queried=queried if current_app.view_functions.get("review.feedback") else [],
+        review_counts=counts,
     )
 
 

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from tracker.models import (
+    ClaimMessage,
     CostLine,
     DocumentKind,
     Incident,
     IncidentStatus,
     Invoice,
+    InvoiceLine,
     InvoiceStatus,
+    LineDecision,
     Practice,
+    ReviewStatus,
 )
 from tracker.services.money import ZERO
 
@@ -93,3 +98,93 @@ def icb_summary(session: Session, icb_id: int) -> IcbSummary:
         )
     ).one()
     return IcbSummary(practice_count or 0, claims or 0, claimed or ZERO)
+
+
+@dataclass(frozen=True)
+class QueriedClaim:
+    """An issued invoice on which the ICB has queried lines."""
+
+    invoice_id: int
+    number: str
+    queried: int
+    unanswered: int
+
+
+def _latest_answers(session: Session) -> Any:
+    """Per invoice line, when the latest note on it was written."""
+    return (
+        select(ClaimMessage.invoice_line_id, func.max(ClaimMessage.created_at).label("at"))
+        .where(ClaimMessage.invoice_line_id.isnot(None))
+        .group_by(ClaimMessage.invoice_line_id)
+        .subquery()
+    )
+
+
+def _answered(answers: Any) -> Any:
+    return answers.c.at.isnot(None) & (answers.c.at >= LineDecision.decided_at)
+
+
+def queried_claims(session: Session, practice_id: int) -> list[QueriedClaim]:
+    """The practice's claims with queried lines, and how many still wait for an answer."""
+    answers = _latest_answers(session)
+    rows = session.execute(
+        select(
+            Invoice.id,
+            Invoice.number,
+            func.count(LineDecision.id),
+            func.count(case((~_answered(answers), 1))),
+        )
+        .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+        .join(LineDecision, LineDecision.invoice_line_id == InvoiceLine.id)
+        .outerjoin(answers, answers.c.invoice_line_id == InvoiceLine.id)
+        .where(
+            Invoice.practice_id == practice_id,
+            Invoice.status == InvoiceStatus.ISSUED,
+            LineDecision.decision == "queried",
+        )
+        .group_by(Invoice.id, Invoice.number)
+        .order_by(Invoice.number)
+    ).all()
+    return [QueriedClaim(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+@dataclass(frozen=True)
+class ReviewCounts:
+    new: int = 0
+    in_review: int = 0
+    decided: int = 0
+    answered_queries: int = 0  # queried lines the practice has answered since
+
+
+def review_counts(session: Session, icb_id: int) -> ReviewCounts:
+    """What waits for an ICB's reviewers: claims by review status, and answered queries."""
+    by_status = dict(
+        session.execute(
+            select(Invoice.review_status, func.count(Invoice.id))
+            .where(
+                Invoice.icb_id == icb_id,
+                Invoice.kind == DocumentKind.INVOICE,
+                Invoice.status == InvoiceStatus.ISSUED,
+            )
+            .group_by(Invoice.review_status)
+        ).all()
+    )
+    answers = _latest_answers(session)
+    answered = session.scalar(
+        select(func.count(LineDecision.id))
+        .join(InvoiceLine, LineDecision.invoice_line_id == InvoiceLine.id)
+        .join(Invoice, InvoiceLine.invoice_id == Invoice.id)
+        .join(answers, answers.c.invoice_line_id == InvoiceLine.id)
+        .where(
+            Invoice.icb_id == icb_id,
+            Invoice.status == InvoiceStatus.ISSUED,
+            LineDecision.decision == "queried",
+            _answered(answers),
+        )
+    )
+    return ReviewCounts(
+        new=by_status.get(ReviewStatus.NEW, 0),
+        in_review=by_status.get(ReviewStatus.IN_REVIEW, 0),
+        decided=by_status.get(ReviewStatus.DECIDED, 0),
+        answered_queries=answered or 0,
+    )
