@@ -498,10 +498,15 @@ class _Layout:
         self.totals()
         if doc.vat_statement:
             self.section("VAT", [(doc.vat_statement, REGULAR, 9, INK)])
+        evidence = [(f"• {item}", REGULAR, 9, INK) for item in doc.evidence]
+        if doc.credited_number:  # nothing is to be paid on a credit note
+            self.section("Reason for the credit note", [(doc.notes or "Not given", REGULAR, 9,
+                                                         INK)])
+            return
         payment = doc.payment
         missing = "Not given"
         terms = f"{payment.terms_days} days from the issue date"
-        if doc.due_date and not doc.credited_number:
+        if doc.due_date:
             terms += f" (due {long_date(doc.due_date)})"
         details = [
             f"Account name: {payment.account_name or missing}",
@@ -510,7 +515,6 @@ class _Layout:
             f"Remittance advice to: {payment.remittance_email or missing}",
             f"Terms: {terms}",
         ]
-        evidence = [(f"• {item}", REGULAR, 9, INK) for item in doc.evidence]
         self.side_by_side(
             ("Payment details", [(text, REGULAR, 9, INK) for text in details]),
             ("Evidence attached", evidence or [("None.", REGULAR, 9, GREY)]),
