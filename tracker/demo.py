@@ -25,9 +25,10 @@ from tracker.models import (
     Role,
     User,
 )
-from tracker.services import costing
+from tracker.services import audit, costing
 from tracker.services.dates import london_to_utc
 from tracker.services.directory import UserDetails, load_icbs, save_user
+from tracker.services.money import format_money
 from tracker.services.rates import seed_rate_card
 
 DEMO_ICB = "QMJ"  # NHS North Central London ICB
@@ -153,6 +154,13 @@ def _add_line(
         **details,
     )
     session.add(line)
+    session.flush()
+    # the demo history reads as if the practice manager had typed the costs in
+    audit.record(
+        session, user_id=incident.created_by_id, entity=line, action="create",
+        practice_id=incident.practice_id, incident_id=incident.id,
+        summary=f"{kind.label} added: {description} ({format_money(line.total_amount)})",
+    )
     return line
 
 
@@ -179,6 +187,9 @@ def seed_incidents(session: Session, practices: list[Practice], event: OutageEve
         )
         session.add(incident)
         session.flush()
+        audit.record(session, user_id=incident.created_by_id, entity=incident, action="create",
+                     practice_id=practice.id, incident_id=incident.id,
+                     summary=f"Incident logged: {incident.title}")
         _seed_incident_lines(session, incident, scale)
 
 
