@@ -1,7 +1,9 @@
 """The one guard every view uses to see only what the signed-in user may see.
 
-Practice data (incidents, costs, rate cards, drafts, evidence) belongs to practice members
-(and administrators). Issued invoices are also visible to reviewers of the practice's ICB.
+Practice data (incidents, costs, rate cards, drafts, evidence) belongs to the practice's
+members only. Issued invoices are also visible to reviewers of the practice's ICB, and, for
+national oversight, to administrators, who otherwise manage users, practices and the ICB
+directory but do not see or change a practice's own data (unless they are also a member).
 Anything outside a user's scope answers 404, so ids cannot be probed.
 """
 
@@ -13,7 +15,7 @@ from typing import Any, TypeVar
 
 from flask import abort, session
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 
 from tracker.extensions import db
 from tracker.models import PRACTICE_ROLES, Icb, Invoice, Practice, Role, User
@@ -23,9 +25,7 @@ SESSION_PRACTICE_KEY = "practice_id"
 
 
 def practice_ids_for(user: User) -> list[int]:
-    """Ids of the practices whose own data the user may see (all of them for admins)."""
-    if user.is_admin:
-        return list(db.session.scalars(select(Practice.id)))
+    """Ids of the practices whose own data the user may see: those they are a member of."""
     return [m.practice_id for m in user.memberships if m.practice_id is not None]
 
 
@@ -39,8 +39,6 @@ def icb_ids_for(user: User) -> list[int]:
 def practice_condition(column: Any, user: User | None = None) -> ColumnElement[bool]:
     """A WHERE clause limiting `column` (a practice id column) to the user's practices."""
     user = user or current_user
-    if user.is_admin:
-        return true()
     ids = practice_ids_for(user)
     return column.in_(ids) if ids else false()
 
@@ -76,26 +74,14 @@ def current_practice() -> Practice | None:
     if not current_user.is_authenticated:
         return None
     chosen = session.get(SESSION_PRACTICE_KEY)
-    if current_user.is_admin:  # every practice: no need to load all their ids
-        practice = db.session.get(Practice, chosen) if isinstance(chosen, int) else None
-        return practice or db.session.scalars(select(Practice).order_by(Practice.id)).first()
     ids = practice_ids_for(current_user)
     if not ids:
         return None
     return db.session.get(Practice, chosen if chosen in ids else ids[0])
 
 
-#: Above this many practices an administrator switches from the practice list instead.
-SWITCHER_LIMIT = 200
-
-
 def switchable_practices() -> list[Practice]:
     """The practices offered in the header's "Working as" switcher."""
-    if current_user.is_admin:
-        practices = db.session.scalars(
-            select(Practice).order_by(Practice.name).limit(SWITCHER_LIMIT + 1)
-        ).all()
-        return list(practices) if len(practices) <= SWITCHER_LIMIT else []
     return current_user.practices
 
 
@@ -107,15 +93,13 @@ def current_practice_or_404() -> Practice:
 
 
 def may_act_for_practice(practice_id: int, roles: frozenset[Role] = PRACTICE_ROLES) -> bool:
-    """Whether the user holds one of `roles` at the practice (admins may everything)."""
-    if current_user.is_admin:
-        return True
+    """Whether the user holds one of `roles` at the practice."""
     role = current_user.role_for_practice(practice_id)
     return role is not None and role in roles
 
 
 def roles_required(
-    *roles: Role, admin: bool = True
+    *roles: Role, admin: bool = False
 ) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Refuse (403) users holding none of `roles`; administrators pass when `admin` is set."""
 

@@ -25,7 +25,7 @@ def _may_see(audience: str) -> bool:
     if audience == "admin":
         return current_user.is_admin
     if audience == "practice":
-        return current_user.is_admin or current_user.has_role(Role.PRACTICE_MANAGER, Role.FINANCE)
+        return current_user.has_role(Role.PRACTICE_MANAGER, Role.FINANCE)
     if audience == "reviewer":
         return current_user.is_admin or current_user.has_role(Role.ICB_REVIEWER)
     return False

@@ -43,8 +43,18 @@ def test_bank_details_visible_to_own_practice_staff(as_manager: FlaskClient) -> 
     assert 'value="12345678"' in page
 
 
-def test_admin_switches_to_any_practice(as_admin: FlaskClient, world: World) -> None:
-    page = as_admin.get("/").data.decode()
-    assert "Working as" in page and "Beta Medical Centre (B82001)" in page
-    as_admin.post("/switch-practice", data={"practice_id": world.practice_b.id, "next": "/"})
-    assert b"Beta Medical Centre" in as_admin.get("/practice/settings").data
+def test_admins_manage_the_directory_but_not_practices_own_data(
+    as_admin: FlaskClient, world: World
+) -> None:
+    from tests.factories import make_incident
+    from tracker.extensions import db
+
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    assert "Working as" not in as_admin.get("/").data.decode()
+    assert as_admin.post("/switch-practice", data={"practice_id": world.practice_b.id}
+                         ).status_code == 404
+    for url in ("/incidents", "/invoices", "/practice/settings", "/practice/rate-card",
+                "/incidents/new", f"/incidents/{incident.id}"):
+        assert as_admin.get(url).status_code in (403, 404), url
+    assert as_admin.get("/admin/practices").status_code == 200
