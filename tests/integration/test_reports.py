@@ -234,3 +234,66 @@ def test_query_count_does_not_grow_with_practices(client: FlaskClient, world: Wo
     after = [_count_queries(client, url) for url in urls]
     assert before == after
     assert db.session.scalar(select(InvoiceLine.id).limit(1))
+
+
+def test_report_file_names_cut_the_event_at_a_word(as_reviewer: FlaskClient, world: World,
+                                                    setup) -> None:
+    from tracker.reports.views import slug
+
+    event = setup[0]
+    event.name = "CrowdStrike global IT outage, 19 July 2024, every practice in the country hit"
+    db.session.commit()
+    for suffix in (".xlsx", ".pdf"):
+        response = as_reviewer.get(f"/reports/events/{event.id}/icbs/{world.icb_x.id}{suffix}")
+        disposition = response.headers["Content-Disposition"]
+        name = disposition.split('filename="', 1)[1].rstrip('"')
+        assert name.startswith("outage-report-QXA-CrowdStrike-global-IT-outage-19-July-2024-"), name
+        event_part = name.removeprefix("outage-report-QXA-").rsplit("-", 3)[0]
+        assert event_part in slug(event.name, 1000) and slug(event.name, 1000).startswith(
+            event_part + "-"
+        ), f"{event_part!r} is not cut at a word"
+    assert slug("CrowdStrike global IT outage, 19 July 2024", 40) == (
+        "CrowdStrike-global-IT-outage-19-July"
+    )
+    assert slug("Short name", 40) == "Short-name"
+    assert slug("Supercalifragilistic" * 3, 10) == "Supercalifragilistic" * 3  # never mid-word
+
+
+def _xlsx_parts(data: bytes) -> dict[str, str]:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {
+            name: archive.read(name).decode()
+            for name in archive.namelist()
+            if name.startswith(("xl/charts/", "xl/drawings/", "xl/worksheets/"))
+        }
+
+
+def test_excel_report_has_native_charts_of_its_cells(as_reviewer: FlaskClient, world: World,
+                                                     setup) -> None:
+    event = setup[0]
+    response = as_reviewer.get(f"/reports/events/{event.id}/icbs/{world.icb_x.id}.xlsx")
+    parts = _xlsx_parts(response.data)
+    charts = sorted(name for name in parts if name.startswith("xl/charts/chart"))
+    assert charts == ["xl/charts/chart1.xml", "xl/charts/chart2.xml"]
+    xml = "".join(parts[name] for name in charts)
+    assert "<barChart>" in xml
+    # by practice: names in B, claimed and approved in E:F of the two practice rows
+    assert "'By practice'!$B$2:$B$3" in xml and "'By practice'!$E$2:$E$3" in xml
+    assert "'By practice'!$F$2:$F$3" in xml
+    kinds = len(load_workbook(io.BytesIO(response.data))["By cost kind"]["A"]) - 3
+    assert f"'By cost kind'!$A$2:$A${kinds + 1}" in xml
+    assert f"'By cost kind'!$D$2:$D${kinds + 1}" in xml
+    # still a sound workbook
+    assert load_workbook(io.BytesIO(response.data)).sheetnames == [
+        "Summary", "By practice", "By cost kind"]
+
+
+def test_national_workbook_charts_icbs_and_kinds(as_admin: FlaskClient, setup) -> None:
+    event = setup[0]
+    parts = _xlsx_parts(as_admin.get(f"/reports/events/{event.id}/national.xlsx").data)
+    xml = "".join(text for name, text in parts.items() if name.startswith("xl/charts/"))
+    assert "xl/charts/chart1.xml" in parts
+    assert "'By ICB'!$B$2:$B$3" in xml and "'By cost kind'!$A$2" in xml
+    assert "'By practice'!" not in xml

@@ -3,6 +3,7 @@ and the walls between ICBs."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -17,6 +18,7 @@ from tracker.models import (
     AuditEntry,
     ClaimMessage,
     CostLine,
+    Evidence,
     Invoice,
     InvoiceLine,
     LineDecision,
@@ -331,3 +333,122 @@ def test_two_reviewers_deciding_one_line_at_once_get_a_message_not_an_error(
         review.decide_line(db.session, claim, line,
                            review.LineDecisionInput(review.Decision.APPROVED),
                            user_id=world.reviewer.id)
+
+
+RECEIPT = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _claim_with_receipts(world: World, lines_with_files: int, lines: int = 4) -> Invoice:
+    """An issued claim of practice A with `lines` expense lines, the first
+    `lines_with_files` of them carrying two receipts each."""
+    import io
+
+    from flask import current_app
+
+    from tests.factories import make_expense_line, make_incident
+    from tracker.services import evidence as evidence_service
+    from tracker.services import invoicing
+
+    event = make_event(db.session)
+    incident = make_incident(db.session, world.practice_a, outage_event_id=event.id)
+    costs = [
+        make_expense_line(db.session, incident, description=f"Paper batch {n}")
+        for n in range(lines)
+    ]
+    db.session.flush()
+    for n, cost in enumerate(costs[:lines_with_files]):
+        for name in (f"receipt-{n + 1}a.pdf", f"receipt-{n + 1}b.pdf"):
+            evidence_service.store(db.session, current_app.config["UPLOAD_FOLDER"], cost, name,
+                                   io.BytesIO(RECEIPT), 100_000, world.manager.id)
+    draft = invoicing.create_draft(db.session, practice=world.practice_a,
+                                   cost_line_ids=[c.id for c in costs], user_id=world.manager.id)
+    db.session.flush()
+    claim = invoicing.issue_invoice(db.session, draft, user_id=world.manager.id,
+                                    today=date(2024, 7, 26))
+    db.session.commit()
+    return claim
+
+
+def _evidence_links(page: str) -> list[str]:
+    import re
+
+    return re.findall(r'href="/evidence/(\d+)">(receipt-[^<]+)<', page)
+
+
+def test_reviewer_and_practice_see_each_lines_receipts(client: FlaskClient, world: World):
+    claim = _claim_with_receipts(world, lines_with_files=2)
+    files = db.session.scalars(select(Evidence).order_by(Evidence.id)).all()
+    expected = [(str(f.id), f.original_filename) for f in files]
+    login(client, world.reviewer)
+    page = client.get(f"/review/claims/{claim.id}").get_data(as_text=True)
+    assert _evidence_links(page) == expected
+    first, second = claim.lines[0], claim.lines[1]
+    decide = client.get(f"/review/claims/{claim.id}/lines/{second.id}").get_data(as_text=True)
+    assert _evidence_links(decide) == expected[2:], "only this line's files"
+    assert "None attached" in client.get(
+        f"/review/claims/{claim.id}/lines/{claim.lines[3].id}"
+    ).get_data(as_text=True)
+    download = client.get(f"/evidence/{files[0].id}")
+    assert download.status_code == 200 and download.data == RECEIPT
+    assert first.cost_line_id == files[0].cost_line_id
+    client.post("/logout")
+    login(client, world.manager)
+    feedback = client.get(f"/claims/{claim.id}/feedback").get_data(as_text=True)
+    assert _evidence_links(feedback) == expected
+
+
+def test_claim_page_fetches_receipts_in_one_query(client: FlaskClient, world: World):
+    from sqlalchemy import event as sa_event
+
+    few = _claim_with_receipts(world, lines_with_files=1, lines=2)
+    many = _claim_with_receipts(world, lines_with_files=6, lines=6)
+    login(client, world.reviewer)
+
+    def count(url: str) -> int:
+        statements: list[str] = []
+
+        def seen(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        db.session.expire_all()
+        sa_event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            page = client.get(url)
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", seen)
+        assert page.status_code == 200 and b"receipt-1a.pdf" in page.data
+        return len(statements)
+
+    assert count(f"/review/claims/{few.id}") == count(f"/review/claims/{many.id}")
+
+
+def test_deciding_a_withdrawn_claim_says_so(client: FlaskClient, world: World, claims) -> None:
+    from tracker.services import invoicing
+
+    _, claim, _, _ = claims
+    invoicing.credit_invoice(db.session, claim, user_id=world.manager.id,
+                             today=claim.issue_date, reason="Duplicate")
+    db.session.commit()
+    login(client, world.reviewer)
+    line = claim.lines[0]
+    for response in (
+        client.get(f"/review/claims/{claim.id}/lines/{line.id}", follow_redirects=True),
+        _decide_following(client, claim, line),
+        client.post(f"/review/claims/{claim.id}/approve-remaining", follow_redirects=True),
+    ):
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200, page
+        assert response.request.path == f"/review/claims/{claim.id}"
+        assert f"Claim {claim.number} was withdrawn by a credit note" in page
+        assert "can no longer be reviewed" in page
+        assert "Your role does not include" not in page
+        assert "Decide<" not in page
+    assert db.session.scalar(select(func.count(LineDecision.id))) == 0
+
+
+def _decide_following(client: FlaskClient, claim: Invoice, line: InvoiceLine):
+    return client.post(
+        f"/review/claims/{claim.id}/lines/{line.id}",
+        data={"decision": "approved"},
+        follow_redirects=True,
+    )

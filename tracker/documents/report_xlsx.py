@@ -1,6 +1,7 @@
 """The outage report as an Excel workbook: a Summary sheet and a sheet per view (by practice,
 by cost kind and, nationally, by ICB). Figures are numbers with £ and hour formats; every
-table has a frozen header row and filters; text never becomes a formula.
+table has a frozen header row and filters; text never becomes a formula. Each view has a
+native bar chart of claimed against approved beside its table, drawn from the table's cells.
 
 Written in openpyxl's write-only mode so the national workbook (thousands of practices)
 streams rather than building every cell object in memory.
@@ -15,6 +16,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -65,9 +67,11 @@ def _table(
     rows: Iterable[tuple[Sequence[Any], Figures]],
     total: tuple[Sequence[Any], Figures] | None,
     count: int,
+    chart: tuple[str, int] | None = None,
 ) -> None:
     """A sheet: header row (frozen, filtered), one row per item, then a totals row below the
-    filtered range so sorting never moves it."""
+    filtered range so sorting never moves it. `chart` (title, column of the row names) adds
+    a bar chart of claimed against approved beside the table, drawn from its cells."""
     ws = wb.create_sheet(title)
     widths = [w for _, w in label_columns] + [w for _, w, _, _ in FIGURE_COLUMNS]
     for index, width in enumerate(widths, start=1):
@@ -92,6 +96,39 @@ def _table(
     if total is not None:
         ws.append([])
         ws.append(row_cells(total[0], total[1], BOLD))
+    if chart is not None and count:
+        _add_chart(ws, chart[0], chart[1], len(label_columns), count)
+
+
+CLAIMED_AT = next(i for i, column in enumerate(FIGURE_COLUMNS) if column[0] == "Claimed")
+APPROVED_AT = next(i for i, column in enumerate(FIGURE_COLUMNS) if column[0] == "Approved")
+assert APPROVED_AT == CLAIMED_AT + 1, "the chart reads Claimed and Approved as one range"
+
+
+def _add_chart(
+    ws: WriteOnlyWorksheet, title: str, name_column: int, label_count: int, count: int
+) -> None:
+    """A native Excel bar chart of the Claimed and Approved columns of rows 2..count+1,
+    one bar pair per row named from `name_column`: it follows the cells if they change."""
+    claimed_column = label_count + CLAIMED_AT + 1
+    chart = BarChart()
+    chart.type = "bar"  # horizontal bars: long practice names stay readable
+    chart.style = 10
+    chart.title = title
+    chart.y_axis.title = "£"
+    chart.y_axis.numFmt = '"£"#,##0'
+    chart.x_axis.scaling.orientation = "maxMin"  # first row at the top, as in the table
+    chart.add_data(
+        Reference(
+            ws, min_col=claimed_column, max_col=claimed_column + 1, min_row=1, max_row=count + 1
+        ),
+        titles_from_data=True,
+    )
+    chart.set_categories(Reference(ws, min_col=name_column, min_row=2, max_row=count + 1))
+    chart.width = 22
+    chart.height = min(60, max(7.5, 3 + 0.6 * count))
+    width = label_count + len(FIGURE_COLUMNS)
+    ws.add_chart(chart, f"{get_column_letter(width + 2)}2")
 
 
 def _summary(wb: Workbook, report: OutageReport) -> None:
@@ -144,6 +181,7 @@ def build_report_xlsx(report: OutageReport) -> bytes:
             (((i.ods_code, i.name, i.practices), i.figures) for i in report.by_icb),
             ((total_label, "", report.practices_claiming), report.totals),
             len(report.by_icb),
+            chart=("Claimed and approved by ICB", 2),
         )
     if report.by_practice:
         labels: tuple[tuple[str, int], ...] = (("ODS code", 11), ("Practice", 40))
@@ -159,6 +197,8 @@ def build_report_xlsx(report: OutageReport) -> bytes:
             ),
             ((total_label, *[""] * (len(labels) - 1)), report.totals),
             len(report.by_practice),
+            # nationally thousands of practices: the ICB chart stands in for them
+            chart=None if report.national else ("Claimed and approved by practice", len(labels)),
         )
     _table(
         wb,
@@ -167,6 +207,7 @@ def build_report_xlsx(report: OutageReport) -> bytes:
         (((k.label,), k.figures) for k in report.by_kind),
         ((total_label,), report.totals),
         len(report.by_kind),
+        chart=("Claimed and approved by cost kind", 1),
     )
     wb.properties.title = f"Outage report: {ILLEGAL_CHARACTERS_RE.sub('', report.event_name)}"
     wb.properties.creator = "Outage Claims"

@@ -26,7 +26,7 @@ CHART_PRACTICES = 15
 
 
 @bp.before_request
-@roles_required(Role.ICB_REVIEWER)
+@roles_required(Role.ICB_REVIEWER, admin=True)
 def only_reviewers() -> None:
     """Reports are for ICB reviewers and administrators."""
 
@@ -47,9 +47,19 @@ def _icb_or_404(icb_id: int) -> Icb:
     return icb
 
 
+def slug(text: str, limit: int = 60) -> str:
+    """`text` as ASCII letters and digits joined by hyphens, at most `limit` characters cut
+    at a word boundary (a single word longer than that is kept whole, never cut)."""
+    words = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
+    if len(words) <= limit:
+        return words
+    cut = words[: limit + 1].rsplit("-", 1)[0]
+    return cut if "-" in words[: limit + 1] else words.split("-", 1)[0]
+
+
 def _filename(report: reports.OutageReport, extension: str) -> str:
     scope = "national" if report.national else report.scope.rsplit("(", 1)[-1].rstrip(")")
-    event = re.sub(r"[^A-Za-z0-9]+", "-", report.event_name).strip("-")[:40]
+    event = slug(report.event_name)
     return f"outage-report-{scope}-{event}-{report.generated_on.isoformat()}.{extension}"
 
 

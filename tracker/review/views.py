@@ -33,7 +33,7 @@ from tracker.services.money import parse_decimal
 from tracker.views import send_evidence, show_domain_error
 
 bp = Blueprint("review", __name__)
-reviewers_only = roles_required(Role.ICB_REVIEWER)
+reviewers_only = roles_required(Role.ICB_REVIEWER, admin=True)
 PER_PAGE = 25
 
 
@@ -46,6 +46,20 @@ def _claim_or_404(invoice_id: int) -> Invoice:
     if claim is None:
         abort(404)
     return claim
+
+
+WITHDRAWN = (
+    "Claim {number} was withdrawn by a credit note: it can no longer be reviewed, and "
+    "decisions on its lines cannot be recorded or changed."
+)
+
+
+def _withdrawn(claim: Invoice) -> Response | None:
+    """Back to the claim, saying why, when a reviewer tries to decide a withdrawn claim."""
+    if claim.status == InvoiceStatus.ISSUED:
+        return None
+    flash(WITHDRAWN.format(number=claim.number), "error")
+    return redirect(url_for("review.claim", invoice_id=claim.id))
 
 
 def _may_decide(claim: Invoice) -> bool:
@@ -90,6 +104,7 @@ def claim(invoice_id: int) -> str:
         "review/claim.html",
         claim=claim,
         messages=review.messages_by_line(db.session, claim.id),
+        evidence=review.evidence_by_line(db.session, claim.id),
         may_decide=_may_decide(claim),
         review=review,
     )
@@ -102,6 +117,8 @@ def decide(invoice_id: int, line_id: int) -> str | Response:
     line = next((ln for ln in claim.lines if ln.id == line_id), None)
     if line is None:
         abort(404)
+    if (back := _withdrawn(claim)) is not None:
+        return back
     if not _may_decide(claim):
         abort(403)
     form = LineDecisionForm(obj=line.decision)
@@ -134,6 +151,7 @@ def decide(invoice_id: int, line_id: int) -> str | Response:
         line=line,
         form=form,
         messages=review.messages_by_line(db.session, claim.id).get(line.id, []),
+        evidence=review.evidence_by_line(db.session, claim.id).get(line.id, []),
         review=review,
     )
 
@@ -142,6 +160,8 @@ def decide(invoice_id: int, line_id: int) -> str | Response:
 @roles_required(Role.ICB_REVIEWER, admin=False)
 def approve_remaining(invoice_id: int) -> Response:
     claim = _claim_or_404(invoice_id)
+    if (back := _withdrawn(claim)) is not None:
+        return back
     if not _may_decide(claim):
         abort(403)
     count = review.approve_remaining(db.session, claim, user_id=current_user.id)
@@ -171,6 +191,7 @@ def feedback(invoice_id: int) -> str:
         "review/feedback.html",
         claim=claim,
         messages=review.messages_by_line(db.session, claim.id),
+        evidence=review.evidence_by_line(db.session, claim.id),
         may_answer=may_act_for_practice(claim.practice_id) and not current_user.is_admin,
         form=AnswerForm(),
         review=review,

@@ -527,6 +527,21 @@ def message_evidence(session: Session, invoice_id: int, evidence_id: int) -> Evi
     ).first()
 
 
+def evidence_by_line(session: Session, invoice_id: int) -> dict[int, list[Evidence]]:
+    """The receipts and documents the practice attached to the cost lines it claimed on this
+    invoice, keyed by invoice line id, in upload order: one query for the whole claim."""
+    rows = session.execute(
+        select(InvoiceLine.id, Evidence)
+        .join(Evidence, Evidence.cost_line_id == InvoiceLine.cost_line_id)
+        .where(InvoiceLine.invoice_id == invoice_id)
+        .order_by(InvoiceLine.position, Evidence.id)
+    ).all()
+    grouped: dict[int, list[Evidence]] = {}
+    for line_id, item in rows:
+        grouped.setdefault(line_id, []).append(item)
+    return grouped
+
+
 def messages_by_line(session: Session, invoice_id: int) -> dict[int | None, list[MessageView]]:
     """The claim's messages, oldest first, keyed by line id (None for the claim as a whole)."""
     rows = session.execute(
