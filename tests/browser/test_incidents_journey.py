@@ -99,6 +99,18 @@ def test_demo_incident_and_rate_card(page) -> None:
     page.get_by_role("link", name="CrowdStrike / EMIS outage 19–20 July 2024").click()
     expect(page.get_by_test_id("duration")).to_have_text("1 day 5 hours 50 minutes")
     screenshot(page, "incident-detail-demo")
+    # the rate-card links fill in their rate; GP time already includes on-costs
+    page.get_by_role("link", name="Staff time", exact=True).click()
+    page.get_by_role("link", name="GP patient-contact time: £268.00").click()
+    expect(page.get_by_label("Hourly rate")).to_have_value("268")
+    expect(page.get_by_label("Employer pension")).to_have_value("0")
+    expect(page.get_by_label("Staff member or role")).to_have_value("GP patient-contact time")
     page.goto("/practice/rate-card")
     expect(page.get_by_text("Unit Costs of Health and Social Care 2024").first).to_be_visible()
+    # every figure is shown whole, none clipped by its "£" and unit
+    clipped = page.eval_on_selector_all(
+        ".app-rate-card input.nhsuk-input",
+        "els => els.filter(e => e.scrollWidth > e.clientWidth).map(e => e.id + '=' + e.value)",
+    )
+    assert clipped == []
     screenshot(page, "rate-card")

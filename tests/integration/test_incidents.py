@@ -1,5 +1,6 @@
 """Journeys 2 and 3 through the test client: log an incident, cost it up, attach evidence."""
 
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -58,6 +59,15 @@ def staff_form(**overrides: object) -> dict[str, object]:
     }
     data.update(overrides)
     return data
+
+
+def input_value(page: str, name: str) -> str | None:
+    """The value of the text input called name on a page."""
+    for tag in re.findall(r"<input[^>]*>", page):
+        if f'name="{name}"' in tag:
+            found = re.search(r'value="([^"]*)"', tag)
+            return found.group(1) if found else None
+    return None
 
 
 def count(model: type) -> int:
@@ -248,6 +258,51 @@ def test_reviewers_have_no_incident_pages(as_reviewer: FlaskClient, world: World
     assert as_reviewer.get(f"/incidents/{incident.id}").status_code == 403
 
 
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"end_time": ""}, "end_time", "Enter the end time, or clear the end date"),
+        ({"end_date": ""}, "end_date", "Enter the end date, or clear the end time"),
+    ],
+)
+def test_an_end_needs_both_its_date_and_its_time(
+    as_manager: FlaskClient, world: World, overrides: dict, field: str, message: str
+) -> None:
+    response = as_manager.post("/incidents/new", data=incident_form(**overrides))
+    assert response.status_code == 200
+    page = response.data.decode()
+    assert f'id="{field}-error"' in page and message in page
+    other = "end_date" if field == "end_time" else "end_time"
+    assert f'id="{other}-error"' not in page
+    kept = "2024-07-20" if field == "end_time" else "13:00"
+    assert f'value="{kept}"' in page  # what was typed is kept
+    assert count(Incident) == 0
+    # and the same when editing
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    response = as_manager.post(
+        f"/incidents/{incident.id}/edit", data=incident_form(title="Changed", **overrides)
+    )
+    assert response.status_code == 200 and message in response.data.decode()
+    db.session.refresh(incident)
+    assert incident.title == "EMIS outage"
+    assert incident.ends_at == datetime(2024, 7, 19, 16, 0)
+
+
+def test_business_rules_are_shown_with_the_field_errors(
+    as_manager: FlaskClient, world: World
+) -> None:
+    response = as_manager.post(
+        "/incidents/new", data=incident_form(title="", end_date="2024-07-18")
+    )
+    assert response.status_code == 200
+    page = response.data.decode()
+    assert 'id="title-error"' in page and "Enter a title" in page
+    assert 'id="end_date-error"' in page and "End must be after the start" in page
+    assert page.count("Enter a title") == 2  # beside the field and in the summary, not twice
+    assert count(Incident) == 0
+
+
 # --- cost lines ------------------------------------------------------------------------
 
 
@@ -343,6 +398,58 @@ def test_one_line_of_each_kind_totals_correctly(as_manager: FlaskClient, world: 
     assert f'data-testid="incident-total">£{expected:,}' in page
     assert 'data-testid="kind-total-expense">£51.00' in page
     assert "<svg" in page and "Cost by kind" in page
+
+
+def test_rate_card_links_carry_their_rate_and_prefill_it(
+    as_manager: FlaskClient, world: World
+) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    base = f"/incidents/{incident.id}/costs/new"
+    page = as_manager.get(f"{base}/staff").data.decode()
+    assert f'href="{base}/staff?rate=gp_hour"' in page
+    assert f'href="{base}/staff?rate=nurse_hour"' in page
+    assert "rate=&quot;" not in page and '?rate="' not in page
+    # a rate that already includes on-costs zeroes them
+    gp = as_manager.get(f"{base}/staff?rate=gp_hour").data.decode()
+    assert input_value(gp, "unit_rate") == "268"
+    assert input_value(gp, "staff_role") == "GP patient-contact time"
+    assert [input_value(gp, name) for name in ("overtime_pct", "pension_pct", "ni_pct")] == [
+        "0",
+        "0",
+        "0",
+    ]
+    nurse = as_manager.get(f"{base}/staff?rate=nurse_hour").data.decode()
+    assert input_value(nurse, "unit_rate") == "47"
+    assert input_value(nurse, "pension_pct") == "0"
+    band = as_manager.get(f"{base}/staff?rate=afc_band_5").data.decode()
+    assert input_value(band, "unit_rate") == "18.66"
+    assert input_value(band, "pension_pct") == "14.38"
+    # only hourly staff rates: a locum session is not one
+    locum_rate = as_manager.get(f"{base}/staff?rate=locum_session").data.decode()
+    assert input_value(locum_rate, "unit_rate") == "12.08"
+    # the other kinds' links still carry their own values
+    assert f'href="{base}/locum?unit=hour"' in as_manager.get(f"{base}/locum").data.decode()
+    appointments = as_manager.get(f"{base}/appointments").data.decode()
+    assert f'href="{base}/appointments?type=nurse"' in appointments
+
+
+def test_blank_vat_paid_means_no_vat(as_manager: FlaskClient, world: World) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    response = as_manager.post(
+        f"/incidents/{incident.id}/costs/new/expense",
+        data={
+            "supplier": "Ryman",
+            "description": "Paper",
+            "line_date": "2024-07-19",
+            "net_amount": "42.50",
+            "vat_paid": "",
+        },
+    )
+    assert response.status_code == 302, response.data.decode()
+    line = db.session.scalars(select(CostLine)).one()
+    assert line.vat_amount == Decimal("0") and line.total_amount == Decimal("42.50")
 
 
 @pytest.mark.parametrize(

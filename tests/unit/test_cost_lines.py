@@ -210,7 +210,7 @@ def test_a_good_line_has_no_problems() -> None:
     [
         ({"quantity": D("-2")}, "quantity", "Hours must be 0 or more"),
         ({"quantity": D("0")}, "quantity", "Hours must be more than 0"),
-        ({"quantity": None}, "quantity", "Enter hours"),
+        ({"quantity": None}, "quantity", "Enter the hours"),
         ({"quantity": D("1.255")}, "quantity", "no more than 2 decimal places"),
         ({"unit_rate": D("10000.01")}, "unit_rate", "Hourly rate must be £10,000.00 or less"),
         ({"unit_rate": D("-1")}, "unit_rate", "Hourly rate must be 0 or more"),

@@ -84,9 +84,10 @@ class UKTimeField(TimeField):
 
 
 def combine(day: date | None, clock: time | None) -> datetime | None:
-    if day is None:
+    """A date and a time together; None unless both were given (never a silent midnight)."""
+    if day is None or clock is None:
         return None
-    return datetime.combine(day, clock or time(0, 0))
+    return datetime.combine(day, clock)
 
 
 class IncidentForm(FlaskForm):
@@ -114,9 +115,19 @@ class IncidentForm(FlaskForm):
     impact = TextAreaField("Impact on the practice", filters=[strip_filter])
     outage_event_id = SelectField("Outage event", coerce=int, validate_choice=True)
 
-    def validate_end_time(self, field: UKTimeField) -> None:
-        if field.data is not None and self.end_date.data is None and not self.end_date.errors:
-            self.end_date.errors = [*self.end_date.errors, "Enter the end date, or clear the time"]
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        # the end needs both a date and a time, or neither (while the outage continues);
+        # a field that failed to parse has its own message already
+        has_date = self.end_date.data is not None or bool(self.end_date.errors)
+        has_time = self.end_time.data is not None or bool(self.end_time.errors)
+        if has_time and not has_date:
+            self.end_date.errors = ["Enter the end date, or clear the end time"]
+            valid = False
+        elif has_date and not has_time:
+            self.end_time.errors = ["Enter the end time, or clear the end date"]
+            valid = False
+        return valid
 
     def validate_systems(self, field: MultiCheckboxField) -> None:
         if not field.data:

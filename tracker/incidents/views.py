@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -133,13 +134,24 @@ def _details(form: IncidentForm) -> incidents.IncidentDetails:
     )
 
 
+def _incident_form_ok(form: IncidentForm) -> bool:
+    """Whether a posted incident form can be saved: the form's own checks and the service's
+    rules run together, so every problem is shown at once, each next to its field."""
+    if not form.is_submitted():
+        return False
+    valid = form.validate()
+    problems, _, _ = incidents.incident_problems(db.session, _details(form), utcnow())
+    _show_problems(form, problems)
+    return valid and not problems
+
+
 @bp.route("/incidents/new", methods=["GET", "POST"])
 @practice_staff
 def new() -> str | Response:
     practice = current_practice_or_404()
     form = IncidentForm()
     form.outage_event_id.choices = _event_choices()
-    if form.validate_on_submit():
+    if _incident_form_ok(form):
         try:
             incident = incidents.create_incident(
                 db.session, practice.id, current_user.id, _details(form), utcnow()
@@ -165,7 +177,7 @@ def edit(incident_id: int) -> str | Response:
         form.end_date.data, form.end_time.data = incidents.local_parts(incident.ends_at)
         form.systems.data = incident.system_keys
         form.outage_event_id.data = incident.outage_event_id or 0
-    if form.validate_on_submit():
+    if _incident_form_ok(form):
         try:
             incidents.update_incident(
                 db.session, incident, current_user.id, _details(form), utcnow()
@@ -256,8 +268,11 @@ def _prefill(form: LineForm, kind: str, practice_id: int) -> dict[str, Any]:
     ]
     chosen = request.args.get("rate", "")
     if kind == CostKind.STAFF:
+        by_key = {item.key: item for item in staff_rates}
         item = (
-            card.get(chosen) or card.get("afc_band_2") or (staff_rates[0] if staff_rates else None)
+            by_key.get(chosen)
+            or by_key.get("afc_band_2")
+            or (staff_rates[0] if staff_rates else None)
         )
         if item is not None:
             form.unit_rate.data = item.value
@@ -268,7 +283,12 @@ def _prefill(form: LineForm, kind: str, practice_id: int) -> dict[str, Any]:
         form.overtime_pct.data = ZERO if includes_oncosts else pct.get("overtime_pct", ZERO)
         form.pension_pct.data = ZERO if includes_oncosts else pct.get("pension_pct", ZERO)
         form.ni_pct.data = ZERO if includes_oncosts else pct.get("ni_pct", ZERO)
-        return {"options": staff_rates, "chosen": chosen, "param": "rate"}
+        return {
+            "options": staff_rates,
+            "chosen": chosen,
+            "param": "rate",
+            "link_values": {key: key for key in by_key},
+        }
     if kind == CostKind.LOCUM:
         unit = request.args.get("unit", "session")
         unit = unit if unit in ("session", "hour") else "session"
@@ -281,7 +301,7 @@ def _prefill(form: LineForm, kind: str, practice_id: int) -> dict[str, Any]:
             "options": options,
             "chosen": f"locum_{unit}",
             "param": "unit",
-            "values": {"locum_session": "session", "locum_hour": "hour"},
+            "link_values": {"locum_session": "session", "locum_hour": "hour"},
         }
     if kind == CostKind.APPOINTMENTS:
         kind_key = request.args.get("type", "gp")
@@ -300,7 +320,7 @@ def _prefill(form: LineForm, kind: str, practice_id: int) -> dict[str, Any]:
             "options": options,
             "chosen": item.key if item else "",
             "param": "type",
-            "values": values,
+            "link_values": values,
             "admin_rate": admin.value if admin else None,
         }
     return {}
@@ -333,7 +353,7 @@ def _line_input(form: LineForm, kind: str) -> cost_lines.LineInput:
     )
 
 
-def _show_problems(form: LineForm, problems: list[DomainError]) -> None:
+def _show_problems(form: FlaskForm, problems: list[DomainError]) -> None:
     """Add the service's problems to fields that have no parsing error of their own."""
     for problem in problems:
         field = getattr(form, problem.field or "", None)
@@ -520,7 +540,7 @@ def evidence_or_404(evidence_id: int) -> Evidence:
     item = db.session.get(Evidence, evidence_id)
     if item is None:
         abort(404)
-    if current_user.is_admin or item.practice_id in practice_ids_for(current_user):
+    if item.practice_id in practice_ids_for(current_user):
         return item
     line = item.cost_line
     if (

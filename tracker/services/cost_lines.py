@@ -77,6 +77,15 @@ def _places(value: Decimal) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
+def _lower_first(what: str) -> str:
+    """ "Hourly rate" -> "hourly rate", but "VAT paid" and "National Insurance" keep their
+    capitals."""
+    first = what.split()[0]
+    if first.isupper() or what.startswith("National Insurance"):
+        return what
+    return first.lower() + what.removeprefix(first)
+
+
 def _check_number(
     value: Decimal | None,
     field: str,
@@ -88,7 +97,7 @@ def _check_number(
     required: bool = True,
 ) -> DomainError | None:
     if value is None:
-        return DomainError(f"Enter {what.lower()}", field) if required else None
+        return DomainError(f"Enter the {_lower_first(what)}", field) if required else None
     if value < 0:
         return DomainError(f"{what} must be 0 or more", field)
     if value == 0 and not allow_zero:
@@ -210,7 +219,10 @@ def _expense_problems(inp: LineInput) -> list[DomainError | None]:
             money=True,
             allow_zero=False,
         ),
-        _check_number(inp.vat_paid, "vat_paid", "VAT paid", maximum=MAX_EXPENSE, money=True),
+        # blank VAT paid means none was paid: £0.00
+        _check_number(
+            inp.vat_paid, "vat_paid", "VAT paid", maximum=MAX_EXPENSE, money=True, required=False
+        ),
     ]
     if not (inp.supplier or "").strip():
         problems.append(DomainError("Enter the supplier", "supplier"))

@@ -47,7 +47,8 @@ class IncidentDetails:
     """What a practice manager types about an incident, in Europe/London wall-clock time."""
 
     title: str
-    start_local: datetime
+    #: None when the start was not entered (or not understood)
+    start_local: datetime | None
     end_local: datetime | None = None
     systems: list[str] = field(default_factory=list)
     systems_other: str | None = None
@@ -66,46 +67,76 @@ def _to_utc(local: datetime, field_name: str) -> datetime:
         ) from error
 
 
-def check_incident(
+def incident_problems(
     session: Session, details: IncidentDetails, now_utc: datetime
-) -> tuple[datetime, datetime | None]:
-    """Check an incident's details; return its start and end in UTC."""
+) -> tuple[list[DomainError], datetime | None, datetime | None]:
+    """Every problem with an incident's details, each naming its form field; and its start
+    and end in UTC where they could be worked out."""
+    problems: list[DomainError] = []
     if not details.title.strip():
-        raise DomainError("Enter a title for the incident", "title")
-    if len(details.title) > 200:
-        raise DomainError("Title must be 200 characters or fewer", "title")
-    starts_at = _to_utc(details.start_local, "start_time")
-    if details.start_local < EARLIEST_START:
-        raise DomainError("Start date must be in the year 2000 or later", "start_date")
-    if starts_at > now_utc:
-        raise DomainError("Start date and time must be today or in the past", "start_date")
-    ends_at = None
+        problems.append(DomainError("Enter a title for the incident", "title"))
+    elif len(details.title) > 200:
+        problems.append(DomainError("Title must be 200 characters or fewer", "title"))
+    starts_at = ends_at = None
+    if details.start_local is None:
+        problems.append(DomainError("Enter the date and time the outage started", "start_date"))
+    elif details.start_local < EARLIEST_START:
+        problems.append(DomainError("Start date must be in the year 2000 or later", "start_date"))
+    else:
+        try:
+            starts_at = _to_utc(details.start_local, "start_time")
+        except DomainError as error:
+            problems.append(error)
+        else:
+            if starts_at > now_utc:
+                problems.append(
+                    DomainError("Start date and time must be today or in the past", "start_date")
+                )
     if details.end_local is not None:
-        ends_at = _to_utc(details.end_local, "end_time")
-        if ends_at > now_utc:
-            raise DomainError(
-                "End date and time must be in the past: leave them blank while the outage "
-                "continues",
-                "end_date",
-            )
-        if ends_at <= starts_at:
-            raise DomainError("End must be after the start", "end_date")
+        try:
+            ends_at = _to_utc(details.end_local, "end_time")
+        except DomainError as error:
+            problems.append(error)
+        else:
+            if ends_at > now_utc:
+                problems.append(
+                    DomainError(
+                        "End date and time must be in the past: leave them blank while the "
+                        "outage continues",
+                        "end_date",
+                    )
+                )
+            elif starts_at is not None and ends_at <= starts_at:
+                problems.append(DomainError("End must be after the start", "end_date"))
     unknown = [key for key in details.systems if key not in SYSTEMS]
     if unknown or not details.systems:
-        raise DomainError("Select the systems affected", "systems")
-    if "other" in details.systems and not (details.systems_other or "").strip():
-        raise DomainError("Enter the other system affected", "systems_other")
+        problems.append(DomainError("Select the systems affected", "systems"))
+    elif "other" in details.systems and not (details.systems_other or "").strip():
+        problems.append(DomainError("Enter the other system affected", "systems_other"))
     for name, text in (("cause", details.cause), ("impact", details.impact)):
         if len(text) > MAX_TEXT:
-            raise DomainError(
-                f"{name.capitalize()} must be {MAX_TEXT:,} characters or fewer "
-                f"(you entered {len(text):,})",
-                name,
+            problems.append(
+                DomainError(
+                    f"{name.capitalize()} must be {MAX_TEXT:,} characters or fewer "
+                    f"(you entered {len(text):,})",
+                    name,
+                )
             )
     if details.outage_event_id is not None and not session.get(
         OutageEvent, details.outage_event_id
     ):
-        raise DomainError("Select an outage event from the list", "outage_event_id")
+        problems.append(DomainError("Select an outage event from the list", "outage_event_id"))
+    return problems, starts_at, ends_at
+
+
+def check_incident(
+    session: Session, details: IncidentDetails, now_utc: datetime
+) -> tuple[datetime, datetime | None]:
+    """Check an incident's details; return its start and end in UTC."""
+    problems, starts_at, ends_at = incident_problems(session, details, now_utc)
+    if problems:
+        raise problems[0]
+    assert starts_at is not None
     return starts_at, ends_at
 
 
