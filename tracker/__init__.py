@@ -28,6 +28,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
     )
     load_config(app, test_config)
+    if app.config.get("BEHIND_PROXY"):
+        # trust one proxy's X-Forwarded-For/-Proto, so login throttling counts real addresses
+        # and HTTPS is recognised behind a load balancer
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     register_templates(app)
     register_extensions(app)
     register_blueprints(app)

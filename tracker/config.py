@@ -30,6 +30,8 @@ class Defaults:
     LOGIN_MAX_FAILURES_PER_MINUTE = 10
     PAYMENT_TERMS_DAYS = 30
     PAGE_SIZE = 25
+    #: Set TRACKER_BEHIND_PROXY=true behind one reverse proxy or load balancer.
+    BEHIND_PROXY = False
     #: Production: Secure cookies, a real secret key required. Set TRACKER_PRODUCTION=true.
     PRODUCTION = False
 
