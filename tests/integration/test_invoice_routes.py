@@ -105,12 +105,22 @@ def test_downloads_are_the_same_every_time(as_manager: FlaskClient, world: World
     text = pdf_text(first.data)
     assert invoice.number in text
     assert "A81001" in text and "NHS Exampleshire Integrated Care Board" in text
+    assert "QXA Payables AB12" in text and "LS11 1HP" in text  # the ICB's invoice address
+    for line in invoice.lines:  # every line, to the penny as in the database
+        assert line.description in text and f"£{line.net_amount:,}" in text
     assert f"£{invoice.total:,}" in text
     workbook = load_workbook(io.BytesIO(as_manager.get(f"/invoices/{invoice.id}.xlsx").data))
-    values = [c.value for row in workbook["Invoice"].iter_rows() for c in row]
+    sheet = workbook["Invoice"]
+    values = [c.value for row in sheet.iter_rows() for c in row]
     assert invoice.number in values
-    assert sum(Decimal(str(v)) for v in values
-               if isinstance(v, float | int) and Decimal(str(v)) == invoice.total) > 0
+    header = next(r for r in sheet.iter_rows() if any(c.value == "Description" for c in r))
+    columns = {c.value: c.column for c in header}
+    rows = [r for r in sheet.iter_rows(min_row=header[0].row + 1)
+            if r[columns["Description"] - 1].value in {x.description for x in invoice.lines}]
+    totals = [Decimal(str(r[columns["Total"] - 1].value)).quantize(Decimal("0.01"))
+              for r in rows]
+    assert len(totals) == len(invoice.lines)
+    assert sum(totals) == invoice.total
 
 
 def test_draft_pdf_is_marked_draft(as_manager: FlaskClient, world: World) -> None:
