@@ -69,8 +69,16 @@ def page(browser: object, live_server: str) -> Iterator[object]:
     )
     context.set_default_timeout(15_000)
     page = context.new_page()
+    elsewhere: list[str] = []
+    console_errors: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(live_server) or r.url.startswith(
+        ("data:", "blob:")) else elsewhere.append(r.url))
+    page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     yield page
     context.close()
+    # no page may reach beyond this machine, nor break its own Content-Security-Policy
+    assert elsewhere == [], f"requests left 127.0.0.1: {elsewhere}"
+    assert [e for e in console_errors if "Content Security Policy" in e] == []
 
 
 def sign_in(page: object, email: str, password: str = DEMO_PASSWORD) -> None:
