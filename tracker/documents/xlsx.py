@@ -39,6 +39,7 @@ from tracker.documents.xlsx_cells import (
 )
 
 QUANTITY = "#,##0.00"
+WHOLE_QUANTITY = "#,##0"  # 17 appointments, 2 sessions: no ".00"
 PERCENT = "0.00%"
 LABEL = Font(color="4C6272")
 ZERO = Decimal("0.00")
@@ -225,7 +226,8 @@ def _line_rows(ws: Worksheet, doc: InvoiceDocument, first: int) -> int:
         put(ws, row, 3, line.line_date, DATE)
         put(ws, row, 4, line.description)
         put(ws, row, 5, line.working)
-        put(ws, row, 6, line.quantity, QUANTITY)
+        whole = line.quantity == line.quantity.to_integral_value()
+        put(ws, row, 6, line.quantity, WHOLE_QUANTITY if whole else QUANTITY)
         put(ws, row, 7, line.unit)
         put(ws, row, 8, line.unit_rate, MONEY)
         put(ws, row, 9, vat_rate, vat_format)
