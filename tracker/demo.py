@@ -292,7 +292,7 @@ def _seed_incident_lines(session: Session, incident: Incident, scale: int) -> No
 def seed_invoices(session: Session) -> None:
     """Riverside's claim as finance would leave it: one invoice part-paid, one issued and
     unpaid, and a draft for the expenses still waiting for the ICB's reference."""
-    from tracker.services import invoicing
+    from tracker.services import invoicing, payments
     from tracker.services.dates import today_in_london
 
     practice = session.scalar(select(Practice).where(Practice.ods_code == "Y09901"))
@@ -311,7 +311,7 @@ def seed_invoices(session: Session) -> None:
         notes="Claim for the CrowdStrike outage of 19 July 2024, as advised by the BMA GPC.")
     session.flush()
     invoicing.issue_invoice(session, staff_and_locum, user_id=finance.id, today=today)
-    invoicing.record_payment(session, staff_and_locum, amount=Decimal("1000.00"),
+    payments.record_payment(session, staff_and_locum, amount=Decimal("1000.00"),
                              paid_on=today - timedelta(days=3), reference="NCL ICB BACS 88213",
                              user_id=finance.id, today=today)
     appointments = invoicing.create_draft(

@@ -14,9 +14,9 @@ from tests import factories
 from tests.factories import World, make_expense_line, make_incident, make_staff_line
 from tracker.extensions import db
 from tracker.models import CostLine, Invoice, InvoiceStatus, NumberSeries
-from tracker.services import invoicing
+from tracker.services import invoice_documents, invoicing, payments
 from tracker.services.errors import DomainError
-from tracker.services.invoicing import PaymentState, payment_state
+from tracker.services.payments import PaymentState, payment_state
 
 TODAY = date(2024, 7, 26)
 
@@ -58,7 +58,7 @@ def test_issued_invoice_keeps_the_details_it_was_issued_with(world: World) -> No
     world.practice_a.name = "Renamed Surgery"
     world.icb_x.payables_code = "ZZZZ"
     db.session.commit()
-    document = invoicing.invoice_document(invoice, TODAY)
+    document = invoice_documents.invoice_document(invoice, TODAY)
     assert document.supplier.name == "Alpha Surgery"
     assert document.customer.address_lines == ("QXA Payables AB12", "PO Box 312", "LS11 1HP")
     assert document.draft is False
@@ -193,20 +193,20 @@ def test_payments_part_paid_paid_and_refund(world: World) -> None:
     total = invoice.total
     assert payment_state(invoice, TODAY) == PaymentState.UNPAID
     assert payment_state(invoice, date(2024, 9, 1)) == PaymentState.OVERDUE
-    invoicing.record_payment(db.session, invoice, amount=Decimal("10.00"), paid_on=TODAY,
+    payments.record_payment(db.session, invoice, amount=Decimal("10.00"), paid_on=TODAY,
                              reference="BACS 1", user_id=None, today=TODAY)
     db.session.commit()
     assert payment_state(invoice, TODAY) == PaymentState.PART_PAID
     with pytest.raises(DomainError, match="more than the"):
-        invoicing.record_payment(db.session, invoice, amount=total, paid_on=TODAY,
+        payments.record_payment(db.session, invoice, amount=total, paid_on=TODAY,
                                  reference="", user_id=None, today=TODAY)
-    invoicing.record_payment(db.session, invoice, amount=total - Decimal("10.00"),
+    payments.record_payment(db.session, invoice, amount=total - Decimal("10.00"),
                              paid_on=TODAY, reference="BACS 2", user_id=None, today=TODAY)
     db.session.commit()
     assert payment_state(invoice, date(2025, 1, 1)) == PaymentState.PAID
     with pytest.raises(DomainError, match="Record a refund"):
         invoicing.credit_invoice(db.session, invoice, user_id=None, today=TODAY, reason="x")
-    invoicing.record_payment(db.session, invoice, amount=-total, paid_on=TODAY,
+    payments.record_payment(db.session, invoice, amount=-total, paid_on=TODAY,
                              reference="Refund", user_id=None, today=TODAY)
     db.session.commit()
     invoicing.credit_invoice(db.session, invoice, user_id=None, today=TODAY, reason="Refunded")
@@ -217,11 +217,11 @@ def test_payments_part_paid_paid_and_refund(world: World) -> None:
 def test_payment_dates_are_checked(world: World) -> None:
     invoice = factories.make_issued_invoice(db.session, world.practice_a, costed_incident(world))
     with pytest.raises(DomainError, match="future"):
-        invoicing.record_payment(db.session, invoice, amount=Decimal(1),
+        payments.record_payment(db.session, invoice, amount=Decimal(1),
                                  paid_on=date(2024, 7, 27), reference="", user_id=None,
                                  today=TODAY)
     with pytest.raises(DomainError, match="before the invoice date"):
-        invoicing.record_payment(db.session, invoice, amount=Decimal(1),
+        payments.record_payment(db.session, invoice, amount=Decimal(1),
                                  paid_on=date(2024, 7, 1), reference="", user_id=None,
                                  today=TODAY)
 
@@ -268,7 +268,7 @@ def test_vat_is_charged_only_by_a_vat_registered_practice(world: World) -> None:
     unregistered = factories.make_issued_invoice(db.session, world.practice_a, lines)
     assert unregistered.vat_total == Decimal("0.00")
     assert unregistered.total == sum(line.total_amount for line in lines)
-    assert invoicing.invoice_document(unregistered, TODAY).vat_statement
+    assert invoice_documents.invoice_document(unregistered, TODAY).vat_statement
     incident = make_incident(db.session, world.practice_a2)
     world.practice_a2.vat_number = "GB123456789"
     expense = make_expense_line(db.session, incident)
@@ -276,4 +276,4 @@ def test_vat_is_charged_only_by_a_vat_registered_practice(world: World) -> None:
     registered = factories.make_issued_invoice(db.session, world.practice_a2, [expense])
     assert registered.vat_total == Decimal("8.50")
     assert registered.net_total == Decimal("42.50")
-    assert invoicing.invoice_document(registered, TODAY).vat_statement is None
+    assert invoice_documents.invoice_document(registered, TODAY).vat_statement is None

@@ -40,7 +40,7 @@ from tracker.invoices.forms import (
     RegisterFilterForm,
 )
 from tracker.models import PRACTICE_ROLES, CostLine, Invoice, InvoiceStatus, Practice, Role
-from tracker.services import invoicing, register
+from tracker.services import invoice_documents, invoicing, payments, register
 from tracker.services.dates import today_in_london
 from tracker.services.errors import DomainError
 from tracker.views import show_domain_error
@@ -95,7 +95,7 @@ def index() -> str:
     return render_template(
         "invoices/index.html", form=form, result=result, today=today, page=page,
         pages=max((total_rows + size - 1) // size, 1), query=query,
-        state_of=lambda invoice: invoicing.payment_state(invoice, today),
+        state_of=lambda invoice: payments.payment_state(invoice, today),
     )
 
 
@@ -128,10 +128,10 @@ def _register_row(invoice: Invoice, today: date) -> RegisterRow:
         vat=invoice.vat_total,
         total=invoice.total,
         paid=invoice.amount_paid,
-        outstanding=(invoicing.outstanding(invoice)
+        outstanding=(payments.outstanding(invoice)
                      if invoice.kind == "invoice" and invoice.status == InvoiceStatus.ISSUED
                      else Decimal("0.00")),
-        status=invoicing.payment_state(invoice, today).label,
+        status=payments.payment_state(invoice, today).label,
     )
 
 
@@ -216,7 +216,7 @@ def _render_detail(invoice: Invoice, today: date, *, changes: list[str] | None =
     if details_form is None:
         details_form = DraftDetailsForm(obj=invoice, formdata=None)
     evidence = invoicing.draft_evidence_names(db.session, invoice) if is_draft else None
-    document = invoicing.invoice_document(invoice, today, evidence)
+    document = invoice_documents.invoice_document(invoice, today, evidence)
     credit_note = None
     if invoice.status == InvoiceStatus.CANCELLED:
         credit_note = db.session.scalar(
@@ -225,9 +225,9 @@ def _render_detail(invoice: Invoice, today: date, *, changes: list[str] | None =
         "invoices/detail.html",
         invoice=invoice,
         document=document,
-        groups=invoicing.group_lines(document.lines),
-        state=invoicing.payment_state(invoice, today),
-        outstanding=invoicing.outstanding(invoice),
+        groups=invoice_documents.group_lines(document.lines),
+        state=payments.payment_state(invoice, today),
+        outstanding=payments.outstanding(invoice),
         warnings=invoicing.issue_warnings(invoice, today) if is_draft else [],
         changes=changes or [],
         details_form=details_form,
@@ -331,7 +331,7 @@ def _record(invoice_id: int, form: PaymentForm, sign: int) -> Response | tuple[s
     forms = {"refund_form" if sign < 0 else "payment_form": form}
     if form.validate_on_submit():
         try:
-            invoicing.record_payment(db.session, invoice, amount=sign * form.amount_value,
+            payments.record_payment(db.session, invoice, amount=sign * form.amount_value,
                                      paid_on=form.paid_on.data, reference=form.reference.data or "",
                                      user_id=current_user.id, today=today)
             db.session.commit()
@@ -354,7 +354,7 @@ def _document(invoice: Invoice, today: date) -> InvoiceDocument:
         invoicing.refresh_draft(db.session, invoice)
         db.session.commit()
         evidence = invoicing.draft_evidence_names(db.session, invoice)
-    return invoicing.invoice_document(invoice, today, evidence)
+    return invoice_documents.invoice_document(invoice, today, evidence)
 
 
 def _pdf_bytes(invoice: Invoice, today: date) -> bytes:

@@ -6,24 +6,22 @@ The rules that make an invoice trustworthy live here:
 - numbers come from a counter row incremented inside the issuing transaction, so two people
   issuing at the same moment get consecutive numbers and a failed issue leaves no gap;
 - an issued invoice is never edited or deleted: a credit note reverses it in full.
+
+Payments live in services.payments and the printable document in services.invoice_documents.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.documents.data import DocumentLine, InvoiceDocument, Party, PaymentDetails
 from tracker.models import (
-    COST_KIND_LABELS,
     CostKind,
     CostLine,
     DocumentKind,
@@ -34,7 +32,6 @@ from tracker.models import (
     InvoiceLine,
     InvoiceStatus,
     NumberSeries,
-    Payment,
     Practice,
     utcnow,
 )
@@ -48,64 +45,6 @@ KIND_ORDER = {kind.value: position for position, kind in enumerate(CostKind)}
 MAX_DAYS_AHEAD = 14  # warn beyond this
 LATEST_DAYS_AHEAD = 90  # refuse beyond this
 EARLIEST_DAYS_BACK = 31  # refuse backdating beyond this
-VAT_STATEMENT = (
-    "No VAT is charged. NHS payments to GP practices for medical services are exempt from "
-    "VAT, and compensation for costs incurred is outside the scope of VAT."
-)
-
-
-class PaymentState(StrEnum):
-    """What finance staff see: stored status plus payments and the due date."""
-
-    DRAFT = "draft"
-    UNPAID = "unpaid"
-    PART_PAID = "part_paid"
-    PAID = "paid"
-    OVERDUE = "overdue"
-    CANCELLED = "cancelled"
-    CREDIT_NOTE = "credit_note"
-
-    @property
-    def label(self) -> str:
-        return PAYMENT_STATE_LOOK[self][0]
-
-    @property
-    def colour(self) -> str:
-        """The NHS.UK tag colour."""
-        return PAYMENT_STATE_LOOK[self][1]
-
-
-PAYMENT_STATE_LOOK = {
-    PaymentState.DRAFT: ("Draft", "grey"),
-    PaymentState.UNPAID: ("Issued", "blue"),
-    PaymentState.PART_PAID: ("Part-paid", "yellow"),
-    PaymentState.PAID: ("Paid", "green"),
-    PaymentState.OVERDUE: ("Overdue", "red"),
-    PaymentState.CANCELLED: ("Cancelled", "grey"),
-    PaymentState.CREDIT_NOTE: ("Credit note", "purple"),
-}
-
-
-def outstanding(invoice: Invoice) -> Decimal:
-    return invoice.total - invoice.amount_paid
-
-
-def payment_state(invoice: Invoice, today: date) -> PaymentState:
-    if invoice.kind == DocumentKind.CREDIT_NOTE:
-        return PaymentState.CREDIT_NOTE
-    if invoice.status == InvoiceStatus.DRAFT:
-        return PaymentState.DRAFT
-    if invoice.status == InvoiceStatus.CANCELLED:
-        return PaymentState.CANCELLED
-    if invoice.amount_paid >= invoice.total:
-        return PaymentState.PAID
-    if invoice.due_date and today > invoice.due_date:
-        return PaymentState.OVERDUE
-    if invoice.amount_paid > ZERO:
-        return PaymentState.PART_PAID
-    return PaymentState.UNPAID
-
-
 # --- choosing lines ----------------------------------------------------------------------
 
 
@@ -356,7 +295,7 @@ def format_number(ods_code: str, kind: str, year: int, value: int) -> str:
     return f"{prefix}-{year}-{value:04d}"
 
 
-def _supplier_snapshot(practice: Practice) -> dict[str, object]:
+def supplier_snapshot(practice: Practice) -> dict[str, object]:
     return {
         "name": practice.name,
         "address": practice.address,
@@ -372,7 +311,7 @@ def _supplier_snapshot(practice: Practice) -> dict[str, object]:
     }
 
 
-def _customer_snapshot(icb: Icb) -> dict[str, object]:
+def customer_snapshot(icb: Icb) -> dict[str, object]:
     return {
         "name": icb.name,
         "address": icb.payables_address or "",
@@ -451,8 +390,8 @@ def issue_invoice(
     invoice.supply_from, invoice.supply_to = _incident_dates(session, invoice)
     invoice.icb_id = practice.icb_id
     invoice.outage_event_id = _shared_event(session, invoice)
-    invoice.supplier_snapshot = json.dumps(_supplier_snapshot(practice), ensure_ascii=False)
-    invoice.customer_snapshot = json.dumps(_customer_snapshot(practice.icb), ensure_ascii=False)
+    invoice.supplier_snapshot = json.dumps(supplier_snapshot(practice), ensure_ascii=False)
+    invoice.customer_snapshot = json.dumps(customer_snapshot(practice.icb), ensure_ascii=False)
     invoice.evidence_snapshot = json.dumps(_evidence_names(session, invoice), ensure_ascii=False)
     invoice.issued_at = utcnow()
     invoice.issued_by_id = user_id
@@ -535,190 +474,5 @@ def credit_invoice(
     return credit
 
 
-# --- payments ----------------------------------------------------------------------------
-
-
-def record_payment(
-    session: Session,
-    invoice: Invoice,
-    *,
-    amount: Decimal,
-    paid_on: date,
-    reference: str,
-    user_id: int | None,
-    today: date,
-) -> Payment:
-    """A payment (positive) or refund (negative). Never more than is owed or was paid."""
-    if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
-        raise DomainError("Payments can only be recorded against an issued invoice.")
-    if amount == ZERO:
-        raise DomainError("Enter an amount other than £0.00", "amount")
-    if paid_on > today:
-        raise DomainError("The payment date cannot be in the future", "paid_on")
-    if invoice.issue_date and paid_on < invoice.issue_date:
-        raise DomainError("The payment date cannot be before the invoice date", "paid_on")
-    if amount > ZERO and amount > outstanding(invoice):
-        raise DomainError(f"That is more than the {format_money(outstanding(invoice))} "
-                          "still owed", "amount")
-    if amount < ZERO and -amount > invoice.amount_paid:
-        raise DomainError(f"A refund cannot be more than the {format_money(invoice.amount_paid)}"
-                          " paid", "amount")
-    table = Invoice.__table__
-    applied = session.execute(
-        update(table)
-        .where(table.c.id == invoice.id,
-               table.c.status == InvoiceStatus.ISSUED,
-               table.c.amount_paid == invoice.amount_paid)  # nobody paid in between
-        .values(amount_paid=table.c.amount_paid + amount)
-    )
-    if applied.rowcount != 1:
-        raise DomainError("Another payment was recorded a moment ago. Reload and try again.")
-    session.refresh(invoice)
-    payment = Payment(invoice_id=invoice.id, paid_on=paid_on, amount=amount,
-                      reference=reference.strip(), recorded_by_id=user_id)
-    session.add(payment)
-    word = "Payment" if amount > ZERO else "Refund"
-    audit.record(session, user_id=user_id, entity=payment, action="payment",
-                 practice_id=invoice.practice_id,
-                 summary=f"{word} of {format_money(abs(amount))} on {invoice.number}",
-                 changes={"amount_paid": [str(invoice.amount_paid - amount),
-                                          str(invoice.amount_paid)]})
-    return payment
-
-
-# --- the document ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LineGroup:
-    """The lines of one cost kind within one incident, with their subtotal, in print order."""
-
-    incident_title: str
-    kind_label: str
-    lines: tuple[DocumentLine, ...]
-    net: Decimal
-    vat: Decimal
-    total: Decimal
-    first_of_incident: bool
-
-
-def group_lines(lines: Sequence[DocumentLine]) -> list[LineGroup]:
-    groups: dict[tuple[str, str], list[DocumentLine]] = {}
-    for line in lines:
-        groups.setdefault((line.incident_title, line.kind_label), []).append(line)
-    seen: set[str] = set()
-    result = []
-    for (title, kind_label), members in groups.items():
-        result.append(LineGroup(
-            incident_title=title, kind_label=kind_label, lines=tuple(members),
-            net=sum_amounts(x.net for x in members), vat=sum_amounts(x.vat for x in members),
-            total=sum_amounts(x.total for x in members), first_of_incident=title not in seen,
-        ))
-        seen.add(title)
-    return result
-
-
-@dataclass(frozen=True)
-class KindSubtotal:
-    incident_title: str
-    kind_label: str
-    net: Decimal
-    vat: Decimal
-    total: Decimal
-
-
-def _party(snapshot: dict[str, object]) -> Party:
-    address = str(snapshot.get("address") or "")
-    return Party(
-        name=str(snapshot["name"]),
-        address_lines=tuple(line.strip() for line in address.splitlines() if line.strip()),
-        ods_code=str(snapshot["ods_code"]),
-        email=snapshot.get("email") or None,  # type: ignore[arg-type]
-        phone=snapshot.get("phone") or None,  # type: ignore[arg-type]
-        vat_number=snapshot.get("vat_number") or None,  # type: ignore[arg-type]
-    )
-
-
-def invoice_document(invoice: Invoice, today: date, evidence: list[str] | None = None
-                     ) -> InvoiceDocument:
-    """The printable document: the frozen snapshot for an issued invoice, the practice's
-    current details for a draft (marked DRAFT)."""
-    is_draft = invoice.status == InvoiceStatus.DRAFT
-    if is_draft:
-        supplier = _supplier_snapshot(invoice.practice)
-        customer = _customer_snapshot(invoice.practice.icb)
-        evidence_names = evidence or []
-    else:
-        supplier = json.loads(invoice.supplier_snapshot or "{}")
-        customer = json.loads(invoice.customer_snapshot or "{}")
-        evidence_names = json.loads(invoice.evidence_snapshot or "[]")
-    lines = tuple(
-        DocumentLine(
-            incident_title=line.incident_title,
-            kind=line.kind,
-            kind_label=COST_KIND_LABELS.get(CostKind(line.kind), line.kind),
-            line_date=line.line_date,
-            description=line.description,
-            working=line.working,
-            quantity=line.quantity,
-            unit=line.unit,
-            unit_rate=line.unit_rate,
-            vat_rate=line.vat_rate,
-            net=line.net_amount,
-            vat=line.vat_amount,
-            total=line.total_amount,
-        )
-        for line in invoice.lines
-    )
-    issue_date = invoice.issue_date or today
-    terms = int(supplier.get("payment_terms_days") or 30)  # type: ignore[call-overload]
-    credited = invoice.credited_invoice.number if invoice.credited_invoice else None
-    return InvoiceDocument(
-        title="Credit note" if invoice.kind == DocumentKind.CREDIT_NOTE else "Invoice",
-        number=invoice.number,
-        issue_date=issue_date,
-        due_date=None if invoice.kind == DocumentKind.CREDIT_NOTE
-        else invoice.due_date or (issue_date + timedelta(days=terms)),
-        supply_from=invoice.supply_from,
-        supply_to=invoice.supply_to,
-        po_reference=invoice.po_reference,
-        supplier=_party(supplier),
-        customer=_party(customer),
-        lines=lines,
-        net_total=invoice.net_total,
-        vat_total=invoice.vat_total,
-        total=invoice.total,
-        payment=PaymentDetails(
-            account_name=supplier.get("bank_account_name"),  # type: ignore[arg-type]
-            sort_code=supplier.get("bank_sort_code"),  # type: ignore[arg-type]
-            account_number=supplier.get("bank_account_number"),  # type: ignore[arg-type]
-            remittance_email=supplier.get("remittance_email"),  # type: ignore[arg-type]
-            terms_days=terms,
-        ),
-        vat_statement=VAT_STATEMENT if invoice.vat_total == ZERO else None,
-        evidence=tuple(evidence_names),
-        notes=invoice.notes or "",
-        credited_number=credited,
-        draft=is_draft,
-    )
-
-
 def draft_evidence_names(session: Session, invoice: Invoice) -> list[str]:
     return _evidence_names(session, invoice)
-
-
-def subtotals(lines: Sequence[InvoiceLine]) -> list[KindSubtotal]:
-    """Sum per incident and cost kind, in print order."""
-    groups: dict[tuple[int | None, str, str], list[InvoiceLine]] = {}
-    for line in lines:
-        groups.setdefault((line.incident_id, line.incident_title, line.kind), []).append(line)
-    return [
-        KindSubtotal(
-            incident_title=title,
-            kind_label=COST_KIND_LABELS[CostKind(kind)],
-            net=sum_amounts(x.net_amount for x in group),
-            vat=sum_amounts(x.vat_amount for x in group),
-            total=sum_amounts(x.total_amount for x in group),
-        )
-        for (_incident, title, kind), group in groups.items()
-    ]
