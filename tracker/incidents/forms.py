@@ -51,36 +51,30 @@ class NumberField(StringField):
         return ""
 
 
-class UKDateField(DateField):
+class _PlainInvalidMessage:
+    """A date or time field that is blank when empty and says `invalid` in words people
+    understand when what was typed is not a date or time."""
+
+    def __init__(self, label: str, invalid: str, **kwargs: Any) -> None:
+        super().__init__(label, **kwargs)  # type: ignore[call-arg]
+        self.invalid = invalid
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist or not valuelist[0].strip():
+            self.data = None
+            return
+        try:
+            super().process_formdata([valuelist[0].strip()])  # type: ignore[misc]
+        except ValueError as error:
+            raise ValueError(self.invalid) from error
+
+
+class UKDateField(_PlainInvalidMessage, DateField):
     """A date with a message people understand when it is not one."""
 
-    def __init__(self, label: str, invalid: str, **kwargs: Any) -> None:
-        super().__init__(label, **kwargs)
-        self.invalid = invalid
 
-    def process_formdata(self, valuelist: list[str]) -> None:
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
-        try:
-            super().process_formdata([valuelist[0].strip()])
-        except ValueError as error:
-            raise ValueError(self.invalid) from error
-
-
-class UKTimeField(TimeField):
-    def __init__(self, label: str, invalid: str, **kwargs: Any) -> None:
-        super().__init__(label, **kwargs)
-        self.invalid = invalid
-
-    def process_formdata(self, valuelist: list[str]) -> None:
-        if not valuelist or not valuelist[0].strip():
-            self.data = None
-            return
-        try:
-            super().process_formdata([valuelist[0].strip()])
-        except ValueError as error:
-            raise ValueError(self.invalid) from error
+class UKTimeField(_PlainInvalidMessage, TimeField):
+    """A time with a message people understand when it is not one."""
 
 
 def combine(day: date | None, clock: time | None) -> datetime | None:
