@@ -166,6 +166,20 @@ def _percent(label: str, required: bool = True) -> NumberField:
 
 
 class StaffForm(LineForm):
+    #: The order the page shows the fields in, so the error summary follows it.
+    display_order = (
+        "staff_role",
+        "description",
+        "line_date",
+        "quantity",
+        "unit_rate",
+        "overtime_pct",
+        "pension_pct",
+        "ni_pct",
+        "vat_rate",
+        "evidence",
+    )
+
     staff_role = StringField(
         "Staff member or role",
         filters=[strip_filter],
@@ -179,6 +193,20 @@ class StaffForm(LineForm):
 
 
 class LocumForm(LineForm):
+    #: The order the page shows the fields in, so the error summary follows it.
+    display_order = (
+        "locum_name",
+        "description",
+        "line_date",
+        "unit",
+        "quantity",
+        "unit_rate",
+        "pension_pct",
+        "locum_invoice_ref",
+        "vat_rate",
+        "evidence",
+    )
+
     locum_name = StringField(
         "Locum's name", filters=[strip_filter], validators=[InputRequired("Enter the locum's name")]
     )
@@ -199,6 +227,22 @@ class LocumForm(LineForm):
 
 
 class AppointmentsForm(LineForm):
+    #: The order the page shows the fields in, so the error summary follows it.
+    display_order = (
+        "appointment_type",
+        "description",
+        "line_date",
+        "quantity",
+        "unit_rate",
+        "vat_rate",
+        "rebook_hours",
+        "rebook_rate",
+        "overtime_pct",
+        "pension_pct",
+        "ni_pct",
+        "evidence",
+    )
+
     appointment_type = RadioField(
         "Type of appointment", choices=list(APPOINTMENT_TYPES.items()), validate_choice=True
     )
@@ -220,6 +264,16 @@ class AppointmentsForm(LineForm):
 
 
 class ExpenseForm(LineForm):
+    #: The order the page shows the fields in, so the error summary follows it.
+    display_order = (
+        "supplier",
+        "description",
+        "line_date",
+        "net_amount",
+        "vat_paid",
+        "evidence",
+    )
+
     supplier = StringField(
         "Supplier", filters=[strip_filter], validators=[InputRequired("Enter the supplier")]
     )
