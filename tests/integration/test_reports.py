@@ -199,6 +199,10 @@ def test_admin_national_page_and_workbook(as_admin: FlaskClient, world: World, s
     assert Decimal(str(by_code["Total"][claimed])).quantize(Decimal("0.01")) == total
     # admins may open any ICB's report too
     assert as_admin.get(f"/reports/events/{event.id}/icbs/{world.icb_y.id}").status_code == 200
+    pdf = PdfReader(io.BytesIO(as_admin.get(f"/reports/events/{event.id}/national.pdf").data))
+    text = " ".join(" ".join(p.extract_text() for p in pdf.pages).split())
+    assert world.icb_x.ods_code in text and world.icb_y.ods_code in text
+    assert f"£{total:,.2f}" in text
 
 
 def _count_queries(client: FlaskClient, url: str) -> int:
@@ -225,6 +229,7 @@ def test_query_count_does_not_grow_with_practices(client: FlaskClient, world: Wo
             f"/reports/events/{event.id}/icbs/{world.icb_x.id}.pdf",
             f"/reports/events/{event.id}/national",
             f"/reports/events/{event.id}/national.xlsx",
+            f"/reports/events/{event.id}/national.pdf",
             "/review"]
     before = [_count_queries(client, url) for url in urls]
     for n in range(4):

@@ -179,3 +179,12 @@ def national_xlsx(event_id: int) -> Response:
     event = _event_or_404(event_id)
     report = reports.national_report(db.session, event, today=today_london(), with_practices=True)
     return _download(build_report_xlsx(report), XLSX, _filename(report, "xlsx"))
+
+
+@bp.route("/events/<int:event_id>/national.pdf")
+@admin_required
+def national_pdf(event_id: int) -> Response:
+    """The national report by ICB as PDF (practice-level rows are in the workbook)."""
+    event = _event_or_404(event_id)
+    report = reports.national_report(db.session, event, today=today_london())
+    return _download(build_report_pdf(report), "application/pdf", _filename(report, "pdf"))
