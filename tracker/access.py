@@ -48,25 +48,17 @@ def scoped(stmt: Select, column: Any) -> Select:
     return stmt.where(practice_condition(column))
 
 
-def first_or_404(stmt: Select) -> Any:
-    """Run a scoped query for one object, answering 404 when there is none."""
-    obj = db.session.scalars(stmt).first()
-    if obj is None:
-        abort(404)
-    return obj
-
-
 def get_for_practice_or_404(model: type[T], object_id: int) -> T:
     """Fetch a model that has a `practice_id` column, within the user's practices."""
     practice_column = model.practice_id  # type: ignore[attr-defined]
     stmt = select(model).where(model.id == object_id)  # type: ignore[attr-defined]
-    return first_or_404(scoped(stmt, practice_column))
+    return db.first_or_404(scoped(stmt, practice_column))
 
 
 def practice_or_404(practice_id: int) -> Practice:
     """A practice the user belongs to (any practice for admins), else 404."""
     stmt = select(Practice).where(Practice.id == practice_id)
-    return first_or_404(stmt.where(practice_condition(Practice.id)))
+    return db.first_or_404(stmt.where(practice_condition(Practice.id)))
 
 
 def current_practice() -> Practice | None:
@@ -138,4 +130,4 @@ def invoice_or_404(invoice_id: int, *, reviewers: bool = False) -> Invoice:
                 condition,
                 and_(Invoice.icb_id.in_(icb_ids), Invoice.status != InvoiceStatus.DRAFT),
             )
-    return first_or_404(select(Invoice).where(Invoice.id == invoice_id, condition))
+    return db.first_or_404(select(Invoice).where(Invoice.id == invoice_id, condition))

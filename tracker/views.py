@@ -8,21 +8,11 @@ from flask import abort, current_app, send_file
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from tracker.extensions import db
 from tracker.models import Evidence
 from tracker.services import evidence
 from tracker.services.errors import DomainError
 
 T = TypeVar("T")
-
-
-def get_or_404(model: type[T], object_id: int) -> T:
-    """Fetch by primary key or answer 404. Only for objects that need no practice scope
-    (administration); everything else goes through tracker.access."""
-    obj = db.session.get(model, object_id)
-    if obj is None:
-        abort(404)
-    return obj
 
 
 def show_domain_error(form: FlaskForm, error: DomainError) -> None:

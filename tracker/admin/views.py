@@ -13,7 +13,7 @@ from tracker.extensions import db
 from tracker.models import Icb, Practice, Role, User
 from tracker.services import audit, directory
 from tracker.services.errors import DomainError
-from tracker.views import get_or_404, show_domain_error
+from tracker.views import show_domain_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -95,7 +95,7 @@ def new_user() -> str | Response:
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
 def edit_user(user_id: int) -> str | Response:
-    return _save_user(get_or_404(User, user_id))
+    return _save_user(db.get_or_404(User, user_id))
 
 
 # --- practices -------------------------------------------------------------------------
@@ -153,7 +153,7 @@ def new_practice() -> str | Response:
 
 @bp.route("/practices/<int:practice_id>/edit", methods=["GET", "POST"])
 def edit_practice(practice_id: int) -> str | Response:
-    return _save_practice(get_or_404(Practice, practice_id))
+    return _save_practice(db.get_or_404(Practice, practice_id))
 
 
 # --- ICBs ------------------------------------------------------------------------------
@@ -203,7 +203,7 @@ def new_icb() -> str | Response:
 
 @bp.route("/icbs/<int:icb_id>/edit", methods=["GET", "POST"])
 def edit_icb(icb_id: int) -> str | Response:
-    return _save_icb(get_or_404(Icb, icb_id))
+    return _save_icb(db.get_or_404(Icb, icb_id))
 
 
 ROLE_NAMES = {role.value: role.label for role in Role}

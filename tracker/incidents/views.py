@@ -22,7 +22,6 @@ from werkzeug.wrappers import Response
 
 from tracker.access import (
     current_practice_or_404,
-    first_or_404,
     get_for_practice_or_404,
     icb_ids_for,
     practice_ids_for,
@@ -56,7 +55,7 @@ from tracker.services.dates import duration_text, today_in_london
 from tracker.services.errors import DomainError
 from tracker.services.money import ZERO
 from tracker.services.rates import rate_card
-from tracker.views import get_or_404, send_evidence, show_domain_error
+from tracker.views import send_evidence, show_domain_error
 
 bp = Blueprint("incidents", __name__)
 
@@ -68,7 +67,7 @@ def _incident_or_404(incident_id: int) -> Incident:
 
 
 def _line_or_404(incident: Incident, line_id: int) -> CostLine:
-    return first_or_404(
+    return db.first_or_404(
         select(CostLine).where(CostLine.id == line_id, CostLine.incident_id == incident.id)
     )
 
@@ -631,4 +630,4 @@ def new_event() -> str | Response:
 def edit_event(event_id: int) -> str | Response:
     if not _may_manage_events():
         abort(403)
-    return _save_event(get_or_404(OutageEvent, event_id))
+    return _save_event(db.get_or_404(OutageEvent, event_id))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import date
-from decimal import Decimal
 
 from flask import (
     Blueprint,
@@ -29,7 +28,7 @@ from tracker.access import (
     practice_ids_for,
     roles_required,
 )
-from tracker.documents.data import InvoiceDocument, RegisterRow
+from tracker.documents.data import InvoiceDocument
 from tracker.extensions import db
 from tracker.invoices.forms import (
     CreditForm,
@@ -39,7 +38,7 @@ from tracker.invoices.forms import (
     RefundForm,
     RegisterFilterForm,
 )
-from tracker.models import PRACTICE_ROLES, CostLine, Invoice, InvoiceStatus, Practice, Role
+from tracker.models import PRACTICE_ROLES, Invoice, InvoiceStatus, Practice, Role
 from tracker.services import invoice_documents, invoicing, payments, register
 from tracker.services.dates import today_in_london
 from tracker.services.errors import DomainError
@@ -107,32 +106,11 @@ def register_xlsx() -> Response:
     today = today_in_london()
     result = register.register(db.session, _register_filter(RegisterFilterForm(request.args)),
                                today)
-    rows = [_register_row(invoice, today) for invoice in result.invoices
+    rows = [register.register_row(invoice, today) for invoice in result.invoices
             if invoice.status != InvoiceStatus.DRAFT]
     data = build_register_xlsx(rows)
     return send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True,
                      download_name=f"invoice-register-{today.isoformat()}.xlsx")
-
-
-def _register_row(invoice: Invoice, today: date) -> RegisterRow:
-    return RegisterRow(
-        number=invoice.number or "Draft",
-        kind="Credit note" if invoice.kind == "credit_note" else "Invoice",
-        practice_name=invoice.practice.name,
-        practice_ods_code=invoice.practice.ods_code,
-        icb_name=invoice.practice.icb.name,
-        issue_date=invoice.issue_date or today,
-        due_date=invoice.due_date,
-        po_reference=invoice.po_reference,
-        net=invoice.net_total,
-        vat=invoice.vat_total,
-        total=invoice.total,
-        paid=invoice.amount_paid,
-        outstanding=(payments.outstanding(invoice)
-                     if invoice.kind == "invoice" and invoice.status == InvoiceStatus.ISSUED
-                     else Decimal("0.00")),
-        status=payments.payment_state(invoice, today).label,
-    )
 
 
 @bp.route("/invoices.zip")
@@ -163,7 +141,7 @@ def new() -> str | Response:
     if not may_act_for_practice(practice.id):
         abort(403)
     lines = invoicing.uninvoiced_lines(db.session, practice.id)
-    incidents = _group_by_incident(lines)
+    incidents = invoicing.lines_by_incident(lines)
     form = NewInvoiceForm()
     form.incident_ids.choices = [(incident.id, incident.title) for incident, _ in incidents]
     form.cost_line_ids.choices = [(line.id, line.description) for line in lines]
@@ -183,13 +161,6 @@ def new() -> str | Response:
             return redirect(url_for("invoices.detail", invoice_id=draft.id))
     return render_template("invoices/new.html", form=form, practice=practice,
                            incidents=incidents)
-
-
-def _group_by_incident(lines: list[CostLine]) -> list[tuple[object, list[CostLine]]]:
-    groups: dict[int, tuple[object, list[CostLine]]] = {}
-    for line in lines:
-        groups.setdefault(line.incident_id, (line.incident, []))[1].append(line)
-    return list(groups.values())
 
 
 @bp.route("/<int:invoice_id>")

@@ -18,7 +18,6 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tracker.access import (
-    first_or_404,
     icb_ids_for,
     may_act_for_practice,
     practice_condition,
@@ -175,7 +174,7 @@ def approve_remaining(invoice_id: int) -> Response:
 
 def _own_claim_or_404(invoice_id: int) -> Invoice:
     """An issued (or withdrawn) invoice of one of the user's practices."""
-    return first_or_404(
+    return db.first_or_404(
         review.claim_query(invoice_id).where(
             practice_condition(Invoice.practice_id),
             Invoice.kind == DocumentKind.INVOICE,

@@ -110,7 +110,7 @@ class QueriedClaim:
     unanswered: int
 
 
-def _latest_answers(session: Session) -> Any:
+def _latest_answers() -> Any:
     """Per invoice line, when the latest note on it was written."""
     return (
         select(ClaimMessage.invoice_line_id, func.max(ClaimMessage.created_at).label("at"))
@@ -126,7 +126,7 @@ def _answered(answers: Any) -> Any:
 
 def queried_claims(session: Session, practice_id: int) -> list[QueriedClaim]:
     """The practice's claims with queried lines, and how many still wait for an answer."""
-    answers = _latest_answers(session)
+    answers = _latest_answers()
     rows = session.execute(
         select(
             Invoice.id,
@@ -169,7 +169,7 @@ def review_counts(session: Session, icb_id: int) -> ReviewCounts:
             .group_by(Invoice.review_status)
         ).all()
     )
-    answers = _latest_answers(session)
+    answers = _latest_answers()
     answered = session.scalar(
         select(func.count(LineDecision.id))
         .join(InvoiceLine, LineDecision.invoice_line_id == InvoiceLine.id)

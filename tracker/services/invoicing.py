@@ -73,6 +73,14 @@ def sort_for_print(lines: Iterable[CostLine]) -> list[CostLine]:
     )
 
 
+def lines_by_incident(lines: list[CostLine]) -> list[tuple[Incident, list[CostLine]]]:
+    """Lines grouped under their incident, keeping their order, for choosing what to invoice."""
+    groups: dict[int, tuple[Incident, list[CostLine]]] = {}
+    for line in lines:
+        groups.setdefault(line.incident_id, (line.incident, []))[1].append(line)
+    return list(groups.values())
+
+
 def _practice_lines(session: Session, practice_id: int, ids: Sequence[int]) -> list[CostLine]:
     stmt = (
         select(CostLine)

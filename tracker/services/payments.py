@@ -49,6 +49,9 @@ PAYMENT_STATE_LOOK = {
 
 
 def outstanding(invoice: Invoice) -> Decimal:
+    """What is still owed: nothing on a draft, a cancelled invoice or a credit note."""
+    if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
+        return ZERO
     return invoice.total - invoice.amount_paid
 
 

@@ -9,7 +9,9 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from tracker.documents.data import RegisterRow
 from tracker.models import DocumentKind, Icb, Invoice, InvoiceStatus, Practice
+from tracker.services import payments
 from tracker.services.money import ZERO
 
 
@@ -98,15 +100,7 @@ def register(session: Session, filters: RegisterFilter, today: date, *, limit: i
         func.coalesce(func.sum(sub.c.total), ZERO),
         func.coalesce(func.sum(sub.c.amount_paid), ZERO),
     )).one()
-    return RegisterPage(invoices, RegisterTotals(count, _money(net), _money(vat), _money(total),
-                                                 _money(paid)))
-
-
-def _money(value: object) -> Decimal:
-    """Aggregates over a subquery lose the column type; pence come back as integers."""
-    if isinstance(value, Decimal):
-        return value
-    return (Decimal(int(value or 0)) / 100).quantize(Decimal("0.01"))
+    return RegisterPage(invoices, RegisterTotals(count, net, vat, total, paid))
 
 
 def count(session: Session, filters: RegisterFilter, today: date) -> int:
@@ -119,3 +113,23 @@ def icbs_of(session: Session, practice_ids: list[int]) -> list[Icb]:
         select(Icb).where(Icb.id.in_(select(Practice.icb_id).where(
             Practice.id.in_(practice_ids)))).order_by(Icb.name)
     ))
+
+
+def register_row(invoice: Invoice, today: date) -> RegisterRow:
+    """One row of the register as exported to Excel."""
+    return RegisterRow(
+        number=invoice.number or "Draft",
+        kind="Credit note" if invoice.kind == "credit_note" else "Invoice",
+        practice_name=invoice.practice.name,
+        practice_ods_code=invoice.practice.ods_code,
+        icb_name=invoice.practice.icb.name,
+        issue_date=invoice.issue_date or today,
+        due_date=invoice.due_date,
+        po_reference=invoice.po_reference,
+        net=invoice.net_total,
+        vat=invoice.vat_total,
+        total=invoice.total,
+        paid=invoice.amount_paid,
+        outstanding=payments.outstanding(invoice),
+        status=payments.payment_state(invoice, today).label,
+    )

@@ -222,8 +222,8 @@ def list_claims(
 
 
 def _line_counts(session: Session, invoice_ids: list[int]) -> dict[int, tuple[int, int, int, int]]:
-    """Per invoice: lines, finally decided lines, queried lines, queried lines whose latest
-    practice answer is newer than the query."""
+    """Per invoice: lines, finally decided lines, queried lines, and queried lines still
+    waiting for an answer (no practice note since the query)."""
     if not invoice_ids:
         return {}
     answered = (
