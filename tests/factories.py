@@ -242,15 +242,25 @@ def build_world(session: Session) -> World:
     return world
 
 
-def make_issued_invoice(session: Session, practice: Practice, lines: list[CostLine],
-                        *, today: date = date(2024, 7, 26), po_reference: str = "PO-1234",
-                        user_id: int | None = None):
+def make_issued_invoice(
+    session: Session,
+    practice: Practice,
+    lines: list[CostLine],
+    *,
+    today: date = date(2024, 7, 26),
+    po_reference: str = "PO-1234",
+    user_id: int | None = None,
+):
     """An invoice issued through the real invoicing service."""
     from tracker.services import invoicing
 
-    draft = invoicing.create_draft(session, practice=practice,
-                                   cost_line_ids=[line.id for line in lines], user_id=user_id,
-                                   po_reference=po_reference)
+    draft = invoicing.create_draft(
+        session,
+        practice=practice,
+        cost_line_ids=[line.id for line in lines],
+        user_id=user_id,
+        po_reference=po_reference,
+    )
     session.flush()
     invoice = invoicing.issue_invoice(session, draft, user_id=user_id, today=today)
     session.commit()

@@ -44,8 +44,9 @@ def seed_demo(password: str | None) -> None:
     from tracker.auth.forms import MIN_PASSWORD_LENGTH
 
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise click.BadParameter(f"use at least {MIN_PASSWORD_LENGTH} characters",
-                                 param_hint="--password")
+        raise click.BadParameter(
+            f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="--password"
+        )
     if demo.demo_present(db.session):
         if password:
             count = demo.reset_demo_passwords(db.session, password)
@@ -121,8 +122,12 @@ def create_user(
 
 
 @click.command("backup")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="ZIP file to write (default: instance/backups/backup-<time>.zip).")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="ZIP file to write (default: instance/backups/backup-<time>.zip).",
+)
 @with_appcontext
 def backup(output: Path | None) -> None:
     """Write a consistent copy of the database and the uploaded files to one ZIP."""

@@ -157,8 +157,12 @@ def _add_line(
     session.flush()
     # the demo history reads as if the practice manager had typed the costs in
     audit.record(
-        session, user_id=incident.created_by_id, entity=line, action="create",
-        practice_id=incident.practice_id, incident_id=incident.id,
+        session,
+        user_id=incident.created_by_id,
+        entity=line,
+        action="create",
+        practice_id=incident.practice_id,
+        incident_id=incident.id,
         summary=f"{kind.label} added: {description} ({format_money(line.total_amount)})",
     )
     return line
@@ -187,9 +191,15 @@ def seed_incidents(session: Session, practices: list[Practice], event: OutageEve
         )
         session.add(incident)
         session.flush()
-        audit.record(session, user_id=incident.created_by_id, entity=incident, action="create",
-                     practice_id=practice.id, incident_id=incident.id,
-                     summary=f"Incident logged: {incident.title}")
+        audit.record(
+            session,
+            user_id=incident.created_by_id,
+            entity=incident,
+            action="create",
+            practice_id=practice.id,
+            incident_id=incident.id,
+            summary=f"Incident logged: {incident.title}",
+        )
         _seed_incident_lines(session, incident, scale)
 
 
@@ -305,22 +315,38 @@ def seed_invoices(session: Session) -> None:
     by_kind = {kind: [line.id for line in lines if line.kind == kind] for kind in CostKind}
     today = today_in_london()
     staff_and_locum = invoicing.create_draft(
-        session, practice=practice, user_id=finance.id, po_reference="NCL-PO-240719-01",
+        session,
+        practice=practice,
+        user_id=finance.id,
+        po_reference="NCL-PO-240719-01",
         cost_line_ids=by_kind[CostKind.STAFF] + by_kind[CostKind.LOCUM],
         issue_date=today - timedelta(days=12),
-        notes="Claim for the CrowdStrike outage of 19 July 2024, as advised by the BMA GPC.")
+        notes="Claim for the CrowdStrike outage of 19 July 2024, as advised by the BMA GPC.",
+    )
     session.flush()
     invoicing.issue_invoice(session, staff_and_locum, user_id=finance.id, today=today)
-    payments.record_payment(session, staff_and_locum, amount=Decimal("1000.00"),
-                             paid_on=today - timedelta(days=3), reference="NCL ICB BACS 88213",
-                             user_id=finance.id, today=today)
+    payments.record_payment(
+        session,
+        staff_and_locum,
+        amount=Decimal("1000.00"),
+        paid_on=today - timedelta(days=3),
+        reference="NCL ICB BACS 88213",
+        user_id=finance.id,
+        today=today,
+    )
     appointments = invoicing.create_draft(
-        session, practice=practice, user_id=finance.id, po_reference="NCL-PO-240719-02",
-        cost_line_ids=by_kind[CostKind.APPOINTMENTS], issue_date=today - timedelta(days=5))
+        session,
+        practice=practice,
+        user_id=finance.id,
+        po_reference="NCL-PO-240719-02",
+        cost_line_ids=by_kind[CostKind.APPOINTMENTS],
+        issue_date=today - timedelta(days=5),
+    )
     session.flush()
     invoicing.issue_invoice(session, appointments, user_id=finance.id, today=today)
-    invoicing.create_draft(session, practice=practice, user_id=finance.id,
-                           cost_line_ids=by_kind[CostKind.EXPENSE])
+    invoicing.create_draft(
+        session, practice=practice, user_id=finance.id, cost_line_ids=by_kind[CostKind.EXPENSE]
+    )
 
 
 REVIEW_PRACTICES = (
@@ -350,21 +376,29 @@ def seed_review_claims(session: Session) -> None:
             continue
         slug = name.split()[0].lower()
         practice = Practice(
-            icb_id=icb.id, ods_code=code, name=name, pcn_name=pcn,
+            icb_id=icb.id,
+            ods_code=code,
+            name=name,
+            pcn_name=pcn,
             address=f"{10 + offset} {name.split()[0]} Road\nLondon\nN{offset + 4} 1AA",
-            contact_email=f"{slug}.practice@nhs.net", contact_phone=f"020 7946 03{offset:02d}",
-            bank_account_name=name, bank_sort_code="30-94-57",
-            bank_account_number=f"4455{offset:04d}", remittance_email=f"{slug}.finance@nhs.net",
+            contact_email=f"{slug}.practice@nhs.net",
+            contact_phone=f"020 7946 03{offset:02d}",
+            bank_account_name=name,
+            bank_sort_code="30-94-57",
+            bank_account_number=f"4455{offset:04d}",
+            remittance_email=f"{slug}.finance@nhs.net",
         )
         session.add(practice)
         session.flush()
         seed_rate_card(session, practice)
         incident = Incident(
-            practice_id=practice.id, outage_event_id=event.id,
+            practice_id=practice.id,
+            outage_event_id=event.id,
             title="CrowdStrike outage: EMIS Web down 19 July 2024",
             starts_at=london_to_utc(datetime(2024, 7, 19, 7, 30)),
             ends_at=london_to_utc(datetime(2024, 7, 19, 18, 30)),
-            systems="emis_web,eps", cause="Faulty CrowdStrike Falcon update",
+            systems="emis_web,eps",
+            cause="Faulty CrowdStrike Falcon update",
             impact="Paper clinics; appointments cancelled and rebooked.",
             status=IncidentStatus.CLOSED,
         )
@@ -373,7 +407,10 @@ def seed_review_claims(session: Session) -> None:
         _seed_incident_lines(session, incident, scale)
         session.flush()
         draft = invoicing.create_draft(
-            session, practice=practice, user_id=None, po_reference=f"NCL-PO-2407-{code}",
+            session,
+            practice=practice,
+            user_id=None,
+            po_reference=f"NCL-PO-2407-{code}",
             cost_line_ids=[line.id for line in invoicing.uninvoiced_lines(session, practice.id)],
             issue_date=today - timedelta(days=20 - 3 * offset),
         )
@@ -391,21 +428,48 @@ def _leave_in_state(session: Session, claim: Invoice, state: str, reviewer_id: i
     decide = review.LineDecisionInput
     if state == "part_approved":
         locum = next(line for line in lines if line.kind == CostKind.LOCUM)
-        review.decide_line(session, claim, locum, decide(
-            "part_approved", (locum.total_amount / 2).quantize(Decimal("0.01")),
-            "Locum cover agreed for one session of the two claimed."), user_id=reviewer_id)
+        review.decide_line(
+            session,
+            claim,
+            locum,
+            decide(
+                "part_approved",
+                (locum.total_amount / 2).quantize(Decimal("0.01")),
+                "Locum cover agreed for one session of the two claimed.",
+            ),
+            user_id=reviewer_id,
+        )
         courier = next(line for line in lines if line.kind == CostKind.EXPENSE)
-        review.decide_line(session, claim, courier, decide(
-            "rejected", reason="Printer paper is a routine running cost, not an outage cost."),
-            user_id=reviewer_id)
+        review.decide_line(
+            session,
+            claim,
+            courier,
+            decide(
+                "rejected", reason="Printer paper is a routine running cost, not an outage cost."
+            ),
+            user_id=reviewer_id,
+        )
     if state == "in_review":
         appointments = next(line for line in lines if line.kind == CostKind.APPOINTMENTS)
-        review.decide_line(session, claim, appointments, decide(
-            "queried", reason="Please send the list of cancelled appointments (numbers only, "
-            "no patient details)."), user_id=reviewer_id)
-        review.add_message(session, claim, line=appointments, user_id=None,
-                           body="Attached our appointment book export for 19 July: 38 GP and "
-                           "12 nurse appointments cancelled.")
+        review.decide_line(
+            session,
+            claim,
+            appointments,
+            decide(
+                "queried",
+                reason="Please send the list of cancelled appointments (numbers only, "
+                "no patient details).",
+            ),
+            user_id=reviewer_id,
+        )
+        review.add_message(
+            session,
+            claim,
+            line=appointments,
+            user_id=None,
+            body="Attached our appointment book export for 19 July: 38 GP and "
+            "12 nurse appointments cancelled.",
+        )
         for line in lines[:3]:
             review.decide_line(session, claim, line, decide("approved"), user_id=reviewer_id)
         return
@@ -416,8 +480,9 @@ def _leave_in_state(session: Session, claim: Invoice, state: str, reviewer_id: i
 EXTRA_STEPS: list[Callable[[Session], None]] = [seed_invoices, seed_review_claims]
 
 
-def receipt_pdf(supplier: str, number: str, day: date, items: list[tuple[str, Decimal]],
-                vat: Decimal) -> bytes:
+def receipt_pdf(
+    supplier: str, number: str, day: date, items: list[tuple[str, Decimal]], vat: Decimal
+) -> bytes:
     """A small, real PDF receipt, as a supplier would send it."""
     from io import BytesIO
 
@@ -467,12 +532,21 @@ def seed_evidence(session: Session, upload_folder: str) -> None:
             "Ryman Stationery, Islington",
             f"R-2407-{line.id:04d}",
             line.line_date,
-            [("Copier paper A4, 5 reams", Decimal("22.50")),
-             ("FP10 overflow pads and pens", Decimal("20.00"))],
+            [
+                ("Copier paper A4, 5 reams", Decimal("22.50")),
+                ("FP10 overflow pads and pens", Decimal("20.00")),
+            ],
             line.vat_amount,
         )
-        evidence.store(session, upload_folder, line, "ryman-receipt-19-july.pdf", BytesIO(pdf),
-                       len(pdf), user_id=line.incident.created_by_id)
+        evidence.store(
+            session,
+            upload_folder,
+            line,
+            "ryman-receipt-19-july.pdf",
+            BytesIO(pdf),
+            len(pdf),
+            user_id=line.incident.created_by_id,
+        )
 
 
 def seed_demo(session: Session, password: str, upload_folder: str | None = None) -> bool:

@@ -33,5 +33,10 @@ def send_evidence(item: Evidence) -> Response:
         abort(404)
     if not path.exists():
         abort(404)
-    return send_file(path, mimetype=item.content_type, as_attachment=True,
-                     download_name=item.original_filename, max_age=0)
+    return send_file(
+        path,
+        mimetype=item.content_type,
+        as_attachment=True,
+        download_name=item.original_filename,
+        max_age=0,
+    )

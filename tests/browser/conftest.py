@@ -71,8 +71,14 @@ def page(browser: object, live_server: str) -> Iterator[object]:
     page = context.new_page()
     elsewhere: list[str] = []
     console_errors: list[str] = []
-    page.on("request", lambda r: None if r.url.startswith(live_server) or r.url.startswith(
-        ("data:", "blob:")) else elsewhere.append(r.url))
+    page.on(
+        "request",
+        lambda r: (
+            None
+            if r.url.startswith(live_server) or r.url.startswith(("data:", "blob:"))
+            else elsewhere.append(r.url)
+        ),
+    )
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     yield page
     context.close()

@@ -12,15 +12,19 @@ from tracker.models import Base, Invoice, Practice
 
 
 def table_counts() -> dict[str, int]:
-    return {t.name: db.session.scalar(select(func.count()).select_from(t))
-            for t in Base.metadata.sorted_tables}
+    return {
+        t.name: db.session.scalar(select(func.count()).select_from(t))
+        for t in Base.metadata.sorted_tables
+    }
 
 
-def test_backup_then_restore_gives_back_everything(app_ctx: Flask, world: World,
-                                                   tmp_path: Path) -> None:
+def test_backup_then_restore_gives_back_everything(
+    app_ctx: Flask, world: World, tmp_path: Path
+) -> None:
     incident = make_incident(db.session, world.practice_a, title="Zoë's outage – Łódź & <b>")
-    invoice = make_issued_invoice(db.session, world.practice_a,
-                                  [make_staff_line(db.session, incident)])
+    invoice = make_issued_invoice(
+        db.session, world.practice_a, [make_staff_line(db.session, incident)]
+    )
     uploads = Path(app_ctx.config["UPLOAD_FOLDER"])
     uploads.mkdir(parents=True, exist_ok=True)
     (uploads / "receipt-abc.pdf").write_bytes(b"%PDF-1.4 receipt")

@@ -14,22 +14,33 @@ from tracker.services import review
 def query_a_line(world: World):
     claim = make_claim(db.session, world.practice_a, make_event(db.session))
     line = claim.lines[0]
-    review.decide_line(db.session, claim, line,
-                       review.LineDecisionInput(review.Decision.QUERIED, None, "Send the rota"),
-                       user_id=world.reviewer.id)
+    review.decide_line(
+        db.session,
+        claim,
+        line,
+        review.LineDecisionInput(review.Decision.QUERIED, None, "Send the rota"),
+        user_id=world.reviewer.id,
+    )
     db.session.commit()
     return claim, line
 
 
-def test_practice_dashboard_lists_queried_claims_until_answered(client: FlaskClient,
-                                                                world: World) -> None:
+def test_practice_dashboard_lists_queried_claims_until_answered(
+    client: FlaskClient, world: World
+) -> None:
     claim, line = query_a_line(world)
     login(client, world.manager)
     page = client.get("/").data.decode()
     assert "The ICB has questions about your claims" in page
     assert f"Invoice {claim.number}" in page and "1 waiting for your answer" in page
-    db.session.add(ClaimMessage(invoice_id=claim.id, invoice_line_id=line.id,
-                                author_id=world.manager.id, body="Rota attached"))
+    db.session.add(
+        ClaimMessage(
+            invoice_id=claim.id,
+            invoice_line_id=line.id,
+            author_id=world.manager.id,
+            body="Rota attached",
+        )
+    )
     db.session.commit()
     assert "all answered" in client.get("/").data.decode()
     client.post("/logout")
@@ -37,16 +48,23 @@ def test_practice_dashboard_lists_queried_claims_until_answered(client: FlaskCli
     assert "questions about your claims" not in client.get("/").data.decode()
 
 
-def test_reviewer_dashboard_counts_claims_and_answered_queries(client: FlaskClient,
-                                                              world: World) -> None:
+def test_reviewer_dashboard_counts_claims_and_answered_queries(
+    client: FlaskClient, world: World
+) -> None:
     claim, line = query_a_line(world)
     make_claim(db.session, world.practice_a2, None)
-    db.session.add(ClaimMessage(invoice_id=claim.id, invoice_line_id=line.id,
-                                author_id=world.manager.id, body="Rota attached"))
+    db.session.add(
+        ClaimMessage(
+            invoice_id=claim.id,
+            invoice_line_id=line.id,
+            author_id=world.manager.id,
+            body="Rota attached",
+        )
+    )
     db.session.commit()
     login(client, world.reviewer)
     page = client.get("/").data.decode()
-    counts = page[page.index('data-testid="review-counts"'):]
+    counts = page[page.index('data-testid="review-counts"') :]
     assert ">1<" in counts  # one new claim, one in review
     assert 'data-testid="answered-queries">1<' in page
     client.post("/logout")

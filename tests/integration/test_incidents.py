@@ -730,11 +730,20 @@ def test_error_summary_follows_the_order_of_the_page(as_manager, world) -> None:
     db.session.commit()
     response = as_manager.post(
         f"/incidents/{incident.id}/costs/new/staff",
-        data={"staff_role": "Receptionist", "description": "Phones", "line_date": "2024-07-19",
-              "quantity": "-1", "unit_rate": "12.08", "overtime_pct": "0", "pension_pct": "0",
-              "ni_pct": "0", "vat_rate": "abc"},
+        data={
+            "staff_role": "Receptionist",
+            "description": "Phones",
+            "line_date": "2024-07-19",
+            "quantity": "-1",
+            "unit_rate": "12.08",
+            "overtime_pct": "0",
+            "pension_pct": "0",
+            "ni_pct": "0",
+            "vat_rate": "abc",
+        },
     )
     page = response.data.decode()
-    summary = page[page.index("There is a problem"):page.index("</ul>", page.index(
-        "There is a problem"))]
+    summary = page[
+        page.index("There is a problem") : page.index("</ul>", page.index("There is a problem"))
+    ]
     assert summary.index("#quantity") < summary.index("#vat_rate")

@@ -64,8 +64,9 @@ def test_build_preview_and_issue_an_invoice(as_manager: FlaskClient, world: Worl
     assert invoice.number in page and "Download PDF" in page
 
 
-def test_single_lines_can_be_invoiced_and_the_rest_stay_free(as_manager: FlaskClient,
-                                                             world: World) -> None:
+def test_single_lines_can_be_invoiced_and_the_rest_stay_free(
+    as_manager: FlaskClient, world: World
+) -> None:
     _incident, lines = costed(world)
     as_manager.post("/invoices/new", data={"cost_line_ids": [lines[0].id]})
     draft = db.session.scalar(select(Invoice))
@@ -85,22 +86,32 @@ def test_choosing_nothing_is_refused(as_manager: FlaskClient, world: World) -> N
 def test_no_route_changes_an_issued_invoice(as_finance: FlaskClient, world: World) -> None:
     _incident, lines = costed(world)
     invoice = make_issued_invoice(db.session, world.practice_a, lines)
-    before = (invoice.number, invoice.total, invoice.po_reference, invoice.status,
-              [line.total_amount for line in invoice.lines])
+    before = (
+        invoice.number,
+        invoice.total,
+        invoice.po_reference,
+        invoice.status,
+        [line.total_amount for line in invoice.lines],
+    )
     as_finance.post(f"/invoices/{invoice.id}/details", data={"po_reference": "CHANGED"})
     as_finance.post(f"/invoices/{invoice.id}/issue")
     as_finance.post(f"/invoices/{invoice.id}/delete")
     db.session.expire_all()
     invoice = db.session.get(Invoice, invoice.id)
-    assert (invoice.number, invoice.total, invoice.po_reference, invoice.status,
-            [line.total_amount for line in invoice.lines]) == before
+    assert (
+        invoice.number,
+        invoice.total,
+        invoice.po_reference,
+        invoice.status,
+        [line.total_amount for line in invoice.lines],
+    ) == before
 
 
 def test_downloads_are_the_same_every_time(as_manager: FlaskClient, world: World) -> None:
     invoice = make_issued_invoice(db.session, world.practice_a, costed(world)[1])
     first = as_manager.get(f"/invoices/{invoice.id}.pdf")
     assert first.mimetype == "application/pdf"
-    assert f'filename={invoice.number}.pdf' in first.headers["Content-Disposition"]
+    assert f"filename={invoice.number}.pdf" in first.headers["Content-Disposition"]
     assert as_manager.get(f"/invoices/{invoice.id}.pdf").data == first.data
     text = pdf_text(first.data)
     assert invoice.number in text
@@ -115,10 +126,12 @@ def test_downloads_are_the_same_every_time(as_manager: FlaskClient, world: World
     assert invoice.number in values
     header = next(r for r in sheet.iter_rows() if any(c.value == "Description" for c in r))
     columns = {c.value: c.column for c in header}
-    rows = [r for r in sheet.iter_rows(min_row=header[0].row + 1)
-            if r[columns["Description"] - 1].value in {x.description for x in invoice.lines}]
-    totals = [Decimal(str(r[columns["Total"] - 1].value)).quantize(Decimal("0.01"))
-              for r in rows]
+    rows = [
+        r
+        for r in sheet.iter_rows(min_row=header[0].row + 1)
+        if r[columns["Description"] - 1].value in {x.description for x in invoice.lines}
+    ]
+    totals = [Decimal(str(r[columns["Total"] - 1].value)).quantize(Decimal("0.01")) for r in rows]
     assert len(totals) == len(invoice.lines)
     assert sum(totals) == invoice.total
 
@@ -134,10 +147,15 @@ def test_other_practices_and_icbs_get_404(client: FlaskClient, world: World) -> 
     invoice = make_issued_invoice(db.session, world.practice_a, costed(world)[1])
     costed(world, world.practice_b)
     db.session.commit()
-    urls = [f"/invoices/{invoice.id}", f"/invoices/{invoice.id}.pdf",
-            f"/invoices/{invoice.id}.xlsx"]
-    posts = [f"/invoices/{invoice.id}/{action}" for action in
-             ("details", "issue", "delete", "credit", "payments", "refunds")]
+    urls = [
+        f"/invoices/{invoice.id}",
+        f"/invoices/{invoice.id}.pdf",
+        f"/invoices/{invoice.id}.xlsx",
+    ]
+    posts = [
+        f"/invoices/{invoice.id}/{action}"
+        for action in ("details", "issue", "delete", "credit", "payments", "refunds")
+    ]
     for user in (world.manager_b, world.reviewer_y):
         login(client, user)
         for url in urls:
@@ -164,8 +182,9 @@ def test_reviewers_never_see_drafts(client: FlaskClient, world: World) -> None:
     assert client.get(f"/invoices/{draft.id}.pdf").status_code == 404
 
 
-def test_only_finance_records_payments_and_credit_notes(as_manager: FlaskClient,
-                                                        world: World) -> None:
+def test_only_finance_records_payments_and_credit_notes(
+    as_manager: FlaskClient, world: World
+) -> None:
     invoice = make_issued_invoice(db.session, world.practice_a, costed(world)[1])
     assert as_manager.post(f"/invoices/{invoice.id}/payments", data={}).status_code == 403
     assert as_manager.get(f"/invoices/{invoice.id}/credit").status_code == 403
@@ -187,14 +206,18 @@ def test_part_payment_then_full_payment(as_finance: FlaskClient, world: World) -
     assert 'data-testid="invoice-state">Paid<' in page
 
 
-@pytest.mark.parametrize(("amount", "message"), [
-    ("abc", "Enter the amount as a number"),
-    ("-5", "Enter an amount greater than £0"),
-    ("1.234", "pounds and pence"),
-    ("999999.00", "still owed"),
-])
-def test_bad_payments_are_refused_next_to_the_field(as_finance: FlaskClient, world: World,
-                                                    amount: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("abc", "Enter the amount as a number"),
+        ("-5", "Enter an amount greater than £0"),
+        ("1.234", "pounds and pence"),
+        ("999999.00", "still owed"),
+    ],
+)
+def test_bad_payments_are_refused_next_to_the_field(
+    as_finance: FlaskClient, world: World, amount: str, message: str
+) -> None:
     invoice = make_issued_invoice(db.session, world.practice_a, costed(world)[1])
     response = as_finance.post(f"/invoices/{invoice.id}/payments", data=payment(amount))
     page = response.data.decode()
@@ -210,8 +233,9 @@ def test_credit_note_from_the_browser_flow(as_finance: FlaskClient, world: World
     invoice = make_issued_invoice(db.session, world.practice_a, lines)
     response = as_finance.post(f"/invoices/{invoice.id}/credit", data={"reason": ""})
     assert b"Enter the reason for the credit note" in response.data
-    response = as_finance.post(f"/invoices/{invoice.id}/credit",
-                               data={"reason": "Hours were wrong"})
+    response = as_finance.post(
+        f"/invoices/{invoice.id}/credit", data={"reason": "Hours were wrong"}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     note = db.session.scalar(select(Invoice).where(Invoice.kind == "credit_note"))

@@ -30,9 +30,13 @@ def costed_incident(world: World, lines: int = 2) -> list[CostLine]:
 
 
 def draft_for(world: World, lines: list[CostLine]) -> Invoice:
-    draft = invoicing.create_draft(db.session, practice=world.practice_a,
-                                   cost_line_ids=[line.id for line in lines],
-                                   user_id=world.manager.id, po_reference="PO-77")
+    draft = invoicing.create_draft(
+        db.session,
+        practice=world.practice_a,
+        cost_line_ids=[line.id for line in lines],
+        user_id=world.manager.id,
+        po_reference="PO-77",
+    )
     db.session.commit()
     return draft
 
@@ -48,7 +52,8 @@ def test_issuing_numbers_freezes_and_locks(world: World) -> None:
     assert invoice.total == sum(line.total_amount for line in lines)
     assert invoice.total == invoice.net_total + invoice.vat_total
     assert [line.total_amount for line in invoice.lines] == [
-        line.total_amount for line in invoicing.sort_for_print(lines)]
+        line.total_amount for line in invoicing.sort_for_print(lines)
+    ]
     assert all(line.invoice_id == invoice.id for line in lines)
     assert invoicing.uninvoiced_lines(db.session, world.practice_a.id) == []
 
@@ -93,19 +98,20 @@ def test_a_failed_issue_leaves_no_gap(world: World) -> None:
     db.session.delete(lines[1].incident.cost_lines[1])
     db.session.commit()
     with pytest.raises(DomainError):
-        invoicing.issue_invoice(db.session, db.session.get(Invoice, empty.id), user_id=None,
-                                today=TODAY)
+        invoicing.issue_invoice(
+            db.session, db.session.get(Invoice, empty.id), user_id=None, today=TODAY
+        )
     db.session.rollback()
     extra = make_staff_line(db.session, lines[0].incident)
     db.session.commit()
-    issued = invoicing.issue_invoice(db.session, draft_for(world, [extra]), user_id=None,
-                                     today=TODAY)
+    issued = invoicing.issue_invoice(
+        db.session, draft_for(world, [extra]), user_id=None, today=TODAY
+    )
     db.session.commit()
     assert issued.number == "A81001-2024-0002"
 
 
-def test_concurrent_issuing_gives_consecutive_unique_numbers(app_ctx: Flask, world: World
-                                                           ) -> None:
+def test_concurrent_issuing_gives_consecutive_unique_numbers(app_ctx: Flask, world: World) -> None:
     incident = make_incident(db.session, world.practice_a)
     drafts = []
     for n in range(8):
@@ -140,8 +146,7 @@ def test_concurrent_issuing_gives_consecutive_unique_numbers(app_ctx: Flask, wor
     assert db.session.scalar(select(NumberSeries.last_value)) == 8
 
 
-def test_issuing_the_same_draft_twice_at_once_issues_it_once(app_ctx: Flask, world: World
-                                                            ) -> None:
+def test_issuing_the_same_draft_twice_at_once_issues_it_once(app_ctx: Flask, world: World) -> None:
     draft_id = draft_for(world, costed_incident(world)).id
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -150,8 +155,9 @@ def test_issuing_the_same_draft_twice_at_once_issues_it_once(app_ctx: Flask, wor
         with app_ctx.app_context():
             try:
                 barrier.wait()
-                invoicing.issue_invoice(db.session, db.session.get(Invoice, draft_id),
-                                        user_id=None, today=TODAY)
+                invoicing.issue_invoice(
+                    db.session, db.session.get(Invoice, draft_id), user_id=None, today=TODAY
+                )
                 db.session.commit()
                 outcomes.append("issued")
             except DomainError:
@@ -172,8 +178,9 @@ def test_issuing_the_same_draft_twice_at_once_issues_it_once(app_ctx: Flask, wor
 def test_credit_note_reverses_in_full_and_frees_the_lines(world: World) -> None:
     lines = costed_incident(world)
     invoice = factories.make_issued_invoice(db.session, world.practice_a, lines)
-    credit = invoicing.credit_invoice(db.session, invoice, user_id=world.finance.id,
-                                      today=TODAY, reason="Wrong hours on line 1")
+    credit = invoicing.credit_invoice(
+        db.session, invoice, user_id=world.finance.id, today=TODAY, reason="Wrong hours on line 1"
+    )
     db.session.commit()
     assert credit.number == "A81001-CN-2024-0001"
     assert credit.total == -invoice.total
@@ -193,21 +200,49 @@ def test_payments_part_paid_paid_and_refund(world: World) -> None:
     total = invoice.total
     assert payment_state(invoice, TODAY) == PaymentState.UNPAID
     assert payment_state(invoice, date(2024, 9, 1)) == PaymentState.OVERDUE
-    payments.record_payment(db.session, invoice, amount=Decimal("10.00"), paid_on=TODAY,
-                             reference="BACS 1", user_id=None, today=TODAY)
+    payments.record_payment(
+        db.session,
+        invoice,
+        amount=Decimal("10.00"),
+        paid_on=TODAY,
+        reference="BACS 1",
+        user_id=None,
+        today=TODAY,
+    )
     db.session.commit()
     assert payment_state(invoice, TODAY) == PaymentState.PART_PAID
     with pytest.raises(DomainError, match="more than the"):
-        payments.record_payment(db.session, invoice, amount=total, paid_on=TODAY,
-                                 reference="", user_id=None, today=TODAY)
-    payments.record_payment(db.session, invoice, amount=total - Decimal("10.00"),
-                             paid_on=TODAY, reference="BACS 2", user_id=None, today=TODAY)
+        payments.record_payment(
+            db.session,
+            invoice,
+            amount=total,
+            paid_on=TODAY,
+            reference="",
+            user_id=None,
+            today=TODAY,
+        )
+    payments.record_payment(
+        db.session,
+        invoice,
+        amount=total - Decimal("10.00"),
+        paid_on=TODAY,
+        reference="BACS 2",
+        user_id=None,
+        today=TODAY,
+    )
     db.session.commit()
     assert payment_state(invoice, date(2025, 1, 1)) == PaymentState.PAID
     with pytest.raises(DomainError, match="Record a refund"):
         invoicing.credit_invoice(db.session, invoice, user_id=None, today=TODAY, reason="x")
-    payments.record_payment(db.session, invoice, amount=-total, paid_on=TODAY,
-                             reference="Refund", user_id=None, today=TODAY)
+    payments.record_payment(
+        db.session,
+        invoice,
+        amount=-total,
+        paid_on=TODAY,
+        reference="Refund",
+        user_id=None,
+        today=TODAY,
+    )
     db.session.commit()
     invoicing.credit_invoice(db.session, invoice, user_id=None, today=TODAY, reason="Refunded")
     db.session.commit()
@@ -217,13 +252,25 @@ def test_payments_part_paid_paid_and_refund(world: World) -> None:
 def test_payment_dates_are_checked(world: World) -> None:
     invoice = factories.make_issued_invoice(db.session, world.practice_a, costed_incident(world))
     with pytest.raises(DomainError, match="future"):
-        payments.record_payment(db.session, invoice, amount=Decimal(1),
-                                 paid_on=date(2024, 7, 27), reference="", user_id=None,
-                                 today=TODAY)
+        payments.record_payment(
+            db.session,
+            invoice,
+            amount=Decimal(1),
+            paid_on=date(2024, 7, 27),
+            reference="",
+            user_id=None,
+            today=TODAY,
+        )
     with pytest.raises(DomainError, match="before the invoice date"):
-        payments.record_payment(db.session, invoice, amount=Decimal(1),
-                                 paid_on=date(2024, 7, 1), reference="", user_id=None,
-                                 today=TODAY)
+        payments.record_payment(
+            db.session,
+            invoice,
+            amount=Decimal(1),
+            paid_on=date(2024, 7, 1),
+            reference="",
+            user_id=None,
+            today=TODAY,
+        )
 
 
 def test_warnings_before_issuing(world: World) -> None:
@@ -252,15 +299,30 @@ def test_draft_follows_edits_to_its_cost_lines(world: World) -> None:
 
 def test_invoice_date_must_follow_the_outage_and_not_run_far_ahead(world: World) -> None:
     draft = draft_for(world, costed_incident(world))
-    for bad, message in ((date(2024, 7, 18), "cannot be before 19 July 2024"),
-                         (date(2024, 11, 1), "more than 90 days ahead")):
+    for bad, message in (
+        (date(2024, 7, 18), "cannot be before 19 July 2024"),
+        (date(2024, 11, 1), "more than 90 days ahead"),
+    ):
         with pytest.raises(DomainError, match=message):
-            invoicing.update_draft(db.session, draft, po_reference=None, notes="",
-                                   issue_date=bad, user_id=None, today=TODAY)
+            invoicing.update_draft(
+                db.session,
+                draft,
+                po_reference=None,
+                notes="",
+                issue_date=bad,
+                user_id=None,
+                today=TODAY,
+            )
     with pytest.raises(DomainError, match="more than 31 days before today"):
-        invoicing.update_draft(db.session, draft, po_reference=None, notes="",
-                               issue_date=date(2024, 7, 19), user_id=None,
-                               today=date(2024, 9, 30))
+        invoicing.update_draft(
+            db.session,
+            draft,
+            po_reference=None,
+            notes="",
+            issue_date=date(2024, 7, 19),
+            user_id=None,
+            today=date(2024, 9, 30),
+        )
 
 
 def test_vat_is_charged_only_by_a_vat_registered_practice(world: World) -> None:

@@ -167,7 +167,10 @@ def test_behind_a_proxy_the_client_address_counts_for_throttling(tmp_path: Path)
 
     app = build_app(f"sqlite:///{tmp_path / 'proxy.db'}", tmp_path, BEHIND_PROXY=True)
     create_schema(app)
-    app.test_client().post("/login", data={"email": "x@example.org", "password": "wrong"},
-                           headers={"X-Forwarded-For": "203.0.113.7"})
+    app.test_client().post(
+        "/login",
+        data={"email": "x@example.org", "password": "wrong"},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+    )
     with app.app_context():
         assert db.session.scalar(select(LoginAttempt.remote_addr)) == "203.0.113.7"

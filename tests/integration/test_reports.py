@@ -27,21 +27,40 @@ def setup(world: World):
     claim_a2 = make_claim(db.session, world.practice_a2, event, user=world.finance, scale=3)
     claim_b = make_claim(db.session, world.practice_b, event, user=world.manager_b, scale=2)
     withdrawn = make_claim(db.session, world.practice_a, event, user=world.manager, scale=5)
-    invoicing.credit_invoice(db.session, withdrawn, user_id=world.manager.id,
-                             today=withdrawn.issue_date, reason="Duplicate")
+    invoicing.credit_invoice(
+        db.session,
+        withdrawn,
+        user_id=world.manager.id,
+        today=withdrawn.issue_date,
+        reason="Duplicate",
+    )
     mixed = make_claim(db.session, world.practice_a, None, user=world.manager)
     uid = world.reviewer.id
     lines = claim_a.lines
-    review.decide_line(db.session, claim_a, lines[0], review.LineDecisionInput("approved"),
-                       user_id=uid)
-    review.decide_line(db.session, claim_a, lines[1],
-                       review.LineDecisionInput("part_approved", Decimal("99.99"), "One session"),
-                       user_id=uid)
-    review.decide_line(db.session, claim_a, lines[2],
-                       review.LineDecisionInput("queried", reason="Which clinics?"), user_id=uid)
-    review.decide_line(db.session, claim_a, lines[3],
-                       review.LineDecisionInput("rejected", reason="Not outage-related"),
-                       user_id=uid)
+    review.decide_line(
+        db.session, claim_a, lines[0], review.LineDecisionInput("approved"), user_id=uid
+    )
+    review.decide_line(
+        db.session,
+        claim_a,
+        lines[1],
+        review.LineDecisionInput("part_approved", Decimal("99.99"), "One session"),
+        user_id=uid,
+    )
+    review.decide_line(
+        db.session,
+        claim_a,
+        lines[2],
+        review.LineDecisionInput("queried", reason="Which clinics?"),
+        user_id=uid,
+    )
+    review.decide_line(
+        db.session,
+        claim_a,
+        lines[3],
+        review.LineDecisionInput("rejected", reason="Not outage-related"),
+        user_id=uid,
+    )
     review.approve_remaining(db.session, claim_a2, user_id=uid)
     db.session.commit()
     return event, claim_a, claim_a2, claim_b, withdrawn, mixed
@@ -70,7 +89,10 @@ def test_icb_report_totals_equal_the_lines(world: World, setup) -> None:
     assert t.approved == expected["approved"]
     assert t.awaiting == expected["awaiting"]
     assert (t.staff_hours, t.locum_hours, t.appointments) == (
-        expected["staff_hours"], expected["locum_hours"], expected["appointments"])
+        expected["staff_hours"],
+        expected["locum_hours"],
+        expected["appointments"],
+    )
     assert t.claims == 2 and report.practices_claiming == 2
     assert [p.ods_code for p in report.by_practice] == ["A81001", "A81002"]  # by name
     by_practice = {p.ods_code: p.figures for p in report.by_practice}
@@ -85,8 +107,9 @@ def test_icb_report_totals_equal_the_lines(world: World, setup) -> None:
 
 def test_national_report_groups_by_icb(world: World, setup) -> None:
     event, claim_a, claim_a2, claim_b, _, _ = setup
-    report = reports.national_report(db.session, event, today=claim_a.issue_date,
-                                     with_practices=True)
+    report = reports.national_report(
+        db.session, event, today=claim_a.issue_date, with_practices=True
+    )
     by_icb = {i.ods_code: i for i in report.by_icb}
     assert by_icb["QXA"].figures.claimed == claim_a.total + claim_a2.total
     assert by_icb["QXA"].practices == 2
@@ -161,7 +184,7 @@ def test_excel_text_never_becomes_a_formula(world: World, setup) -> None:
     from tracker.documents.report_xlsx import build_report_xlsx
 
     event, claim_a, *_ = setup
-    world.practice_a.name = "=HYPERLINK(\"http://evil\")"
+    world.practice_a.name = '=HYPERLINK("http://evil")'
     report = reports.icb_report(db.session, event, world.icb_x, today=claim_a.issue_date)
     workbook = load_workbook(io.BytesIO(build_report_xlsx(report)))
     cells = [c for row in workbook["By practice"].iter_rows() for c in row]
@@ -224,13 +247,15 @@ def _count_queries(client: FlaskClient, url: str) -> int:
 def test_query_count_does_not_grow_with_practices(client: FlaskClient, world: World, setup):
     event = setup[0]
     login(client, world.admin)
-    urls = [f"/reports/events/{event.id}/icbs/{world.icb_x.id}",
-            f"/reports/events/{event.id}/icbs/{world.icb_x.id}.xlsx",
-            f"/reports/events/{event.id}/icbs/{world.icb_x.id}.pdf",
-            f"/reports/events/{event.id}/national",
-            f"/reports/events/{event.id}/national.xlsx",
-            f"/reports/events/{event.id}/national.pdf",
-            "/review"]
+    urls = [
+        f"/reports/events/{event.id}/icbs/{world.icb_x.id}",
+        f"/reports/events/{event.id}/icbs/{world.icb_x.id}.xlsx",
+        f"/reports/events/{event.id}/icbs/{world.icb_x.id}.pdf",
+        f"/reports/events/{event.id}/national",
+        f"/reports/events/{event.id}/national.xlsx",
+        f"/reports/events/{event.id}/national.pdf",
+        "/review",
+    ]
     before = [_count_queries(client, url) for url in urls]
     for n in range(4):
         practice = make_practice(db.session, world.icb_x if n % 2 else world.icb_y)
@@ -241,8 +266,9 @@ def test_query_count_does_not_grow_with_practices(client: FlaskClient, world: Wo
     assert db.session.scalar(select(InvoiceLine.id).limit(1))
 
 
-def test_report_file_names_cut_the_event_at_a_word(as_reviewer: FlaskClient, world: World,
-                                                    setup) -> None:
+def test_report_file_names_cut_the_event_at_a_word(
+    as_reviewer: FlaskClient, world: World, setup
+) -> None:
     from tracker.reports.views import slug
 
     event = setup[0]
@@ -275,8 +301,9 @@ def _xlsx_parts(data: bytes) -> dict[str, str]:
         }
 
 
-def test_excel_report_has_native_charts_of_its_cells(as_reviewer: FlaskClient, world: World,
-                                                     setup) -> None:
+def test_excel_report_has_native_charts_of_its_cells(
+    as_reviewer: FlaskClient, world: World, setup
+) -> None:
     event = setup[0]
     response = as_reviewer.get(f"/reports/events/{event.id}/icbs/{world.icb_x.id}.xlsx")
     parts = _xlsx_parts(response.data)
@@ -292,7 +319,10 @@ def test_excel_report_has_native_charts_of_its_cells(as_reviewer: FlaskClient, w
     assert f"'By cost kind'!$D$2:$D${kinds + 1}" in xml
     # still a sound workbook
     assert load_workbook(io.BytesIO(response.data)).sheetnames == [
-        "Summary", "By practice", "By cost kind"]
+        "Summary",
+        "By practice",
+        "By cost kind",
+    ]
 
 
 def test_national_workbook_charts_icbs_and_kinds(as_admin: FlaskClient, setup) -> None:

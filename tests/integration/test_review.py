@@ -326,13 +326,23 @@ def test_two_reviewers_deciding_one_line_at_once_get_a_message_not_an_error(
     line = claim.lines[0]
     assert line.decision is None  # this reviewer's page shows the line undecided
     with Session(db.engine) as other_reviewer:
-        other_reviewer.add(LineDecision(invoice_line_id=line.id, decision="approved",
-                                        approved_amount=line.total_amount, reason=""))
+        other_reviewer.add(
+            LineDecision(
+                invoice_line_id=line.id,
+                decision="approved",
+                approved_amount=line.total_amount,
+                reason="",
+            )
+        )
         other_reviewer.commit()
     with pytest.raises(DomainError, match="Another reviewer"):
-        review.decide_line(db.session, claim, line,
-                           review.LineDecisionInput(review.Decision.APPROVED),
-                           user_id=world.reviewer.id)
+        review.decide_line(
+            db.session,
+            claim,
+            line,
+            review.LineDecisionInput(review.Decision.APPROVED),
+            user_id=world.reviewer.id,
+        )
 
 
 RECEIPT = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -358,13 +368,25 @@ def _claim_with_receipts(world: World, lines_with_files: int, lines: int = 4) ->
     db.session.flush()
     for n, cost in enumerate(costs[:lines_with_files]):
         for name in (f"receipt-{n + 1}a.pdf", f"receipt-{n + 1}b.pdf"):
-            evidence_service.store(db.session, current_app.config["UPLOAD_FOLDER"], cost, name,
-                                   io.BytesIO(RECEIPT), 100_000, world.manager.id)
-    draft = invoicing.create_draft(db.session, practice=world.practice_a,
-                                   cost_line_ids=[c.id for c in costs], user_id=world.manager.id)
+            evidence_service.store(
+                db.session,
+                current_app.config["UPLOAD_FOLDER"],
+                cost,
+                name,
+                io.BytesIO(RECEIPT),
+                100_000,
+                world.manager.id,
+            )
+    draft = invoicing.create_draft(
+        db.session,
+        practice=world.practice_a,
+        cost_line_ids=[c.id for c in costs],
+        user_id=world.manager.id,
+    )
     db.session.flush()
-    claim = invoicing.issue_invoice(db.session, draft, user_id=world.manager.id,
-                                    today=date(2024, 7, 26))
+    claim = invoicing.issue_invoice(
+        db.session, draft, user_id=world.manager.id, today=date(2024, 7, 26)
+    )
     db.session.commit()
     return claim
 
@@ -426,8 +448,9 @@ def test_deciding_a_withdrawn_claim_says_so(client: FlaskClient, world: World, c
     from tracker.services import invoicing
 
     _, claim, _, _ = claims
-    invoicing.credit_invoice(db.session, claim, user_id=world.manager.id,
-                             today=claim.issue_date, reason="Duplicate")
+    invoicing.credit_invoice(
+        db.session, claim, user_id=world.manager.id, today=claim.issue_date, reason="Duplicate"
+    )
     db.session.commit()
     login(client, world.reviewer)
     line = claim.lines[0]

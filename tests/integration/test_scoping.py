@@ -52,9 +52,17 @@ def test_admins_manage_the_directory_but_not_practices_own_data(
     incident = make_incident(db.session, world.practice_a)
     db.session.commit()
     assert "Working as" not in as_admin.get("/").data.decode()
-    assert as_admin.post("/switch-practice", data={"practice_id": world.practice_b.id}
-                         ).status_code == 404
-    for url in ("/incidents", "/invoices", "/practice/settings", "/practice/rate-card",
-                "/incidents/new", f"/incidents/{incident.id}"):
+    assert (
+        as_admin.post("/switch-practice", data={"practice_id": world.practice_b.id}).status_code
+        == 404
+    )
+    for url in (
+        "/incidents",
+        "/invoices",
+        "/practice/settings",
+        "/practice/rate-card",
+        "/incidents/new",
+        f"/incidents/{incident.id}",
+    ):
         assert as_admin.get(url).status_code in (403, 404), url
     assert as_admin.get("/admin/practices").status_code == 200

@@ -500,8 +500,9 @@ class _Layout:
             self.section("VAT", [(doc.vat_statement, REGULAR, 9, INK)])
         evidence = [(f"• {item}", REGULAR, 9, INK) for item in doc.evidence]
         if doc.credited_number:  # nothing is to be paid on a credit note
-            self.section("Reason for the credit note", [(doc.notes or "Not given", REGULAR, 9,
-                                                         INK)])
+            self.section(
+                "Reason for the credit note", [(doc.notes or "Not given", REGULAR, 9, INK)]
+            )
             return
         payment = doc.payment
         missing = "Not given"

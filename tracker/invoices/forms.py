@@ -28,8 +28,9 @@ class DraftDetailsForm(FlaskForm):
         validators=[
             Optional(),
             Length(max=60, message="The reference must be 60 characters or fewer"),
-            Regexp(r"^[A-Za-z0-9 /._#-]+$",
-                   message="Use letters, digits, spaces and / . _ # - only"),
+            Regexp(
+                r"^[A-Za-z0-9 /._#-]+$", message="Use letters, digits, spaces and / . _ # - only"
+            ),
         ],
     )
     issue_date = DateField(
@@ -48,16 +49,21 @@ class DraftDetailsForm(FlaskForm):
 
 
 def _money_field(label: str) -> StringField:
-    return StringField(label, filters=[strip_filter],
-                       validators=[DataRequired("Enter the amount, like 1250.00")])
+    return StringField(
+        label, filters=[strip_filter], validators=[DataRequired("Enter the amount, like 1250.00")]
+    )
 
 
 class PaymentForm(FlaskForm):
     amount = _money_field("Amount received")
-    paid_on = DateField("Date received", format="%Y-%m-%d",
-                        validators=[DataRequired("Enter the date the payment was received")])
-    reference = StringField("Remittance reference", filters=[strip_filter],
-                            validators=[Optional(), Length(max=100)])
+    paid_on = DateField(
+        "Date received",
+        format="%Y-%m-%d",
+        validators=[DataRequired("Enter the date the payment was received")],
+    )
+    reference = StringField(
+        "Remittance reference", filters=[strip_filter], validators=[Optional(), Length(max=100)]
+    )
 
     def validate_amount(self, field: StringField) -> None:
         value = parse_decimal(field.data)
@@ -79,18 +85,24 @@ class PaymentForm(FlaskForm):
 
 class RefundForm(PaymentForm):
     amount = _money_field("Amount refunded")
-    paid_on = DateField("Date refunded", format="%Y-%m-%d",
-                        validators=[DataRequired("Enter the date of the refund")])
-    reference = StringField("Refund reference", filters=[strip_filter],
-                            validators=[Optional(), Length(max=100)])
+    paid_on = DateField(
+        "Date refunded",
+        format="%Y-%m-%d",
+        validators=[DataRequired("Enter the date of the refund")],
+    )
+    reference = StringField(
+        "Refund reference", filters=[strip_filter], validators=[Optional(), Length(max=100)]
+    )
 
 
 class CreditForm(FlaskForm):
     reason = TextAreaField(
         "Why is this invoice being cancelled?",
         filters=[strip_filter],
-        validators=[DataRequired("Enter the reason for the credit note"),
-                    Length(max=500, message="The reason must be 500 characters or fewer")],
+        validators=[
+            DataRequired("Enter the reason for the credit note"),
+            Length(max=500, message="The reason must be 500 characters or fewer"),
+        ],
     )
 
 

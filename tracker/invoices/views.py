@@ -92,8 +92,13 @@ def index() -> str:
     total_rows = register.count(db.session, filters, today)
     query = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
-        "invoices/index.html", form=form, result=result, today=today, page=page,
-        pages=max((total_rows + size - 1) // size, 1), query=query,
+        "invoices/index.html",
+        form=form,
+        result=result,
+        today=today,
+        page=page,
+        pages=max((total_rows + size - 1) // size, 1),
+        query=query,
         state_of=lambda invoice: payments.payment_state(invoice, today),
     )
 
@@ -104,13 +109,21 @@ def register_xlsx() -> Response:
     from tracker.documents.xlsx import build_register_xlsx
 
     today = today_in_london()
-    result = register.register(db.session, _register_filter(RegisterFilterForm(request.args)),
-                               today)
-    rows = [register.register_row(invoice, today) for invoice in result.invoices
-            if invoice.status != InvoiceStatus.DRAFT]
+    result = register.register(
+        db.session, _register_filter(RegisterFilterForm(request.args)), today
+    )
+    rows = [
+        register.register_row(invoice, today)
+        for invoice in result.invoices
+        if invoice.status != InvoiceStatus.DRAFT
+    ]
     data = build_register_xlsx(rows)
-    return send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True,
-                     download_name=f"invoice-register-{today.isoformat()}.xlsx")
+    return send_file(
+        io.BytesIO(data),
+        mimetype=XLSX_MIME,
+        as_attachment=True,
+        download_name=f"invoice-register-{today.isoformat()}.xlsx",
+    )
 
 
 @bp.route("/invoices.zip")
@@ -118,8 +131,9 @@ def register_xlsx() -> Response:
 def register_zip() -> Response:
     """The PDFs of every issued invoice and credit note in the filtered register."""
     today = today_in_london()
-    result = register.register(db.session, _register_filter(RegisterFilterForm(request.args)),
-                               today)
+    result = register.register(
+        db.session, _register_filter(RegisterFilterForm(request.args)), today
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for invoice in result.invoices:
@@ -127,8 +141,12 @@ def register_zip() -> Response:
                 continue
             archive.writestr(f"{invoice.number}.pdf", _pdf_bytes(invoice, today))
     buffer.seek(0)
-    return send_file(buffer, mimetype="application/zip", as_attachment=True,
-                     download_name=f"invoices-{today.isoformat()}.zip")
+    return send_file(
+        buffer,
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"invoices-{today.isoformat()}.zip",
+    )
 
 
 # --- building and issuing ----------------------------------------------------------------
@@ -149,18 +167,20 @@ def new() -> str | Response:
         chosen = set(form.cost_line_ids.data or [])
         chosen |= {line.id for line in lines if line.incident_id in set(form.incident_ids.data)}
         try:
-            draft = invoicing.create_draft(db.session, practice=practice, cost_line_ids=chosen,
-                                           user_id=current_user.id)
+            draft = invoicing.create_draft(
+                db.session, practice=practice, cost_line_ids=chosen, user_id=current_user.id
+            )
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
         else:
-            flash("Draft invoice created. Check it, add the ICB's reference, then issue it.",
-                  "success")
+            flash(
+                "Draft invoice created. Check it, add the ICB's reference, then issue it.",
+                "success",
+            )
             return redirect(url_for("invoices.detail", invoice_id=draft.id))
-    return render_template("invoices/new.html", form=form, practice=practice,
-                           incidents=incidents)
+    return render_template("invoices/new.html", form=form, practice=practice, incidents=incidents)
 
 
 @bp.route("/<int:invoice_id>")
@@ -179,10 +199,16 @@ def detail(invoice_id: int) -> str | Response:
     return _render_detail(invoice, today, changes=changes)
 
 
-def _render_detail(invoice: Invoice, today: date, *, changes: list[str] | None = None,
-                   details_form: DraftDetailsForm | None = None,
-                   payment_form: PaymentForm | None = None,
-                   refund_form: RefundForm | None = None, status: int = 200) -> tuple[str, int]:
+def _render_detail(
+    invoice: Invoice,
+    today: date,
+    *,
+    changes: list[str] | None = None,
+    details_form: DraftDetailsForm | None = None,
+    payment_form: PaymentForm | None = None,
+    refund_form: RefundForm | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
     is_draft = invoice.status == InvoiceStatus.DRAFT
     if details_form is None:
         details_form = DraftDetailsForm(obj=invoice, formdata=None)
@@ -191,7 +217,8 @@ def _render_detail(invoice: Invoice, today: date, *, changes: list[str] | None =
     credit_note = None
     if invoice.status == InvoiceStatus.CANCELLED:
         credit_note = db.session.scalar(
-            select(Invoice).where(Invoice.credited_invoice_id == invoice.id))
+            select(Invoice).where(Invoice.credited_invoice_id == invoice.id)
+        )
     html = render_template(
         "invoices/detail.html",
         invoice=invoice,
@@ -220,9 +247,15 @@ def update_details(invoice_id: int) -> str | Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _render_detail(invoice, today, details_form=form, status=422)
     try:
-        invoicing.update_draft(db.session, invoice, po_reference=form.po_reference.data,
-                               notes=form.notes.data or "", issue_date=form.issue_date.data,
-                               user_id=current_user.id, today=today)
+        invoicing.update_draft(
+            db.session,
+            invoice,
+            po_reference=form.po_reference.data,
+            notes=form.notes.data or "",
+            issue_date=form.issue_date.data,
+            user_id=current_user.id,
+            today=today,
+        )
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
@@ -238,8 +271,9 @@ def issue(invoice_id: int) -> Response:
     invoice = invoice_or_404(invoice_id)
     _require(invoice)
     try:
-        invoicing.issue_invoice(db.session, invoice, user_id=current_user.id,
-                                today=today_in_london())
+        invoicing.issue_invoice(
+            db.session, invoice, user_id=current_user.id, today=today_in_london()
+        )
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
@@ -271,16 +305,23 @@ def credit(invoice_id: int) -> str | Response:
     form = CreditForm()
     if form.validate_on_submit():
         try:
-            note = invoicing.credit_invoice(db.session, invoice, user_id=current_user.id,
-                                            today=today_in_london(),
-                                            reason=form.reason.data or "")
+            note = invoicing.credit_invoice(
+                db.session,
+                invoice,
+                user_id=current_user.id,
+                today=today_in_london(),
+                reason=form.reason.data or "",
+            )
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
         else:
-            flash(f"Credit note {note.number} issued. Invoice {invoice.number} is cancelled and "
-                  "its cost lines can go on a new invoice.", "success")
+            flash(
+                f"Credit note {note.number} issued. Invoice {invoice.number} is cancelled and "
+                "its cost lines can go on a new invoice.",
+                "success",
+            )
             return redirect(url_for("invoices.detail", invoice_id=note.id))
     return render_template("invoices/credit.html", invoice=invoice, form=form)
 
@@ -302,9 +343,15 @@ def _record(invoice_id: int, form: PaymentForm, sign: int) -> Response | tuple[s
     forms = {"refund_form" if sign < 0 else "payment_form": form}
     if form.validate_on_submit():
         try:
-            payments.record_payment(db.session, invoice, amount=sign * form.amount_value,
-                                     paid_on=form.paid_on.data, reference=form.reference.data or "",
-                                     user_id=current_user.id, today=today)
+            payments.record_payment(
+                db.session,
+                invoice,
+                amount=sign * form.amount_value,
+                paid_on=form.paid_on.data,
+                reference=form.reference.data or "",
+                user_id=current_user.id,
+                today=today,
+            )
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
@@ -342,8 +389,12 @@ def _file_stem(invoice: Invoice) -> str:
 def pdf(invoice_id: int) -> Response:
     invoice = invoice_or_404(invoice_id, reviewers=True)
     data = _pdf_bytes(invoice, today_in_london())
-    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
-                     download_name=f"{_file_stem(invoice)}.pdf")
+    return send_file(
+        io.BytesIO(data),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=f"{_file_stem(invoice)}.pdf",
+    )
 
 
 @bp.route("/<int:invoice_id>.xlsx")
@@ -352,5 +403,9 @@ def xlsx(invoice_id: int) -> Response:
 
     invoice = invoice_or_404(invoice_id, reviewers=True)
     data = build_invoice_xlsx(_document(invoice, today_in_london()))
-    return send_file(io.BytesIO(data), mimetype=XLSX_MIME, as_attachment=True,
-                     download_name=f"{_file_stem(invoice)}.xlsx")
+    return send_file(
+        io.BytesIO(data),
+        mimetype=XLSX_MIME,
+        as_attachment=True,
+        download_name=f"{_file_stem(invoice)}.xlsx",
+    )

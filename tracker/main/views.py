@@ -41,7 +41,10 @@ def dashboard() -> str:
                 icb_summaries.append((icb, icb_summary(db.session, icb.id)))
                 counts[icb.id] = review_counts(db.session, icb.id)
     return render_template(
-        "main/dashboard.html", practice=practice, summary=summary, icb_summaries=icb_summaries,
+        "main/dashboard.html",
+        practice=practice,
+        summary=summary,
+        icb_summaries=icb_summaries,
         queried=queried if current_app.view_functions.get("review.feedback") else [],
         review_counts=counts,
     )

@@ -90,8 +90,10 @@ def restore_backup(engine: Engine, upload_folder: Path, source: Path) -> dict[st
         with engine.begin() as conn:
             for table in Base.metadata.sorted_tables:
                 if conn.scalar(select(func.count()).select_from(table)):
-                    raise RestoreError(f"The database is not empty (table {table.name} has rows)."
-                                       " Restore into a new database after `init-db`.")
+                    raise RestoreError(
+                        f"The database is not empty (table {table.name} has rows)."
+                        " Restore into a new database after `init-db`."
+                    )
             for table in Base.metadata.sorted_tables:
                 rows = [
                     {key: _parse(table.c[key], value) for key, value in row.items()}
@@ -104,7 +106,7 @@ def restore_backup(engine: Engine, upload_folder: Path, source: Path) -> dict[st
         files = 0
         for name in archive.namelist():
             if name.startswith(UPLOADS_DIR) and not name.endswith("/"):
-                relative = Path(name[len(UPLOADS_DIR):])
+                relative = Path(name[len(UPLOADS_DIR) :])
                 if ".." in relative.parts or relative.is_absolute():
                     continue
                 destination = upload_folder / relative
@@ -121,7 +123,9 @@ def _reset_sequences(conn: Any) -> None:
     for table in Base.metadata.sorted_tables:
         if "id" not in table.c:
             continue
-        conn.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
-            f"COALESCE((SELECT MAX(id) FROM \"{table.name}\"), 0) + 1, false)"
-        ))
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), "
+                f'COALESCE((SELECT MAX(id) FROM "{table.name}"), 0) + 1, false)'
+            )
+        )

@@ -41,15 +41,19 @@ def group_lines(lines: Sequence[DocumentLine]) -> list[LineGroup]:
     seen: set[str] = set()
     result = []
     for (title, kind_label), members in groups.items():
-        result.append(LineGroup(
-            incident_title=title, kind_label=kind_label, lines=tuple(members),
-            net=sum_amounts(x.net for x in members), vat=sum_amounts(x.vat for x in members),
-            total=sum_amounts(x.total for x in members), first_of_incident=title not in seen,
-        ))
+        result.append(
+            LineGroup(
+                incident_title=title,
+                kind_label=kind_label,
+                lines=tuple(members),
+                net=sum_amounts(x.net for x in members),
+                vat=sum_amounts(x.vat for x in members),
+                total=sum_amounts(x.total for x in members),
+                first_of_incident=title not in seen,
+            )
+        )
         seen.add(title)
     return result
-
-
 
 
 def _party(snapshot: dict[str, object]) -> Party:
@@ -64,8 +68,9 @@ def _party(snapshot: dict[str, object]) -> Party:
     )
 
 
-def invoice_document(invoice: Invoice, today: date, evidence: list[str] | None = None
-                     ) -> InvoiceDocument:
+def invoice_document(
+    invoice: Invoice, today: date, evidence: list[str] | None = None
+) -> InvoiceDocument:
     """The printable document: the frozen snapshot for an issued invoice, the practice's
     current details for a draft (marked DRAFT)."""
     is_draft = invoice.status == InvoiceStatus.DRAFT
@@ -102,7 +107,8 @@ def invoice_document(invoice: Invoice, today: date, evidence: list[str] | None =
         title="Credit note" if invoice.kind == DocumentKind.CREDIT_NOTE else "Invoice",
         number=invoice.number,
         issue_date=issue_date,
-        due_date=None if invoice.kind == DocumentKind.CREDIT_NOTE
+        due_date=None
+        if invoice.kind == DocumentKind.CREDIT_NOTE
         else invoice.due_date or (issue_date + timedelta(days=terms)),
         supply_from=invoice.supply_from,
         supply_to=invoice.supply_to,
@@ -126,5 +132,3 @@ def invoice_document(invoice: Invoice, today: date, evidence: list[str] | None =
         credited_number=credited,
         draft=is_draft,
     )
-
-

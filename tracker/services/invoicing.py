@@ -155,11 +155,13 @@ def create_draft(
         raise DomainError("Choose at least one cost line to invoice", "cost_line_ids")
     lines = _practice_lines(session, practice.id, ids)
     if len(lines) != len(ids):
-        raise DomainError("Some of the chosen lines do not belong to this practice",
-                          "cost_line_ids")
+        raise DomainError(
+            "Some of the chosen lines do not belong to this practice", "cost_line_ids"
+        )
     if any(line.invoice_id is not None for line in lines):
-        raise DomainError("Some of the chosen lines are already on an issued invoice",
-                          "cost_line_ids")
+        raise DomainError(
+            "Some of the chosen lines are already on an issued invoice", "cost_line_ids"
+        )
     invoice = Invoice(
         practice_id=practice.id,
         icb_id=practice.icb_id,
@@ -172,10 +174,14 @@ def create_draft(
     )
     _set_lines(invoice, practice, lines)
     session.add(invoice)
-    audit.record(session, user_id=user_id, entity=invoice, action="create",
-                 practice_id=practice.id,
-                 summary=f"Draft invoice for {format_money(invoice.total)} "
-                 f"({len(lines)} lines)")
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=invoice,
+        action="create",
+        practice_id=practice.id,
+        summary=f"Draft invoice for {format_money(invoice.total)} ({len(lines)} lines)",
+    )
     return invoice
 
 
@@ -193,8 +199,10 @@ def _rebuild_lines(session: Session, invoice: Invoice) -> list[str]:
     notes = []
     dropped = len(ids) - len(still_free)
     if dropped:
-        notes.append(f"{dropped} line{'s' if dropped > 1 else ''} removed from this draft: "
-                     "deleted or already on an issued invoice.")
+        notes.append(
+            f"{dropped} line{'s' if dropped > 1 else ''} removed from this draft: "
+            "deleted or already on an issued invoice."
+        )
     _set_lines(invoice, invoice.practice, still_free)
     invoice.icb_id = invoice.practice.icb_id
     return notes
@@ -205,14 +213,20 @@ def check_issue_date(session: Session, invoice: Invoice, issue_date: date, today
     than a month (numbers run in date order within a year) and not far in the future."""
     _supply_from, supply_to = _incident_dates(session, invoice)
     if supply_to and issue_date < supply_to:
-        raise DomainError(f"The invoice date cannot be before {long_date(supply_to)}, the last "
-                          "day of the outage it claims for", "issue_date")
+        raise DomainError(
+            f"The invoice date cannot be before {long_date(supply_to)}, the last "
+            "day of the outage it claims for",
+            "issue_date",
+        )
     if issue_date < today - timedelta(days=EARLIEST_DAYS_BACK):
-        raise DomainError(f"The invoice date cannot be more than {EARLIEST_DAYS_BACK} days "
-                          "before today", "issue_date")
+        raise DomainError(
+            f"The invoice date cannot be more than {EARLIEST_DAYS_BACK} days before today",
+            "issue_date",
+        )
     if issue_date > today + timedelta(days=LATEST_DAYS_AHEAD):
-        raise DomainError(f"The invoice date cannot be more than {LATEST_DAYS_AHEAD} days "
-                          "ahead", "issue_date")
+        raise DomainError(
+            f"The invoice date cannot be more than {LATEST_DAYS_AHEAD} days ahead", "issue_date"
+        )
 
 
 def update_draft(
@@ -232,17 +246,29 @@ def update_draft(
     invoice.po_reference = po_reference or None
     invoice.notes = notes or ""
     invoice.issue_date = issue_date
-    audit.record(session, user_id=user_id, entity=invoice, action="update",
-                 practice_id=invoice.practice_id, summary="Draft invoice details changed",
-                 changes=audit.diff(before, audit.snapshot(
-                     invoice, ["po_reference", "notes", "issue_date"])))
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=invoice,
+        action="update",
+        practice_id=invoice.practice_id,
+        summary="Draft invoice details changed",
+        changes=audit.diff(
+            before, audit.snapshot(invoice, ["po_reference", "notes", "issue_date"])
+        ),
+    )
 
 
 def delete_draft(session: Session, invoice: Invoice, *, user_id: int | None) -> None:
     _require_draft(invoice)
-    audit.record(session, user_id=user_id, entity=invoice, action="delete",
-                 practice_id=invoice.practice_id,
-                 summary=f"Draft invoice for {format_money(invoice.total)} deleted")
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=invoice,
+        action="delete",
+        practice_id=invoice.practice_id,
+        summary=f"Draft invoice for {format_money(invoice.total)} deleted",
+    )
     session.delete(invoice)
 
 
@@ -265,11 +291,15 @@ def issue_warnings(invoice: Invoice, today: date) -> list[str]:
             "it in the ICB directory, or the invoice may not reach accounts payable."
         )
     if not invoice.po_reference:
-        warnings.append("There is no purchase-order or reference number. Many NHS bodies do not "
-                        "pay an invoice without one (\"No PO, no pay\").")
+        warnings.append(
+            "There is no purchase-order or reference number. Many NHS bodies do not "
+            'pay an invoice without one ("No PO, no pay").'
+        )
     if not practice.has_bank_details:
-        warnings.append("The practice has no bank details, so the ICB will not know where to "
-                        "pay. Add them in practice settings.")
+        warnings.append(
+            "The practice has no bank details, so the ICB will not know where to "
+            "pay. Add them in practice settings."
+        )
     issue_date = invoice.issue_date or today
     if issue_date > today + timedelta(days=MAX_DAYS_AHEAD):
         warnings.append(f"The invoice date is more than {MAX_DAYS_AHEAD} days ahead.")
@@ -289,8 +319,11 @@ def next_number(session: Session, practice: Practice, kind: str, year: int) -> s
     if value is None:
         try:
             with session.begin_nested():
-                session.execute(insert(table).values(
-                    practice_id=practice.id, kind=kind, year=year, last_value=1))
+                session.execute(
+                    insert(table).values(
+                        practice_id=practice.id, kind=kind, year=year, last_value=1
+                    )
+                )
             value = 1
         except IntegrityError:  # another transaction created the series first
             value = session.execute(bump.returning(table.c.last_value)).scalar_one()
@@ -337,8 +370,7 @@ def _evidence_names(session: Session, invoice: Invoice) -> list[str]:
         select(Evidence).where(Evidence.cost_line_id.in_(ids)).order_by(Evidence.id)
     ).all()
     ordered = sorted(files, key=lambda e: (lines[e.cost_line_id].position, e.id))
-    return [f"{e.original_filename}: {_short(lines[e.cost_line_id].description)}"
-            for e in ordered]
+    return [f"{e.original_filename}: {_short(lines[e.cost_line_id].description)}" for e in ordered]
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -367,8 +399,9 @@ def issue_invoice(
     """Number and freeze a draft. The caller commits; on any error it must roll back."""
     claimed = session.execute(
         update(Invoice.__table__)
-        .where(Invoice.__table__.c.id == invoice.id,
-               Invoice.__table__.c.status == InvoiceStatus.DRAFT)
+        .where(
+            Invoice.__table__.c.id == invoice.id, Invoice.__table__.c.status == InvoiceStatus.DRAFT
+        )
         .values(status=InvoiceStatus.ISSUED)
     )
     if claimed.rowcount != 1:
@@ -381,13 +414,15 @@ def issue_invoice(
     cost_line_ids = [line.cost_line_id for line in invoice.lines]
     locked = session.execute(
         update(CostLine.__table__)
-        .where(CostLine.__table__.c.id.in_(cost_line_ids),
-               CostLine.__table__.c.invoice_id.is_(None))
+        .where(
+            CostLine.__table__.c.id.in_(cost_line_ids), CostLine.__table__.c.invoice_id.is_(None)
+        )
         .values(invoice_id=invoice.id)
     )
     if locked.rowcount != len(cost_line_ids):
-        raise DomainError("Some lines were invoiced by someone else a moment ago. "
-                          "Reload the draft and try again.")
+        raise DomainError(
+            "Some lines were invoiced by someone else a moment ago. Reload the draft and try again."
+        )
     practice = invoice.practice
     issue_date = invoice.issue_date or today
     check_issue_date(session, invoice, issue_date, today)
@@ -403,10 +438,15 @@ def issue_invoice(
     invoice.evidence_snapshot = json.dumps(_evidence_names(session, invoice), ensure_ascii=False)
     invoice.issued_at = utcnow()
     invoice.issued_by_id = user_id
-    audit.record(session, user_id=user_id, entity=invoice, action="issue",
-                 practice_id=practice.id,
-                 summary=f"Invoice {invoice.number} issued for {format_money(invoice.total)}",
-                 changes={"number": [None, invoice.number], "total": [None, str(invoice.total)]})
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=invoice,
+        action="issue",
+        practice_id=practice.id,
+        summary=f"Invoice {invoice.number} issued for {format_money(invoice.total)}",
+        changes={"number": [None, invoice.number], "total": [None, str(invoice.total)]},
+    )
     return invoice
 
 
@@ -421,15 +461,19 @@ def credit_invoice(
     if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
         raise DomainError("Only an issued invoice can be credited.")
     if invoice.amount_paid != ZERO:
-        raise DomainError("This invoice has payments against it. Record a refund of "
-                          f"{format_money(invoice.amount_paid)} before crediting it.")
+        raise DomainError(
+            "This invoice has payments against it. Record a refund of "
+            f"{format_money(invoice.amount_paid)} before crediting it."
+        )
     if not reason.strip():
         raise DomainError("Enter the reason for the credit note", "reason")
     cancelled = session.execute(
         update(Invoice.__table__)
-        .where(Invoice.__table__.c.id == invoice.id,
-               Invoice.__table__.c.status == InvoiceStatus.ISSUED,
-               Invoice.__table__.c.amount_paid == 0)
+        .where(
+            Invoice.__table__.c.id == invoice.id,
+            Invoice.__table__.c.status == InvoiceStatus.ISSUED,
+            Invoice.__table__.c.amount_paid == 0,
+        )
         .values(status=InvoiceStatus.CANCELLED)
     )
     if cancelled.rowcount != 1:
@@ -459,14 +503,25 @@ def credit_invoice(
         issued_by_id=user_id,
     )
     for line in invoice.lines:
-        credit.lines.append(InvoiceLine(
-            cost_line_id=None, position=line.position, incident_id=line.incident_id,
-            incident_title=line.incident_title, kind=line.kind, line_date=line.line_date,
-            description=line.description, working=line.working, quantity=-line.quantity,
-            unit=line.unit, unit_rate=line.unit_rate, vat_rate=line.vat_rate,
-            net_amount=-line.net_amount, vat_amount=-line.vat_amount,
-            total_amount=-line.total_amount,
-        ))
+        credit.lines.append(
+            InvoiceLine(
+                cost_line_id=None,
+                position=line.position,
+                incident_id=line.incident_id,
+                incident_title=line.incident_title,
+                kind=line.kind,
+                line_date=line.line_date,
+                description=line.description,
+                working=line.working,
+                quantity=-line.quantity,
+                unit=line.unit,
+                unit_rate=line.unit_rate,
+                vat_rate=line.vat_rate,
+                net_amount=-line.net_amount,
+                vat_amount=-line.vat_amount,
+                total_amount=-line.total_amount,
+            )
+        )
     credit.number = next_number(session, invoice.practice, DocumentKind.CREDIT_NOTE, today.year)
     session.add(credit)
     session.execute(
@@ -474,11 +529,18 @@ def credit_invoice(
         .where(CostLine.__table__.c.invoice_id == invoice.id)
         .values(invoice_id=None)
     )
-    audit.record(session, user_id=user_id, entity=credit, action="credit",
-                 practice_id=invoice.practice_id,
-                 summary=f"Credit note {credit.number} cancels invoice {invoice.number}",
-                 changes={"status": [InvoiceStatus.ISSUED, InvoiceStatus.CANCELLED],
-                          "reason": [None, reason.strip()]})
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=credit,
+        action="credit",
+        practice_id=invoice.practice_id,
+        summary=f"Credit note {credit.number} cancels invoice {invoice.number}",
+        changes={
+            "status": [InvoiceStatus.ISSUED, InvoiceStatus.CANCELLED],
+            "reason": [None, reason.strip()],
+        },
+    )
     return credit
 
 

@@ -91,29 +91,42 @@ def record_payment(
     if invoice.issue_date and paid_on < invoice.issue_date:
         raise DomainError("The payment date cannot be before the invoice date", "paid_on")
     if amount > ZERO and amount > outstanding(invoice):
-        raise DomainError(f"That is more than the {format_money(outstanding(invoice))} "
-                          "still owed", "amount")
+        raise DomainError(
+            f"That is more than the {format_money(outstanding(invoice))} still owed", "amount"
+        )
     if amount < ZERO and -amount > invoice.amount_paid:
-        raise DomainError(f"A refund cannot be more than the {format_money(invoice.amount_paid)}"
-                          " paid", "amount")
+        raise DomainError(
+            f"A refund cannot be more than the {format_money(invoice.amount_paid)} paid", "amount"
+        )
     table = Invoice.__table__
     applied = session.execute(
         update(table)
-        .where(table.c.id == invoice.id,
-               table.c.status == InvoiceStatus.ISSUED,
-               table.c.amount_paid == invoice.amount_paid)  # nobody paid in between
+        .where(
+            table.c.id == invoice.id,
+            table.c.status == InvoiceStatus.ISSUED,
+            table.c.amount_paid == invoice.amount_paid,
+        )  # nobody paid in between
         .values(amount_paid=table.c.amount_paid + amount)
     )
     if applied.rowcount != 1:
         raise DomainError("Another payment was recorded a moment ago. Reload and try again.")
     session.refresh(invoice)
-    payment = Payment(invoice_id=invoice.id, paid_on=paid_on, amount=amount,
-                      reference=reference.strip(), recorded_by_id=user_id)
+    payment = Payment(
+        invoice_id=invoice.id,
+        paid_on=paid_on,
+        amount=amount,
+        reference=reference.strip(),
+        recorded_by_id=user_id,
+    )
     session.add(payment)
     word = "Payment" if amount > ZERO else "Refund"
-    audit.record(session, user_id=user_id, entity=payment, action="payment",
-                 practice_id=invoice.practice_id,
-                 summary=f"{word} of {format_money(abs(amount))} on {invoice.number}",
-                 changes={"amount_paid": [str(invoice.amount_paid - amount),
-                                          str(invoice.amount_paid)]})
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=payment,
+        action="payment",
+        practice_id=invoice.practice_id,
+        summary=f"{word} of {format_money(abs(amount))} on {invoice.number}",
+        changes={"amount_paid": [str(invoice.amount_paid - amount), str(invoice.amount_paid)]},
+    )
     return payment

@@ -45,14 +45,16 @@ class RegisterPage:
 
 
 def _status_condition(status: str, today: date) -> ColumnElement[bool] | None:
-    issued_invoice = and_(Invoice.kind == DocumentKind.INVOICE,
-                          Invoice.status == InvoiceStatus.ISSUED)
+    issued_invoice = and_(
+        Invoice.kind == DocumentKind.INVOICE, Invoice.status == InvoiceStatus.ISSUED
+    )
     not_paid = Invoice.amount_paid < Invoice.total
     return {
         "draft": Invoice.status == InvoiceStatus.DRAFT,
         "unpaid": and_(issued_invoice, Invoice.amount_paid == 0, Invoice.due_date >= today),
-        "part_paid": and_(issued_invoice, Invoice.amount_paid > 0, not_paid,
-                          Invoice.due_date >= today),
+        "part_paid": and_(
+            issued_invoice, Invoice.amount_paid > 0, not_paid, Invoice.due_date >= today
+        ),
         "paid": and_(issued_invoice, Invoice.amount_paid >= Invoice.total),
         "overdue": and_(issued_invoice, not_paid, Invoice.due_date < today),
         "cancelled": Invoice.status == InvoiceStatus.CANCELLED,
@@ -71,35 +73,48 @@ def _filtered(filters: RegisterFilter, today: date) -> Select:
         if condition is not None:
             stmt = stmt.where(condition)
     if filters.date_from:
-        stmt = stmt.where(or_(Invoice.issue_date >= filters.date_from,
-                              Invoice.status == InvoiceStatus.DRAFT))
+        stmt = stmt.where(
+            or_(Invoice.issue_date >= filters.date_from, Invoice.status == InvoiceStatus.DRAFT)
+        )
     if filters.date_to:
-        stmt = stmt.where(or_(Invoice.issue_date <= filters.date_to,
-                              Invoice.status == InvoiceStatus.DRAFT))
+        stmt = stmt.where(
+            or_(Invoice.issue_date <= filters.date_to, Invoice.status == InvoiceStatus.DRAFT)
+        )
     return stmt
 
 
-def register(session: Session, filters: RegisterFilter, today: date, *, limit: int | None = None,
-             offset: int = 0) -> RegisterPage:
+def register(
+    session: Session,
+    filters: RegisterFilter,
+    today: date,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+) -> RegisterPage:
     """Newest first; drafts at the top. Totals cover every matching issued document."""
     stmt = _filtered(filters, today)
     ordered = (
         stmt.options(joinedload(Invoice.practice).joinedload(Practice.icb))
-        .order_by((Invoice.status == InvoiceStatus.DRAFT).desc(), Invoice.issue_date.desc(),
-                  Invoice.id.desc())
+        .order_by(
+            (Invoice.status == InvoiceStatus.DRAFT).desc(),
+            Invoice.issue_date.desc(),
+            Invoice.id.desc(),
+        )
         .offset(offset)
     )
     if limit is not None:
         ordered = ordered.limit(limit)
     invoices = list(session.scalars(ordered).unique())
     sub = stmt.where(Invoice.status != InvoiceStatus.DRAFT).subquery()
-    count, net, vat, total, paid = session.execute(select(
-        func.count(sub.c.id),
-        func.coalesce(func.sum(sub.c.net_total), ZERO),
-        func.coalesce(func.sum(sub.c.vat_total), ZERO),
-        func.coalesce(func.sum(sub.c.total), ZERO),
-        func.coalesce(func.sum(sub.c.amount_paid), ZERO),
-    )).one()
+    count, net, vat, total, paid = session.execute(
+        select(
+            func.count(sub.c.id),
+            func.coalesce(func.sum(sub.c.net_total), ZERO),
+            func.coalesce(func.sum(sub.c.vat_total), ZERO),
+            func.coalesce(func.sum(sub.c.total), ZERO),
+            func.coalesce(func.sum(sub.c.amount_paid), ZERO),
+        )
+    ).one()
     return RegisterPage(invoices, RegisterTotals(count, net, vat, total, paid))
 
 
@@ -109,10 +124,13 @@ def count(session: Session, filters: RegisterFilter, today: date) -> int:
 
 
 def icbs_of(session: Session, practice_ids: list[int]) -> list[Icb]:
-    return list(session.scalars(
-        select(Icb).where(Icb.id.in_(select(Practice.icb_id).where(
-            Practice.id.in_(practice_ids)))).order_by(Icb.name)
-    ))
+    return list(
+        session.scalars(
+            select(Icb)
+            .where(Icb.id.in_(select(Practice.icb_id).where(Practice.id.in_(practice_ids))))
+            .order_by(Icb.name)
+        )
+    )
 
 
 def register_row(invoice: Invoice, today: date) -> RegisterRow:
