@@ -145,7 +145,7 @@ def make_staff_line(
         vat_amount=amounts.vat,
         total_amount=amounts.total,
         working=amounts.working,
-        staff_role="Practice nurse",
+        details={"staff_role": "Practice nurse"},
     )
     session.add(line)
     session.flush()
@@ -173,7 +173,7 @@ def make_expense_line(
         vat_amount=amounts.vat,
         total_amount=amounts.total,
         working=amounts.working,
-        supplier=supplier,
+        details={"supplier": supplier},
     )
     session.add(line)
     session.flush()
@@ -287,7 +287,7 @@ def make_locum_line(
         vat_amount=amounts.vat,
         total_amount=amounts.total,
         working=amounts.working,
-        locum_name="Dr Siân O'Brien",
+        details={"locum_name": "Dr Siân O'Brien"},
     )
     session.add(line)
     session.flush()
@@ -310,7 +310,7 @@ def make_appointments_line(
         vat_amount=amounts.vat,
         total_amount=amounts.total,
         working=amounts.working,
-        appointment_type="gp",
+        details={"appointment_type": "gp"},
     )
     session.add(line)
     session.flush()

@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tracker.cost_kinds import DETAIL_LABELS, clean_details
 from tracker.models import (
     CostKind,
     CostLine,
@@ -137,8 +138,11 @@ def _add_line(
     unit: str,
     rate: Decimal,
     amounts: costing.LineAmounts,
-    **details: object,
+    **values: object,
 ) -> CostLine:
+    """A line with its on-cost percentages and its kind's text details (by spec name)."""
+    details = clean_details(kind, values)
+    columns = {name: value for name, value in values.items() if name not in DETAIL_LABELS}
     line = CostLine(
         incident_id=incident.id,
         kind=kind.value,
@@ -151,7 +155,8 @@ def _add_line(
         vat_amount=amounts.vat,
         total_amount=amounts.total,
         working=amounts.working,
-        **details,
+        details=details,
+        **columns,
     )
     session.add(line)
     session.flush()
@@ -524,9 +529,12 @@ def seed_evidence(session: Session, upload_folder: str) -> None:
 
     lines = session.scalars(
         select(CostLine).where(
-            CostLine.supplier == "Ryman", CostLine.invoice_id.is_(None), ~CostLine.evidence.any()
+            CostLine.kind == CostKind.EXPENSE,
+            CostLine.invoice_id.is_(None),
+            ~CostLine.evidence.any(),
         )
     ).all()
+    lines = [line for line in lines if (line.details or {}).get("supplier") == "Ryman"]
     for line in lines:
         pdf = receipt_pdf(
             "Ryman Stationery, Islington",

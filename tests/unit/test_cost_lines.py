@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tracker.cost_kinds import DETAIL_LABELS
 from tracker.models import CostKind
 from tracker.services import costing
 from tracker.services.cost_lines import LineInput, compute, line_problems
@@ -30,7 +31,8 @@ def staff(**overrides: object) -> LineInput:
         "staff_role": "Receptionist",
     }
     values.update(overrides)
-    return LineInput(**values)  # type: ignore[arg-type]
+    details = {name: values.pop(name) for name in list(values) if name in DETAIL_LABELS}
+    return LineInput(**values, details=details)  # type: ignore[arg-type]
 
 
 # --- formulas --------------------------------------------------------------------------
@@ -64,7 +66,7 @@ def test_locum_sessions_against_hours() -> None:
             unit="session",
             unit_rate=D("357.00"),
             pension_pct=D(0),
-            locum_name="Dr N",
+            details={"locum_name": "Dr N"},
         )
     )
     hours = compute(
@@ -76,7 +78,7 @@ def test_locum_sessions_against_hours() -> None:
             unit="hour",
             unit_rate=D("85.68"),
             pension_pct=D(0),
-            locum_name="Dr N",
+            details={"locum_name": "Dr N"},
         )
     )
     assert sessions.net == D("714.00")
@@ -147,7 +149,7 @@ def lines(draw: st.DrawFn) -> LineInput:
             unit="item",
             unit_rate=draw(money),
             vat_paid=draw(money),
-            supplier="s",
+            details={"supplier": "s"},
         )
     unit = {
         "staff": "hour",
@@ -165,9 +167,7 @@ def lines(draw: st.DrawFn) -> LineInput:
         pension_pct=draw(percent),
         ni_pct=draw(percent),
         vat_rate=draw(st.one_of(st.none(), percent)),
-        staff_role="r",
-        locum_name="l",
-        appointment_type="gp",
+        details={"staff_role": "r", "locum_name": "l", "appointment_type": "gp"},
     )
 
 
@@ -240,7 +240,7 @@ def test_bad_expense_and_appointment_lines() -> None:
         unit="item",
         unit_rate=D("10"),
         vat_paid=D("12"),
-        supplier="",
+        details={"supplier": ""},
     )
     problems = fields_of(line_problems(expense, TODAY))
     assert problems["vat_paid"] == "VAT paid cannot be more than the net amount"
@@ -252,7 +252,7 @@ def test_bad_expense_and_appointment_lines() -> None:
         quantity=D(3),
         unit="appointment",
         unit_rate=D(45),
-        appointment_type="dentist",
+        details={"appointment_type": "dentist"},
         rebook_hours=D(2),
     )
     problems = fields_of(line_problems(appointments, TODAY))

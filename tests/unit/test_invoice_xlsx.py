@@ -38,6 +38,7 @@ HEADINGS = (
     "Net",
     "VAT",
     "Total",
+    "Details",
 )
 
 
@@ -134,7 +135,7 @@ def test_frozen_header_filter_and_readable_widths(invoice):
     ws = wb["Invoice"]
     header, rows, _ = line_table(ws)
     assert ws.freeze_panes == f"A{header + 1}"
-    assert ws.auto_filter.ref == f"A{header}:L{rows[-1][0].row}"
+    assert ws.auto_filter.ref == f"A{header}:M{rows[-1][0].row}"
     for letter in "ABCDEFGHIJKL":
         assert ws.column_dimensions[letter].width >= 8
     assert ws.column_dimensions["D"].width >= 30

@@ -47,6 +47,14 @@ class DocumentLine:
     net: Decimal
     vat: Decimal
     total: Decimal
+    #: the kind's details printed under the description, frozen at issue:
+    #: (("Locum", "Dr A Khan"), ("Locum invoice", "LOC-1234"))
+    details: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def details_text(self) -> str:
+        """The details in one line: "Locum: Dr A Khan · Locum invoice: LOC-1234"."""
+        return " · ".join(f"{label}: {value}" for label, value in self.details)
 
 
 @dataclass(frozen=True)

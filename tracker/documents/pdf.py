@@ -371,7 +371,9 @@ class _Layout:
         widths = [width for _, _, width, _ in COLUMNS]
         cells = [
             _cell(long_date(line.line_date), widths[0]),
-            _cell(line.description, widths[1]) + _cell(line.working, widths[1], SMALL, GREY),
+            _cell(line.description, widths[1])
+            + (_cell(line.details_text, widths[1], SMALL, GREY) if line.details else [])
+            + _cell(line.working, widths[1], SMALL, GREY),
             _cell(format_number(line.quantity), widths[2]),
             _cell(_unit(line), widths[3]),
             _cell(_rate(line.unit_rate), widths[4]),

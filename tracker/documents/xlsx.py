@@ -58,6 +58,7 @@ LINE_COLUMNS = (
     ("Net", 14),
     ("VAT", 12),
     ("Total", 14),
+    ("Details", 40),
 )
 SUMMARY_COLUMNS = (
     ("Incident", 44),
@@ -234,6 +235,7 @@ def _line_rows(ws: Worksheet, doc: InvoiceDocument, first: int) -> int:
         put(ws, row, 10, line.net, MONEY)
         put(ws, row, 11, line.vat, MONEY)
         put(ws, row, 12, line.total, MONEY)
+        put(ws, row, 13, line.details_text)
         row += 1
     return row
 
@@ -295,7 +297,7 @@ def _invoice_workbook(doc: InvoiceDocument) -> bytes:
     _table_header(ws, header_row, LINE_COLUMNS)
     end = _line_rows(ws, doc, header_row + 1)
     ws.freeze_panes = f"A{header_row + 1}"
-    ws.auto_filter.ref = f"A{header_row}:L{max(end - 1, header_row)}"
+    ws.auto_filter.ref = f"A{header_row}:M{max(end - 1, header_row)}"
 
     put(ws, end, 1, "Totals", font=BOLD)
     put(ws, end, 10, doc.net_total, MONEY, BOLD)

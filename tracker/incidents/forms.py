@@ -6,6 +6,7 @@ services.incidents and services.cost_lines, whose refusals are shown next to the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -14,17 +15,18 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
+    Field,
     RadioField,
     SelectField,
     StringField,
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, ValidationError
 
+from tracker.cost_kinds import KINDS, FieldSpec, FieldType, KindSpec
 from tracker.forms import MultiCheckboxField, strip_filter
 from tracker.models import SYSTEMS
-from tracker.services.cost_lines import APPOINTMENT_TYPES
 from tracker.services.money import format_number, parse_decimal
 
 
@@ -129,163 +131,49 @@ class IncidentForm(FlaskForm):
 
 
 class LineForm(FlaskForm):
-    """What every kind of cost line has."""
+    """What every kind of cost line has; the kind's own fields come from its specification
+    (tracker.cost_kinds) through `line_form_class`."""
 
-    line_date = UKDateField(
-        "Date of the cost",
-        "Enter the date as a real date, like 19/07/2024",
-        validators=[InputRequired("Enter the date of the cost")],
-    )
-    description = StringField(
-        "Description", filters=[strip_filter], validators=[InputRequired("Enter a description")]
-    )
-    vat_rate = NumberField("VAT rate", "Enter the VAT rate as a number, like 20")
+    #: The order the page shows the fields in, so the error summary follows it.
+    display_order: tuple[str, ...] = ()
     evidence = FileField("Evidence")
 
 
-def _hours(label: str = "Hours") -> NumberField:
-    return NumberField(
-        label,
-        f"Enter {label.lower()} as a number, like 6.5",
-        validators=[InputRequired(f"Enter the {label.lower()}")],
-    )
+def _whole_number(message: str) -> Callable[[Any, Any], None]:
+    def check(form: Any, field: Any) -> None:
+        if isinstance(field.data, Decimal) and field.data != field.data.to_integral_value():
+            raise ValidationError(message)
+
+    return check
 
 
-def _money(label: str, required: bool = True) -> NumberField:
-    validators = [InputRequired(f"Enter the {label.lower()}")] if required else []
-    return NumberField(
-        label, f"Enter the {label.lower()} as an amount, like 18.66", validators=validators
-    )
+def form_field(spec: FieldSpec) -> Field:
+    """The WTForms field for one field of a cost kind's specification."""
+    required = [InputRequired(spec.missing)] if spec.required and spec.missing else []
+    if spec.type == FieldType.TEXT:
+        return StringField(spec.label, filters=[strip_filter], validators=required)
+    if spec.type == FieldType.DATE:
+        return UKDateField(spec.label, spec.invalid, validators=required)
+    if spec.type == FieldType.CHOICE:
+        return RadioField(
+            spec.label, choices=list(spec.choices), default=spec.default, validate_choice=True
+        )
+    validators: list[Any] = list(required)
+    if spec.places == 0:
+        validators.append(_whole_number(spec.invalid))
+    return NumberField(spec.label, spec.invalid, validators=validators)
 
 
-def _percent(label: str, required: bool = True) -> NumberField:
-    validators = [InputRequired(f"Enter the {label.lower()}, or 0")] if required else []
-    return NumberField(
-        label, f"Enter the {label.lower()} as a percentage, like 14.38", validators=validators
-    )
-
-
-class StaffForm(LineForm):
-    #: The order the page shows the fields in, so the error summary follows it.
-    display_order = (
-        "staff_role",
-        "description",
-        "line_date",
-        "quantity",
-        "unit_rate",
-        "overtime_pct",
-        "pension_pct",
-        "ni_pct",
-        "vat_rate",
-        "evidence",
-    )
-
-    staff_role = StringField(
-        "Staff member or role",
-        filters=[strip_filter],
-        validators=[InputRequired("Enter the staff member or role")],
-    )
-    quantity = _hours()
-    unit_rate = _money("Hourly rate")
-    overtime_pct = _percent("Overtime premium")
-    pension_pct = _percent("Employer pension")
-    ni_pct = _percent("Employer National Insurance")
-
-
-class LocumForm(LineForm):
-    #: The order the page shows the fields in, so the error summary follows it.
-    display_order = (
-        "locum_name",
-        "description",
-        "line_date",
-        "unit",
-        "quantity",
-        "unit_rate",
-        "pension_pct",
-        "locum_invoice_ref",
-        "vat_rate",
-        "evidence",
-    )
-
-    locum_name = StringField(
-        "Locum's name", filters=[strip_filter], validators=[InputRequired("Enter the locum's name")]
-    )
-    unit = RadioField(
-        "Charged by",
-        choices=[("session", "Session (4 hours 10 minutes)"), ("hour", "Hour")],
-        default="session",
-        validate_choice=True,
-    )
-    quantity = NumberField(
-        "Sessions or hours",
-        "Enter the number of sessions or hours, like 2",
-        validators=[InputRequired("Enter the number of sessions or hours")],
-    )
-    unit_rate = _money("Rate per session or hour")
-    pension_pct = _percent("Employer pension")
-    locum_invoice_ref = StringField("Locum's invoice number", filters=[strip_filter])
-
-
-class AppointmentsForm(LineForm):
-    #: The order the page shows the fields in, so the error summary follows it.
-    display_order = (
-        "appointment_type",
-        "description",
-        "line_date",
-        "quantity",
-        "unit_rate",
-        "vat_rate",
-        "rebook_hours",
-        "rebook_rate",
-        "overtime_pct",
-        "pension_pct",
-        "ni_pct",
-        "evidence",
-    )
-
-    appointment_type = RadioField(
-        "Type of appointment", choices=list(APPOINTMENT_TYPES.items()), validate_choice=True
-    )
-    quantity = NumberField(
-        "Number of appointments lost or cancelled",
-        "Enter the number of appointments as a whole number, like 38",
-        validators=[InputRequired("Enter the number of appointments")],
-    )
-    unit_rate = _money("Cost per appointment")
-    rebook_hours = NumberField("Admin hours to rebook", "Enter the hours as a number, like 3")
-    rebook_rate = _money("Admin hourly rate", required=False)
-    overtime_pct = _percent("Overtime premium on admin time", required=False)
-    pension_pct = _percent("Employer pension on admin time", required=False)
-    ni_pct = _percent("Employer National Insurance on admin time", required=False)
-
-    def validate_quantity(self, field: NumberField) -> None:
-        if field.data is not None and field.data != field.data.to_integral_value():
-            field.errors.append("Enter the number of appointments as a whole number, like 38")
-
-
-class ExpenseForm(LineForm):
-    #: The order the page shows the fields in, so the error summary follows it.
-    display_order = (
-        "supplier",
-        "description",
-        "line_date",
-        "net_amount",
-        "vat_paid",
-        "evidence",
-    )
-
-    supplier = StringField(
-        "Supplier", filters=[strip_filter], validators=[InputRequired("Enter the supplier")]
-    )
-    net_amount = _money("Net amount")
-    vat_paid = NumberField("VAT paid", "Enter the VAT paid as an amount, like 8.50")
+def line_form_class(spec: KindSpec) -> type[LineForm]:
+    """The form of one cost kind, built from its specification."""
+    attrs: dict[str, Any] = {"display_order": spec.display_order}
+    attrs.update({item.name: form_field(item) for item in spec.fields})
+    name = spec.kind.title().replace("_", "") + "Form"
+    return type(name, (LineForm,), attrs)
 
 
 FORMS: dict[str, type[LineForm]] = {
-    "staff": StaffForm,
-    "locum": LocumForm,
-    "appointments": AppointmentsForm,
-    "expense": ExpenseForm,
+    kind.value: line_form_class(spec) for kind, spec in KINDS.items()
 }
 
 

@@ -52,8 +52,7 @@ from tracker.models import (
 )
 from tracker.services import cost_lines, evidence, incidents
 from tracker.services.dates import duration_text, today_in_london
-from tracker.services.errors import DomainError
-from tracker.services.money import ZERO
+from tracker.services.errors import Conflict, DomainError
 from tracker.services.rates import rate_card
 from tracker.views import send_evidence, show_domain_error
 
@@ -257,99 +256,15 @@ def reopen(incident_id: int) -> Response:
 # --- cost lines ------------------------------------------------------------------------
 
 
-def _prefill(form: LineForm, kind: str, practice_id: int) -> dict[str, Any]:
-    """Fill a new line's figures from the practice's rate card; returns the choices shown
-    as "prefill from your rate card" links."""
-    card = rate_card(db.session, practice_id)
-    pct = {key: card[key].value for key in ("overtime_pct", "pension_pct", "ni_pct") if key in card}
-    staff_rates = [
-        item for item in card.values() if item.cost_kind == "staff" and item.unit == "hour"
-    ]
-    chosen = request.args.get("rate", "")
-    if kind == CostKind.STAFF:
-        by_key = {item.key: item for item in staff_rates}
-        item = (
-            by_key.get(chosen)
-            or by_key.get("afc_band_2")
-            or (staff_rates[0] if staff_rates else None)
-        )
-        if item is not None:
-            form.unit_rate.data = item.value
-            form.staff_role.data = item.label
-            chosen = item.key
-        # PSSRU unit costs already include on-costs: do not add them twice
-        includes_oncosts = chosen in ("gp_hour", "nurse_hour")
-        form.overtime_pct.data = ZERO if includes_oncosts else pct.get("overtime_pct", ZERO)
-        form.pension_pct.data = ZERO if includes_oncosts else pct.get("pension_pct", ZERO)
-        form.ni_pct.data = ZERO if includes_oncosts else pct.get("ni_pct", ZERO)
-        return {
-            "options": staff_rates,
-            "chosen": chosen,
-            "param": "rate",
-            "link_values": {key: key for key in by_key},
-        }
-    if kind == CostKind.LOCUM:
-        unit = request.args.get("unit", "session")
-        unit = unit if unit in ("session", "hour") else "session"
-        form.unit.data = unit
-        item = card.get(f"locum_{unit}")
-        form.unit_rate.data = item.value if item else None
-        form.pension_pct.data = pct.get("pension_pct", ZERO)
-        options = [card[key] for key in ("locum_session", "locum_hour") if key in card]
-        return {
-            "options": options,
-            "chosen": f"locum_{unit}",
-            "param": "unit",
-            "link_values": {"locum_session": "session", "locum_hour": "hour"},
-        }
-    if kind == CostKind.APPOINTMENTS:
-        kind_key = request.args.get("type", "gp")
-        kind_key = kind_key if kind_key in cost_lines.APPOINTMENT_TYPES else "gp"
-        form.appointment_type.data = kind_key
-        item = card.get(cost_lines.APPOINTMENT_RATE_KEYS[kind_key])
-        form.unit_rate.data = item.value if item else None
-        admin = card.get("afc_band_3")
-        form.rebook_rate.data = None
-        form.overtime_pct.data = pct.get("overtime_pct", ZERO)
-        form.pension_pct.data = pct.get("pension_pct", ZERO)
-        form.ni_pct.data = pct.get("ni_pct", ZERO)
-        values = {key: t for t, key in cost_lines.APPOINTMENT_RATE_KEYS.items()}
-        options = [card[key] for key in values if key in card]
-        return {
-            "options": options,
-            "chosen": item.key if item else "",
-            "param": "type",
-            "link_values": values,
-            "admin_rate": admin.value if admin else None,
-        }
-    return {}
-
-
-def _line_input(form: LineForm, kind: str) -> cost_lines.LineInput:
-    data = form.data
-    unit = {"staff": "hour", "appointments": "appointment", "expense": "item"}.get(
-        kind, data.get("unit") or "session"
-    )
-    return cost_lines.LineInput(
-        kind=kind,
-        line_date=data.get("line_date"),
-        description=data.get("description") or "",
-        quantity=data.get("quantity"),
-        unit=unit,
-        unit_rate=data.get("net_amount") if kind == CostKind.EXPENSE else data.get("unit_rate"),
-        overtime_pct=data.get("overtime_pct"),
-        pension_pct=data.get("pension_pct"),
-        ni_pct=data.get("ni_pct"),
-        vat_rate=data.get("vat_rate"),
-        staff_role=data.get("staff_role"),
-        locum_name=data.get("locum_name"),
-        locum_invoice_ref=data.get("locum_invoice_ref"),
-        appointment_type=data.get("appointment_type"),
-        supplier=data.get("supplier"),
-        vat_paid=data.get("vat_paid"),
-        rebook_hours=data.get("rebook_hours"),
-        rebook_rate=data.get("rebook_rate"),
-    )
+def _prefill(form: LineForm, kind: str, practice_id: int) -> cost_lines.Prefill:
+    """Fill a new line's figures from the practice's rate card (the rule lives in
+    services.cost_lines); returns the choices shown as "fill in from your rate card" links."""
+    param = CostKind(kind).spec.prefill_param
+    asked = request.args.get(param) if param else None
+    choices = cost_lines.prefill(rate_card(db.session, practice_id), kind, asked)
+    for name, value in choices.values.items():
+        getattr(form, name).data = value
+    return choices
 
 
 def _show_problems(form: FlaskForm, problems: list[DomainError]) -> None:
@@ -382,25 +297,23 @@ def _prepare_upload(form: LineForm) -> evidence.PreparedFile | None:
 def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Response:
     form_class = FORMS[kind]
     form = form_class(obj=None)
-    choices: dict[str, Any] = {}
+    choices: cost_lines.Prefill | None = None
     if request.method == "GET":
         if line is None:
             form.line_date.data = _default_line_date(incident)
             choices = _prefill(form, kind, incident.practice_id)
         else:
-            inp = cost_lines.line_input_from(line)
-            for name, value in vars(inp).items():
-                target = "net_amount" if name == "unit_rate" and kind == CostKind.EXPENSE else name
-                if hasattr(form, target) and target not in ("kind",):
-                    getattr(form, target).data = value
+            values = cost_lines.form_values(cost_lines.line_input_from(line))
+            for name, value in values.items():
+                getattr(form, name).data = value
     elif line is None:
         choices = _prefill_choices(kind, incident.practice_id)
     if request.method == "POST":
-        inp = _line_input(form, kind)
-        if line is not None:
-            inp.rebook_hours = inp.rebook_rate = None
+        inp = cost_lines.line_input(kind, form.data)
         form.validate()
-        _show_problems(form, cost_lines.line_problems(inp, today_in_london()))
+        _show_problems(
+            form, cost_lines.line_problems(inp, today_in_london(), editing=line is not None)
+        )
         if not any(f.errors for f in form) and not form.form_errors:
             prepared = None
             try:
@@ -432,7 +345,7 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
                 flash(f"{CostKind(kind).label}: {saved.description} {verb}.", "success")
                 return redirect(url_for("incidents.detail", incident_id=incident.id) + "#costs")
     return render_template(
-        f"incidents/line_{kind}.html",
+        "incidents/line_form.html",
         form=form,
         incident=incident,
         line=line,
@@ -442,7 +355,7 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
     )
 
 
-def _prefill_choices(kind: str, practice_id: int) -> dict[str, Any]:
+def _prefill_choices(kind: str, practice_id: int) -> cost_lines.Prefill:
     """The rate-card links again after a POST, without touching what was typed."""
     scratch = FORMS[kind](formdata=None, meta={"csrf": False})
     return _prefill(scratch, kind, practice_id)
@@ -467,8 +380,10 @@ def new_line(incident_id: int, kind: str) -> str | Response:
 def edit_line(incident_id: int, line_id: int) -> str | Response:
     incident = _incident_or_404(incident_id)
     line = _line_or_404(incident, line_id)
-    if line.is_locked:
-        flash("This cost is on an issued invoice and can no longer be changed.", "error")
+    try:
+        cost_lines.ensure_editable(line)
+    except Conflict as error:
+        flash(error.message, "error")
         return redirect(url_for("incidents.line", incident_id=incident.id, line_id=line.id))
     return _save_line(incident, line.kind, line)
 
@@ -517,8 +432,10 @@ def line(incident_id: int, line_id: int) -> str | Response:
 def delete_line(incident_id: int, line_id: int) -> str | Response:
     incident = _incident_or_404(incident_id)
     cost = _line_or_404(incident, line_id)
-    if cost.is_locked:
-        flash("This cost is on an issued invoice and can no longer be deleted.", "error")
+    try:
+        cost_lines.ensure_editable(cost, "deleted")
+    except Conflict as error:
+        flash(error.message, "error")
         return redirect(url_for("incidents.line", incident_id=incident.id, line_id=cost.id))
     if request.method == "POST":
         description = cost.description

@@ -1,12 +1,11 @@
 """All models, importable from one place so Alembic and the app see the whole schema."""
 
+from tracker.cost_kinds import COST_KIND_LABELS, CostKind
 from tracker.models.audit import AuditEntry
 from tracker.models.base import Base, Fixed, Money, utcnow
 from tracker.models.directory import Icb, Practice, is_valid_practice_code
 from tracker.models.incidents import (
-    COST_KIND_LABELS,
     SYSTEMS,
-    CostKind,
     CostLine,
     Evidence,
     Incident,

@@ -6,30 +6,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker import cost_kinds
 from tracker.models.base import Base, Fixed, Money, created_at_column, utcnow
 from tracker.models.directory import Practice
-
-
-class CostKind(StrEnum):
-    STAFF = "staff"
-    LOCUM = "locum"
-    APPOINTMENTS = "appointments"
-    EXPENSE = "expense"
-
-    @property
-    def label(self) -> str:
-        return COST_KIND_LABELS[self]
-
-
-COST_KIND_LABELS = {
-    CostKind.STAFF: "Staff time",
-    CostKind.LOCUM: "Locum cover",
-    CostKind.APPOINTMENTS: "Lost appointments",
-    CostKind.EXPENSE: "Other expenses",
-}
 
 SYSTEMS = {
     "emis_web": "EMIS Web",
@@ -128,12 +110,8 @@ class CostLine(Base):
     vat_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     total_amount: Mapped[Decimal] = mapped_column(Money)
     working: Mapped[str] = mapped_column(String(300), default="")
-    # kind-specific details
-    staff_role: Mapped[str | None] = mapped_column(String(120))
-    locum_name: Mapped[str | None] = mapped_column(String(120))
-    locum_invoice_ref: Mapped[str | None] = mapped_column(String(60))
-    appointment_type: Mapped[str | None] = mapped_column(String(20))
-    supplier: Mapped[str | None] = mapped_column(String(120))
+    #: The kind's text details by field name (tracker.cost_kinds): {"locum_name": "Dr A"}.
+    details: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = created_at_column()
@@ -147,6 +125,16 @@ class CostLine(Base):
     @property
     def is_locked(self) -> bool:
         return self.invoice_id is not None
+
+    @property
+    def detail_rows(self) -> list[tuple[str, str]]:
+        """(label, value) of the kind's details this line has, for its own page."""
+        return cost_kinds.summary_rows(self.kind, self.details or {})
+
+    @property
+    def details_text(self) -> str:
+        """The details as the incident's list of costs shows them: "Dr A, invoice L-1"."""
+        return cost_kinds.list_text(self.kind, self.details or {})
 
 
 class RateCardItem(Base):

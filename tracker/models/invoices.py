@@ -7,6 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import (
+    JSON,
     Date,
     DateTime,
     ForeignKey,
@@ -127,6 +128,8 @@ class InvoiceLine(Base):
     #: Hours of staff or locum time, appointments lost: kept for reports.
     hours: Mapped[Decimal | None] = mapped_column(Fixed(2))
     appointments: Mapped[int | None] = mapped_column(Integer)
+    #: The kind's details as printed, frozen at issue: [{"name", "label", "value"}, ...].
+    details: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     decision: Mapped[LineDecision | None] = relationship(back_populates="invoice_line")

@@ -2,53 +2,63 @@
 
 The amount is always computed here, on the server, by services.costing (Decimal, rounded to
 the penny per line). A line on an issued invoice is frozen: it is never edited or deleted.
+What each kind of line holds, its limits and its messages come from tracker.cost_kinds; the
+checks here are generic over those field specifications, plus the few cross-field rules.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tracker.models import CostKind, CostLine, Incident
+from tracker.cost_kinds import (
+    APPOINTMENT_RATE_KEYS,
+    APPOINTMENT_TYPES,
+    NUMERIC,
+    ONCOSTS,
+    RATES_INCLUDING_ONCOSTS,
+    FieldSpec,
+    FieldType,
+    KindSpec,
+    clean_details,
+    spec_for,
+)
+from tracker.models import CostKind, CostLine, Incident, RateCardItem
 from tracker.services import audit, costing
-from tracker.services.errors import DomainError
+from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.money import ZERO, format_money, format_number, to_pence
 
-#: Highest hourly, sessional or per-appointment rate accepted: anything above is a typo.
-MAX_RATE = Decimal("10000")
-MAX_EXPENSE = Decimal("1000000")
-MAX_QUANTITY = {
-    "hour": Decimal("10000"),
-    "session": Decimal("1000"),
-    "appointment": Decimal("100000"),
-}
-MAX_DESCRIPTION = 500
 EARLIEST_DATE = date(2000, 1, 1)
-
-APPOINTMENT_TYPES = {
-    "gp": "GP",
-    "nurse": "Nurse",
-    "hca": "HCA",
-    "other": "Other clinician",
-}
-#: Rate-card keys that prefill each appointment type's unit cost.
-APPOINTMENT_RATE_KEYS = {
-    "gp": "gp_appointment",
-    "nurse": "nurse_appointment",
-    "hca": "hca_appointment",
-    "other": "other_appointment",
-}
-QUANTITY_WORDS = {"hour": "Hours", "session": "Sessions", "appointment": "Number of appointments"}
-RATE_WORDS = {"hour": "Hourly rate", "session": "Rate per session", "appointment": "Unit cost"}
+#: The plain fields every line has, as the audit trail records them; the kind's text
+#: details (tracker.cost_kinds) are added by `audit_snapshot`.
+AUDITED_LINE_FIELDS = [
+    "kind",
+    "line_date",
+    "description",
+    "quantity",
+    "unit",
+    "unit_rate",
+    "overtime_pct",
+    "pension_pct",
+    "ni_pct",
+    "vat_rate",
+    "net_amount",
+    "vat_amount",
+    "total_amount",
+    "working",
+]
+REBOOK_ROLE = "Administrative staff (rebooking)"
 
 
 @dataclass
 class LineInput:
-    """One cost line as typed. Numbers are Decimals already parsed by the form."""
+    """One cost line as typed. Numbers are Decimals already parsed by the form; the kind's
+    text details (staff role, locum's name, supplier, ...) are in `details` by field name."""
 
     kind: str
     line_date: date | None
@@ -60,16 +70,64 @@ class LineInput:
     pension_pct: Decimal | None = ZERO
     ni_pct: Decimal | None = ZERO
     vat_rate: Decimal | None = None
-    staff_role: str | None = None
-    locum_name: str | None = None
-    locum_invoice_ref: str | None = None
-    appointment_type: str | None = None
-    supplier: str | None = None
     #: other expenses: the receipt's VAT
     vat_paid: Decimal | None = ZERO
     #: lost appointments: admin time to rebook, added as its own staff-time line
     rebook_hours: Decimal | None = None
     rebook_rate: Decimal | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, spec: FieldSpec) -> Any:
+        """What was typed into the field `spec`."""
+        return self.details.get(spec.name) if spec.detail else getattr(self, spec.target)
+
+    def put(self, spec: FieldSpec, value: Any) -> None:
+        if spec.detail:
+            self.details[spec.name] = value
+        else:
+            setattr(self, spec.target, value)
+
+
+def line_input(kind: str, values: Mapping[str, Any]) -> LineInput:
+    """A line as typed into the kind's form (`values` by form field name)."""
+    spec = spec_for(kind)
+    inp = LineInput(kind=kind, line_date=None, description="")
+    for item in spec.fields:
+        inp.put(item, values.get(item.name))
+    inp.description = inp.description or ""
+    inp.unit = _unit(inp, spec)
+    return inp
+
+
+def line_input_from(line: CostLine) -> LineInput:
+    """A stored line as form input, for the edit form."""
+    spec = spec_for(line.kind)
+    inp = LineInput(
+        kind=line.kind,
+        line_date=line.line_date,
+        description=line.description,
+        unit=line.unit,
+        details=dict(line.details or {}),
+    )
+    for item in spec.fields:
+        if item.type in NUMERIC and item.source_column:
+            setattr(inp, item.target, getattr(line, item.source_column))
+    return inp
+
+
+def form_values(inp: LineInput) -> dict[str, Any]:
+    """The kind's form fields' values for a line, by form field name (for the edit form)."""
+    return {item.name: inp.value(item) for item in spec_for(inp.kind).fields}
+
+
+def _unit(inp: LineInput, spec: KindSpec) -> str:
+    """The unit charged: chosen on the form when the kind offers a choice, else fixed."""
+    if spec.has("unit"):
+        return inp.unit or spec.units[0]
+    return spec.units[0]
+
+
+# --- checks ----------------------------------------------------------------------------
 
 
 def _places(value: Decimal) -> int:
@@ -91,229 +149,194 @@ def _check_number(
     field: str,
     what: str,
     *,
-    maximum: Decimal,
+    maximum: Decimal | None,
     money: bool = False,
     allow_zero: bool = True,
     required: bool = True,
-) -> DomainError | None:
+    places: int = 2,
+) -> Invalid | None:
     if value is None:
-        return DomainError(f"Enter the {_lower_first(what)}", field) if required else None
+        return Invalid(f"Enter the {_lower_first(what)}", field) if required else None
     if value < 0:
-        return DomainError(f"{what} must be 0 or more", field)
+        return Invalid(f"{what} must be 0 or more", field)
     if value == 0 and not allow_zero:
-        return DomainError(f"{what} must be more than 0", field)
-    if value > maximum:
+        return Invalid(f"{what} must be more than 0", field)
+    if maximum is not None and value > maximum:
         limit = format_money(maximum) if money else format_number(maximum)
-        return DomainError(f"{what} must be {limit} or less", field)
-    if _places(value) > 2:
-        return DomainError(f"{what} must have no more than 2 decimal places", field)
+        return Invalid(f"{what} must be {limit} or less", field)
+    if _places(value) > places:
+        if places == 0:
+            return Invalid(f"{what} must be a whole number", field)
+        return Invalid(f"{what} must have no more than {places} decimal places", field)
     return None
 
 
-def line_problems(inp: LineInput, today: date) -> list[DomainError]:
-    """Every problem with a line as typed, each naming its form field."""
-    problems: list[DomainError | None] = []
-    if inp.kind not in set(CostKind):
-        return [DomainError("Choose the kind of cost", "kind")]
-    if inp.line_date is None:
-        problems.append(DomainError("Enter the date of the cost", "line_date"))
-    elif inp.line_date > today:
-        problems.append(DomainError("Date must be today or in the past", "line_date"))
-    elif inp.line_date < EARLIEST_DATE:
-        problems.append(DomainError("Date must be in the year 2000 or later", "line_date"))
-    if not inp.description.strip():
-        problems.append(DomainError("Enter a description", "description"))
-    elif len(inp.description) > MAX_DESCRIPTION:
-        problems.append(
-            DomainError(
-                f"Description must be {MAX_DESCRIPTION} characters or fewer "
-                f"(you entered {len(inp.description):,})",
-                "description",
-            )
+def _check_text(spec: FieldSpec, value: Any, required: bool) -> Invalid | None:
+    text = str(value or "")
+    if not text.strip():
+        missing = spec.missing or f"Enter the {spec.label.lower()}"
+        return Invalid(missing, spec.name) if required else None
+    if spec.max_length is not None and len(text) > spec.max_length:
+        return Invalid(
+            f"{spec.label} must be {spec.max_length} characters or fewer "
+            f"(you entered {len(text):,})",
+            spec.name,
         )
-    if inp.kind == CostKind.EXPENSE:
-        problems += _expense_problems(inp)
-    else:
-        problems += _rated_problems(inp)
+    return None
+
+
+def _check_date(spec: FieldSpec, value: date | None, today: date) -> Invalid | None:
+    if value is None:
+        return Invalid(spec.missing, spec.name)
+    if value > today:
+        return Invalid("Date must be today or in the past", spec.name)
+    if value < EARLIEST_DATE:
+        return Invalid("Date must be in the year 2000 or later", spec.name)
+    return None
+
+
+def field_problem(
+    spec: FieldSpec, value: Any, unit: str, today: date, *, required: bool | None = None
+) -> Invalid | None:
+    """The problem with one field's value, by its specification (type, limits, messages)."""
+    needed = spec.required if required is None else required
+    if spec.type == FieldType.DATE:
+        return _check_date(spec, value, today)
+    if spec.type == FieldType.TEXT:
+        return _check_text(spec, value, needed)
+    if spec.type == FieldType.CHOICE:
+        if value in dict(spec.choices) or (value in (None, "") and not needed):
+            return None
+        return Invalid(spec.choose, spec.name)
+    return _check_number(
+        value,
+        spec.name,
+        spec.noun_for(unit),
+        maximum=spec.maximum_for(unit),
+        money=spec.type == FieldType.MONEY,
+        allow_zero=spec.allow_zero,
+        required=needed,
+        places=spec.places,
+    )
+
+
+def line_problems(inp: LineInput, today: date, *, editing: bool = False) -> list[DomainError]:
+    """Every problem with a line as typed, each naming its form field. An optional group of
+    fields (the rebooking time of lost appointments) is only offered when adding a line, so
+    an edit ignores it."""
+    if inp.kind not in set(CostKind):
+        return [Invalid("Choose the kind of cost", "kind")]
+    spec = spec_for(inp.kind)
+    unit = _unit(inp, spec)
+    problems: list[Invalid | None] = [
+        field_problem(item, inp.value(item), unit, today) for item in spec.main_fields()
+    ]
+    if spec.has("unit") and unit not in spec.units:
+        kept = [p for p in problems if p and p.field in ("line_date", "description")]
+        return [*kept, Invalid(spec.field("unit").choose, "unit")]
+    if not editing:
+        problems += _group_problems(inp, spec, unit, today)
+    problems += _cross_field_problems(inp)
     return [p for p in problems if p is not None]
 
 
-def _rated_problems(inp: LineInput) -> list[DomainError | None]:
-    unit = inp.unit
-    expected_units = {
-        CostKind.STAFF: ("hour",),
-        CostKind.LOCUM: ("session", "hour"),
-        CostKind.APPOINTMENTS: ("appointment",),
-    }[CostKind(inp.kind)]
-    if unit not in expected_units:
-        return [DomainError("Choose sessions or hours", "unit")]
-    quantity_word = QUANTITY_WORDS[unit]
-    problems = [
-        _check_number(
-            inp.quantity, "quantity", quantity_word, maximum=MAX_QUANTITY[unit], allow_zero=False
-        ),
-        _check_number(inp.unit_rate, "unit_rate", RATE_WORDS[unit], maximum=MAX_RATE, money=True),
-        _check_number(inp.vat_rate, "vat_rate", "VAT rate", maximum=Decimal(100), required=False),
-    ]
-    if inp.kind == CostKind.STAFF:
-        if not (inp.staff_role or "").strip():
-            problems.append(DomainError("Enter the staff member or role", "staff_role"))
-        problems.append(
-            _check_number(
-                inp.overtime_pct, "overtime_pct", "Overtime premium", maximum=Decimal(200)
-            )
-        )
-    if inp.kind in (CostKind.STAFF, CostKind.LOCUM):
-        problems.append(
-            _check_number(inp.pension_pct, "pension_pct", "Pension", maximum=Decimal(100))
-        )
-    if inp.kind == CostKind.STAFF:
-        problems.append(
-            _check_number(inp.ni_pct, "ni_pct", "National Insurance", maximum=Decimal(100))
-        )
-    if inp.kind == CostKind.LOCUM and not (inp.locum_name or "").strip():
-        problems.append(DomainError("Enter the locum's name", "locum_name"))
-    if inp.kind == CostKind.APPOINTMENTS:
-        if inp.appointment_type not in APPOINTMENT_TYPES:
-            problems.append(DomainError("Select the type of appointment", "appointment_type"))
-        if (inp.rebook_hours is None) != (inp.rebook_rate is None):
-            missing = "rebook_rate" if inp.rebook_rate is None else "rebook_hours"
+def _group_problems(inp: LineInput, spec: KindSpec, unit: str, today: date) -> list[Invalid | None]:
+    """An optional group, once started, needs every field: the rebooking time takes both
+    the admin hours and their rate (or neither), then its on-costs."""
+    problems: list[Invalid | None] = []
+    for group in spec.groups:
+        members = spec.grouped_fields(group.name)
+        hours, rate = inp.value(members[0]), inp.value(members[1])
+        if (hours is None) != (rate is None):
+            missing = members[1] if rate is None else members[0]
             problems.append(
-                DomainError("Enter both the admin hours and their hourly rate, or neither", missing)
-            )
-        elif inp.rebook_hours is not None:
-            problems.append(
-                _check_number(
-                    inp.rebook_hours,
-                    "rebook_hours",
-                    "Admin hours",
-                    maximum=MAX_QUANTITY["hour"],
-                    allow_zero=False,
+                Invalid(
+                    "Enter both the admin hours and their hourly rate, or neither", missing.name
                 )
             )
-            problems.append(
-                _check_number(
-                    inp.rebook_rate,
-                    "rebook_rate",
-                    "Admin hourly rate",
-                    maximum=MAX_RATE,
-                    money=True,
-                )
-            )
-            for name, what in (
-                ("overtime_pct", "Overtime premium"),
-                ("pension_pct", "Pension"),
-                ("ni_pct", "National Insurance"),
-            ):
-                problems.append(_check_number(getattr(inp, name), name, what, maximum=Decimal(200)))
+        elif hours is not None:
+            problems += [
+                field_problem(item, inp.value(item), unit, today, required=True) for item in members
+            ]
     return problems
 
 
-def _expense_problems(inp: LineInput) -> list[DomainError | None]:
-    problems = [
-        _check_number(
-            inp.unit_rate,
-            "net_amount",
-            "Net amount",
-            maximum=MAX_EXPENSE,
-            money=True,
-            allow_zero=False,
-        ),
-        # blank VAT paid means none was paid: £0.00
-        _check_number(
-            inp.vat_paid, "vat_paid", "VAT paid", maximum=MAX_EXPENSE, money=True, required=False
-        ),
-    ]
-    if not (inp.supplier or "").strip():
-        problems.append(DomainError("Enter the supplier", "supplier"))
+def _cross_field_problems(inp: LineInput) -> list[Invalid | None]:
+    """Rules between fields, kept explicit: VAT paid is never more than the net amount."""
     if (
-        inp.unit_rate is not None
+        inp.kind == CostKind.EXPENSE
+        and inp.unit_rate is not None
         and inp.vat_paid is not None
         and inp.unit_rate > 0
         and inp.vat_paid > inp.unit_rate
     ):
-        problems.append(DomainError("VAT paid cannot be more than the net amount", "vat_paid"))
-    return problems
+        return [Invalid("VAT paid cannot be more than the net amount", "vat_paid")]
+    return []
 
 
 def compute(inp: LineInput) -> costing.LineAmounts:
-    """The line's amounts and working, by the cost model's formula for its kind."""
-    assert inp.quantity is not None or inp.kind == CostKind.EXPENSE
+    """The line's amounts and working, by the cost model's formula for its kind, with the
+    on-costs its specification applies."""
     rate = inp.unit_rate or ZERO
+    if inp.kind == CostKind.EXPENSE:
+        return costing.other_expense(rate, inp.vat_paid or ZERO)
+    assert inp.quantity is not None
+    pct = _oncosts(inp)
     if inp.kind == CostKind.STAFF:
         return costing.staff_time(
             inp.quantity,
             rate,
-            inp.overtime_pct or ZERO,
-            inp.pension_pct or ZERO,
-            inp.ni_pct or ZERO,
+            pct["overtime_pct"],
+            pct["pension_pct"],
+            pct["ni_pct"],
             inp.vat_rate,
         )
     if inp.kind == CostKind.LOCUM:
-        return costing.locum_cover(
-            inp.quantity, rate, inp.unit, inp.pension_pct or ZERO, inp.vat_rate
-        )
-    if inp.kind == CostKind.APPOINTMENTS:
-        return costing.lost_appointments(inp.quantity, rate, inp.vat_rate)
-    return costing.other_expense(rate, inp.vat_paid or ZERO)
+        return costing.locum_cover(inp.quantity, rate, inp.unit, pct["pension_pct"], inp.vat_rate)
+    return costing.lost_appointments(inp.quantity, rate, inp.vat_rate)
 
 
-AUDITED_LINE_FIELDS = [
-    "kind",
-    "line_date",
-    "description",
-    "quantity",
-    "unit",
-    "unit_rate",
-    "overtime_pct",
-    "pension_pct",
-    "ni_pct",
-    "vat_rate",
-    "net_amount",
-    "vat_amount",
-    "total_amount",
-    "working",
-    "staff_role",
-    "locum_name",
-    "locum_invoice_ref",
-    "appointment_type",
-    "supplier",
-]
+def _oncosts(inp: LineInput) -> dict[str, Decimal]:
+    """The on-cost percentages that apply to the kind; the others are zero."""
+    applies = spec_for(inp.kind).oncosts
+    return {name: (getattr(inp, name) or ZERO) if name in applies else ZERO for name in ONCOSTS}
 
 
 def _apply(line: CostLine, inp: LineInput) -> None:
     amounts = compute(inp)
-    kind = CostKind(inp.kind)
-    line.kind = kind.value
-    line.line_date = inp.line_date
+    spec = spec_for(inp.kind)
+    line.kind = spec.kind
+    line.line_date = inp.line_date  # type: ignore[assignment]
     line.description = inp.description.strip()
-    if kind == CostKind.EXPENSE:
-        line.quantity, line.unit, line.unit_rate = Decimal(1), "item", to_pence(inp.unit_rate)
+    if inp.kind == CostKind.EXPENSE:
+        line.quantity, line.unit = Decimal(1), "item"
+        line.unit_rate = to_pence(inp.unit_rate or ZERO)
     else:
-        line.quantity, line.unit, line.unit_rate = inp.quantity, inp.unit, inp.unit_rate
-    line.overtime_pct = (inp.overtime_pct or ZERO) if kind == CostKind.STAFF else ZERO
-    line.pension_pct = (
-        (inp.pension_pct or ZERO) if kind in (CostKind.STAFF, CostKind.LOCUM) else ZERO
-    )
-    line.ni_pct = (inp.ni_pct or ZERO) if kind == CostKind.STAFF else ZERO
-    line.vat_rate = inp.vat_rate if (kind != CostKind.EXPENSE and inp.vat_rate) else None
+        line.quantity, line.unit = inp.quantity, _unit(inp, spec)  # type: ignore[assignment]
+        line.unit_rate = inp.unit_rate  # type: ignore[assignment]
+    for name, value in _oncosts(inp).items():
+        setattr(line, name, value)
+    line.vat_rate = inp.vat_rate if (spec.has("vat_rate") and inp.vat_rate) else None
     line.net_amount, line.vat_amount, line.total_amount = amounts.net, amounts.vat, amounts.total
     line.working = amounts.working[:300]
-    line.staff_role = _text(inp.staff_role) if kind == CostKind.STAFF else None
-    line.locum_name = _text(inp.locum_name) if kind == CostKind.LOCUM else None
-    line.locum_invoice_ref = _text(inp.locum_invoice_ref) if kind == CostKind.LOCUM else None
-    line.appointment_type = inp.appointment_type if kind == CostKind.APPOINTMENTS else None
-    line.supplier = _text(inp.supplier) if kind == CostKind.EXPENSE else None
+    line.details = clean_details(inp.kind, inp.details)
 
 
-def _text(value: str | None) -> str | None:
-    return (value or "").strip() or None
+def audit_snapshot(line: CostLine) -> dict[str, Any]:
+    """The line as the audit trail records it: its plain fields and its kind's details."""
+    values = audit.snapshot(line, AUDITED_LINE_FIELDS)
+    details = line.details or {}
+    values.update({item.name: details.get(item.name) for item in spec_for(line.kind).details})
+    return values
 
 
-def _check(inp: LineInput, today: date) -> None:
-    problems = line_problems(inp, today)
+def _check(inp: LineInput, today: date, *, editing: bool = False) -> None:
+    problems = line_problems(inp, today, editing=editing)
     if problems:
         raise problems[0]
+
+
+# --- saving ----------------------------------------------------------------------------
 
 
 def add_line(
@@ -323,22 +346,27 @@ def add_line(
     _check(inp, today)
     lines = [_new_line(session, incident, user_id, inp)]
     if inp.kind == CostKind.APPOINTMENTS and inp.rebook_hours is not None:
-        what = APPOINTMENT_TYPES[inp.appointment_type or "other"]
-        rebook = LineInput(
-            kind=CostKind.STAFF.value,
-            line_date=inp.line_date,
-            description=f"Admin time to rebook {format_number(inp.quantity)} {what} appointments",
-            quantity=inp.rebook_hours,
-            unit="hour",
-            unit_rate=inp.rebook_rate,
-            overtime_pct=inp.overtime_pct,
-            pension_pct=inp.pension_pct,
-            ni_pct=inp.ni_pct,
-            staff_role="Administrative staff (rebooking)",
-        )
+        rebook = _rebooking_line(inp)
         _check(rebook, today)
         lines.append(_new_line(session, incident, user_id, rebook))
     return lines
+
+
+def _rebooking_line(inp: LineInput) -> LineInput:
+    """Admin time to rebook lost appointments, as its own staff-time line."""
+    what = APPOINTMENT_TYPES.get(str(inp.details.get("appointment_type") or "other"), "Other")
+    return LineInput(
+        kind=CostKind.STAFF.value,
+        line_date=inp.line_date,
+        description=f"Admin time to rebook {format_number(inp.quantity)} {what} appointments",
+        quantity=inp.rebook_hours,
+        unit="hour",
+        unit_rate=inp.rebook_rate,
+        overtime_pct=inp.overtime_pct,
+        pension_pct=inp.pension_pct,
+        ni_pct=inp.ni_pct,
+        details={"staff_role": REBOOK_ROLE},
+    )
 
 
 def _new_line(
@@ -357,15 +385,16 @@ def _new_line(
         incident_id=incident.id,
         summary=f"{CostKind(line.kind).label} added: {line.description} "
         f"({format_money(line.total_amount)})",
-        changes=audit.diff({}, audit.snapshot(line, AUDITED_LINE_FIELDS)),
+        changes=audit.diff({}, audit_snapshot(line)),
     )
     return line
 
 
-def ensure_editable(line: CostLine) -> None:
+def ensure_editable(line: CostLine, verb: str = "changed") -> None:
+    """The one guard for invoiced lines: a line on an issued invoice is frozen."""
     if line.is_locked:
-        raise DomainError(
-            "This cost is on an issued invoice and can no longer be changed. "
+        raise Conflict(
+            f"This cost is on an issued invoice and can no longer be {verb}. "
             "To correct it, cancel the invoice with a credit note."
         )
 
@@ -375,12 +404,12 @@ def update_line(
 ) -> dict[str, list[Any]]:
     ensure_editable(line)
     if inp.kind != line.kind:
-        raise DomainError("The kind of a cost cannot change: delete it and add a new one")
-    inp.rebook_hours = inp.rebook_rate = None
-    _check(inp, today)
-    before = audit.snapshot(line, AUDITED_LINE_FIELDS)
+        raise Invalid("The kind of a cost cannot change: delete it and add a new one", "kind")
+    inp = replace(inp, rebook_hours=None, rebook_rate=None)
+    _check(inp, today, editing=True)
+    before = audit_snapshot(line)
     _apply(line, inp)
-    changes = audit.diff(before, audit.snapshot(line, AUDITED_LINE_FIELDS))
+    changes = audit.diff(before, audit_snapshot(line))
     if changes:
         audit.record(
             session,
@@ -398,7 +427,7 @@ def update_line(
 def delete_line(session: Session, line: CostLine, user_id: int | None) -> list[str]:
     """Delete an uninvoiced line and its evidence; returns the stored file names to remove
     once the transaction has committed."""
-    ensure_editable(line)
+    ensure_editable(line, "deleted")
     stored = [item.stored_name for item in line.evidence]
     audit.record(
         session,
@@ -409,7 +438,7 @@ def delete_line(session: Session, line: CostLine, user_id: int | None) -> list[s
         incident_id=line.incident_id,
         summary=f"{CostKind(line.kind).label} deleted: {line.description} "
         f"({format_money(line.total_amount)})",
-        changes=audit.diff(audit.snapshot(line, AUDITED_LINE_FIELDS), {}),
+        changes=audit.diff(audit_snapshot(line), {}),
     )
     for item in list(line.evidence):
         session.delete(item)
@@ -418,23 +447,93 @@ def delete_line(session: Session, line: CostLine, user_id: int | None) -> list[s
     return stored
 
 
-def line_input_from(line: CostLine) -> LineInput:
-    """A stored line as form input, for the edit form."""
-    return LineInput(
-        kind=line.kind,
-        line_date=line.line_date,
-        description=line.description,
-        quantity=line.quantity,
-        unit=line.unit,
-        unit_rate=line.unit_rate if line.kind != CostKind.EXPENSE else line.net_amount,
-        overtime_pct=line.overtime_pct,
-        pension_pct=line.pension_pct,
-        ni_pct=line.ni_pct,
-        vat_rate=line.vat_rate,
-        staff_role=line.staff_role,
-        locum_name=line.locum_name,
-        locum_invoice_ref=line.locum_invoice_ref,
-        appointment_type=line.appointment_type,
-        supplier=line.supplier,
-        vat_paid=line.vat_amount,
+# --- prefilling a new line from the practice's rate card -------------------------------
+
+
+@dataclass
+class Prefill:
+    """Figures for a new line's form from the rate card, and the "fill in from your rate
+    card" links: `options` are the rate-card items, `link_values` what each link passes as
+    `param`, `chosen` the item in use."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    options: list[RateCardItem] = field(default_factory=list)
+    chosen: str = ""
+    param: str = ""
+    link_values: dict[str, str] = field(default_factory=dict)
+    admin_rate: Decimal | None = None
+
+
+def prefill(card: Mapping[str, RateCardItem], kind: str, asked: str | None) -> Prefill:
+    """A new line's figures from the rate card; `asked` is the link the user followed."""
+    spec = spec_for(kind)
+    pct = {key: card[key].value for key in ONCOSTS if key in card}
+    if kind == CostKind.STAFF:
+        return _prefill_staff(card, spec, pct, asked or "")
+    if kind == CostKind.LOCUM:
+        unit = asked if asked in spec.units else spec.units[0]
+        item = card.get(f"locum_{unit}")
+        return Prefill(
+            values={
+                "unit": unit,
+                "unit_rate": item.value if item else None,
+                **_oncost_values(spec, pct),
+            },
+            options=[card[key] for key in ("locum_session", "locum_hour") if key in card],
+            chosen=f"locum_{unit}",
+            param=spec.prefill_param or "",
+            link_values={"locum_session": "session", "locum_hour": "hour"},
+        )
+    if kind == CostKind.APPOINTMENTS:
+        kind_key = asked if asked in APPOINTMENT_TYPES else "gp"
+        item = card.get(APPOINTMENT_RATE_KEYS[kind_key])
+        admin = card.get("afc_band_3")
+        values = {key: t for t, key in APPOINTMENT_RATE_KEYS.items()}
+        return Prefill(
+            values={
+                "appointment_type": kind_key,
+                "unit_rate": item.value if item else None,
+                "rebook_rate": None,
+                **{name: pct.get(name, ZERO) for name in ONCOSTS},
+            },
+            options=[card[key] for key in values if key in card],
+            chosen=item.key if item else "",
+            param=spec.prefill_param or "",
+            link_values=values,
+            admin_rate=admin.value if admin else None,
+        )
+    return Prefill()
+
+
+def _oncost_values(spec: KindSpec, pct: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    return {name: pct.get(name, ZERO) for name in spec.oncosts}
+
+
+def _prefill_staff(
+    card: Mapping[str, RateCardItem], spec: KindSpec, pct: Mapping[str, Decimal], asked: str
+) -> Prefill:
+    """Staff time from an hourly staff rate (Band 2 by default). PSSRU unit costs already
+    include on-costs: they are not added twice."""
+    staff_rates = [
+        item for item in card.values() if item.cost_kind == "staff" and item.unit == "hour"
+    ]
+    by_key = {item.key: item for item in staff_rates}
+    item = (
+        by_key.get(asked) or by_key.get("afc_band_2") or (staff_rates[0] if staff_rates else None)
+    )
+    values: dict[str, Any] = {}
+    chosen = asked
+    if item is not None:
+        values = {"unit_rate": item.value, "staff_role": item.label}
+        chosen = item.key
+    includes_oncosts = chosen in RATES_INCLUDING_ONCOSTS
+    values.update(
+        {name: ZERO for name in spec.oncosts} if includes_oncosts else _oncost_values(spec, pct)
+    )
+    return Prefill(
+        values=values,
+        options=staff_rates,
+        chosen=chosen,
+        param=spec.prefill_param or "",
+        link_values={key: key for key in by_key},
     )

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tracker.cost_kinds import DETAIL_LABELS
 from tracker.models import (
     COST_KIND_LABELS,
     SYSTEMS,
@@ -417,11 +418,7 @@ FIELD_LABELS = {
     "vat_amount": "VAT",
     "total_amount": "Amount",
     "working": "Working",
-    "staff_role": "Staff member or role",
-    "locum_name": "Locum",
-    "locum_invoice_ref": "Locum's invoice number",
-    "appointment_type": "Appointment type",
-    "supplier": "Supplier",
+    **DETAIL_LABELS,
     "original_filename": "File",
 }
 MONEY_FIELDS = {"unit_rate", "net_amount", "vat_amount", "total_amount"}

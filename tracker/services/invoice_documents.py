@@ -97,6 +97,7 @@ def invoice_document(
             net=line.net_amount,
             vat=line.vat_amount,
             total=line.total_amount,
+            details=tuple((item["label"], item["value"]) for item in line.details or []),
         )
         for line in invoice.lines
     )

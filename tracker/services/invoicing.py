@@ -21,6 +21,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from tracker.cost_kinds import invoice_details
 from tracker.models import (
     CostKind,
     CostLine,
@@ -123,6 +124,7 @@ def _snapshot_line(line: CostLine, position: int, vat_registered: bool) -> Invoi
         total_amount=line.total_amount,
         hours=_line_hours(line),
         appointments=int(line.quantity) if line.kind == CostKind.APPOINTMENTS else None,
+        details=invoice_details(line.kind, line.details or {}),
     )
 
 
