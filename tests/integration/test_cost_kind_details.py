@@ -1,0 +1,181 @@
+"""The kind-specific details (staff role, locum's name and invoice number, appointment type,
+supplier) travel from the cost-line forms to the issued invoice: its page, PDF and Excel."""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+from pypdf import PdfReader
+from sqlalchemy import create_engine, make_url, select, text
+
+from tests.conftest import build_app, create_schema, missing
+from tests.factories import World, make_incident
+from tracker.extensions import db
+from tracker.models import CostLine, Invoice, InvoiceLine
+
+EXPECTED = (
+    "Staff: Receptionist (Band 2)",
+    "Locum: Dr Łukasz Nowak · Locum invoice: LOC-1234",
+    "Appointment type: GP",
+    "Supplier: Ryman",
+)
+
+
+def pdf_text(data: bytes) -> str:
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return " ".join(text.split())
+
+
+def _add_one_line_of_each_kind(client: FlaskClient, incident_id: int) -> None:
+    base = f"/incidents/{incident_id}/costs/new"
+    common = {"line_date": "2024-07-19", "description": "Outage work"}
+    forms = {
+        "staff": {
+            "staff_role": "Receptionist (Band 2)",
+            "quantity": "6.5",
+            "unit_rate": "12.45",
+            "overtime_pct": "0",
+            "pension_pct": "0",
+            "ni_pct": "0",
+        },
+        "locum": {
+            "locum_name": "Dr Łukasz Nowak",
+            "unit": "session",
+            "quantity": "2",
+            "unit_rate": "357",
+            "pension_pct": "0",
+            "locum_invoice_ref": "LOC-1234",
+        },
+        "appointments": {"appointment_type": "gp", "quantity": "38", "unit_rate": "45"},
+        "expense": {"supplier": "Ryman", "net_amount": "42.50", "vat_paid": "8.50"},
+    }
+    for kind, values in forms.items():
+        response = client.post(f"{base}/{kind}", data={**common, **values})
+        assert response.status_code == 302, response.data.decode()
+
+
+def _issue(client: FlaskClient, incident_id: int) -> Invoice:
+    response = client.post("/invoices/new", data={"incident_ids": [incident_id]})
+    assert response.status_code == 302
+    draft = db.session.scalar(select(Invoice))
+    client.post(f"/invoices/{draft.id}/details", data={"po_reference": "PO 1"})
+    assert client.post(f"/invoices/{draft.id}/issue").status_code == 302
+    db.session.expire_all()
+    return db.session.get(Invoice, draft.id)
+
+
+def test_details_reach_the_issued_invoice_page_pdf_and_excel(
+    as_manager: FlaskClient, world: World
+) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    _add_one_line_of_each_kind(as_manager, incident.id)
+    invoice = _issue(as_manager, incident.id)
+    assert invoice.number
+    # frozen on the invoice lines at issue
+    frozen = {line.kind: line.details for line in invoice.lines}
+    assert frozen["locum"] == [
+        {"name": "locum_name", "label": "Locum", "value": "Dr Łukasz Nowak"},
+        {"name": "locum_invoice_ref", "label": "Locum invoice", "value": "LOC-1234"},
+    ]
+    page = as_manager.get(f"/invoices/{invoice.id}").data.decode()
+    pdf = pdf_text(as_manager.get(f"/invoices/{invoice.id}.pdf").data)
+    workbook = load_workbook(io.BytesIO(as_manager.get(f"/invoices/{invoice.id}.xlsx").data))
+    cells = [str(cell.value) for row in workbook["Invoice"].iter_rows() for cell in row]
+    for expected in EXPECTED:
+        assert expected.replace("'", "&#39;") in page
+        assert expected in pdf
+        assert expected in cells
+
+
+def test_the_incident_and_the_cost_show_their_details(
+    as_manager: FlaskClient, world: World
+) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    _add_one_line_of_each_kind(as_manager, incident.id)
+    page = as_manager.get(f"/incidents/{incident.id}").data.decode()
+    assert "Dr Łukasz Nowak, invoice LOC-1234" in page
+    assert "Receptionist (Band 2)" in page and "Ryman" in page
+    locum = db.session.scalar(select(CostLine).where(CostLine.kind == "locum"))
+    assert locum.details == {"locum_name": "Dr Łukasz Nowak", "locum_invoice_ref": "LOC-1234"}
+    line_page = as_manager.get(f"/incidents/{incident.id}/costs/{locum.id}").data.decode()
+    assert "Locum&#39;s invoice number" in line_page and "LOC-1234" in line_page
+    edit = as_manager.get(f"/incidents/{incident.id}/costs/{locum.id}/edit").data.decode()
+    assert 'value="LOC-1234"' in edit and 'value="Dr Łukasz Nowak"' in edit
+
+
+def test_a_too_long_detail_is_refused_next_to_its_field(
+    as_manager: FlaskClient, world: World
+) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    response = as_manager.post(
+        f"/incidents/{incident.id}/costs/new/expense",
+        data={
+            "supplier": "R" * 121,
+            "description": "Paper",
+            "line_date": "2024-07-19",
+            "net_amount": "10",
+        },
+    )
+    page = response.data.decode()
+    assert response.status_code == 200
+    assert "Supplier must be 120 characters or fewer (you entered 121)" in page
+    assert 'id="supplier-error"' in page
+    assert db.session.scalar(select(CostLine)) is None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own (the migration test goes down and up again)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url:
+        missing("TEST_DATABASE_URL is not set: PostgreSQL tests skipped")
+    server = make_url(server_url).set(drivername="postgresql+psycopg")
+    name = f"tracker_migrate_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_migration_0002_moves_details_and_back(empty_database: str, tmp_path: Path) -> None:
+    """Down to 0001 the details return to their own columns; up again they move into the
+    JSON column, and lines of invoices issued before 0002 get their printed details."""
+    from flask_migrate import downgrade, upgrade
+
+    app = build_app(empty_database, tmp_path)
+    create_schema(app)
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    with app.app_context():
+        before = {line.id: line.details for line in db.session.scalars(select(CostLine))}
+        printed = {line.id: line.details for line in db.session.scalars(select(InvoiceLine))}
+        db.session.remove()
+        assert any(details.get("locum_name") for details in before.values())
+        assert any(printed.values())
+        downgrade(revision="0001")
+        with db.engine.connect() as conn:
+            names = conn.execute(
+                text("SELECT locum_name, locum_invoice_ref FROM cost_line WHERE kind = 'locum'")
+            ).all()
+        assert ("Dr Łukasz Nowak", "LN-2407-20") in names
+        upgrade()
+        assert {line.id: line.details for line in db.session.scalars(select(CostLine))} == before
+        after = {line.id: line.details for line in db.session.scalars(select(InvoiceLine))}
+        assert after == printed
+        db.session.remove()
+        db.engine.dispose()
