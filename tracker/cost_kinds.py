@@ -302,9 +302,9 @@ def _percent(
     )
 
 
-_OVERTIME = dict(noun="Overtime premium", maximum=Decimal(200))
-_PENSION = dict(noun="Pension", maximum=Decimal(100))
-_NI = dict(noun="National Insurance", maximum=Decimal(100))
+_OVERTIME: dict[str, Any] = dict(noun="Overtime premium", maximum=Decimal(200))
+_PENSION: dict[str, Any] = dict(noun="Pension", maximum=Decimal(100))
+_NI: dict[str, Any] = dict(noun="National Insurance", maximum=Decimal(100))
 
 STAFF = KindSpec(
     kind="staff",
