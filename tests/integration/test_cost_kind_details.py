@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from sqlalchemy import create_engine, make_url, select, text
 
 from tests.conftest import build_app, create_schema, missing
-from tests.factories import World, make_incident
+from tests.factories import World, make_incident, make_issued_invoice, make_staff_line
 from tracker.extensions import db
 from tracker.models import CostLine, Invoice, InvoiceLine
 
@@ -179,3 +179,17 @@ def test_migration_0002_moves_details_and_back(empty_database: str, tmp_path: Pa
         assert after == printed
         db.session.remove()
         db.engine.dispose()
+
+
+def test_an_invoiced_cost_cannot_be_edited_or_deleted(
+    as_manager: FlaskClient, world: World
+) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    line = make_staff_line(db.session, incident)
+    make_issued_invoice(db.session, world.practice_a, [line])
+    url = f"/incidents/{incident.id}/costs/{line.id}"
+    edit = as_manager.get(f"{url}/edit", follow_redirects=True).data.decode()
+    assert "on an issued invoice and can no longer be changed" in edit
+    delete = as_manager.post(f"{url}/delete", follow_redirects=True).data.decode()
+    assert "on an issued invoice and can no longer be deleted" in delete
+    assert db.session.get(CostLine, line.id) is not None
