@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Date, DateTime, Engine, func, select, text
 
+from tracker.cost_kinds import clean_details, invoice_details
 from tracker.models import Base, Fixed
 
 FORMAT_VERSION = 1
@@ -80,6 +81,32 @@ def _parse(column: Any, value: Any) -> Any:
     return value
 
 
+#: Cost-line columns that migration 0002 folded into `details`; older backups carry them.
+LEGACY_DETAIL_COLUMNS = (
+    "staff_role",
+    "locum_name",
+    "locum_invoice_ref",
+    "appointment_type",
+    "supplier",
+)
+
+
+def _legacy_details(tables: dict[str, list[dict[str, Any]]]) -> None:
+    """Let a backup written before the `details` columns restore: the cost lines' detail
+    columns become their details, and invoice lines get the details their (frozen) cost
+    lines print, as migration 0002 does for a database."""
+    by_id: dict[Any, dict[str, Any]] = {}
+    for row in tables.get("cost_line", []):
+        old = {name: row.pop(name) for name in LEGACY_DETAIL_COLUMNS if name in row}
+        if "details" not in row:
+            row["details"] = clean_details(row["kind"], old)
+        by_id[row["id"]] = row
+    for row in tables.get("invoice_line", []):
+        if "details" not in row:
+            source = by_id.get(row.get("cost_line_id"))
+            row["details"] = invoice_details(row["kind"], source["details"]) if source else []
+
+
 def restore_backup(engine: Engine, upload_folder: Path, source: Path) -> dict[str, int]:
     """Load a backup into an empty, migrated database and put the files back."""
     with zipfile.ZipFile(source) as archive:
@@ -87,6 +114,7 @@ def restore_backup(engine: Engine, upload_folder: Path, source: Path) -> dict[st
         if payload.get("format") != FORMAT_VERSION:
             raise RestoreError(f"Unknown backup format {payload.get('format')!r}")
         tables = payload["tables"]
+        _legacy_details(tables)
         with engine.begin() as conn:
             for table in Base.metadata.sorted_tables:
                 if conn.scalar(select(func.count()).select_from(table)):
