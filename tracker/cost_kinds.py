@@ -584,6 +584,12 @@ DETAIL_LABELS = {
 }
 
 
+#: The choices of detail fields that are choices, to show a stored key as its label.
+DETAIL_CHOICES = {
+    f.name: dict(f.choices) for spec in KINDS.values() for f in spec.details if f.choices
+}
+
+
 def spec_for(kind: str) -> KindSpec:
     """The specification of a kind given by its stored value ("staff", ...)."""
     return KINDS[CostKind(kind)]

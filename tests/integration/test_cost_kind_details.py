@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,6 +111,21 @@ def test_the_incident_and_the_cost_show_their_details(
     assert "Locum&#39;s invoice number" in line_page and "LOC-1234" in line_page
     edit = as_manager.get(f"/incidents/{incident.id}/costs/{locum.id}/edit").data.decode()
     assert 'value="LOC-1234"' in edit and 'value="Dr Łukasz Nowak"' in edit
+    # a change of a detail reads in the history with its label and the choice's label
+    appointments = db.session.scalar(select(CostLine).where(CostLine.kind == "appointments"))
+    response = as_manager.post(
+        f"/incidents/{incident.id}/costs/{appointments.id}/edit",
+        data={
+            "appointment_type": "nurse",
+            "description": "Outage work",
+            "line_date": "2024-07-19",
+            "quantity": "38",
+            "unit_rate": "45",
+        },
+    )
+    assert response.status_code == 302
+    history = as_manager.get(f"/incidents/{incident.id}").data.decode()
+    assert re.search(r"Appointment type:</span> GP <span[^>]*>→</span>.*? Nurse</li>", history)
 
 
 def test_a_too_long_detail_is_refused_next_to_its_field(

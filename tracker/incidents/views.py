@@ -256,15 +256,12 @@ def reopen(incident_id: int) -> Response:
 # --- cost lines ------------------------------------------------------------------------
 
 
-def _prefill(form: LineForm, kind: str, practice_id: int) -> cost_lines.Prefill:
-    """Fill a new line's figures from the practice's rate card (the rule lives in
-    services.cost_lines); returns the choices shown as "fill in from your rate card" links."""
+def _rate_card_prefill(kind: str, practice_id: int) -> cost_lines.Prefill:
+    """A new line's figures from the practice's rate card (the rule lives in
+    services.cost_lines), and the choices shown as "fill in from your rate card" links."""
     param = CostKind(kind).spec.prefill_param
     asked = request.args.get(param) if param else None
-    choices = cost_lines.prefill(rate_card(db.session, practice_id), kind, asked)
-    for name, value in choices.values.items():
-        getattr(form, name).data = value
-    return choices
+    return cost_lines.prefill(rate_card(db.session, practice_id), kind, asked)
 
 
 def _show_problems(form: FlaskForm, problems: list[DomainError]) -> None:
@@ -301,13 +298,15 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
     if request.method == "GET":
         if line is None:
             form.line_date.data = _default_line_date(incident)
-            choices = _prefill(form, kind, incident.practice_id)
+            choices = _rate_card_prefill(kind, incident.practice_id)
+            values = choices.values
         else:
             values = cost_lines.form_values(cost_lines.line_input_from(line))
-            for name, value in values.items():
-                getattr(form, name).data = value
+        for name, value in values.items():
+            getattr(form, name).data = value
     elif line is None:
-        choices = _prefill_choices(kind, incident.practice_id)
+        # the rate-card links again after a POST, without touching what was typed
+        choices = _rate_card_prefill(kind, incident.practice_id)
     if request.method == "POST":
         inp = cost_lines.line_input(kind, form.data)
         form.validate()
@@ -353,12 +352,6 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
         choices=choices,
         max_upload=evidence.size_text(current_app.config["MAX_UPLOAD_BYTES"]),
     )
-
-
-def _prefill_choices(kind: str, practice_id: int) -> cost_lines.Prefill:
-    """The rate-card links again after a POST, without touching what was typed."""
-    scratch = FORMS[kind](formdata=None, meta={"csrf": False})
-    return _prefill(scratch, kind, practice_id)
 
 
 def _default_line_date(incident: Incident) -> Any:

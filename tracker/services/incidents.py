@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.cost_kinds import DETAIL_LABELS
+from tracker.cost_kinds import DETAIL_CHOICES, DETAIL_LABELS
 from tracker.models import (
     COST_KIND_LABELS,
     SYSTEMS,
@@ -449,6 +449,8 @@ def _readable(session: Session, name: str, value: Any) -> str:
         return ", ".join(SYSTEMS.get(key, key) for key in str(value).split(",") if key)
     if name == "kind":
         return COST_KIND_LABELS.get(CostKind(value), value) if value in set(CostKind) else value
+    if name in DETAIL_CHOICES:
+        return DETAIL_CHOICES[name].get(str(value), str(value))
     if name == "outage_event_id":
         event = session.get(OutageEvent, value)
         return event.name if event else f"Event {value}"
