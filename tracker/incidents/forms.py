@@ -24,8 +24,9 @@ from wtforms.validators import InputRequired
 
 from tracker.forms import MultiCheckboxField, strip_filter
 from tracker.models import SYSTEMS
+from tracker.presentation import format_number
 from tracker.services.cost_lines import APPOINTMENT_TYPES
-from tracker.services.money import format_number, parse_decimal
+from tracker.services.money import parse_decimal
 
 
 class NumberField(StringField):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base, Fixed, Money, created_at_column, utcnow
 from tracker.models.directory import Practice
+from tracker.presentation import cost_kind_label
 
 
 class CostKind(StrEnum):
@@ -24,12 +25,8 @@ class CostKind(StrEnum):
         return COST_KIND_LABELS[self]
 
 
-COST_KIND_LABELS = {
-    CostKind.STAFF: "Staff time",
-    CostKind.LOCUM: "Locum cover",
-    CostKind.APPOINTMENTS: "Lost appointments",
-    CostKind.EXPENSE: "Other expenses",
-}
+#: What each kind is called: the wording lives with the rest in tracker.presentation.
+COST_KIND_LABELS = {kind: cost_kind_label(kind) for kind in CostKind}
 
 SYSTEMS = {
     "emis_web": "EMIS Web",

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from tracker.models import CostKind, CostLine, Incident
+from tracker.presentation import format_money, format_number
 from tracker.services import audit, costing
 from tracker.services.errors import DomainError
-from tracker.services.money import ZERO, format_money, format_number, to_pence
+from tracker.services.money import ZERO, to_pence
 
 #: Highest hourly, sessional or per-appointment rate accepted: anything above is a typo.
 MAX_RATE = Decimal("10000")
