@@ -40,7 +40,8 @@ FILTERS = {
     "file_kind": presentation.file_kind,
     "kind_label": presentation.cost_kind_label,
     "decision_tag": presentation.decision_tag,
-    "incident_status_tag": presentation.INCIDENT_STATUS_TAGS.__getitem__,
+    "claim_tag": presentation.claim_tag,
+    "incident_status_tag": presentation.incident_status_tag,
 }
 
 

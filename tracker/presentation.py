@@ -132,6 +132,14 @@ def file_size(size_bytes: int) -> str:
     return f"{math.ceil(size_bytes / 1024)} KB"
 
 
+def size_text(size: int) -> str:
+    """An upload limit: 10 MB, 2.5 MB, 195 KB (never 0 KB)."""
+    if size >= 1024 * 1024:
+        megabytes = size / (1024 * 1024)
+        return f"{megabytes:.0f} MB" if megabytes == int(megabytes) else f"{megabytes:.1f} MB"
+    return f"{max(1, round(size / 1024))} KB"
+
+
 def file_kind(content_type: str) -> str:
     """PDF, PNG image, JPEG image (else the subtype in capitals)."""
     return FILE_KINDS.get(content_type, content_type.rsplit("/", 1)[-1].upper())
@@ -165,6 +173,13 @@ DECISION_TAGS = {
     "rejected": Tag("Rejected", "red"),
 }
 NOT_DECIDED = Tag("Not decided", "grey")
+#: Where a claim's review has got to (models.ReviewStatus values); a cancelled claim is withdrawn.
+REVIEW_STATUS_TAGS = {
+    "new": Tag("New", "white"),
+    "in_review": Tag("In review", "blue"),
+    "decided": Tag("Decided", "green"),
+}
+WITHDRAWN = Tag("Withdrawn", "grey")
 #: An incident's status (models.IncidentStatus values).
 INCIDENT_STATUS_TAGS = {"open": Tag("Open", "blue"), "closed": Tag("Closed", "grey")}
 #: What a cost kind is called (models.CostKind values).
@@ -178,6 +193,15 @@ COST_KIND_LABELS = {
 
 def decision_tag(value: str | None) -> Tag:
     return DECISION_TAGS[value] if value else NOT_DECIDED
+
+
+def claim_tag(status: str, review_status: str) -> Tag:
+    """A claim (an issued or cancelled invoice) as a reviewer sees it."""
+    return WITHDRAWN if status == "cancelled" else REVIEW_STATUS_TAGS[review_status]
+
+
+def incident_status_tag(status: str) -> Tag:
+    return INCIDENT_STATUS_TAGS[status]
 
 
 def cost_kind_label(kind: str) -> str:

@@ -63,6 +63,9 @@ def test_states_have_one_label_and_colour() -> None:
     assert p.PAYMENT_STATE_TAGS["overdue"] == p.Tag("Overdue", "red")
     assert p.decision_tag("part_approved") == p.Tag("Part-approved", "yellow")
     assert p.decision_tag(None) == p.Tag("Not decided", "grey")
+    assert p.claim_tag("cancelled", "decided") == p.Tag("Withdrawn", "grey")
+    assert p.claim_tag("issued", "in_review") == p.Tag("In review", "blue")
+    assert p.incident_status_tag("closed") == p.Tag("Closed", "grey")
 
 
 def test_groups_and_subtotals_are_computed_once_on_the_document() -> None:

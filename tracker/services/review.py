@@ -35,7 +35,7 @@ from tracker.models import (
     User,
     utcnow,
 )
-from tracker.presentation import cost_kind_label, decision_tag
+from tracker.presentation import REVIEW_STATUS_TAGS, cost_kind_label, decision_tag
 from tracker.services import audit
 from tracker.services.errors import DomainError
 from tracker.services.evidence import PreparedFile
@@ -59,11 +59,7 @@ class Decision(StrEnum):
 
 DECISION_LABELS = {decision: decision_tag(decision.value).label for decision in Decision}
 FINAL_DECISIONS = tuple(d.value for d in Decision if d.is_final)
-REVIEW_STATUS_LABELS = {
-    ReviewStatus.NEW: "New",
-    ReviewStatus.IN_REVIEW: "In review",
-    ReviewStatus.DECIDED: "Decided",
-}
+REVIEW_STATUS_LABELS = {status: REVIEW_STATUS_TAGS[status.value].label for status in ReviewStatus}
 MAX_REASON = 2000
 MAX_ANSWER = 4000
 
