@@ -30,6 +30,7 @@ $(ASSETS): package.json package-lock.json scripts/build-assets.mjs
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

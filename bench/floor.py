@@ -12,8 +12,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from tracker.documents.data import InvoiceDocument
 from tracker.documents.pdf import REGULAR, register_fonts
-from tracker.services.dates import long_date
-from tracker.services.money import format_money, format_number
+from tracker.presentation import format_money, format_number, long_date
 
 X = (45, 105, 300, 335, 420, 470, 550)
 ROWS_PER_PAGE = 36

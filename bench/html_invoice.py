@@ -7,8 +7,7 @@ from html import escape
 
 from tracker.documents.data import InvoiceDocument
 from tracker.documents.pdf import FONT_DIR
-from tracker.services.dates import long_date
-from tracker.services.money import format_money, format_number
+from tracker.presentation import format_money, format_number, long_date
 
 CSS = """
 @font-face { font-family: DejaVu; src: url("%(regular)s"); }

@@ -15,7 +15,7 @@ from itertools import count
 
 from markupsafe import Markup, escape
 
-from tracker.services.money import format_money
+from tracker.presentation import format_money
 
 #: NHS.UK palette: blue, dark blue, aqua green, warm yellow, purple, grey.
 PALETTE = ("#005eb8", "#003087", "#00a499", "#ffb81c", "#330072", "#768692")

@@ -8,8 +8,8 @@ listing the fields again, so adding a field to a kind means a change here (plus 
 only if the field needs a column; kind-specific text details live in the JSON `details`
 column and need none).
 
-This is a leaf module: it imports only the standard library, so models, services, forms
-and documents can all read it.
+This is a leaf module: it imports only the standard library and tracker.presentation (where
+the kinds' names are worded), so models, services, forms and documents can all read it.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+
+from tracker.presentation import cost_kind_label
 
 
 class CostKind(StrEnum):
@@ -308,7 +310,7 @@ _NI: dict[str, Any] = dict(noun="National Insurance", maximum=Decimal(100))
 
 STAFF = KindSpec(
     kind="staff",
-    label="Staff time",
+    label=cost_kind_label("staff"),
     units=("hour",),
     oncosts=ONCOSTS,
     working="hours × hourly rate + overtime % + pension % + NI %",
@@ -369,7 +371,7 @@ STAFF = KindSpec(
 
 LOCUM = KindSpec(
     kind="locum",
-    label="Locum cover",
+    label=cost_kind_label("locum"),
     units=("session", "hour"),
     oncosts=("pension_pct",),
     working="sessions (or hours) × rate + pension %",
@@ -433,7 +435,7 @@ LOCUM = KindSpec(
 
 APPOINTMENTS = KindSpec(
     kind="appointments",
-    label="Lost appointments",
+    label=cost_kind_label("appointments"),
     units=("appointment",),
     working="appointments × cost per appointment",
     prefill_param="type",
@@ -530,7 +532,7 @@ APPOINTMENTS = KindSpec(
 
 EXPENSE = KindSpec(
     kind="expense",
-    label="Other expenses",
+    label=cost_kind_label("expense"),
     units=("item",),
     working="net amount + VAT paid",
     evidence_hint=(

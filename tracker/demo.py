@@ -26,10 +26,10 @@ from tracker.models import (
     Role,
     User,
 )
+from tracker.presentation import format_money
 from tracker.services import audit, costing
 from tracker.services.dates import london_to_utc
 from tracker.services.directory import UserDetails, load_icbs, save_user
-from tracker.services.money import format_money
 from tracker.services.rates import seed_rate_card
 
 DEMO_ICB = "QMJ"  # NHS North Central London ICB
@@ -494,7 +494,7 @@ def receipt_pdf(
     from reportlab.lib.pagesizes import A5
     from reportlab.pdfgen import canvas
 
-    from tracker.services.money import format_money
+    from tracker.presentation import format_money
 
     buffer = BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A5)

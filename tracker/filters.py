@@ -1,16 +1,15 @@
-"""Jinja filters and globals: every page formats money and dates the same way."""
+"""Jinja filters and globals: every page formats money, dates, quantities, file sizes and
+state tags the same way, through tracker.presentation (templates get no service modules)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import secrets
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, g
 from flask_login import current_user
 
-from tracker.services.costing import UNIT_LABELS
-from tracker.services.dates import london_datetime, long_date, utc_to_london
-from tracker.services.money import format_money, format_number, format_percent
+from tracker import presentation
 
 
 def mask_account(value: str | None) -> str:
@@ -20,27 +19,38 @@ def mask_account(value: str | None) -> str:
     return "•" * max(len(value) - 2, 0) + value[-2:]
 
 
-def quantity_text(quantity: Decimal, unit: str) -> str:
-    """6.5 hours, 1 session, 38 appointments."""
-    singular, plural = UNIT_LABELS.get(unit, (unit, unit))
-    if unit == "hour":
-        singular, plural = "hour", "hours"
-    return f"{format_number(quantity)} {singular if abs(quantity) == 1 else plural}"
+def csp_nonce() -> str:
+    """This request's script nonce, made on first use (an error raised before any view, such
+    as a too-large upload, still gets a page whose script runs)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return str(g.csp_nonce)
+
+
+FILTERS = {
+    "money": presentation.format_money,
+    "number": presentation.format_number,
+    "percent": presentation.format_percent,
+    "date": presentation.long_date,
+    "datetime": presentation.london_datetime,
+    "london": presentation.utc_to_london,
+    "masked": mask_account,
+    "quantity": presentation.quantity_text,
+    "file_size": presentation.file_size,
+    "file_kind": presentation.file_kind,
+    "kind_label": presentation.cost_kind_label,
+    "decision_tag": presentation.decision_tag,
+    "claim_tag": presentation.claim_tag,
+    "incident_status_tag": presentation.incident_status_tag,
+}
 
 
 def register(app: Flask) -> None:
-    app.add_template_filter(format_money, "money")
-    app.add_template_filter(format_number, "number")
-    app.add_template_filter(format_percent, "percent")
-    app.add_template_filter(long_date, "date")
-    app.add_template_filter(london_datetime, "datetime")
-    app.add_template_filter(utc_to_london, "london")
-    app.add_template_filter(mask_account, "masked")
-    app.add_template_filter(quantity_text, "quantity")
+    for name, function in FILTERS.items():
+        app.add_template_filter(function, name)
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:
-        from tracker import csp_nonce
         from tracker.access import current_practice, switchable_practices
         from tracker.navigation import navigation_items
 
@@ -49,11 +59,5 @@ def register(app: Flask) -> None:
             "cspNonce": csp_nonce(),
             "current_practice": practice,
             "nav_items": navigation_items() if current_user.is_authenticated else [],
-            "has_endpoint": has_endpoint,
             "switchable_practices": switchable_practices,
         }
-
-
-def has_endpoint(endpoint: str) -> bool:
-    """Whether an area is installed, so templates link to it only when it exists."""
-    return endpoint in current_app.view_functions

@@ -8,8 +8,8 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot, sign_in
 from tracker.demo import receipt_pdf
+from tracker.presentation import format_money
 from tracker.services import costing
-from tracker.services.money import format_money
 
 pytestmark = pytest.mark.browser
 

@@ -2,14 +2,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tracker.services.dates import (
-    NonexistentLocalTime,
-    duration_text,
-    london_datetime,
-    london_to_utc,
-    long_date,
-    utc_to_london,
-)
+from tracker.presentation import duration_text, london_datetime, long_date
+from tracker.services.dates import NonexistentLocalTime, london_to_utc, utc_to_london
 
 
 def test_summer_time_is_one_hour_ahead_of_utc() -> None:

@@ -14,8 +14,7 @@ from pypdf import PdfReader
 
 from tests.documents_fixtures import make_credit_note, make_document, make_line, make_lines
 from tracker.documents.pdf import build_invoice_pdf
-from tracker.services.dates import long_date
-from tracker.services.money import format_money, format_number
+from tracker.presentation import format_money, format_number, long_date
 
 
 def squash(text: str) -> str:

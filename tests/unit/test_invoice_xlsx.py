@@ -23,7 +23,7 @@ from tests.documents_fixtures import (
 )
 from tracker.documents.pdf import build_invoice_pdf
 from tracker.documents.xlsx import build_invoice_xlsx, build_register_xlsx
-from tracker.services.money import format_money
+from tracker.presentation import format_money
 
 HEADINGS = (
     "Incident",

@@ -2,7 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from tracker.services.money import format_money, format_number, parse_decimal, to_pence
+from tracker.presentation import format_money, format_number
+from tracker.services.money import parse_decimal, to_pence
 
 
 @pytest.mark.parametrize(

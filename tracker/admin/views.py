@@ -13,7 +13,7 @@ from tracker.extensions import db
 from tracker.models import Icb, Practice, Role, User
 from tracker.services import audit, directory
 from tracker.services.errors import DomainError
-from tracker.views import show_domain_error
+from tracker.view_helpers import show_domain_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

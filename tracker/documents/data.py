@@ -4,9 +4,13 @@ figures."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
+
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,84 @@ class InvoiceDocument:
     notes: str = ""
     credited_number: str | None = None  # for a credit note: the invoice it reverses
     draft: bool = False  # marks every page DRAFT
+
+    @cached_property
+    def incidents(self) -> tuple[IncidentGroup, ...]:
+        """The lines by incident, then by cost kind, with subtotals: worked out once here so
+        the PDF, the Excel file and the invoice page print the same groups and figures."""
+        return tuple(
+            IncidentGroup(
+                title=title,
+                kinds=tuple(
+                    LineGroup(title, kind_label, tuple(members), first_of_incident=index == 0)
+                    for index, (kind_label, members) in enumerate(
+                        _runs(incident_lines, lambda line: line.kind_label)
+                    )
+                ),
+            )
+            for title, incident_lines in _runs(self.lines, lambda line: line.incident_title)
+        )
+
+    @cached_property
+    def groups(self) -> tuple[LineGroup, ...]:
+        """Every (incident, cost kind) group in print order."""
+        return tuple(group for incident in self.incidents for group in incident.kinds)
+
+
+@dataclass(frozen=True)
+class LineGroup:
+    """The lines of one cost kind within one incident, in print order, and their subtotal."""
+
+    incident_title: str
+    kind_label: str
+    lines: tuple[DocumentLine, ...]
+    first_of_incident: bool = False
+
+    @property
+    def net(self) -> Decimal:
+        return sum((line.net for line in self.lines), ZERO)
+
+    @property
+    def vat(self) -> Decimal:
+        return sum((line.vat for line in self.lines), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.total for line in self.lines), ZERO)
+
+
+@dataclass(frozen=True)
+class IncidentGroup:
+    """One incident's lines, by cost kind, and the incident's total."""
+
+    title: str
+    kinds: tuple[LineGroup, ...]
+
+    @property
+    def net(self) -> Decimal:
+        return sum((group.net for group in self.kinds), ZERO)
+
+    @property
+    def vat(self) -> Decimal:
+        return sum((group.vat for group in self.kinds), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((group.total for group in self.kinds), ZERO)
+
+
+def _runs(
+    lines: Sequence[DocumentLine], key: Callable[[DocumentLine], str]
+) -> list[tuple[str, list[DocumentLine]]]:
+    """Consecutive runs of lines with the same key (lines come in print order)."""
+    runs: list[tuple[str, list[DocumentLine]]] = []
+    for line in lines:
+        value = key(line)
+        if runs and runs[-1][0] == value:
+            runs[-1][1].append(line)
+        else:
+            runs.append((value, [line]))
+    return runs
 
 
 @dataclass(frozen=True)

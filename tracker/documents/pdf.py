@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -27,9 +27,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from tracker.documents.data import DocumentLine, InvoiceDocument, Party
-from tracker.services.costing import UNIT_LABELS
-from tracker.services.dates import long_date
-from tracker.services.money import format_money, format_number
+from tracker.presentation import format_money, format_number, format_rate, long_date, unit_label
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
 REGULAR = "DejaVuSans"
@@ -139,22 +137,6 @@ def _break_word(word: str, font: str, size: float, width: float) -> list[str]:
         current += char
     pieces.append(current)
     return pieces
-
-
-def _rate(value: Decimal) -> str:
-    """A unit rate as money; a rate finer than a penny is shown in full, never rounded."""
-    if value == value.quantize(Decimal("0.01")):
-        return format_money(value)
-    sign = "-" if value < 0 else ""
-    return f"{sign}£{format_number(abs(value))}"
-
-
-def _unit(line: DocumentLine) -> str:
-    """The unit ("hours", "session", "appointments"), plural unless the quantity is one."""
-    singular, plural = UNIT_LABELS.get(line.unit, (line.unit, line.unit))
-    if line.unit == "hour":
-        singular = "hour"
-    return singular if abs(line.quantity) == 1 else plural
 
 
 Cell = tuple[str, str, float, Color]  # one printed line: text, font, size, colour
@@ -375,8 +357,8 @@ class _Layout:
             + (_cell(line.details_text, widths[1], SMALL, GREY) if line.details else [])
             + _cell(line.working, widths[1], SMALL, GREY),
             _cell(format_number(line.quantity), widths[2]),
-            _cell(_unit(line), widths[3]),
-            _cell(_rate(line.unit_rate), widths[4]),
+            _cell(unit_label(line.unit, line.quantity), widths[3]),
+            _cell(format_rate(line.unit_rate), widths[4]),
             _vat_cell(line),
             _cell(format_money(line.net), widths[6]),
         ]
@@ -413,30 +395,21 @@ class _Layout:
         self.need(16 + 60)
         self.in_table = True
         self._table_header()
-        incidents = _groups(doc.lines, lambda line: line.incident_title)
-        for incident, incident_lines in incidents:
-            first_cells = self._measure_line(incident_lines[0])[1]
+        for incident in doc.incidents:
+            first_cells = self._measure_line(incident.kinds[0].lines[0])[1]
             self.need(40 + first_cells)
             self.group = None
-            self._group_row(f"Incident: {incident}", BOLD, 9, GROUP_BAND)
-            for kind_label, kind_lines in _groups(incident_lines, lambda line: line.kind_label):
-                self.need(BODY * 1.3 + 2 * PAD + self._measure_line(kind_lines[0])[1])
-                self.group = (incident, kind_label)
-                self._group_row(kind_label, BOLD, BODY, None)
-                for line in kind_lines:
+            self._group_row(f"Incident: {incident.title}", BOLD, 9, GROUP_BAND)
+            for group in incident.kinds:
+                self.need(BODY * 1.3 + 2 * PAD + self._measure_line(group.lines[0])[1])
+                self.group = (incident.title, group.kind_label)
+                self._group_row(group.kind_label, BOLD, BODY, None)
+                for line in group.lines:
                     self._line_row(line)
-                self._subtotal_row(
-                    f"Subtotal, {kind_label.lower()}",
-                    sum((line.vat for line in kind_lines), Decimal(0)),
-                    sum((line.net for line in kind_lines), Decimal(0)),
-                )
-            if len(incidents) > 1:
+                self._subtotal_row(f"Subtotal, {group.kind_label.lower()}", group.vat, group.net)
+            if len(doc.incidents) > 1:
                 self.group = None
-                self._subtotal_row(
-                    "Incident total",
-                    sum((line.vat for line in incident_lines), Decimal(0)),
-                    sum((line.net for line in incident_lines), Decimal(0)),
-                )
+                self._subtotal_row("Incident total", incident.vat, incident.net)
         if not doc.lines:
             self._group_row("No lines.", REGULAR, BODY, None)
         self.in_table = False
@@ -544,20 +517,6 @@ def _party_lines(party: Party) -> list[tuple[str, str, float, Color]]:
     if party.vat_number:
         lines.append((f"VAT number: {party.vat_number}", REGULAR, 9, INK))
     return lines
-
-
-def _groups(
-    lines: Sequence[DocumentLine], key: Callable[[DocumentLine], str]
-) -> list[tuple[str, list[DocumentLine]]]:
-    """Consecutive runs of lines with the same key, in print order."""
-    groups: list[tuple[str, list[DocumentLine]]] = []
-    for line in lines:
-        value = key(line)
-        if groups and groups[-1][0] == value:
-            groups[-1][1].append(line)
-        else:
-            groups.append((value, [line]))
-    return groups
 
 
 def _draw(canvas: Canvas, doc: InvoiceDocument, pages: list[list[Op]]) -> None:

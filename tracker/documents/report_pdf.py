@@ -28,8 +28,7 @@ from reportlab.platypus import (
 
 from tracker.documents.pdf import BOLD, REGULAR, register_fonts
 from tracker.documents.report_data import COUNTING_NOTE, Figures, OutageReport
-from tracker.services.dates import long_date
-from tracker.services.money import format_money, format_number
+from tracker.presentation import format_money, format_number, long_date
 
 PAGE = landscape(A4)
 MARGIN = 14 * mm

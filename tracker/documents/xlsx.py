@@ -240,20 +240,6 @@ def _line_rows(ws: Worksheet, doc: InvoiceDocument, first: int) -> int:
     return row
 
 
-def _groups(doc: InvoiceDocument) -> list[tuple[str, str, list[Decimal]]]:
-    """(incident, kind label, [lines, net, vat, total]) per group, in print order."""
-    groups: dict[tuple[str, str], list[Decimal]] = {}
-    for line in doc.lines:
-        sums = groups.setdefault(
-            (line.incident_title, line.kind_label), [Decimal(0), ZERO, ZERO, ZERO]
-        )
-        sums[0] += 1
-        sums[1] += line.net
-        sums[2] += line.vat
-        sums[3] += line.total
-    return [(incident, kind, sums) for (incident, kind), sums in groups.items()]
-
-
 def _summary_sheet(wb: Workbook, doc: InvoiceDocument) -> None:
     ws = wb.create_sheet("Summary")
     put(
@@ -265,13 +251,13 @@ def _summary_sheet(wb: Workbook, doc: InvoiceDocument) -> None:
     )
     _table_header(ws, 3, SUMMARY_COLUMNS)
     row = 4
-    for incident, kind, (count, net, vat, total) in _groups(doc):
-        put(ws, row, 1, incident)
-        put(ws, row, 2, kind)
-        put(ws, row, 3, int(count))
-        put(ws, row, 4, net, MONEY)
-        put(ws, row, 5, vat, MONEY)
-        put(ws, row, 6, total, MONEY)
+    for group in doc.groups:
+        put(ws, row, 1, group.incident_title)
+        put(ws, row, 2, group.kind_label)
+        put(ws, row, 3, len(group.lines))
+        put(ws, row, 4, group.net, MONEY)
+        put(ws, row, 5, group.vat, MONEY)
+        put(ws, row, 6, group.total, MONEY)
         row += 1
     ws.freeze_panes = "A4"
     ws.auto_filter.ref = f"A3:F{max(row - 1, 3)}"

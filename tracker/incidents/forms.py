@@ -27,7 +27,8 @@ from wtforms.validators import InputRequired, ValidationError
 from tracker.cost_kinds import KINDS, FieldSpec, FieldType, KindSpec
 from tracker.forms import MultiCheckboxField, strip_filter
 from tracker.models import SYSTEMS
-from tracker.services.money import format_number, parse_decimal
+from tracker.presentation import format_number
+from tracker.services.money import parse_decimal
 
 
 class NumberField(StringField):

@@ -50,11 +50,12 @@ from tracker.models import (
     Role,
     utcnow,
 )
+from tracker.presentation import duration_text
 from tracker.services import cost_lines, evidence, incidents
-from tracker.services.dates import duration_text, today_in_london
+from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError
 from tracker.services.rates import rate_card
-from tracker.views import send_evidence, show_domain_error
+from tracker.view_helpers import send_evidence, show_domain_error
 
 bp = Blueprint("incidents", __name__)
 
@@ -204,7 +205,7 @@ def detail(incident_id: int) -> str:
     )
     by_day_chart = None
     if len(totals.by_day) > 1:
-        from tracker.services.dates import long_date
+        from tracker.presentation import long_date
 
         by_day_chart = bar_chart(
             "Cost by day",

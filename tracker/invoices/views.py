@@ -42,7 +42,7 @@ from tracker.models import PRACTICE_ROLES, Invoice, InvoiceStatus, Practice, Rol
 from tracker.services import invoice_documents, invoicing, payments, register
 from tracker.services.dates import today_in_london
 from tracker.services.errors import DomainError
-from tracker.views import show_domain_error
+from tracker.view_helpers import show_domain_error
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 
@@ -223,7 +223,6 @@ def _render_detail(
         "invoices/detail.html",
         invoice=invoice,
         document=document,
-        groups=invoice_documents.group_lines(document.lines),
         state=payments.payment_state(invoice, today),
         outstanding=payments.outstanding(invoice),
         warnings=invoicing.issue_warnings(invoice, today) if is_draft else [],

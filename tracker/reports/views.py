@@ -16,9 +16,9 @@ from tracker.documents.report_pdf import build_report_pdf
 from tracker.documents.report_xlsx import build_report_xlsx
 from tracker.extensions import db
 from tracker.models import Icb, OutageEvent, Role
+from tracker.presentation import format_number
 from tracker.services import reports
 from tracker.services.dates import today_in_london as today_london
-from tracker.services.money import format_number
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -29,7 +29,7 @@ from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm
 from tracker.services import evidence, review
 from tracker.services.errors import DomainError
 from tracker.services.money import parse_decimal
-from tracker.views import send_evidence, show_domain_error
+from tracker.view_helpers import send_evidence, show_domain_error
 
 bp = Blueprint("review", __name__)
 reviewers_only = roles_required(Role.ICB_REVIEWER, admin=True)
@@ -92,7 +92,7 @@ def index() -> str:
     page = request.args.get("page", 1, type=int) or 1
     claims = review.list_claims(db.session, icb_ids, filters, page=page, per_page=PER_PAGE)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("review/index.html", form=form, claims=claims, args=args, review=review)
+    return render_template("review/index.html", form=form, claims=claims, args=args)
 
 
 @bp.route("/review/claims/<int:invoice_id>")
@@ -105,7 +105,8 @@ def claim(invoice_id: int) -> str:
         messages=review.messages_by_line(db.session, claim.id),
         evidence=review.evidence_by_line(db.session, claim.id),
         may_decide=_may_decide(claim),
-        review=review,
+        lines_decided=review.decided_count(claim),
+        overall_decision=review.overall_decision(claim),
     )
 
 
@@ -151,7 +152,6 @@ def decide(invoice_id: int, line_id: int) -> str | Response:
         form=form,
         messages=review.messages_by_line(db.session, claim.id).get(line.id, []),
         evidence=review.evidence_by_line(db.session, claim.id).get(line.id, []),
-        review=review,
     )
 
 
@@ -193,7 +193,8 @@ def feedback(invoice_id: int) -> str:
         evidence=review.evidence_by_line(db.session, claim.id),
         may_answer=may_act_for_practice(claim.practice_id) and not current_user.is_admin,
         form=AnswerForm(),
-        review=review,
+        lines_decided=review.decided_count(claim),
+        overall_decision=review.overall_decision(claim),
     )
 
 
@@ -245,7 +246,6 @@ def answer(invoice_id: int, line_id: int) -> str | Response:
         line=line,
         form=form,
         messages=review.messages_by_line(db.session, claim.id).get(line.id, []),
-        review=review,
     )
 
 

@@ -29,9 +29,10 @@ from tracker.cost_kinds import (
     spec_for,
 )
 from tracker.models import CostKind, CostLine, Incident, RateCardItem
+from tracker.presentation import format_money, format_number
 from tracker.services import audit, costing
 from tracker.services.errors import Conflict, DomainError, Invalid
-from tracker.services.money import ZERO, format_money, format_number, to_pence
+from tracker.services.money import ZERO, to_pence
 
 EARLIEST_DATE = date(2000, 1, 1)
 #: The plain fields every line has, as the audit trail records them; the kind's text

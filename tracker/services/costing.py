@@ -1,6 +1,6 @@
 """The cost model: each line's amount and its working, in Decimal, rounded once per line.
 
-Formulas (PRODUCT.md, "Cost model"):
+Formulas:
 - staff time:        hours x rate x (1 + overtime%) x (1 + pension% + NI%)
 - locum cover:       sessions (or hours) x rate x (1 + pension%)
 - lost appointments: number x unit cost
@@ -14,19 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tracker.services.money import ZERO, format_money, format_number, to_pence
+from tracker.presentation import format_money, format_number, quantity_text
+from tracker.services.money import ZERO, to_pence
 
 HUNDRED = Decimal(100)
 #: A GP session is 4 hours 10 minutes.
 SESSION_HOURS = Decimal(25) / Decimal(6)
-
-UNIT_LABELS = {
-    "hour": ("h", "hours"),
-    "session": ("session", "sessions"),
-    "appointment": ("appointment", "appointments"),
-    "item": ("item", "items"),
-    "day": ("day", "days"),
-}
 
 
 @dataclass(frozen=True)
@@ -35,13 +28,6 @@ class LineAmounts:
     vat: Decimal
     total: Decimal
     working: str
-
-
-def _quantity_text(quantity: Decimal, unit: str) -> str:
-    short, plural = UNIT_LABELS.get(unit, (unit, unit))
-    if unit == "hour":
-        return f"{format_number(quantity)} h"
-    return f"{format_number(quantity)} {short if quantity == 1 else plural}"
 
 
 def _vat(net: Decimal, vat_rate: Decimal | None) -> Decimal:
@@ -67,7 +53,7 @@ def staff_time(
     net = to_pence(
         hours * hourly_rate * (1 + overtime_pct / HUNDRED) * (1 + (pension_pct + ni_pct) / HUNDRED)
     )
-    working = f"{_quantity_text(hours, 'hour')} × {format_money(hourly_rate)}"
+    working = f"{quantity_text(hours, 'hour', short=True)} × {format_money(hourly_rate)}"
     if overtime_pct:
         working += f" + {format_number(overtime_pct)}% overtime"
     if pension_pct:
@@ -86,7 +72,7 @@ def locum_cover(
 ) -> LineAmounts:
     """Locum sessions (4 h 10 min each) or hours at the locum's rate, plus employer pension."""
     net = to_pence(quantity * rate * (1 + pension_pct / HUNDRED))
-    working = f"{_quantity_text(quantity, unit)} × {format_money(rate)}"
+    working = f"{quantity_text(quantity, unit, short=True)} × {format_money(rate)}"
     if pension_pct:
         working += f" + {format_number(pension_pct)}% pension"
     return _with_vat(net, vat_rate, working)
@@ -96,7 +82,7 @@ def lost_appointments(
     count: Decimal, unit_cost: Decimal, vat_rate: Decimal | None = None
 ) -> LineAmounts:
     net = to_pence(count * unit_cost)
-    working = f"{_quantity_text(count, 'appointment')} × {format_money(unit_cost)}"
+    working = f"{quantity_text(count, 'appointment', short=True)} × {format_money(unit_cost)}"
     return _with_vat(net, vat_rate, working)
 
 

@@ -18,6 +18,7 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session
 
 from tracker.models import CostLine, Evidence
+from tracker.presentation import size_text
 from tracker.services import audit
 from tracker.services.errors import DomainError
 
@@ -37,13 +38,6 @@ def sniff(head: bytes) -> tuple[str, str] | None:
         if head.startswith(magic):
             return mime, extension
     return None
-
-
-def size_text(size: int) -> str:
-    if size >= 1024 * 1024:
-        megabytes = size / (1024 * 1024)
-        return f"{megabytes:.0f} MB" if megabytes == int(megabytes) else f"{megabytes:.1f} MB"
-    return f"{max(1, round(size / 1024))} KB"
 
 
 def clean_filename(name: str | None) -> str:

@@ -26,16 +26,11 @@ from tracker.models import (
     IncidentStatus,
     OutageEvent,
 )
+from tracker.presentation import format_money, format_number, london_datetime, long_date
 from tracker.services import audit
-from tracker.services.dates import (
-    NonexistentLocalTime,
-    london_datetime,
-    london_to_utc,
-    long_date,
-    utc_to_london,
-)
+from tracker.services.dates import NonexistentLocalTime, london_to_utc, utc_to_london
 from tracker.services.errors import DomainError
-from tracker.services.money import ZERO, format_money, format_number
+from tracker.services.money import ZERO
 
 #: Longest free text kept for a cause or impact description.
 MAX_TEXT = 5000

@@ -4,56 +4,17 @@ details) as the plain data the PDF and Excel builders and the invoice page all s
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 
 from tracker.documents.data import DocumentLine, InvoiceDocument, Party, PaymentDetails
 from tracker.models import COST_KIND_LABELS, CostKind, DocumentKind, Invoice, InvoiceStatus
 from tracker.services import invoicing
-from tracker.services.costing import sum_amounts
 from tracker.services.money import ZERO
 
 VAT_STATEMENT = (
     "No VAT is charged. NHS payments to GP practices for medical services are exempt from "
     "VAT, and compensation for costs incurred is outside the scope of VAT."
 )
-
-
-@dataclass(frozen=True)
-class LineGroup:
-    """The lines of one cost kind within one incident, with their subtotal, in print order."""
-
-    incident_title: str
-    kind_label: str
-    lines: tuple[DocumentLine, ...]
-    net: Decimal
-    vat: Decimal
-    total: Decimal
-    first_of_incident: bool
-
-
-def group_lines(lines: Sequence[DocumentLine]) -> list[LineGroup]:
-    groups: dict[tuple[str, str], list[DocumentLine]] = {}
-    for line in lines:
-        groups.setdefault((line.incident_title, line.kind_label), []).append(line)
-    seen: set[str] = set()
-    result = []
-    for (title, kind_label), members in groups.items():
-        result.append(
-            LineGroup(
-                incident_title=title,
-                kind_label=kind_label,
-                lines=tuple(members),
-                net=sum_amounts(x.net for x in members),
-                vat=sum_amounts(x.vat for x in members),
-                total=sum_amounts(x.total for x in members),
-                first_of_incident=title not in seen,
-            )
-        )
-        seen.add(title)
-    return result
 
 
 def _party(snapshot: dict[str, object]) -> Party:

@@ -36,11 +36,12 @@ from tracker.models import (
     Practice,
     utcnow,
 )
+from tracker.presentation import format_money, long_date
 from tracker.services import audit
 from tracker.services.costing import SESSION_HOURS, sum_amounts
-from tracker.services.dates import long_date, utc_to_london
+from tracker.services.dates import utc_to_london
 from tracker.services.errors import DomainError
-from tracker.services.money import ZERO, format_money, to_pence
+from tracker.services.money import ZERO, to_pence
 
 KIND_ORDER = {kind.value: position for position, kind in enumerate(CostKind)}
 MAX_DAYS_AHEAD = 14  # warn beyond this

@@ -1,11 +1,10 @@
-"""The one rounding rule and the one money format used everywhere (screen, PDF, Excel)."""
+"""The one rounding rule and the reading of typed amounts. How money is shown (screen, PDF,
+Excel) is tracker.presentation's format_money."""
 
 from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-
-from babel.numbers import format_currency, format_decimal
 
 PENNY = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -40,24 +39,3 @@ def parse_decimal(text: str | None) -> Decimal | None:
     except InvalidOperation:
         return None
     return value if value.is_finite() else None
-
-
-def format_money(value: Decimal | None) -> str:
-    """£1,234.56 (and -£12.00), in the en_GB style."""
-    if value is None:
-        return ""
-    return format_currency(to_pence(value), "GBP", locale="en_GB")
-
-
-def format_number(value: Decimal | None) -> str:
-    """6.5, 1,000, 14.38: no trailing zeros, thousands separated."""
-    if value is None:
-        return ""
-    normalised = Decimal(value).normalize()
-    if normalised == normalised.to_integral_value():
-        normalised = normalised.quantize(Decimal(1))
-    return format_decimal(normalised, locale="en_GB", decimal_quantization=False)
-
-
-def format_percent(value: Decimal | None) -> str:
-    return "" if value is None else f"{format_number(value)}%"

@@ -11,9 +11,10 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from tracker.models import DocumentKind, Invoice, InvoiceStatus, Payment
+from tracker.presentation import PAYMENT_STATE_TAGS, format_money
 from tracker.services import audit
 from tracker.services.errors import DomainError
-from tracker.services.money import ZERO, format_money
+from tracker.services.money import ZERO
 
 
 class PaymentState(StrEnum):
@@ -29,23 +30,12 @@ class PaymentState(StrEnum):
 
     @property
     def label(self) -> str:
-        return PAYMENT_STATE_LOOK[self][0]
+        return PAYMENT_STATE_TAGS[self.value].label
 
     @property
     def colour(self) -> str:
         """The NHS.UK tag colour."""
-        return PAYMENT_STATE_LOOK[self][1]
-
-
-PAYMENT_STATE_LOOK = {
-    PaymentState.DRAFT: ("Draft", "grey"),
-    PaymentState.UNPAID: ("Issued", "blue"),
-    PaymentState.PART_PAID: ("Part-paid", "yellow"),
-    PaymentState.PAID: ("Paid", "green"),
-    PaymentState.OVERDUE: ("Overdue", "red"),
-    PaymentState.CANCELLED: ("Cancelled", "grey"),
-    PaymentState.CREDIT_NOTE: ("Credit note", "purple"),
-}
+        return PAYMENT_STATE_TAGS[self.value].colour
 
 
 def outstanding(invoice: Invoice) -> Decimal:

@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from tracker.models import (
-    COST_KIND_LABELS,
     ClaimMessage,
     CostKind,
     DocumentKind,
@@ -36,6 +35,7 @@ from tracker.models import (
     User,
     utcnow,
 )
+from tracker.presentation import REVIEW_STATUS_TAGS, cost_kind_label, decision_tag
 from tracker.services import audit
 from tracker.services.errors import DomainError
 from tracker.services.evidence import PreparedFile
@@ -57,28 +57,19 @@ class Decision(StrEnum):
         return self is not Decision.QUERIED
 
 
-DECISION_LABELS = {
-    Decision.APPROVED: "Approved",
-    Decision.PART_APPROVED: "Part-approved",
-    Decision.QUERIED: "Queried",
-    Decision.REJECTED: "Rejected",
-}
+DECISION_LABELS = {decision: decision_tag(decision.value).label for decision in Decision}
 FINAL_DECISIONS = tuple(d.value for d in Decision if d.is_final)
-REVIEW_STATUS_LABELS = {
-    ReviewStatus.NEW: "New",
-    ReviewStatus.IN_REVIEW: "In review",
-    ReviewStatus.DECIDED: "Decided",
-}
+REVIEW_STATUS_LABELS = {status: REVIEW_STATUS_TAGS[status.value].label for status in ReviewStatus}
 MAX_REASON = 2000
 MAX_ANSWER = 4000
 
 
 def decision_label(value: str | None) -> str:
-    return DECISION_LABELS[Decision(value)] if value else "Not decided"
+    return decision_tag(Decision(value).value if value else None).label
 
 
 def kind_label(kind: str) -> str:
-    return COST_KIND_LABELS[CostKind(kind)]
+    return cost_kind_label(CostKind(kind).value)
 
 
 def decided_count(invoice: Invoice) -> int:

@@ -1,0 +1,208 @@
+"""How figures, dates, quantities and states read, on screen, in the PDF and in Excel alike.
+
+A leaf module: it imports only the standard library and Babel, never another part of the
+project, so templates, services and documents can all use it without importing one another
+(and building a document never drags in Flask or the models).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_currency, format_decimal
+
+LONDON = ZoneInfo("Europe/London")
+_PENNY = Decimal("0.01")
+
+# --- money and numbers ----------------------------------------------------------------------
+
+
+def format_money(value: Decimal | None) -> str:
+    """£1,234.56 (and -£12.00), in the en_GB style. Halves round away from zero, the rule of
+    services.money.to_pence (Babel on its own would round them to even)."""
+    if value is None:
+        return ""
+    return format_currency(
+        Decimal(value).quantize(_PENNY, rounding=ROUND_HALF_UP), "GBP", locale="en_GB"
+    )
+
+
+def format_rate(value: Decimal) -> str:
+    """A unit rate as money; a rate finer than a penny is shown in full, never rounded."""
+    if value == value.quantize(_PENNY):
+        return format_money(value)
+    sign = "-" if value < 0 else ""
+    return f"{sign}£{format_number(abs(value))}"
+
+
+def format_number(value: Decimal | None) -> str:
+    """6.5, 1,000, 14.38: no trailing zeros, thousands separated."""
+    if value is None:
+        return ""
+    normalised = Decimal(value).normalize()
+    if normalised == normalised.to_integral_value():
+        normalised = normalised.quantize(Decimal(1))
+    return format_decimal(normalised, locale="en_GB", decimal_quantization=False)
+
+
+def format_percent(value: Decimal | None) -> str:
+    return "" if value is None else f"{format_number(value)}%"
+
+
+# --- quantities with units ------------------------------------------------------------------
+
+#: unit -> (singular, plural), as a line's unit column reads.
+UNIT_LABELS = {
+    "hour": ("hour", "hours"),
+    "session": ("session", "sessions"),
+    "appointment": ("appointment", "appointments"),
+    "item": ("item", "items"),
+    "day": ("day", "days"),
+}
+#: Units written short in a line's working ("6.5 h × £20.00").
+SHORT_UNITS = {"hour": "h"}
+
+
+def unit_label(unit: str, quantity: Decimal, short: bool = False) -> str:
+    """hours, session, appointments: plural unless the quantity is one (or minus one)."""
+    if short and unit in SHORT_UNITS:
+        return SHORT_UNITS[unit]
+    singular, plural = UNIT_LABELS.get(unit, (unit, unit))
+    return singular if abs(quantity) == 1 else plural
+
+
+def quantity_text(quantity: Decimal, unit: str, short: bool = False) -> str:
+    """6.5 hours, 1 session, 38 appointments (short: 6.5 h, for a line's working)."""
+    return f"{format_number(quantity)} {unit_label(unit, quantity, short)}"
+
+
+# --- dates and times ------------------------------------------------------------------------
+
+
+def utc_to_london(utc: datetime) -> datetime:
+    """Convert naive UTC (as stored) to a naive Europe/London wall-clock time."""
+    return utc.replace(tzinfo=UTC).astimezone(LONDON).replace(tzinfo=None)
+
+
+def long_date(value: date | datetime | None) -> str:
+    """19 July 2024."""
+    if value is None:
+        return ""
+    return f"{value.day} {value:%B %Y}"
+
+
+def short_time(value: datetime) -> str:
+    """9:05am, 2:30pm (the GOV.UK / NHS style)."""
+    hour = value.hour % 12 or 12
+    suffix = "am" if value.hour < 12 else "pm"
+    return f"{hour}:{value:%M}{suffix}"
+
+
+def london_datetime(utc: datetime | None) -> str:
+    """19 July 2024 at 9:05am, for a naive UTC timestamp."""
+    if utc is None:
+        return ""
+    local = utc_to_london(utc)
+    return f"{long_date(local)} at {short_time(local)}"
+
+
+def duration_text(delta: timedelta) -> str:
+    """1 day 4 hours 30 minutes, for elapsed (not wall-clock) time."""
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    for amount, word in ((days, "day"), (hours, "hour"), (minutes, "minute")):
+        if amount:
+            parts.append(f"{amount} {word}{'' if amount == 1 else 's'}")
+    return " ".join(parts) or "0 minutes"
+
+
+# --- files ----------------------------------------------------------------------------------
+
+FILE_KINDS = {"application/pdf": "PDF", "image/png": "PNG image", "image/jpeg": "JPEG image"}
+
+
+def file_size(size_bytes: int) -> str:
+    """12 KB: kilobytes rounded up, so a small file never reads as 0 KB."""
+    return f"{math.ceil(size_bytes / 1024)} KB"
+
+
+def size_text(size: int) -> str:
+    """An upload limit: 10 MB, 2.5 MB, 195 KB (never 0 KB)."""
+    if size >= 1024 * 1024:
+        megabytes = size / (1024 * 1024)
+        return f"{megabytes:.0f} MB" if megabytes == int(megabytes) else f"{megabytes:.1f} MB"
+    return f"{max(1, round(size / 1024))} KB"
+
+
+def file_kind(content_type: str) -> str:
+    """PDF, PNG image, JPEG image (else the subtype in capitals)."""
+    return FILE_KINDS.get(content_type, content_type.rsplit("/", 1)[-1].upper())
+
+
+# --- labels and NHS.UK tag colours for states -----------------------------------------------
+
+
+class Tag(NamedTuple):
+    """An NHS.UK tag: its text and its colour (nhsuk-tag--<colour>)."""
+
+    label: str
+    colour: str
+
+
+#: An invoice's payment state (services.payments.PaymentState values).
+PAYMENT_STATE_TAGS = {
+    "draft": Tag("Draft", "grey"),
+    "unpaid": Tag("Issued", "blue"),
+    "part_paid": Tag("Part-paid", "yellow"),
+    "paid": Tag("Paid", "green"),
+    "overdue": Tag("Overdue", "red"),
+    "cancelled": Tag("Cancelled", "grey"),
+    "credit_note": Tag("Credit note", "purple"),
+}
+#: A reviewer's decision on one claim line (services.review.Decision values).
+DECISION_TAGS = {
+    "approved": Tag("Approved", "green"),
+    "part_approved": Tag("Part-approved", "yellow"),
+    "queried": Tag("Queried", "orange"),
+    "rejected": Tag("Rejected", "red"),
+}
+NOT_DECIDED = Tag("Not decided", "grey")
+#: Where a claim's review has got to (models.ReviewStatus values); a cancelled claim is withdrawn.
+REVIEW_STATUS_TAGS = {
+    "new": Tag("New", "white"),
+    "in_review": Tag("In review", "blue"),
+    "decided": Tag("Decided", "green"),
+}
+WITHDRAWN = Tag("Withdrawn", "grey")
+#: An incident's status (models.IncidentStatus values).
+INCIDENT_STATUS_TAGS = {"open": Tag("Open", "blue"), "closed": Tag("Closed", "grey")}
+#: What a cost kind is called (models.CostKind values).
+COST_KIND_LABELS = {
+    "staff": "Staff time",
+    "locum": "Locum cover",
+    "appointments": "Lost appointments",
+    "expense": "Other expenses",
+}
+
+
+def decision_tag(value: str | None) -> Tag:
+    return DECISION_TAGS[value] if value else NOT_DECIDED
+
+
+def claim_tag(status: str, review_status: str) -> Tag:
+    """A claim (an issued or cancelled invoice) as a reviewer sees it."""
+    return WITHDRAWN if status == "cancelled" else REVIEW_STATUS_TAGS[review_status]
+
+
+def incident_status_tag(status: str) -> Tag:
+    return INCIDENT_STATUS_TAGS[status]
+
+
+def cost_kind_label(kind: str) -> str:
+    return COST_KIND_LABELS.get(kind, kind)
