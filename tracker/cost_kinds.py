@@ -116,7 +116,9 @@ class FieldSpec:
     suffix: str = ""
     width: int | None = None
     inputmode: str | None = None
+    #: the LineInput attribute it fills, when not its name (expenses' net amount: unit_rate)
     attr: str = ""
+    #: the cost-line column an edit form reads it from: "" its name, None not stored
     column: str | None = ""
     detail: bool = False
     invoice_label: str | None = None
@@ -156,6 +158,10 @@ class Group:
 
 @dataclass(frozen=True)
 class KindSpec:
+    """One cost kind: its fields in the order the form shows them (the error summary follows
+    it), the units it is charged in, the on-costs that apply and what its evidence hint says.
+    The arithmetic itself is services.costing's, by kind; `working` says how it reads."""
+
     kind: str
     label: str
     fields: tuple[FieldSpec, ...]
@@ -170,10 +176,10 @@ class KindSpec:
         "You can add more files later."
     )
     groups: tuple[Group, ...] = ()
-    #: the query parameter and rate-card keys of the "fill in from your rate card" links
+    #: the query parameter of the "fill in from your rate card" links
     prefill_param: str | None = None
 
-    def field(self, name: str) -> FieldSpec:
+    def field_named(self, name: str) -> FieldSpec:
         return next(f for f in self.fields if f.name == name)
 
     def has(self, name: str) -> bool:
@@ -195,9 +201,6 @@ class KindSpec:
     def display_order(self) -> tuple[str, ...]:
         """The order the page shows the fields in, so the error summary follows it."""
         return (*self.names, "evidence")
-
-    def group(self, name: str | None) -> Group | None:
-        return next((g for g in self.groups if g.name == name), None)
 
     def main_fields(self) -> tuple[FieldSpec, ...]:
         return tuple(f for f in self.fields if f.group is None)

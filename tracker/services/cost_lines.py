@@ -234,7 +234,7 @@ def line_problems(inp: LineInput, today: date, *, editing: bool = False) -> list
     ]
     if spec.has("unit") and unit not in spec.units:
         kept = [p for p in problems if p and p.field in ("line_date", "description")]
-        return [*kept, Invalid(spec.field("unit").choose, "unit")]
+        return [*kept, Invalid(spec.field_named("unit").choose, "unit")]
     if not editing:
         problems += _group_problems(inp, spec, unit, today)
     problems += _cross_field_problems(inp)
