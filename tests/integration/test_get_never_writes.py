@@ -110,7 +110,7 @@ def parameter_sets(rule: Rule) -> Iterator[dict[str, Any]]:
         for incident_id, kind in itertools.product(_ids(Incident), [*CostKind, "nonsense"]):
             yield {"incident_id": incident_id, "kind": str(kind)}
         return
-    choices = [_ids(IDS_BY_PARAMETER[name]) + [999_999] for name in names]
+    choices = [[*_ids(IDS_BY_PARAMETER[name]), 999_999] for name in names]
     for values in itertools.product(*choices):
         yield dict(zip(names, values, strict=True))
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tracker.models import CostKind, CostLine, Incident
 from tracker.presentation import format_money, format_number
-from tracker.services import audit, costing
+from tracker.services import audit, costing, invoicing
 from tracker.services.errors import DomainError
 from tracker.services.money import ZERO, to_pence
 
@@ -382,6 +382,7 @@ def update_line(
     before = audit.snapshot(line, AUDITED_LINE_FIELDS)
     _apply(line, inp)
     changes = audit.diff(before, audit.snapshot(line, AUDITED_LINE_FIELDS))
+    invoicing.refresh_drafts_holding(session, [line.id])
     if changes:
         audit.record(
             session,
@@ -400,6 +401,7 @@ def delete_line(session: Session, line: CostLine, user_id: int | None) -> list[s
     """Delete an uninvoiced line and its evidence; returns the stored file names to remove
     once the transaction has committed."""
     ensure_editable(line)
+    invoicing.refresh_drafts_holding(session, [line.id], removing=True)
     stored = [item.stored_name for item in line.evidence]
     audit.record(
         session,
