@@ -133,3 +133,27 @@ def test_an_issued_invoice_cannot_be_refreshed(as_manager: FlaskClient, world: W
     response = as_manager.post(f"/invoices/{draft.id}/refresh")
     assert response.status_code == 409
     assert "cannot be changed" in response.data.decode()
+
+
+def test_registering_for_vat_puts_vat_on_the_practices_drafts(
+    as_manager: FlaskClient, world: World
+) -> None:
+    """Not VAT-registered, the practice invoices an expense gross; once it records a VAT
+    number its draft charges the net amount plus VAT, without anyone opening the draft."""
+    draft, (_staff, expense) = draft_with_lines(world)
+    assert db.session.get(Invoice, draft.id).vat_total == Decimal("0.00")
+    response = as_manager.post(
+        "/practice/settings",
+        data={
+            "address": "1 High Street\nLondon",
+            "vat_number": "GB123456789",
+            "bank_sort_code": "309457",
+            "bank_account_number": "12345678",
+            "payment_terms_days": 30,
+        },
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    refreshed = db.session.get(Invoice, draft.id)
+    assert refreshed.vat_total == expense.vat_amount == Decimal("8.50")
+    assert refreshed.total == refreshed.net_total + refreshed.vat_total
