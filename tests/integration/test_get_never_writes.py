@@ -33,6 +33,7 @@ from tracker.models import (
     Incident,
     Invoice,
     InvoiceLine,
+    InvoiceStatus,
     Membership,
     OutageEvent,
     Practice,
@@ -172,6 +173,14 @@ def practices_of(app: Flask, email: str | None) -> list[int | None]:
     return list(ids) or [None]
 
 
+def draft_ids(app: Flask) -> list[int]:
+    with app.app_context():
+        stmt = select(Invoice.id).where(Invoice.status == InvoiceStatus.DRAFT)
+        ids = list(db.session.scalars(stmt))
+    assert ids, "the demo has a draft invoice"
+    return ids
+
+
 def crawl(client: FlaskClient, urls: list[str]) -> dict[str, int]:
     statuses = {}
     for url in urls:
@@ -208,3 +217,8 @@ def test_every_get_page_leaves_the_database_unchanged(demo_app: Flask, email: st
         assert not failed, f"GET answered 500 as {email}: {failed}"
         if email is not None:
             assert any(status == 200 for status in statuses.values())
+        if email in ("manager@example.org", "finance@example.org"):
+            # the pages that used to rewrite a draft were really shown
+            for draft_id in draft_ids(demo_app):
+                for url in (f"/invoices/{draft_id}", f"/invoices/{draft_id}.pdf"):
+                    assert statuses[url] == 200, url
