@@ -324,7 +324,7 @@ class IncidentFilter:
     event: str = ""
 
 
-def incident_query(practice_id: int, chosen: IncidentFilter) -> Select[tuple[Incident]]:
+def incident_query(practice_id: int, chosen: IncidentFilter) -> Select[Incident]:
     """A practice's incidents matching the filters, newest first: a query, so the caller can
     page through it."""
     stmt = select(Incident).where(Incident.practice_id == practice_id)

@@ -243,7 +243,11 @@ def _current_lines(
 ) -> list[CostLine]:
     """The cost lines a draft copies that still exist and are on no issued invoice."""
     skip = set(without)
-    ids = [line.cost_line_id for line in invoice.lines if line.cost_line_id not in (None, *skip)]
+    ids = [
+        line.cost_line_id
+        for line in invoice.lines
+        if line.cost_line_id is not None and line.cost_line_id not in skip
+    ]
     current = _practice_lines(session, invoice.practice_id, ids)
     return [line for line in current if line.invoice_id is None]
 
@@ -507,7 +511,7 @@ def issue_invoice(
             "Some lines were invoiced by someone else a moment ago. Reload the draft and try again."
         )
     # other drafts that copied these lines must not offer them again
-    refresh_drafts_holding(session, cost_line_ids)
+    refresh_drafts_holding(session, [i for i in cost_line_ids if i is not None])
     practice = invoice.practice
     issue_date = invoice.issue_date or today
     check_issue_date(session, invoice, issue_date, today)
