@@ -14,6 +14,7 @@ from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLo
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from tracker import web_errors
 from tracker.config import load_config
 from tracker.extensions import csrf, db, login_manager, migrate
 
@@ -40,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_cli(app)
     register_error_handlers(app)
+    web_errors.register(app)
     register_security_headers(app)
     return app
 

@@ -12,7 +12,8 @@ from tracker.admin.forms import IcbForm, PracticeForm, UserForm
 from tracker.extensions import db
 from tracker.models import Icb, Practice, Role, User
 from tracker.services import audit, directory
-from tracker.services.errors import DomainError
+from tracker.services.errors import Invalid
+from tracker.services.practices import save_practice
 from tracker.view_helpers import show_domain_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -79,7 +80,7 @@ def _save_user(user: User | None) -> str | Response:
                 summary=f"User {saved.email} saved",
             )
             db.session.commit()
-        except DomainError as error:
+        except Invalid as error:
             db.session.rollback()
             show_domain_error(form, error)
         else:
@@ -115,32 +116,12 @@ def _save_practice(practice: Practice | None) -> str | Response:
     ]
     if form.validate_on_submit():
         try:
-            directory.check_unique_practice_code(
-                db.session, form.ods_code.data or "", practice.id if practice else None
-            )
-        except DomainError as error:
+            practice = save_practice(db.session, practice, form.data, user_id=current_user.id)
+            db.session.commit()
+        except Invalid as error:
+            db.session.rollback()
             show_domain_error(form, error)
         else:
-            is_new = practice is None
-            before = audit.snapshot(practice) if practice else {}
-            practice = practice or Practice()
-            form.populate_obj(practice)
-            db.session.add(practice)
-            db.session.flush()
-            if is_new:
-                from tracker.services.rates import seed_rate_card
-
-                seed_rate_card(db.session, practice)
-            audit.record(
-                db.session,
-                user_id=current_user.id,
-                entity=practice,
-                action="create" if is_new else "update",
-                practice_id=practice.id,
-                changes=audit.diff(before, audit.snapshot(practice)),
-                summary=f"Practice {practice.ods_code} saved",
-            )
-            db.session.commit()
             flash(f"{practice.name} has been saved.", "success")
             return redirect(url_for("admin.practices"))
     return render_template("admin/practice_form.html", form=form, practice=practice)
@@ -172,7 +153,7 @@ def _save_icb(icb: Icb | None) -> str | Response:
             directory.check_unique_icb_code(
                 db.session, form.ods_code.data or "", icb.id if icb else None
             )
-        except DomainError as error:
+        except Invalid as error:
             show_domain_error(form, error)
         else:
             is_new = icb is None

@@ -44,7 +44,6 @@ from tracker.models import (
     CostLine,
     Evidence,
     Incident,
-    IncidentStatus,
     OutageEvent,
     Practice,
     Role,
@@ -53,7 +52,7 @@ from tracker.models import (
 from tracker.presentation import duration_text
 from tracker.services import cost_lines, evidence, incidents
 from tracker.services.dates import today_in_london
-from tracker.services.errors import Conflict, DomainError
+from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.rates import rate_card
 from tracker.view_helpers import send_evidence, show_domain_error
 
@@ -90,18 +89,11 @@ def index() -> str:
     filters.event.choices = [("", "Any event"), ("none", "Not part of an event")] + [
         (str(event.id), event.name) for event in events
     ]
-    stmt = select(Incident).where(Incident.practice_id == practice.id)
-    status = request.args.get("status", "")
-    if status in set(IncidentStatus):
-        stmt = stmt.where(Incident.status == status)
-    event = request.args.get("event", "")
-    if event == "none":
-        stmt = stmt.where(Incident.outage_event_id.is_(None))
-    elif event.isdigit():
-        stmt = stmt.where(Incident.outage_event_id == int(event))
-    stmt = stmt.order_by(Incident.starts_at.desc(), Incident.id.desc())
+    chosen = incidents.IncidentFilter(
+        status=request.args.get("status", ""), event=request.args.get("event", "")
+    )
     page = db.paginate(
-        stmt,
+        incidents.incident_query(practice.id, chosen),
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
@@ -156,7 +148,7 @@ def new() -> str | Response:
                 db.session, practice.id, current_user.id, _details(form), utcnow()
             )
             db.session.commit()
-        except DomainError as error:
+        except Invalid as error:
             db.session.rollback()
             show_domain_error(form, error)
         else:
@@ -182,7 +174,7 @@ def edit(incident_id: int) -> str | Response:
                 db.session, incident, current_user.id, _details(form), utcnow()
             )
             db.session.commit()
-        except DomainError as error:
+        except Invalid as error:
             db.session.rollback()
             show_domain_error(form, error)
         else:
@@ -236,7 +228,7 @@ def close(incident_id: int) -> Response:
     try:
         incidents.close_incident(db.session, incident, current_user.id)
         db.session.commit()
-    except DomainError as error:
+    except Invalid as error:  # no end time yet: the edit form is where to add it
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("incidents.edit", incident_id=incident.id))
@@ -523,7 +515,7 @@ def _save_event(event: OutageEvent | None) -> str | Response:
                 today_in_london(),
             )
             db.session.commit()
-        except DomainError as error:
+        except Invalid as error:
             db.session.rollback()
             show_domain_error(form, error)
         else:

@@ -41,7 +41,7 @@ from tracker.invoices.forms import (
 from tracker.models import PRACTICE_ROLES, Invoice, InvoiceStatus, Practice, Role
 from tracker.services import invoice_documents, invoicing, payments, register
 from tracker.services.dates import today_in_london
-from tracker.services.errors import DomainError
+from tracker.services.errors import DomainError, Invalid
 from tracker.view_helpers import show_domain_error
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
@@ -191,19 +191,13 @@ def detail(invoice_id: int) -> str | Response:
         if current_app.view_functions.get("review.claim"):
             return redirect(url_for("review.claim", invoice_id=invoice.id))
         abort(404)
-    today = today_in_london()
-    changes: list[str] = []
-    if invoice.status == InvoiceStatus.DRAFT:
-        changes = invoicing.refresh_draft(db.session, invoice)
-        db.session.commit()
-    return _render_detail(invoice, today, changes=changes)
+    return _render_detail(invoice, today_in_london())
 
 
 def _render_detail(
     invoice: Invoice,
     today: date,
     *,
-    changes: list[str] | None = None,
     details_form: DraftDetailsForm | None = None,
     payment_form: PaymentForm | None = None,
     refund_form: RefundForm | None = None,
@@ -226,7 +220,7 @@ def _render_detail(
         state=payments.payment_state(invoice, today),
         outstanding=payments.outstanding(invoice),
         warnings=invoicing.issue_warnings(invoice, today) if is_draft else [],
-        changes=changes or [],
+        changes=invoicing.draft_changes(db.session, invoice) if is_draft else [],
         details_form=details_form,
         payment_form=payment_form or PaymentForm(formdata=None, paid_on=today),
         refund_form=refund_form or RefundForm(formdata=None, paid_on=today),
@@ -256,13 +250,24 @@ def update_details(invoice_id: int) -> str | Response | tuple[str, int]:
             today=today,
         )
         db.session.commit()
-    except DomainError as error:
+    except Invalid as error:
         db.session.rollback()
         show_domain_error(form, error)
         return _render_detail(invoice, today, details_form=form, status=422)
     else:
         flash("Invoice details saved.", "success")
     return redirect(url_for("invoices.detail", invoice_id=invoice.id))
+
+
+@bp.route("/<int:invoice_id>/refresh", methods=["POST"])
+def refresh(invoice_id: int) -> Response:
+    """Bring a draft up to date on request; viewing it never does."""
+    invoice = invoice_or_404(invoice_id)
+    _require(invoice)
+    changes = invoicing.refresh_draft(db.session, invoice)
+    db.session.commit()
+    flash(" ".join(["Draft refreshed from its cost lines.", *changes]), "success")
+    return redirect(url_for("invoices.detail", invoice_id=invoice_id))
 
 
 @bp.route("/<int:invoice_id>/issue", methods=["POST"])
@@ -274,7 +279,7 @@ def issue(invoice_id: int) -> Response:
             db.session, invoice, user_id=current_user.id, today=today_in_london()
         )
         db.session.commit()
-    except DomainError as error:
+    except Invalid as error:  # the invoice date: fix it in the details above
         db.session.rollback()
         flash(error.message, "error")
     else:
@@ -286,13 +291,8 @@ def issue(invoice_id: int) -> Response:
 def delete(invoice_id: int) -> Response:
     invoice = invoice_or_404(invoice_id)
     _require(invoice)
-    try:
-        invoicing.delete_draft(db.session, invoice, user_id=current_user.id)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("invoices.detail", invoice_id=invoice_id))
+    invoicing.delete_draft(db.session, invoice, user_id=current_user.id)
+    db.session.commit()
     flash("Draft invoice deleted. Its cost lines can go on another invoice.", "success")
     return redirect(url_for("invoices.index"))
 
@@ -312,7 +312,7 @@ def credit(invoice_id: int) -> str | Response:
                 reason=form.reason.data or "",
             )
             db.session.commit()
-        except DomainError as error:
+        except Invalid as error:
             db.session.rollback()
             show_domain_error(form, error)
         else:
@@ -352,7 +352,7 @@ def _record(invoice_id: int, form: PaymentForm, sign: int) -> Response | tuple[s
                 today=today,
             )
             db.session.commit()
-        except DomainError as error:
+        except Invalid as error:
             db.session.rollback()
             show_domain_error(form, error)
         else:
@@ -368,8 +368,6 @@ def _record(invoice_id: int, form: PaymentForm, sign: int) -> Response | tuple[s
 def _document(invoice: Invoice, today: date) -> InvoiceDocument:
     evidence = None
     if invoice.status == InvoiceStatus.DRAFT:
-        invoicing.refresh_draft(db.session, invoice)
-        db.session.commit()
         evidence = invoicing.draft_evidence_names(db.session, invoice)
     return invoice_documents.invoice_document(invoice, today, evidence)
 

@@ -10,7 +10,7 @@ from tracker.access import current_practice_or_404, may_act_for_practice, roles_
 from tracker.admin.forms import PracticeDetailsForm
 from tracker.extensions import db
 from tracker.models import PRACTICE_ROLES
-from tracker.services import audit
+from tracker.services import practices
 from tracker.services.money import parse_decimal
 from tracker.services.rates import rate_card as load_rate_card
 from tracker.services.rates import update_rate_card
@@ -27,20 +27,7 @@ def settings() -> str | Response:
     can_edit = may_act_for_practice(practice.id)
     form = PracticeDetailsForm(obj=practice)
     if can_edit and form.validate_on_submit():
-        before = audit.snapshot(practice)
-        form.populate_obj(practice)
-        if practice.bank_sort_code:
-            digits = practice.bank_sort_code.replace("-", "")
-            practice.bank_sort_code = f"{digits[:2]}-{digits[2:4]}-{digits[4:]}"
-        audit.record(
-            db.session,
-            user_id=current_user.id,
-            entity=practice,
-            action="update",
-            practice_id=practice.id,
-            summary="Practice details changed",
-            changes=audit.diff(before, audit.snapshot(practice)),
-        )
+        practices.update_details(db.session, practice, form.data, user_id=current_user.id)
         db.session.commit()
         flash("Your practice details have been saved.", "success")
         return redirect(url_for("practices.settings"))

@@ -27,7 +27,7 @@ from tracker.extensions import db
 from tracker.models import DocumentKind, Invoice, InvoiceLine, InvoiceStatus, Role
 from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm
 from tracker.services import evidence, review
-from tracker.services.errors import DomainError
+from tracker.services.errors import DomainError, Invalid
 from tracker.services.money import parse_decimal
 from tracker.view_helpers import send_evidence, show_domain_error
 
@@ -136,7 +136,7 @@ def decide(invoice_id: int, line_id: int) -> str | Response:
         try:
             review.decide_line(db.session, claim, line, data, user_id=current_user.id)
             db.session.commit()
-        except DomainError as error:
+        except Invalid as error:
             db.session.rollback()
             show_domain_error(form, error)
         else:
@@ -233,6 +233,8 @@ def answer(invoice_id: int, line_id: int) -> str | Response:
             db.session.rollback()
             if prepared is not None:
                 prepared.discard()
+            if not isinstance(error, Invalid):
+                raise  # a conflict or a missing line: the error page says so
             show_domain_error(form, error)
         else:
             flash("Your answer has been sent to the ICB.", "success")

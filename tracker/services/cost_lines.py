@@ -30,7 +30,7 @@ from tracker.cost_kinds import (
 )
 from tracker.models import CostKind, CostLine, Incident, RateCardItem
 from tracker.presentation import format_money, format_number
-from tracker.services import audit, costing
+from tracker.services import audit, costing, invoicing
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.money import ZERO, to_pence
 
@@ -411,6 +411,7 @@ def update_line(
     before = audit_snapshot(line)
     _apply(line, inp)
     changes = audit.diff(before, audit_snapshot(line))
+    invoicing.refresh_drafts_holding(session, [line.id])
     if changes:
         audit.record(
             session,
@@ -429,6 +430,7 @@ def delete_line(session: Session, line: CostLine, user_id: int | None) -> list[s
     """Delete an uninvoiced line and its evidence; returns the stored file names to remove
     once the transaction has committed."""
     ensure_editable(line, "deleted")
+    invoicing.refresh_drafts_holding(session, [line.id], removing=True)
     stored = [item.stored_name for item in line.evidence]
     audit.record(
         session,

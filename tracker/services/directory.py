@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tracker.models import Icb, Membership, Practice, Role, User
 from tracker.services.accounts import email_taken, normalise_email
-from tracker.services.errors import DomainError
+from tracker.services.errors import Invalid
 
 ICB_CSV = Path(__file__).resolve().parent.parent / "data" / "icbs.csv"
 
@@ -45,7 +45,7 @@ def check_unique_practice_code(session: Session, ods_code: str, practice_id: int
     if practice_id is not None:
         stmt = stmt.where(Practice.id != practice_id)
     if session.scalar(stmt) is not None:
-        raise DomainError(f"A practice with ODS code {ods_code} already exists", "ods_code")
+        raise Invalid(f"A practice with ODS code {ods_code} already exists", "ods_code")
 
 
 def check_unique_icb_code(session: Session, ods_code: str, icb_id: int | None) -> None:
@@ -53,7 +53,7 @@ def check_unique_icb_code(session: Session, ods_code: str, icb_id: int | None) -
     if icb_id is not None:
         stmt = stmt.where(Icb.id != icb_id)
     if session.scalar(stmt) is not None:
-        raise DomainError(f"An ICB with ODS code {ods_code} already exists", "ods_code")
+        raise Invalid(f"An ICB with ODS code {ods_code} already exists", "ods_code")
 
 
 @dataclass
@@ -71,10 +71,10 @@ class UserDetails:
 def save_user(session: Session, user: User | None, details: UserDetails) -> User:
     """Create or update a user and replace their memberships. Never deletes a user."""
     if email_taken(session, details.email, user.id if user else None):
-        raise DomainError("A user with this email address already exists", "email")
+        raise Invalid("A user with this email address already exists", "email")
     if user is None:
         if not details.password:
-            raise DomainError("Enter a password for the new user", "password")
+            raise Invalid("Enter a password for the new user", "password")
         user = User(email="", name="", password_hash="")
         session.add(user)
     user.name = details.name

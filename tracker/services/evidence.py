@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from tracker.models import CostLine, Evidence
 from tracker.presentation import size_text
 from tracker.services import audit
-from tracker.services.errors import DomainError
+from tracker.services.errors import Conflict, Invalid
 
 CHUNK = 64 * 1024
 #: (magic bytes, MIME type, extension)
@@ -64,14 +64,14 @@ class PreparedFile:
 def prepare(
     folder: str | os.PathLike[str], filename: str | None, stream: BinaryIO, max_bytes: int
 ) -> PreparedFile:
-    """Check and store an upload; raise DomainError (field "evidence") and keep nothing when
+    """Check and store an upload; raise Invalid (field "evidence") and keep nothing when
     it is empty, too large or not a PDF, PNG or JPEG."""
     head = stream.read(16)
     if not head:
-        raise DomainError("The selected file is empty", FIELD)
+        raise Invalid("The selected file is empty", FIELD)
     kind = sniff(head)
     if kind is None:
-        raise DomainError("The selected file must be a PDF, PNG or JPEG", FIELD)
+        raise Invalid("The selected file must be a PDF, PNG or JPEG", FIELD)
     mime, extension = kind
     directory = Path(folder)
     directory.mkdir(parents=True, exist_ok=True)
@@ -84,7 +84,7 @@ def prepare(
             while chunk:
                 size += len(chunk)
                 if size > max_bytes:
-                    raise DomainError(
+                    raise Invalid(
                         f"The selected file must be smaller than {size_text(max_bytes)}", FIELD
                     )
                 digest.update(chunk)
@@ -101,9 +101,7 @@ def attach(
 ) -> Evidence:
     """Record a prepared file against a cost line (the caller commits, or discards the file)."""
     if line.is_locked:
-        raise DomainError(
-            "This cost is on an issued invoice: evidence can no longer be added", FIELD
-        )
+        raise Conflict("This cost is on an issued invoice: evidence can no longer be added", FIELD)
     evidence = Evidence(
         practice_id=line.incident.practice_id,
         cost_line_id=line.id,
@@ -152,7 +150,7 @@ def remove(session: Session, evidence: Evidence, user_id: int | None) -> str:
     after the commit."""
     line = evidence.cost_line
     if line is not None and line.is_locked:
-        raise DomainError("This cost is on an issued invoice: its evidence is kept")
+        raise Conflict("This cost is on an issued invoice: its evidence is kept")
     audit.record(
         session,
         user_id=user_id,

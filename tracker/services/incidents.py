@@ -1,7 +1,7 @@
 """Incidents and outage events: validate, save, close, total up and list their history.
 
 Plain Python over a SQLAlchemy session; views translate forms into the dataclasses here and
-show a DomainError next to the field it names. Every change is written to the audit trail.
+show an Invalid error next to the field it names. Every change is written to the audit trail.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from tracker.cost_kinds import DETAIL_CHOICES, DETAIL_LABELS
@@ -27,9 +27,9 @@ from tracker.models import (
     OutageEvent,
 )
 from tracker.presentation import format_money, format_number, london_datetime, long_date
-from tracker.services import audit
+from tracker.services import audit, invoicing
 from tracker.services.dates import NonexistentLocalTime, london_to_utc, utc_to_london
-from tracker.services.errors import DomainError
+from tracker.services.errors import DomainError, Invalid
 from tracker.services.money import ZERO
 
 #: Longest free text kept for a cause or impact description.
@@ -58,7 +58,7 @@ def _to_utc(local: datetime, field_name: str) -> datetime:
     try:
         return london_to_utc(local)
     except NonexistentLocalTime as error:
-        raise DomainError(
+        raise Invalid(
             f"{error}: the clocks went forward an hour. Enter a time after 2am", field_name
         ) from error
 
@@ -70,49 +70,49 @@ def incident_problems(
     and end in UTC where they could be worked out."""
     problems: list[DomainError] = []
     if not details.title.strip():
-        problems.append(DomainError("Enter a title for the incident", "title"))
+        problems.append(Invalid("Enter a title for the incident", "title"))
     elif len(details.title) > 200:
-        problems.append(DomainError("Title must be 200 characters or fewer", "title"))
+        problems.append(Invalid("Title must be 200 characters or fewer", "title"))
     starts_at = ends_at = None
     if details.start_local is None:
-        problems.append(DomainError("Enter the date and time the outage started", "start_date"))
+        problems.append(Invalid("Enter the date and time the outage started", "start_date"))
     elif details.start_local < EARLIEST_START:
-        problems.append(DomainError("Start date must be in the year 2000 or later", "start_date"))
+        problems.append(Invalid("Start date must be in the year 2000 or later", "start_date"))
     else:
         try:
             starts_at = _to_utc(details.start_local, "start_time")
-        except DomainError as error:
+        except Invalid as error:
             problems.append(error)
         else:
             if starts_at > now_utc:
                 problems.append(
-                    DomainError("Start date and time must be today or in the past", "start_date")
+                    Invalid("Start date and time must be today or in the past", "start_date")
                 )
     if details.end_local is not None:
         try:
             ends_at = _to_utc(details.end_local, "end_time")
-        except DomainError as error:
+        except Invalid as error:
             problems.append(error)
         else:
             if ends_at > now_utc:
                 problems.append(
-                    DomainError(
+                    Invalid(
                         "End date and time must be in the past: leave them blank while the "
                         "outage continues",
                         "end_date",
                     )
                 )
             elif starts_at is not None and ends_at <= starts_at:
-                problems.append(DomainError("End must be after the start", "end_date"))
+                problems.append(Invalid("End must be after the start", "end_date"))
     unknown = [key for key in details.systems if key not in SYSTEMS]
     if unknown or not details.systems:
-        problems.append(DomainError("Select the systems affected", "systems"))
+        problems.append(Invalid("Select the systems affected", "systems"))
     elif "other" in details.systems and not (details.systems_other or "").strip():
-        problems.append(DomainError("Enter the other system affected", "systems_other"))
+        problems.append(Invalid("Enter the other system affected", "systems_other"))
     for name, text in (("cause", details.cause), ("impact", details.impact)):
         if len(text) > MAX_TEXT:
             problems.append(
-                DomainError(
+                Invalid(
                     f"{name.capitalize()} must be {MAX_TEXT:,} characters or fewer "
                     f"(you entered {len(text):,})",
                     name,
@@ -121,7 +121,7 @@ def incident_problems(
     if details.outage_event_id is not None and not session.get(
         OutageEvent, details.outage_event_id
     ):
-        problems.append(DomainError("Select an outage event from the list", "outage_event_id"))
+        problems.append(Invalid("Select an outage event from the list", "outage_event_id"))
     return problems, starts_at, ends_at
 
 
@@ -202,7 +202,7 @@ def update_incident(
 ) -> dict[str, list[Any]]:
     starts_at, ends_at = check_incident(session, details, now_utc)
     if incident.status == IncidentStatus.CLOSED and ends_at is None:
-        raise DomainError("A closed incident needs an end date and time", "end_date")
+        raise Invalid("A closed incident needs an end date and time", "end_date")
     before = _incident_snapshot(incident)
     _apply(incident, details, starts_at, ends_at)
     changes = audit.diff(before, _incident_snapshot(incident))
@@ -217,6 +217,8 @@ def update_incident(
             summary="Incident details changed",
             changes=changes,
         )
+        # drafts copy the incident's title and sort by its start
+        invoicing.refresh_drafts_holding(session, [line.id for line in incident.cost_lines])
     return changes
 
 
@@ -225,7 +227,7 @@ def close_incident(session: Session, incident: Incident, user_id: int | None) ->
     if incident.status == IncidentStatus.CLOSED:
         return
     if incident.ends_at is None:
-        raise DomainError("Enter when the outage ended before closing the incident", "end_date")
+        raise Invalid("Enter when the outage ended before closing the incident", "end_date")
     _set_status(session, incident, user_id, IncidentStatus.CLOSED, "Incident closed")
 
 
@@ -314,6 +316,28 @@ def incident_totals(session: Session, incident_id: int) -> IncidentTotals:
     return totals
 
 
+@dataclass(frozen=True)
+class IncidentFilter:
+    """The incident list's filters as chosen: a status, and an event ("none" for incidents
+    outside any event, or an event's id). Anything else means "any"."""
+
+    status: str = ""
+    event: str = ""
+
+
+def incident_query(practice_id: int, chosen: IncidentFilter) -> Select[Incident]:
+    """A practice's incidents matching the filters, newest first: a query, so the caller can
+    page through it."""
+    stmt = select(Incident).where(Incident.practice_id == practice_id)
+    if chosen.status in set(IncidentStatus):
+        stmt = stmt.where(Incident.status == chosen.status)
+    if chosen.event == "none":
+        stmt = stmt.where(Incident.outage_event_id.is_(None))
+    elif chosen.event.isdigit():
+        stmt = stmt.where(Incident.outage_event_id == int(chosen.event))
+    return stmt.order_by(Incident.starts_at.desc(), Incident.id.desc())
+
+
 def totals_for_incidents(session: Session, incident_ids: list[int]) -> dict[int, Decimal]:
     """Total cost of each incident in a page of the list."""
     if not incident_ids:
@@ -347,18 +371,18 @@ def save_event(
     """Create or rename an outage event; names are unique (case-insensitively)."""
     name = " ".join(details.name.split())
     if not name:
-        raise DomainError("Enter a name for the outage event", "name")
+        raise Invalid("Enter a name for the outage event", "name")
     if len(name) > 200:
-        raise DomainError("Name must be 200 characters or fewer", "name")
+        raise Invalid("Name must be 200 characters or fewer", "name")
     if details.started_on and details.started_on > today:
-        raise DomainError("Start date must be today or in the past", "started_on")
+        raise Invalid("Start date must be today or in the past", "started_on")
     if len(details.description) > MAX_TEXT:
-        raise DomainError(f"Description must be {MAX_TEXT:,} characters or fewer", "description")
+        raise Invalid(f"Description must be {MAX_TEXT:,} characters or fewer", "description")
     clash = session.scalar(
         select(OutageEvent.id).where(func.lower(OutageEvent.name) == name.lower())
     )
     if clash is not None and (event is None or clash != event.id):
-        raise DomainError("An outage event with this name already exists", "name")
+        raise Invalid("An outage event with this name already exists", "name")
     is_new = event is None
     before = {} if event is None else audit.snapshot(event, ["name", "started_on", "description"])
     event = event or OutageEvent(created_by_id=user_id)

@@ -40,7 +40,7 @@ from tracker.presentation import format_money, long_date
 from tracker.services import audit
 from tracker.services.costing import SESSION_HOURS, sum_amounts
 from tracker.services.dates import utc_to_london
-from tracker.services.errors import DomainError
+from tracker.services.errors import Conflict, Invalid
 from tracker.services.money import ZERO, to_pence
 
 KIND_ORDER = {kind.value: position for position, kind in enumerate(CostKind)}
@@ -89,6 +89,8 @@ def _practice_lines(session: Session, practice_id: int, ids: Sequence[int]) -> l
         .join(Incident, CostLine.incident_id == Incident.id)
         .where(CostLine.id.in_(ids), Incident.practice_id == practice_id)
         .options(selectinload(CostLine.incident), selectinload(CostLine.evidence))
+        # lines locked by an UPDATE in this transaction must show their new invoice_id
+        .execution_options(populate_existing=True)
     )
     return list(session.scalars(stmt).all())
 
@@ -155,16 +157,12 @@ def create_draft(
     """A draft invoice to the practice's ICB for these uninvoiced cost lines."""
     ids = sorted(set(cost_line_ids))
     if not ids:
-        raise DomainError("Choose at least one cost line to invoice", "cost_line_ids")
+        raise Invalid("Choose at least one cost line to invoice", "cost_line_ids")
     lines = _practice_lines(session, practice.id, ids)
     if len(lines) != len(ids):
-        raise DomainError(
-            "Some of the chosen lines do not belong to this practice", "cost_line_ids"
-        )
+        raise Invalid("Some of the chosen lines do not belong to this practice", "cost_line_ids")
     if any(line.invoice_id is not None for line in lines):
-        raise DomainError(
-            "Some of the chosen lines are already on an issued invoice", "cost_line_ids"
-        )
+        raise Conflict("Some of the chosen lines are already on an issued invoice", "cost_line_ids")
     invoice = Invoice(
         practice_id=practice.id,
         icb_id=practice.icb_id,
@@ -189,26 +187,114 @@ def create_draft(
 
 
 def refresh_draft(session: Session, invoice: Invoice) -> list[str]:
-    """Bring a draft's lines up to date with its cost lines (they may have been edited,
-    deleted or invoiced elsewhere since). Returns what changed, for the user to read."""
+    """Bring a draft's lines up to date with its cost lines, practice and ICB (the explicit
+    "Refresh" button). Returns what changed, for the user to read. Never called on a page
+    view: a GET shows `draft_changes` instead, so looking at a draft writes nothing."""
     _require_draft(invoice)
-    return _rebuild_lines(session, invoice)
-
-
-def _rebuild_lines(session: Session, invoice: Invoice) -> list[str]:
-    ids = [line.cost_line_id for line in invoice.lines if line.cost_line_id is not None]
-    current = _practice_lines(session, invoice.practice_id, ids)
-    still_free = [line for line in current if line.invoice_id is None]
-    notes = []
-    dropped = len(ids) - len(still_free)
-    if dropped:
-        notes.append(
-            f"{dropped} line{'s' if dropped > 1 else ''} removed from this draft: "
-            "deleted or already on an issued invoice."
-        )
-    _set_lines(invoice, invoice.practice, still_free)
-    invoice.icb_id = invoice.practice.icb_id
+    notes = draft_changes(session, invoice)
+    _rebuild_lines(session, invoice)
     return notes
+
+
+def drafts_holding(session: Session, cost_line_ids: Iterable[int]) -> list[Invoice]:
+    """The draft invoices with a line copied from any of these cost lines."""
+    ids = set(cost_line_ids)
+    if not ids:
+        return []
+    stmt = (
+        select(Invoice)
+        .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+        .where(Invoice.status == InvoiceStatus.DRAFT, InvoiceLine.cost_line_id.in_(ids))
+        .distinct()
+        .order_by(Invoice.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def refresh_drafts_holding(
+    session: Session, cost_line_ids: Iterable[int], *, removing: bool = False
+) -> None:
+    """After cost lines change (edited, or about to be deleted with `removing`), rebuild every
+    draft that copies them, in the same transaction, so a draft always shows its lines as
+    they are."""
+    ids = set(cost_line_ids)
+    for draft in drafts_holding(session, ids):
+        _rebuild_lines(session, draft, without=ids if removing else frozenset())
+    session.flush()
+
+
+def refresh_practice_drafts(session: Session, practice_id: int) -> None:
+    """After a practice's details change (VAT registration, ICB), rebuild its drafts."""
+    stmt = select(Invoice).where(
+        Invoice.practice_id == practice_id, Invoice.status == InvoiceStatus.DRAFT
+    )
+    for draft in session.scalars(stmt).all():
+        _rebuild_lines(session, draft)
+    session.flush()
+
+
+def _rebuild_lines(
+    session: Session, invoice: Invoice, *, without: Iterable[int] = frozenset()
+) -> None:
+    _set_lines(invoice, invoice.practice, _current_lines(session, invoice, without))
+    invoice.icb_id = invoice.practice.icb_id
+
+
+def _current_lines(
+    session: Session, invoice: Invoice, without: Iterable[int] = frozenset()
+) -> list[CostLine]:
+    """The cost lines a draft copies that still exist and are on no issued invoice."""
+    skip = set(without)
+    ids = [
+        line.cost_line_id
+        for line in invoice.lines
+        if line.cost_line_id is not None and line.cost_line_id not in skip
+    ]
+    current = _practice_lines(session, invoice.practice_id, ids)
+    return [line for line in current if line.invoice_id is None]
+
+
+#: Invoice-line columns that are not copied from the cost line.
+_NOT_COPIED = frozenset({"id", "invoice_id", "position"})
+
+
+def _copy_of(line: InvoiceLine) -> dict[str, object]:
+    return {
+        column.key: getattr(line, column.key)
+        for column in InvoiceLine.__table__.columns
+        if column.key not in _NOT_COPIED
+    }
+
+
+def draft_changes(session: Session, invoice: Invoice) -> list[str]:
+    """What a refresh would change on this draft, without changing anything: lines whose cost
+    line was deleted or invoiced elsewhere, lines edited since, or a new ICB."""
+    if invoice.status != InvoiceStatus.DRAFT:
+        return []
+    current = _current_lines(session, invoice)
+    vat_registered = bool(invoice.practice.vat_number)
+    fresh = {line.id: _copy_of(_snapshot_line(line, 0, vat_registered)) for line in current}
+    gone = sum(1 for line in invoice.lines if line.cost_line_id not in fresh)
+    edited = sum(
+        1
+        for line in invoice.lines
+        if line.cost_line_id in fresh and _copy_of(line) != fresh[line.cost_line_id]
+    )
+    notes = []
+    if gone:
+        notes.append(
+            f"{_lines(gone)} on this draft {'were' if gone > 1 else 'was'} deleted or put on "
+            "an issued invoice since it was made."
+        )
+    if edited:
+        notes.append(f"{_lines(edited)} changed since this draft was made.")
+    if invoice.icb_id != invoice.practice.icb_id:
+        notes.append(f"The practice now invoices {invoice.practice.icb.name}.")
+    return notes
+
+
+def _lines(count: int) -> str:
+    return f"{count} line{'s' if count > 1 else ''}"
 
 
 def check_issue_date(session: Session, invoice: Invoice, issue_date: date, today: date) -> None:
@@ -216,18 +302,18 @@ def check_issue_date(session: Session, invoice: Invoice, issue_date: date, today
     than a month (numbers run in date order within a year) and not far in the future."""
     _supply_from, supply_to = _incident_dates(session, invoice)
     if supply_to and issue_date < supply_to:
-        raise DomainError(
+        raise Invalid(
             f"The invoice date cannot be before {long_date(supply_to)}, the last "
             "day of the outage it claims for",
             "issue_date",
         )
     if issue_date < today - timedelta(days=EARLIEST_DAYS_BACK):
-        raise DomainError(
+        raise Invalid(
             f"The invoice date cannot be more than {EARLIEST_DAYS_BACK} days before today",
             "issue_date",
         )
     if issue_date > today + timedelta(days=LATEST_DAYS_AHEAD):
-        raise DomainError(
+        raise Invalid(
             f"The invoice date cannot be more than {LATEST_DAYS_AHEAD} days ahead", "issue_date"
         )
 
@@ -277,7 +363,7 @@ def delete_draft(session: Session, invoice: Invoice, *, user_id: int | None) -> 
 
 def _require_draft(invoice: Invoice) -> None:
     if invoice.status != InvoiceStatus.DRAFT:
-        raise DomainError("An issued invoice cannot be changed. Cancel it with a credit note.")
+        raise Conflict("An issued invoice cannot be changed. Cancel it with a credit note.")
 
 
 # --- issuing -----------------------------------------------------------------------------
@@ -408,11 +494,11 @@ def issue_invoice(
         .values(status=InvoiceStatus.ISSUED)
     )
     if claimed.rowcount != 1:
-        raise DomainError("This invoice has already been issued.")
+        raise Conflict("This invoice has already been issued.")
     session.refresh(invoice)
     _rebuild_lines(session, invoice)
     if not invoice.lines:
-        raise DomainError("An invoice needs at least one line: add cost lines first.")
+        raise Conflict("An invoice needs at least one line: add cost lines first.")
     session.flush()
     cost_line_ids = [line.cost_line_id for line in invoice.lines]
     locked = session.execute(
@@ -423,9 +509,11 @@ def issue_invoice(
         .values(invoice_id=invoice.id)
     )
     if locked.rowcount != len(cost_line_ids):
-        raise DomainError(
+        raise Conflict(
             "Some lines were invoiced by someone else a moment ago. Reload the draft and try again."
         )
+    # other drafts that copied these lines must not offer them again
+    refresh_drafts_holding(session, [i for i in cost_line_ids if i is not None])
     practice = invoice.practice
     issue_date = invoice.issue_date or today
     check_issue_date(session, invoice, issue_date, today)
@@ -462,14 +550,14 @@ def credit_invoice(
     """Cancel an issued invoice with a credit note that reverses it in full, and free its
     cost lines so they can go on a new invoice."""
     if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
-        raise DomainError("Only an issued invoice can be credited.")
+        raise Conflict("Only an issued invoice can be credited.")
     if invoice.amount_paid != ZERO:
-        raise DomainError(
+        raise Conflict(
             "This invoice has payments against it. Record a refund of "
             f"{format_money(invoice.amount_paid)} before crediting it."
         )
     if not reason.strip():
-        raise DomainError("Enter the reason for the credit note", "reason")
+        raise Invalid("Enter the reason for the credit note", "reason")
     cancelled = session.execute(
         update(Invoice.__table__)
         .where(
@@ -480,7 +568,7 @@ def credit_invoice(
         .values(status=InvoiceStatus.CANCELLED)
     )
     if cancelled.rowcount != 1:
-        raise DomainError("This invoice changed a moment ago. Reload the page and try again.")
+        raise Conflict("This invoice changed a moment ago. Reload the page and try again.")
     session.refresh(invoice)
     credit = Invoice(
         practice_id=invoice.practice_id,

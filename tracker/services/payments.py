@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tracker.models import DocumentKind, Invoice, InvoiceStatus, Payment
 from tracker.presentation import PAYMENT_STATE_TAGS, format_money
 from tracker.services import audit
-from tracker.services.errors import DomainError
+from tracker.services.errors import Conflict, Invalid
 from tracker.services.money import ZERO
 
 
@@ -73,19 +73,19 @@ def record_payment(
 ) -> Payment:
     """A payment (positive) or refund (negative). Never more than is owed or was paid."""
     if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
-        raise DomainError("Payments can only be recorded against an issued invoice.")
+        raise Conflict("Payments can only be recorded against an issued invoice.")
     if amount == ZERO:
-        raise DomainError("Enter an amount other than £0.00", "amount")
+        raise Invalid("Enter an amount other than £0.00", "amount")
     if paid_on > today:
-        raise DomainError("The payment date cannot be in the future", "paid_on")
+        raise Invalid("The payment date cannot be in the future", "paid_on")
     if invoice.issue_date and paid_on < invoice.issue_date:
-        raise DomainError("The payment date cannot be before the invoice date", "paid_on")
+        raise Invalid("The payment date cannot be before the invoice date", "paid_on")
     if amount > ZERO and amount > outstanding(invoice):
-        raise DomainError(
+        raise Invalid(
             f"That is more than the {format_money(outstanding(invoice))} still owed", "amount"
         )
     if amount < ZERO and -amount > invoice.amount_paid:
-        raise DomainError(
+        raise Invalid(
             f"A refund cannot be more than the {format_money(invoice.amount_paid)} paid", "amount"
         )
     table = Invoice.__table__
@@ -99,7 +99,7 @@ def record_payment(
         .values(amount_paid=table.c.amount_paid + amount)
     )
     if applied.rowcount != 1:
-        raise DomainError("Another payment was recorded a moment ago. Reload and try again.")
+        raise Conflict("Another payment was recorded a moment ago. Reload and try again.")
     session.refresh(invoice)
     payment = Payment(
         invoice_id=invoice.id,

@@ -37,7 +37,7 @@ from tracker.models import (
 )
 from tracker.presentation import REVIEW_STATUS_TAGS, cost_kind_label, decision_tag
 from tracker.services import audit
-from tracker.services.errors import DomainError
+from tracker.services.errors import Conflict, Invalid, NotFound
 from tracker.services.evidence import PreparedFile
 from tracker.services.money import ZERO, to_pence
 
@@ -295,14 +295,14 @@ def _validated(line: InvoiceLine, data: LineDecisionInput) -> tuple[Decision, De
     try:
         decision = Decision(data.decision)
     except ValueError:
-        raise DomainError("Choose a decision for this line", "decision") from None
+        raise Invalid("Choose a decision for this line", "decision") from None
     reason = (data.reason or "").strip()
     if decision is not Decision.APPROVED and not reason:
-        raise DomainError(
+        raise Invalid(
             f"Give a reason: it is required when a line is {decision.label.lower()}", "reason"
         )
     if len(reason) > MAX_REASON:
-        raise DomainError(f"Reason must be {MAX_REASON} characters or fewer", "reason")
+        raise Invalid(f"Reason must be {MAX_REASON} characters or fewer", "reason")
     claimed = line.total_amount
     if decision is Decision.APPROVED:
         return decision, claimed, reason
@@ -312,17 +312,17 @@ def _validated(line: InvoiceLine, data: LineDecisionInput) -> tuple[Decision, De
         return decision, None, reason
     amount = data.approved_amount
     if amount is None:
-        raise DomainError("Enter the amount approved for this line", "approved_amount")
+        raise Invalid("Enter the amount approved for this line", "approved_amount")
     if to_pence(amount) != amount:
-        raise DomainError(
+        raise Invalid(
             "Enter the approved amount in pounds and pence, like 12.50", "approved_amount"
         )
     if amount <= ZERO:
-        raise DomainError(
+        raise Invalid(
             "The approved amount must be more than £0.00 (or reject the line)", "approved_amount"
         )
     if amount > claimed:
-        raise DomainError(
+        raise Invalid(
             f"The approved amount cannot be more than the £{claimed:,.2f} claimed",
             "approved_amount",
         )
@@ -331,7 +331,7 @@ def _validated(line: InvoiceLine, data: LineDecisionInput) -> tuple[Decision, De
 
 def _ensure_reviewable(invoice: Invoice) -> None:
     if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
-        raise DomainError(
+        raise Conflict(
             "This claim was withdrawn by a credit note (or is not an issued invoice): "
             "it can no longer be reviewed"
         )
@@ -349,7 +349,7 @@ def decide_line(
     """Record (or change) the decision on one line, audit it and move the claim's status."""
     _ensure_reviewable(invoice)
     if line.invoice_id != invoice.id:
-        raise DomainError("That line is not on this claim")
+        raise NotFound("That line is not on this claim")
     decision, amount, reason = _validated(line, data)
     now = now or utcnow()
     existing = line.decision
@@ -366,7 +366,7 @@ def decide_line(
             session.add(existing)
             session.flush()
     except IntegrityError as error:
-        raise DomainError(
+        raise Conflict(
             "Another reviewer decided this line a moment ago. Reload the claim to see it."
         ) from error
     line.decision = existing
@@ -453,14 +453,14 @@ def add_message(
     file already checked and written by services.evidence.prepare (the caller discards it if
     this fails)."""
     if invoice.kind != DocumentKind.INVOICE or invoice.status == InvoiceStatus.DRAFT:
-        raise DomainError("Only issued claims take answers")
+        raise Conflict("Only issued claims take answers")
     body = (body or "").strip()
     if not body:
-        raise DomainError("Write your answer to the query", "body")
+        raise Invalid("Write your answer to the query", "body")
     if len(body) > MAX_ANSWER:
-        raise DomainError(f"Answer must be {MAX_ANSWER} characters or fewer", "body")
+        raise Invalid(f"Answer must be {MAX_ANSWER} characters or fewer", "body")
     if line is not None and line.invoice_id != invoice.id:
-        raise DomainError("That line is not on this claim")
+        raise NotFound("That line is not on this claim")
     message = ClaimMessage(
         invoice_id=invoice.id,
         invoice_line_id=line.id if line is not None else None,

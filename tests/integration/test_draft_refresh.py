@@ -1,0 +1,159 @@
+"""A draft invoice follows its cost lines when they change, or when asked to; looking at it
+(page, PDF, Excel) never rewrites it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from tests.factories import World, make_expense_line, make_incident, make_staff_line
+from tests.integration.test_incidents import incident_form
+from tracker.extensions import db
+from tracker.models import CostLine, Invoice, InvoiceLine
+from tracker.services import invoicing
+
+
+def draft_with_lines(world: World) -> tuple[Invoice, list[CostLine]]:
+    incident = make_incident(db.session, world.practice_a, title="EMIS down all day")
+    lines = [make_staff_line(db.session, incident), make_expense_line(db.session, incident)]
+    db.session.commit()
+    draft = invoicing.create_draft(
+        db.session,
+        practice=world.practice_a,
+        cost_line_ids=[line.id for line in lines],
+        user_id=world.manager.id,
+    )
+    db.session.commit()
+    return draft, lines
+
+
+def stored_lines(draft_id: int) -> list[tuple[int | None, str, Decimal]]:
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(InvoiceLine.cost_line_id, InvoiceLine.description, InvoiceLine.total_amount)
+        .where(InvoiceLine.invoice_id == draft_id)
+        .order_by(InvoiceLine.position)
+    )
+    return [tuple(row) for row in rows]
+
+
+def staff_form(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "staff_role": "Practice nurse",
+        "description": "Practice nurse overtime",
+        "line_date": "2024-07-19",
+        "quantity": "6.5",
+        "unit_rate": "18.66",
+        "overtime_pct": "50",
+        "pension_pct": "14.38",
+        "ni_pct": "13.8",
+        "vat_rate": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_editing_a_cost_line_updates_the_draft_holding_it(
+    as_manager: FlaskClient, world: World
+) -> None:
+    draft, (staff, _expense) = draft_with_lines(world)
+    response = as_manager.post(
+        f"/incidents/{staff.incident_id}/costs/{staff.id}/edit",
+        data=staff_form(description="Nurse overtime, 19 July", quantity="10"),
+    )
+    assert response.status_code == 302
+    line = db.session.get(CostLine, staff.id)
+    assert (staff.id, "Nurse overtime, 19 July", line.total_amount) in stored_lines(draft.id)
+    page = as_manager.get(f"/invoices/{draft.id}").data.decode()
+    assert "Nurse overtime, 19 July" in page and "changed since this draft" not in page
+
+
+def test_deleting_a_cost_line_takes_it_off_the_draft(as_manager: FlaskClient, world: World) -> None:
+    draft, (staff, expense) = draft_with_lines(world)
+    response = as_manager.post(f"/incidents/{staff.incident_id}/costs/{staff.id}/delete")
+    assert response.status_code == 302
+    assert [row[0] for row in stored_lines(draft.id)] == [expense.id]
+    assert db.session.get(Invoice, draft.id).total == expense.total_amount
+
+
+def test_renaming_the_incident_renames_it_on_the_draft(
+    as_manager: FlaskClient, world: World
+) -> None:
+    draft, (staff, _expense) = draft_with_lines(world)
+    response = as_manager.post(
+        f"/incidents/{staff.incident_id}/edit", data=incident_form(title="EMIS and Docman down")
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    titles = {line.incident_title for line in db.session.get(Invoice, draft.id).lines}
+    assert titles == {"EMIS and Docman down"}
+
+
+def test_issuing_one_draft_takes_its_lines_off_another(world: World) -> None:
+    first, lines = draft_with_lines(world)
+    second = invoicing.create_draft(
+        db.session, practice=world.practice_a, cost_line_ids=[lines[0].id], user_id=None
+    )
+    db.session.commit()
+    invoicing.issue_invoice(db.session, first, user_id=None, today=lines[0].line_date)
+    db.session.commit()
+    assert stored_lines(second.id) == []
+
+
+def test_a_stale_draft_is_shown_as_stale_and_refreshed_only_on_request(
+    as_manager: FlaskClient, world: World
+) -> None:
+    draft, (staff, _expense) = draft_with_lines(world)
+    # changed behind the services' back, e.g. by a data fix: the draft is now stale
+    staff.description, staff.total_amount, staff.net_amount = "Fixed", Decimal("1.00"), Decimal(1)
+    db.session.commit()
+    before = stored_lines(draft.id)
+    page = as_manager.get(f"/invoices/{draft.id}").data.decode()
+    assert 'data-testid="draft-changes"' in page
+    assert "1 line changed since this draft was made." in page
+    assert "Refresh from the incidents" in page
+    for url in (f"/invoices/{draft.id}", f"/invoices/{draft.id}.pdf", f"/invoices/{draft.id}.xlsx"):
+        assert as_manager.get(url).status_code == 200
+    assert stored_lines(draft.id) == before
+
+    response = as_manager.post(f"/invoices/{draft.id}/refresh")
+    assert response.status_code == 302
+    assert (staff.id, "Fixed", Decimal("1.00")) in stored_lines(draft.id)
+    page = as_manager.get(response.location).data.decode()
+    assert "Draft refreshed from its cost lines." in page
+    assert 'data-testid="draft-changes"' not in page
+
+
+def test_an_issued_invoice_cannot_be_refreshed(as_manager: FlaskClient, world: World) -> None:
+    draft, lines = draft_with_lines(world)
+    invoicing.issue_invoice(db.session, draft, user_id=None, today=lines[0].line_date)
+    db.session.commit()
+    response = as_manager.post(f"/invoices/{draft.id}/refresh")
+    assert response.status_code == 409
+    assert "cannot be changed" in response.data.decode()
+
+
+def test_registering_for_vat_puts_vat_on_the_practices_drafts(
+    as_manager: FlaskClient, world: World
+) -> None:
+    """Not VAT-registered, the practice invoices an expense gross; once it records a VAT
+    number its draft charges the net amount plus VAT, without anyone opening the draft."""
+    draft, (_staff, expense) = draft_with_lines(world)
+    assert db.session.get(Invoice, draft.id).vat_total == Decimal("0.00")
+    response = as_manager.post(
+        "/practice/settings",
+        data={
+            "address": "1 High Street\nLondon",
+            "vat_number": "GB123456789",
+            "bank_sort_code": "309457",
+            "bank_account_number": "12345678",
+            "payment_terms_days": 30,
+        },
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    refreshed = db.session.get(Invoice, draft.id)
+    assert refreshed.vat_total == expense.vat_amount == Decimal("8.50")
+    assert refreshed.total == refreshed.net_total + refreshed.vat_total
