@@ -1,4 +1,4 @@
-"""Demo data for the first start (PRODUCT.md journey 1): one ICB, two practices, the
+"""Demo data for the first start: one ICB, two practices, the
 CrowdStrike / EMIS outage of 19–20 July 2024 with realistic costs, one user per role.
 
 Each part is a function so later areas can add their own (invoices, reviews) in order.

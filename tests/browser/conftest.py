@@ -1,6 +1,7 @@
 """End-to-end journeys in headless Chromium (Debian's), driven by Playwright.
 
-A real server runs in a thread against a SQLite file loaded with the demo data.
+Each test gets a real server, in a thread, on its own copy of a SQLite file loaded with the
+demo data, so the journeys do not depend on each other or on their order.
 """
 
 from __future__ import annotations
@@ -24,18 +25,35 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    instance = tmp_path_factory.mktemp("browser-instance")
-    app = build_app(f"sqlite:///{instance / 'browser.db'}", instance, WTF_CSRF_ENABLED=True)
+def demo_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An instance folder (SQLite file and uploads) with the demo data, built once per run."""
+    instance = tmp_path_factory.mktemp("browser-demo")
+    app = build_app(f"sqlite:///{instance / 'browser.db'}", instance)
     create_schema(app)
     with app.app_context():
         demo.seed_demo(db.session, DEMO_PASSWORD, upload_folder=app.config["UPLOAD_FOLDER"])
         db.session.commit()
+        db.session.remove()
+        db.engine.dispose()  # closes the file, so a copy of the folder is the whole database
+    return instance
+
+
+@pytest.fixture
+def live_server(demo_instance: Path, tmp_path: Path) -> Iterator[str]:
+    """A server of its own for each test, on a fresh copy of the demo data, so no journey sees
+    what another one did and they pass in any order."""
+    instance = tmp_path / "instance"
+    shutil.copytree(demo_instance, instance)
+    app = build_app(f"sqlite:///{instance / 'browser.db'}", instance, WTF_CSRF_ENABLED=True)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    thread.join()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 
 def test_finance_issues_an_invoice_and_downloads_both_files(page) -> None:
     sign_in(page, "finance@example.org")
-    # Canal Street's costs are not invoiced in the demo; other journeys use Riverside's claims
+    # Canal Street's costs are not invoiced in the demo (Riverside's are)
     page.get_by_label("Working as").select_option(label="Canal Street Surgery (Y09902)")
     page.get_by_role("button", name="Switch").click()
     page.get_by_role("link", name="Invoices", exact=True).click()

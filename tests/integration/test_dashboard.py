@@ -1,5 +1,6 @@
 """What the dashboards tell each role about claims under review."""
 
+import re
 from decimal import Decimal
 
 from flask.testing import FlaskClient
@@ -9,6 +10,17 @@ from tests.factories import World, make_claim, make_event
 from tracker.extensions import db
 from tracker.models import ClaimMessage
 from tracker.services import review
+from tracker.services.money import format_money
+
+STAT = re.compile(
+    r'<span class="app-stat__label">([^<]*)</span>'
+    r'<span class="app-stat__value"[^>]*>([^<]*)</span>'
+)
+
+
+def figures(page: str) -> dict[str, str]:
+    """Each figure on the dashboard by the label the user reads beside it."""
+    return dict(STAT.findall(page))
 
 
 def query_a_line(world: World):
@@ -52,7 +64,7 @@ def test_reviewer_dashboard_counts_claims_and_answered_queries(
     client: FlaskClient, world: World
 ) -> None:
     claim, line = query_a_line(world)
-    make_claim(db.session, world.practice_a2, None)
+    other = make_claim(db.session, world.practice_a2, None)
     db.session.add(
         ClaimMessage(
             invoice_id=claim.id,
@@ -64,10 +76,26 @@ def test_reviewer_dashboard_counts_claims_and_answered_queries(
     db.session.commit()
     login(client, world.reviewer)
     page = client.get("/").data.decode()
-    counts = page[page.index('data-testid="review-counts"') :]
-    assert ">1<" in counts  # one new claim, one in review
+    # the queried claim is in review, the other one is new; the query has been answered
+    assert figures(page) == {
+        "Practices": "2",
+        "Claims received": "2",
+        "Total claimed": format_money(claim.total + other.total),
+        "New claims": "1",
+        "In review": "1",
+        "Decided": "0",
+        "Queries answered by practices": "1",
+    }
     assert 'data-testid="answered-queries">1<' in page
     client.post("/logout")
     login(client, world.reviewer_y)
-    assert 'data-testid="answered-queries">0<' in client.get("/").data.decode()
-    assert claim.total > Decimal(0)
+    other_icb = client.get("/").data.decode()
+    assert figures(other_icb) == {
+        "Practices": "1",
+        "Claims received": "0",
+        "Total claimed": format_money(Decimal(0)),
+        "New claims": "0",
+        "In review": "0",
+        "Decided": "0",
+        "Queries answered by practices": "0",
+    }

@@ -1,4 +1,4 @@
-"""Log an outage and cost it up (PRODUCT.md journeys 2 and 3). Thin views over
+"""Log an outage and cost it up. Thin views over
 services.incidents, services.cost_lines and services.evidence."""
 
 from __future__ import annotations
