@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed-stamp
 ASSETS := tracker/static/vendor/nhsuk/nhsuk-frontend.min.css
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup lint typecheck lock bench clean
 
 run: setup
 	$(FLASK) init-db
@@ -18,10 +18,11 @@ test: setup
 
 setup: $(STAMP) $(ASSETS)
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package (and what it pulls in), so CI and a newcomer get the same versions
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 $(ASSETS): package.json package-lock.json scripts/build-assets.mjs
@@ -31,9 +32,24 @@ $(ASSETS): package.json package-lock.json scripts/build-assets.mjs
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
+	$(BIN)/ruff format --check .
+
+# mypy as configured in pyproject.toml: strict for tracker.services and tracker.documents
+typecheck: setup
+	$(BIN)/mypy
+
+# re-resolve the newest versions the ranges in pyproject.toml allow, in a throw-away venv
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --upgrade pip
+	.venv-lock/bin/python -m pip install --quiet -e '.[dev,bench]'
+	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/python -m pip freeze --exclude-editable; } > constraints.tmp
+	mv constraints.tmp constraints.txt
+	rm -rf .venv-lock
 
 bench: setup
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean:
