@@ -55,12 +55,6 @@ def get_for_practice_or_404(model: type[T], object_id: int) -> T:
     return db.first_or_404(scoped(stmt, practice_column))
 
 
-def practice_or_404(practice_id: int) -> Practice:
-    """A practice the user belongs to (any practice for admins), else 404."""
-    stmt = select(Practice).where(Practice.id == practice_id)
-    return db.first_or_404(stmt.where(practice_condition(Practice.id)))
-
-
 def current_practice() -> Practice | None:
     """The practice the user is working as: chosen in the switcher, else their first."""
     if not current_user.is_authenticated:
