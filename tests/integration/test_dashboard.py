@@ -9,8 +9,8 @@ from tests.conftest import login
 from tests.factories import World, make_claim, make_event
 from tracker.extensions import db
 from tracker.models import ClaimMessage
+from tracker.presentation import format_money
 from tracker.services import review
-from tracker.services.money import format_money
 
 STAT = re.compile(
     r'<span class="app-stat__label">([^<]*)</span>'
