@@ -92,7 +92,19 @@ def stored_files(app: Flask) -> dict[str, bytes]:
 
 
 def _ids(model: type[Any]) -> list[int]:
+    if model is Icb:
+        return _icb_ids()
     return list(db.session.scalars(select(model.id).order_by(model.id)))
+
+
+def _icb_ids() -> list[int]:
+    """The ICBs the demo's practices belong to, and one with none: the other 40 of the 42
+    ICBs render the same empty pages, and crawling them all tripled the test's time."""
+    with_practices = sorted(set(db.session.scalars(select(Practice.icb_id))) - {None})
+    without = db.session.scalar(
+        select(Icb.id).where(Icb.id.not_in(with_practices)).order_by(Icb.id).limit(1)
+    )
+    return [*with_practices, *([without] if without is not None else [])]
 
 
 def _pairs(stmt: Any) -> list[tuple[int, int]]:
