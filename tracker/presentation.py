@@ -8,6 +8,7 @@ project, so templates, services and documents can all use it without importing o
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
@@ -206,3 +207,9 @@ def incident_status_tag(status: str) -> Tag:
 
 def cost_kind_label(kind: str) -> str:
     return COST_KIND_LABELS.get(kind, kind)
+
+
+def details_text(rows: Iterable[tuple[str, str]]) -> str:
+    """A line's kind details in one line, as every invoice view prints them:
+    "Locum: Dr A Khan · Locum invoice: LOC-1234"."""
+    return " · ".join(f"{label}: {value}" for label, value in rows)

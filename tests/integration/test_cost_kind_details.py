@@ -96,6 +96,28 @@ def test_details_reach_the_issued_invoice_page_pdf_and_excel(
         assert expected in cells
 
 
+def test_the_reviewer_and_the_practice_feedback_see_the_details(
+    client: FlaskClient, world: World
+) -> None:
+    from tests.conftest import login
+
+    login(client, world.manager)
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    _add_one_line_of_each_kind(client, incident.id)
+    invoice = _issue(client, incident.id)
+    feedback = client.get(f"/claims/{invoice.id}/feedback").data.decode()
+    client.post("/logout")
+    login(client, world.reviewer)
+    claim = client.get(f"/review/claims/{invoice.id}").data.decode()
+    locum = next(line for line in invoice.lines if line.kind == "locum")
+    decide = client.get(f"/review/claims/{invoice.id}/lines/{locum.id}").data.decode()
+    for expected in EXPECTED:
+        assert expected.replace("'", "&#39;") in claim
+        assert expected.replace("'", "&#39;") in feedback
+    assert "Locum: Dr Łukasz Nowak · Locum invoice: LOC-1234" in decide
+
+
 def test_the_incident_and_the_cost_show_their_details(
     as_manager: FlaskClient, world: World
 ) -> None:

@@ -10,6 +10,8 @@ from datetime import date
 from decimal import Decimal
 from functools import cached_property
 
+from tracker import presentation
+
 ZERO = Decimal("0.00")
 
 
@@ -58,7 +60,7 @@ class DocumentLine:
     @property
     def details_text(self) -> str:
         """The details in one line: "Locum: Dr A Khan · Locum invoice: LOC-1234"."""
-        return " · ".join(f"{label}: {value}" for label, value in self.details)
+        return presentation.details_text(self.details)
 
 
 @dataclass(frozen=True)

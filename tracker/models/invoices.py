@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker import presentation
 from tracker.models.base import Base, Fixed, Money, created_at_column
 from tracker.models.directory import Practice
 
@@ -130,6 +131,11 @@ class InvoiceLine(Base):
     appointments: Mapped[int | None] = mapped_column(Integer)
     #: The kind's details as printed, frozen at issue: [{"name", "label", "value"}, ...].
     details: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+
+    @property
+    def details_text(self) -> str:
+        """The frozen details as the invoice prints them, for the reviewer's pages."""
+        return presentation.details_text((d["label"], d["value"]) for d in self.details or [])
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     decision: Mapped[LineDecision | None] = relationship(back_populates="invoice_line")
