@@ -8,7 +8,7 @@ escapes anyway is answered 422 with its message rather than a 500.
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 
 from tracker.extensions import db
 from tracker.services.errors import Conflict, DomainError, NotFound
@@ -32,6 +32,17 @@ def render_domain_error(error: DomainError) -> tuple[str, int]:
         "Check what you entered",
     )
     html = render_template(
-        "errors/error.html", code=error.http_status, title=title, message=error.message
+        "errors/error.html",
+        code=error.http_status,
+        title=title,
+        message=error.message,
+        back_url=_same_site_referrer(),
     )
     return html, error.http_status
+
+
+def _same_site_referrer() -> str | None:
+    """The page the refused form was on, so the user can go straight back to it; never a
+    link to another site."""
+    referrer = request.referrer or ""
+    return referrer if referrer.startswith(request.host_url) else None

@@ -24,10 +24,17 @@ def issued(world: World) -> Invoice:
 
 def test_deleting_an_issued_invoice_is_a_conflict(as_finance: FlaskClient, world: World) -> None:
     invoice = issued(world)
-    response = as_finance.post(f"/invoices/{invoice.id}/delete")
+    page_url = f"http://localhost/invoices/{invoice.id}"
+    response = as_finance.post(f"/invoices/{invoice.id}/delete", headers={"Referer": page_url})
     assert response.status_code == 409
     page = response.data.decode()
     assert "An issued invoice cannot be changed. Cancel it with a credit note." in page
+    assert f'href="{page_url}">Go back to the page you were on' in page
+    # a referrer on another site is never offered as the way back
+    elsewhere = as_finance.post(
+        f"/invoices/{invoice.id}/delete", headers={"Referer": "https://evil.example/x"}
+    ).data.decode()
+    assert "evil.example" not in elsewhere and "Go back to the page" not in elsewhere
     db.session.expire_all()
     assert db.session.get(Invoice, invoice.id).status == InvoiceStatus.ISSUED
 
