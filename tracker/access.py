@@ -17,7 +17,7 @@ from flask import abort, session
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 
-from tracker.extensions import db
+from tracker.extensions import db, db_session
 from tracker.models import PRACTICE_ROLES, Icb, Invoice, Practice, Role, User
 
 T = TypeVar("T")
@@ -32,7 +32,7 @@ def practice_ids_for(user: User) -> list[int]:
 def icb_ids_for(user: User) -> list[int]:
     """Ids of the ICBs whose claims the user may review (all of them for admins)."""
     if user.is_admin:
-        return list(db.session.scalars(select(Icb.id)))
+        return list(db_session().scalars(select(Icb.id)))
     return [m.icb_id for m in user.memberships if m.icb_id is not None]
 
 
@@ -63,7 +63,7 @@ def current_practice() -> Practice | None:
     ids = practice_ids_for(current_user)
     if not ids:
         return None
-    return db.session.get(Practice, chosen if chosen in ids else ids[0])
+    return db_session().get(Practice, chosen if chosen in ids else ids[0])
 
 
 def switchable_practices() -> list[Practice]:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from tracker import web_errors
 from tracker.config import load_config
-from tracker.extensions import csrf, db, login_manager, migrate
+from tracker.extensions import csrf, db, db_session, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +71,7 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> models.User | None:
-        user = db.session.get(models.User, int(user_id))
+        user = db_session().get(models.User, int(user_id))
         return user if user is not None and user.active else None
 
 
@@ -163,7 +163,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(_error: Exception) -> tuple[str, int]:
-        db.session.rollback()
+        db_session().rollback()
         return render_error(
             500, "Sorry, there is a problem with the service", "Nothing was saved. Try again later."
         )

@@ -11,7 +11,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
-from tracker.extensions import db
+from tracker.extensions import db, db_session
 from tracker.models import Icb, Practice, Role
 from tracker.services.directory import UserDetails, load_icbs, save_user
 from tracker.services.errors import DomainError
@@ -30,8 +30,8 @@ def register(app: Flask) -> None:
 def init_db() -> None:
     """Bring the database schema up to date and load the ICB directory."""
     upgrade()
-    added = load_icbs(db.session)
-    db.session.commit()
+    added = load_icbs(db_session())
+    db_session().commit()
     click.echo(f"Database ready; {added} ICBs added to the directory.")
 
 
@@ -47,10 +47,10 @@ def seed_demo(password: str | None) -> None:
         raise click.BadParameter(
             f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="--password"
         )
-    if demo.demo_present(db.session):
+    if demo.demo_present(db_session()):
         if password:
-            count = demo.reset_demo_passwords(db.session, password)
-            db.session.commit()
+            count = demo.reset_demo_passwords(db_session(), password)
+            db_session().commit()
             click.echo(f"Demo data already present; password reset for {count} demo users.")
         else:
             click.echo(
@@ -59,8 +59,8 @@ def seed_demo(password: str | None) -> None:
             )
         return
     password = password or secrets.token_urlsafe(9)
-    demo.seed_demo(db.session, password, upload_folder=current_app.config["UPLOAD_FOLDER"])
-    db.session.commit()
+    demo.seed_demo(db_session(), password, upload_folder=current_app.config["UPLOAD_FOLDER"])
+    db_session().commit()
     click.echo("Demo data loaded. Sign in at http://127.0.0.1:5000 with any of:")
     for email, (_name, role) in demo.DEMO_USERS.items():
         click.echo(f"  {email:<24} {role.label if role else 'Administrator'}")
@@ -88,13 +88,13 @@ def create_user(
     """Create a user with a role at practices or an ICB."""
     practice_ids = []
     for code in practices:
-        practice = db.session.scalar(db.select(Practice).where(Practice.ods_code == code.upper()))
+        practice = db_session().scalar(db.select(Practice).where(Practice.ods_code == code.upper()))
         if practice is None:
             raise click.BadParameter(f"no practice with ODS code {code}", param_hint="--practice")
         practice_ids.append(practice.id)
     icb_id = None
     if icb_code:
-        icb = db.session.scalar(db.select(Icb).where(Icb.ods_code == icb_code.upper()))
+        icb = db_session().scalar(db.select(Icb).where(Icb.ods_code == icb_code.upper()))
         if icb is None:
             raise click.BadParameter(f"no ICB with ODS code {icb_code}", param_hint="--icb")
         icb_id = icb.id
@@ -114,10 +114,10 @@ def create_user(
         password=password,
     )
     try:
-        save_user(db.session, None, details)
+        save_user(db_session(), None, details)
     except DomainError as error:
         raise click.ClickException(error.message) from error
-    db.session.commit()
+    db_session().commit()
     click.echo(f"User {email} created.")
 
 

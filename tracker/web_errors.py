@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template, request
 
-from tracker.extensions import db
+from tracker.extensions import db_session
 from tracker.services.errors import Conflict, DomainError, NotFound
 
 TITLES: dict[type[DomainError], str] = {
@@ -26,7 +26,7 @@ def register(app: Flask) -> None:
 
 def render_domain_error(error: DomainError) -> tuple[str, int]:
     """The error page for a refusal: nothing the request did is kept."""
-    db.session.rollback()
+    db_session().rollback()
     title = next(
         (title for kind, title in TITLES.items() if isinstance(error, kind)),
         "Check what you entered",

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from tracker.access import admin_required
 from tracker.admin.forms import IcbForm, PracticeForm, UserForm
-from tracker.extensions import db
+from tracker.extensions import db, db_session
 from tracker.models import Icb, Practice, Role, User
 from tracker.services import audit, directory
 from tracker.services.errors import Invalid
@@ -35,7 +35,7 @@ def index() -> str:
 
 @bp.route("/users")
 def users() -> str:
-    rows = db.session.scalars(select(User).order_by(User.name)).all()
+    rows = db_session().scalars(select(User).order_by(User.name)).all()
     return render_template("admin/users.html", users=rows)
 
 
@@ -43,11 +43,11 @@ def _user_form(user: User | None) -> UserForm:
     form = UserForm(obj=user)
     form.practice_ids.choices = [
         (p.id, f"{p.name} ({p.ods_code})")
-        for p in db.session.scalars(select(Practice).order_by(Practice.name))
+        for p in db_session().scalars(select(Practice).order_by(Practice.name))
     ]
     form.icb_id.choices = [(0, "Not an ICB reviewer")] + [
         (i.id, f"{i.name} ({i.ods_code})")
-        for i in db.session.scalars(select(Icb).order_by(Icb.name))
+        for i in db_session().scalars(select(Icb).order_by(Icb.name))
     ]
     if user is not None and request.method == "GET":
         roles = user.roles
@@ -71,17 +71,17 @@ def _save_user(user: User | None) -> str | Response:
             password=form.password.data or None,
         )
         try:
-            saved = directory.save_user(db.session, user, details)
+            saved = directory.save_user(db_session(), user, details)
             audit.record(
-                db.session,
+                db_session(),
                 user_id=current_user.id,
                 entity=saved,
                 action="create" if user is None else "update",
                 summary=f"User {saved.email} saved",
             )
-            db.session.commit()
+            db_session().commit()
         except Invalid as error:
-            db.session.rollback()
+            db_session().rollback()
             show_domain_error(form, error)
         else:
             flash(f"{saved.name} has been saved.", "success")
@@ -104,7 +104,7 @@ def edit_user(user_id: int) -> str | Response:
 
 @bp.route("/practices")
 def practices() -> str:
-    rows = db.session.scalars(select(Practice).order_by(Practice.name)).all()
+    rows = db_session().scalars(select(Practice).order_by(Practice.name)).all()
     return render_template("admin/practices.html", practices=rows)
 
 
@@ -112,14 +112,14 @@ def _save_practice(practice: Practice | None) -> str | Response:
     form = PracticeForm(obj=practice)
     form.icb_id.choices = [
         (i.id, f"{i.name} ({i.ods_code})")
-        for i in db.session.scalars(select(Icb).where(Icb.retired.is_(False)).order_by(Icb.name))
+        for i in db_session().scalars(select(Icb).where(Icb.retired.is_(False)).order_by(Icb.name))
     ]
     if form.validate_on_submit():
         try:
-            practice = save_practice(db.session, practice, form.data, user_id=current_user.id)
-            db.session.commit()
+            practice = save_practice(db_session(), practice, form.data, user_id=current_user.id)
+            db_session().commit()
         except Invalid as error:
-            db.session.rollback()
+            db_session().rollback()
             show_domain_error(form, error)
         else:
             flash(f"{practice.name} has been saved.", "success")
@@ -142,7 +142,7 @@ def edit_practice(practice_id: int) -> str | Response:
 
 @bp.route("/icbs")
 def icbs() -> str:
-    rows = db.session.scalars(select(Icb).order_by(Icb.retired, Icb.name)).all()
+    rows = db_session().scalars(select(Icb).order_by(Icb.retired, Icb.name)).all()
     return render_template("admin/icbs.html", icbs=rows)
 
 
@@ -151,7 +151,7 @@ def _save_icb(icb: Icb | None) -> str | Response:
     if form.validate_on_submit():
         try:
             directory.check_unique_icb_code(
-                db.session, form.ods_code.data or "", icb.id if icb else None
+                db_session(), form.ods_code.data or "", icb.id if icb else None
             )
         except Invalid as error:
             show_domain_error(form, error)
@@ -161,17 +161,17 @@ def _save_icb(icb: Icb | None) -> str | Response:
             icb = icb or Icb()
             form.populate_obj(icb)
             icb.payables_code = icb.payables_code or None
-            db.session.add(icb)
-            db.session.flush()
+            db_session().add(icb)
+            db_session().flush()
             audit.record(
-                db.session,
+                db_session(),
                 user_id=current_user.id,
                 entity=icb,
                 action="create" if is_new else "update",
                 changes=audit.diff(before, audit.snapshot(icb)),
                 summary=f"ICB {icb.ods_code} saved",
             )
-            db.session.commit()
+            db_session().commit()
             flash(f"{icb.name} has been saved.", "success")
             return redirect(url_for("admin.icbs"))
     return render_template("admin/icb_form.html", form=form, icb=icb)

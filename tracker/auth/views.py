@@ -19,7 +19,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from tracker.auth.forms import ChangePasswordForm, LoginForm
-from tracker.extensions import db
+from tracker.extensions import db_session
 from tracker.models import utcnow
 from tracker.services import accounts
 
@@ -54,17 +54,17 @@ def login() -> str | Response:
         email = form.email.data or ""
         remote = request.remote_addr or "unknown"
         limit = current_app.config["LOGIN_MAX_FAILURES_PER_MINUTE"]
-        if accounts.is_throttled(db.session, email, remote, limit):
+        if accounts.is_throttled(db_session(), email, remote, limit):
             abort(429)
-        user = accounts.authenticate(db.session, email, form.password.data or "")
+        user = accounts.authenticate(db_session(), email, form.password.data or "")
         if user is None:
-            accounts.record_failure(db.session, email, remote)
-            db.session.commit()
+            accounts.record_failure(db_session(), email, remote)
+            db_session().commit()
             form.password.errors.append("Incorrect email or password")
             return render_template("auth/login.html", form=form), 200
-        accounts.clear_failures(db.session, email)
+        accounts.clear_failures(db_session(), email)
         user.last_login_at = utcnow()
-        db.session.commit()
+        db_session().commit()
         session.clear()
         login_user(user)
         return redirect(_safe_next(request.args.get("next")))
@@ -88,7 +88,7 @@ def change_password() -> str | Response:
             form.current_password.errors.append("Your current password is not right")
         else:
             current_user.set_password(form.new_password.data or "")
-            db.session.commit()
+            db_session().commit()
             flash("Your password has been changed.", "success")
             return redirect(url_for("main.dashboard"))
     return render_template("auth/change_password.html", form=form)

@@ -28,7 +28,7 @@ from tracker.access import (
     roles_required,
 )
 from tracker.charts import Bar, bar_chart
-from tracker.extensions import db
+from tracker.extensions import db, db_session
 from tracker.incidents.forms import (
     FORMS,
     EventForm,
@@ -73,7 +73,7 @@ def _line_or_404(incident: Incident, line_id: int) -> CostLine:
 
 def _event_choices() -> list[tuple[int, str]]:
     return [(0, "Not part of a wider outage")] + [
-        (event.id, event.name) for event in incidents.event_choices(db.session)
+        (event.id, event.name) for event in incidents.event_choices(db_session())
     ]
 
 
@@ -85,7 +85,7 @@ def _event_choices() -> list[tuple[int, str]]:
 def index() -> str:
     practice = current_practice_or_404()
     filters = FilterForm(request.args)
-    events = incidents.event_choices(db.session)
+    events = incidents.event_choices(db_session())
     filters.event.choices = [("", "Any event"), ("none", "Not part of an event")] + [
         (str(event.id), event.name) for event in events
     ]
@@ -98,7 +98,7 @@ def index() -> str:
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )
-    totals = incidents.totals_for_incidents(db.session, [i.id for i in page.items])
+    totals = incidents.totals_for_incidents(db_session(), [i.id for i in page.items])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "incidents/index.html",
@@ -131,7 +131,7 @@ def _incident_form_ok(form: IncidentForm) -> bool:
     if not form.is_submitted():
         return False
     valid = form.validate()
-    problems, _, _ = incidents.incident_problems(db.session, _details(form), utcnow())
+    problems, _, _ = incidents.incident_problems(db_session(), _details(form), utcnow())
     _show_problems(form, problems)
     return valid and not problems
 
@@ -145,11 +145,11 @@ def new() -> str | Response:
     if _incident_form_ok(form):
         try:
             incident = incidents.create_incident(
-                db.session, practice.id, current_user.id, _details(form), utcnow()
+                db_session(), practice.id, current_user.id, _details(form), utcnow()
             )
-            db.session.commit()
+            db_session().commit()
         except Invalid as error:
-            db.session.rollback()
+            db_session().rollback()
             show_domain_error(form, error)
         else:
             flash("The incident has been logged. Now add its costs.", "success")
@@ -171,11 +171,11 @@ def edit(incident_id: int) -> str | Response:
     if _incident_form_ok(form):
         try:
             incidents.update_incident(
-                db.session, incident, current_user.id, _details(form), utcnow()
+                db_session(), incident, current_user.id, _details(form), utcnow()
             )
-            db.session.commit()
+            db_session().commit()
         except Invalid as error:
-            db.session.rollback()
+            db_session().rollback()
             show_domain_error(form, error)
         else:
             flash("The incident has been saved.", "success")
@@ -189,7 +189,7 @@ def edit(incident_id: int) -> str | Response:
 @practice_staff
 def detail(incident_id: int) -> str:
     incident = _incident_or_404(incident_id)
-    totals = incidents.incident_totals(db.session, incident.id)
+    totals = incidents.incident_totals(db_session(), incident.id)
     by_kind_chart = bar_chart(
         "Cost by kind",
         [Bar(label, amount) for _kind, label, amount in totals.kinds],
@@ -217,7 +217,7 @@ def detail(incident_id: int) -> str:
         lines_by_kind=lines_by_kind,
         kinds=list(CostKind),
         duration=duration_text(span) if span is not None else None,
-        history=incidents.history(db.session, incident.id),
+        history=incidents.history(db_session(), incident.id),
     )
 
 
@@ -226,10 +226,10 @@ def detail(incident_id: int) -> str:
 def close(incident_id: int) -> Response:
     incident = _incident_or_404(incident_id)
     try:
-        incidents.close_incident(db.session, incident, current_user.id)
-        db.session.commit()
+        incidents.close_incident(db_session(), incident, current_user.id)
+        db_session().commit()
     except Invalid as error:  # no end time yet: the edit form is where to add it
-        db.session.rollback()
+        db_session().rollback()
         flash(error.message, "error")
         return redirect(url_for("incidents.edit", incident_id=incident.id))
     flash("The incident is closed. You can still add costs that arrive later.", "success")
@@ -240,8 +240,8 @@ def close(incident_id: int) -> Response:
 @practice_staff
 def reopen(incident_id: int) -> Response:
     incident = _incident_or_404(incident_id)
-    incidents.reopen_incident(db.session, incident, current_user.id)
-    db.session.commit()
+    incidents.reopen_incident(db_session(), incident, current_user.id)
+    db_session().commit()
     flash("The incident has been reopened.", "success")
     return redirect(url_for("incidents.detail", incident_id=incident.id))
 
@@ -254,7 +254,7 @@ def _rate_card_prefill(kind: str, practice_id: int) -> cost_lines.Prefill:
     services.cost_lines), and the choices shown as "fill in from your rate card" links."""
     param = CostKind(kind).spec.prefill_param
     asked = request.args.get(param) if param else None
-    return cost_lines.prefill(rate_card(db.session, practice_id), kind, asked)
+    return cost_lines.prefill(rate_card(db_session(), practice_id), kind, asked)
 
 
 def _show_problems(form: FlaskForm, problems: list[DomainError]) -> None:
@@ -312,23 +312,23 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
                 prepared = _prepare_upload(form)
                 if line is None:
                     saved = cost_lines.add_line(
-                        db.session, incident, current_user.id, inp, today_in_london()
+                        db_session(), incident, current_user.id, inp, today_in_london()
                     )[0]
                 else:
                     cost_lines.update_line(
-                        db.session, line, current_user.id, inp, today_in_london()
+                        db_session(), line, current_user.id, inp, today_in_london()
                     )
                     saved = line
                 if prepared is not None:
-                    evidence.attach(db.session, prepared, saved, current_user.id)
-                db.session.commit()
+                    evidence.attach(db_session(), prepared, saved, current_user.id)
+                db_session().commit()
             except DomainError as error:
-                db.session.rollback()
+                db_session().rollback()
                 if prepared is not None:
                     prepared.discard()
                 show_domain_error(form, error)
             except BaseException:
-                db.session.rollback()
+                db_session().rollback()
                 if prepared is not None:
                     prepared.discard()
                 raise
@@ -388,7 +388,7 @@ def line(incident_id: int, line_id: int) -> str | Response:
         else:
             try:
                 evidence.store(
-                    db.session,
+                    db_session(),
                     current_app.config["UPLOAD_FOLDER"],
                     cost,
                     upload.filename,
@@ -396,9 +396,9 @@ def line(incident_id: int, line_id: int) -> str | Response:
                     current_app.config["MAX_UPLOAD_BYTES"],
                     current_user.id,
                 )
-                db.session.commit()
+                db_session().commit()
             except DomainError as error:
-                db.session.rollback()
+                db_session().rollback()
                 show_domain_error(form, error)
             else:
                 flash(f"{upload.filename} has been attached.", "success")
@@ -425,8 +425,8 @@ def delete_line(incident_id: int, line_id: int) -> str | Response:
         return redirect(url_for("incidents.line", incident_id=incident.id, line_id=cost.id))
     if request.method == "POST":
         description = cost.description
-        stored = cost_lines.delete_line(db.session, cost, current_user.id)
-        db.session.commit()
+        stored = cost_lines.delete_line(db_session(), cost, current_user.id)
+        db_session().commit()
         evidence.unlink_all(current_app.config["UPLOAD_FOLDER"], stored)
         flash(f"{description} has been deleted.", "success")
         return redirect(url_for("incidents.detail", incident_id=incident.id) + "#costs")
@@ -439,7 +439,7 @@ def delete_line(incident_id: int, line_id: int) -> str | Response:
 def evidence_or_404(evidence_id: int) -> Evidence:
     """Evidence the user may see: any of their practices' files; for an ICB reviewer, the
     files of lines their ICB's practices put on an issued invoice."""
-    item = db.session.get(Evidence, evidence_id)
+    item = db_session().get(Evidence, evidence_id)
     if item is None:
         abort(404)
     if item.practice_id in practice_ids_for(current_user):
@@ -450,7 +450,7 @@ def evidence_or_404(evidence_id: int) -> Evidence:
         and line is not None
         and line.invoice_id is not None
     ):
-        practice = db.session.get(Practice, item.practice_id)
+        practice = db_session().get(Practice, item.practice_id)
         if practice is not None and practice.icb_id in icb_ids_for(current_user):
             return item
     abort(404)
@@ -473,10 +473,10 @@ def delete_evidence(evidence_id: int) -> Response:
         else url_for("incidents.index")
     )
     try:
-        stored = evidence.remove(db.session, item, current_user.id)
-        db.session.commit()
+        stored = evidence.remove(db_session(), item, current_user.id)
+        db_session().commit()
     except DomainError as error:
-        db.session.rollback()
+        db_session().rollback()
         flash(error.message, "error")
         return redirect(target)
     evidence.unlink_all(current_app.config["UPLOAD_FOLDER"], [stored])
@@ -493,7 +493,7 @@ def _may_manage_events() -> bool:
 
 @bp.route("/outage-events")
 def events() -> str:
-    rows = incidents.event_choices(db.session)
+    rows = incidents.event_choices(db_session())
     return render_template("incidents/events.html", events=rows, may_manage=_may_manage_events())
 
 
@@ -504,7 +504,7 @@ def _save_event(event: OutageEvent | None) -> str | Response:
     if form.validate_on_submit():
         try:
             incidents.save_event(
-                db.session,
+                db_session(),
                 event,
                 current_user.id,
                 incidents.EventDetails(
@@ -514,9 +514,9 @@ def _save_event(event: OutageEvent | None) -> str | Response:
                 ),
                 today_in_london(),
             )
-            db.session.commit()
+            db_session().commit()
         except Invalid as error:
-            db.session.rollback()
+            db_session().rollback()
             show_domain_error(form, error)
         else:
             flash("The outage event has been saved.", "success")

@@ -29,7 +29,7 @@ from tracker.access import (
     roles_required,
 )
 from tracker.documents.data import InvoiceDocument
-from tracker.extensions import db
+from tracker.extensions import db_session
 from tracker.invoices.forms import (
     CreditForm,
     DraftDetailsForm,
@@ -60,14 +60,16 @@ def _require(invoice: Invoice, roles: frozenset[Role] = PRACTICE_ROLES) -> None:
 
 def _register_filter(form: RegisterFilterForm) -> register.RegisterFilter:
     visible = practice_ids_for(current_user)
-    practices = db.session.scalars(
-        select(Practice).where(Practice.id.in_(visible)).order_by(Practice.name)
-    ).all()
+    practices = (
+        db_session()
+        .scalars(select(Practice).where(Practice.id.in_(visible)).order_by(Practice.name))
+        .all()
+    )
     form.practice.choices = [(0, "All your practices")] + [
         (p.id, f"{p.name} ({p.ods_code})") for p in practices
     ]
     form.icb.choices = [(0, "Any ICB")] + [
-        (i.id, i.name) for i in register.icbs_of(db.session, visible)
+        (i.id, i.name) for i in register.icbs_of(db_session(), visible)
     ]
     form.validate()
     return register.RegisterFilter(
@@ -88,8 +90,8 @@ def index() -> str:
     today = today_in_london()
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     size = current_app.config["PAGE_SIZE"]
-    result = register.register(db.session, filters, today, limit=size, offset=(page - 1) * size)
-    total_rows = register.count(db.session, filters, today)
+    result = register.register(db_session(), filters, today, limit=size, offset=(page - 1) * size)
+    total_rows = register.count(db_session(), filters, today)
     query = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "invoices/index.html",
@@ -110,7 +112,7 @@ def register_xlsx() -> Response:
 
     today = today_in_london()
     result = register.register(
-        db.session, _register_filter(RegisterFilterForm(request.args)), today
+        db_session(), _register_filter(RegisterFilterForm(request.args)), today
     )
     rows = [
         register.register_row(invoice, today)
@@ -132,7 +134,7 @@ def register_zip() -> Response:
     """The PDFs of every issued invoice and credit note in the filtered register."""
     today = today_in_london()
     result = register.register(
-        db.session, _register_filter(RegisterFilterForm(request.args)), today
+        db_session(), _register_filter(RegisterFilterForm(request.args)), today
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -158,7 +160,7 @@ def new() -> str | Response:
     practice = current_practice_or_404()
     if not may_act_for_practice(practice.id):
         abort(403)
-    lines = invoicing.uninvoiced_lines(db.session, practice.id)
+    lines = invoicing.uninvoiced_lines(db_session(), practice.id)
     incidents = invoicing.lines_by_incident(lines)
     form = NewInvoiceForm()
     form.incident_ids.choices = [(incident.id, incident.title) for incident, _ in incidents]
@@ -168,11 +170,11 @@ def new() -> str | Response:
         chosen |= {line.id for line in lines if line.incident_id in set(form.incident_ids.data)}
         try:
             draft = invoicing.create_draft(
-                db.session, practice=practice, cost_line_ids=chosen, user_id=current_user.id
+                db_session(), practice=practice, cost_line_ids=chosen, user_id=current_user.id
             )
-            db.session.commit()
+            db_session().commit()
         except DomainError as error:
-            db.session.rollback()
+            db_session().rollback()
             show_domain_error(form, error)
         else:
             flash(
@@ -206,11 +208,11 @@ def _render_detail(
     is_draft = invoice.status == InvoiceStatus.DRAFT
     if details_form is None:
         details_form = DraftDetailsForm(obj=invoice, formdata=None)
-    evidence = invoicing.draft_evidence_names(db.session, invoice) if is_draft else None
+    evidence = invoicing.draft_evidence_names(db_session(), invoice) if is_draft else None
     document = invoice_documents.invoice_document(invoice, today, evidence)
     credit_note = None
     if invoice.status == InvoiceStatus.CANCELLED:
-        credit_note = db.session.scalar(
+        credit_note = db_session().scalar(
             select(Invoice).where(Invoice.credited_invoice_id == invoice.id)
         )
     html = render_template(
@@ -220,7 +222,7 @@ def _render_detail(
         state=payments.payment_state(invoice, today),
         outstanding=payments.outstanding(invoice),
         warnings=invoicing.issue_warnings(invoice, today) if is_draft else [],
-        changes=invoicing.draft_changes(db.session, invoice) if is_draft else [],
+        changes=invoicing.draft_changes(db_session(), invoice) if is_draft else [],
         details_form=details_form,
         payment_form=payment_form or PaymentForm(formdata=None, paid_on=today),
         refund_form=refund_form or RefundForm(formdata=None, paid_on=today),
@@ -241,7 +243,7 @@ def update_details(invoice_id: int) -> str | Response | tuple[str, int]:
         return _render_detail(invoice, today, details_form=form, status=422)
     try:
         invoicing.update_draft(
-            db.session,
+            db_session(),
             invoice,
             po_reference=form.po_reference.data,
             notes=form.notes.data or "",
@@ -249,9 +251,9 @@ def update_details(invoice_id: int) -> str | Response | tuple[str, int]:
             user_id=current_user.id,
             today=today,
         )
-        db.session.commit()
+        db_session().commit()
     except Invalid as error:
-        db.session.rollback()
+        db_session().rollback()
         show_domain_error(form, error)
         return _render_detail(invoice, today, details_form=form, status=422)
     else:
@@ -264,8 +266,8 @@ def refresh(invoice_id: int) -> Response:
     """Bring a draft up to date on request; viewing it never does."""
     invoice = invoice_or_404(invoice_id)
     _require(invoice)
-    changes = invoicing.refresh_draft(db.session, invoice)
-    db.session.commit()
+    changes = invoicing.refresh_draft(db_session(), invoice)
+    db_session().commit()
     flash(" ".join(["Draft refreshed from its cost lines.", *changes]), "success")
     return redirect(url_for("invoices.detail", invoice_id=invoice_id))
 
@@ -276,11 +278,11 @@ def issue(invoice_id: int) -> Response:
     _require(invoice)
     try:
         invoicing.issue_invoice(
-            db.session, invoice, user_id=current_user.id, today=today_in_london()
+            db_session(), invoice, user_id=current_user.id, today=today_in_london()
         )
-        db.session.commit()
+        db_session().commit()
     except Invalid as error:  # the invoice date: fix it in the details above
-        db.session.rollback()
+        db_session().rollback()
         flash(error.message, "error")
     else:
         flash(f"Invoice {invoice.number} issued. Download the PDF to send to the ICB.", "success")
@@ -291,8 +293,8 @@ def issue(invoice_id: int) -> Response:
 def delete(invoice_id: int) -> Response:
     invoice = invoice_or_404(invoice_id)
     _require(invoice)
-    invoicing.delete_draft(db.session, invoice, user_id=current_user.id)
-    db.session.commit()
+    invoicing.delete_draft(db_session(), invoice, user_id=current_user.id)
+    db_session().commit()
     flash("Draft invoice deleted. Its cost lines can go on another invoice.", "success")
     return redirect(url_for("invoices.index"))
 
@@ -305,15 +307,15 @@ def credit(invoice_id: int) -> str | Response:
     if form.validate_on_submit():
         try:
             note = invoicing.credit_invoice(
-                db.session,
+                db_session(),
                 invoice,
                 user_id=current_user.id,
                 today=today_in_london(),
                 reason=form.reason.data or "",
             )
-            db.session.commit()
+            db_session().commit()
         except Invalid as error:
-            db.session.rollback()
+            db_session().rollback()
             show_domain_error(form, error)
         else:
             flash(
@@ -343,7 +345,7 @@ def _record(invoice_id: int, form: PaymentForm, sign: int) -> Response | tuple[s
     if form.validate_on_submit():
         try:
             payments.record_payment(
-                db.session,
+                db_session(),
                 invoice,
                 amount=sign * form.amount_value,
                 paid_on=form.paid_on.data,
@@ -351,14 +353,14 @@ def _record(invoice_id: int, form: PaymentForm, sign: int) -> Response | tuple[s
                 user_id=current_user.id,
                 today=today,
             )
-            db.session.commit()
+            db_session().commit()
         except Invalid as error:
-            db.session.rollback()
+            db_session().rollback()
             show_domain_error(form, error)
         else:
             flash("Refund recorded." if sign < 0 else "Payment recorded.", "success")
             return redirect(url_for("invoices.detail", invoice_id=invoice.id))
-    db.session.refresh(invoice)
+    db_session().refresh(invoice)
     return _render_detail(invoice, today, status=422, **forms)
 
 
@@ -368,7 +370,7 @@ def _record(invoice_id: int, form: PaymentForm, sign: int) -> Response | tuple[s
 def _document(invoice: Invoice, today: date) -> InvoiceDocument:
     evidence = None
     if invoice.status == InvoiceStatus.DRAFT:
-        evidence = invoicing.draft_evidence_names(db.session, invoice)
+        evidence = invoicing.draft_evidence_names(db_session(), invoice)
     return invoice_documents.invoice_document(invoice, today, evidence)
 
 

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from tracker.access import SESSION_PRACTICE_KEY, current_practice, icb_ids_for, practice_ids_for
 from tracker.auth.views import _safe_next
-from tracker.extensions import db
+from tracker.extensions import db_session
 from tracker.models import Icb
 from tracker.services.dashboard import (
     icb_summary,
@@ -31,15 +31,15 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 def dashboard() -> str:
     practice = current_practice()
-    summary = practice_summary(db.session, practice.id) if practice else None
-    queried = queried_claims(db.session, practice.id) if practice else []
+    summary = practice_summary(db_session(), practice.id) if practice else None
+    queried = queried_claims(db_session(), practice.id) if practice else []
     icb_summaries, counts = [], {}
     if not current_user.is_admin:  # admins see the national report instead
         for icb_id in icb_ids_for(current_user):
-            icb = db.session.get(Icb, icb_id)
+            icb = db_session().get(Icb, icb_id)
             if icb is not None:
-                icb_summaries.append((icb, icb_summary(db.session, icb.id)))
-                counts[icb.id] = review_counts(db.session, icb.id)
+                icb_summaries.append((icb, icb_summary(db_session(), icb.id)))
+                counts[icb.id] = review_counts(db_session(), icb.id)
     return render_template(
         "main/dashboard.html",
         practice=practice,

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from tracker.access import current_practice_or_404, may_act_for_practice, roles_required
 from tracker.admin.forms import PracticeDetailsForm
-from tracker.extensions import db
+from tracker.extensions import db_session
 from tracker.models import PRACTICE_ROLES
 from tracker.services import practices
 from tracker.services.money import parse_decimal
@@ -27,8 +27,8 @@ def settings() -> str | Response:
     can_edit = may_act_for_practice(practice.id)
     form = PracticeDetailsForm(obj=practice)
     if can_edit and form.validate_on_submit():
-        practices.update_details(db.session, practice, form.data, user_id=current_user.id)
-        db.session.commit()
+        practices.update_details(db_session(), practice, form.data, user_id=current_user.id)
+        db_session().commit()
         flash("Your practice details have been saved.", "success")
         return redirect(url_for("practices.settings"))
     return render_template(
@@ -54,7 +54,7 @@ def rate_card() -> str | Response:
     """The practice's default rates: what cost-line forms prefill. Each shows its source."""
     practice = current_practice_or_404()
     can_edit = may_act_for_practice(practice.id)
-    items = load_rate_card(db.session, practice.id)
+    items = load_rate_card(db_session(), practice.id)
     typed: dict[str, tuple[str, str]] = {}
     problems: dict[str, str] = {}
     if request.method == "POST" and can_edit:
@@ -67,17 +67,17 @@ def rate_card() -> str | Response:
             if f"value-{key}" in request.form
         }
         problems = update_rate_card(
-            db.session,
+            db_session(),
             practice.id,
             current_user.id,
             {key: (parse_decimal(value), source) for key, (value, source) in typed.items()},
         )
         if not problems:
-            db.session.commit()
+            db_session().commit()
             flash("Your rate card has been saved. New costs will use these figures.", "success")
             return redirect(url_for("practices.rate_card"))
-        db.session.rollback()
-        items = load_rate_card(db.session, practice.id)
+        db_session().rollback()
+        items = load_rate_card(db_session(), practice.id)
     groups = [
         (title, [item for item in items.values() if item.cost_kind == kind])
         for kind, title in RATE_GROUPS

@@ -14,7 +14,7 @@ from tracker.charts import Bar, bar_chart
 from tracker.documents.report_data import COUNTING_NOTE
 from tracker.documents.report_pdf import build_report_pdf
 from tracker.documents.report_xlsx import build_report_xlsx
-from tracker.extensions import db
+from tracker.extensions import db_session
 from tracker.models import Icb, OutageEvent, Role
 from tracker.presentation import format_number
 from tracker.services import reports
@@ -32,7 +32,7 @@ def only_reviewers() -> None:
 
 
 def _event_or_404(event_id: int) -> OutageEvent:
-    event = db.session.get(OutageEvent, event_id)
+    event = db_session().get(OutageEvent, event_id)
     if event is None:
         abort(404)
     return event
@@ -41,7 +41,7 @@ def _event_or_404(event_id: int) -> OutageEvent:
 def _icb_or_404(icb_id: int) -> Icb:
     if icb_id not in icb_ids_for(current_user):
         abort(404)
-    icb = db.session.get(Icb, icb_id)
+    icb = db_session().get(Icb, icb_id)
     if icb is None:
         abort(404)
     return icb
@@ -75,11 +75,11 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
 def index() -> str:
     icb_ids = icb_ids_for(current_user)
     national = current_user.is_admin
-    events = reports.events_with_claims(db.session, None if national else icb_ids)
+    events = reports.events_with_claims(db_session(), None if national else icb_ids)
     icbs = (
         []
         if national
-        else list(db.session.scalars(select(Icb).where(Icb.id.in_(icb_ids)).order_by(Icb.name)))
+        else list(db_session().scalars(select(Icb).where(Icb.id.in_(icb_ids)).order_by(Icb.name)))
     )
     return render_template("reports/index.html", events=events, icbs=icbs, national=national)
 
@@ -134,7 +134,7 @@ def _charts(report: reports.OutageReport) -> dict[str, str]:
 @bp.route("/events/<int:event_id>/icbs/<int:icb_id>")
 def icb_report(event_id: int, icb_id: int) -> str:
     event, icb = _event_or_404(event_id), _icb_or_404(icb_id)
-    report = reports.icb_report(db.session, event, icb, today=today_london())
+    report = reports.icb_report(db_session(), event, icb, today=today_london())
     return render_template(
         "reports/report.html",
         report=report,
@@ -148,14 +148,14 @@ def icb_report(event_id: int, icb_id: int) -> str:
 @bp.route("/events/<int:event_id>/icbs/<int:icb_id>.xlsx")
 def icb_report_xlsx(event_id: int, icb_id: int) -> Response:
     event, icb = _event_or_404(event_id), _icb_or_404(icb_id)
-    report = reports.icb_report(db.session, event, icb, today=today_london())
+    report = reports.icb_report(db_session(), event, icb, today=today_london())
     return _download(build_report_xlsx(report), XLSX, _filename(report, "xlsx"))
 
 
 @bp.route("/events/<int:event_id>/icbs/<int:icb_id>.pdf")
 def icb_report_pdf(event_id: int, icb_id: int) -> Response:
     event, icb = _event_or_404(event_id), _icb_or_404(icb_id)
-    report = reports.icb_report(db.session, event, icb, today=today_london())
+    report = reports.icb_report(db_session(), event, icb, today=today_london())
     return _download(build_report_pdf(report), "application/pdf", _filename(report, "pdf"))
 
 
@@ -163,7 +163,7 @@ def icb_report_pdf(event_id: int, icb_id: int) -> Response:
 @admin_required
 def national(event_id: int) -> str:
     event = _event_or_404(event_id)
-    report = reports.national_report(db.session, event, today=today_london())
+    report = reports.national_report(db_session(), event, today=today_london())
     return render_template(
         "reports/report.html",
         report=report,
@@ -177,7 +177,7 @@ def national(event_id: int) -> str:
 @admin_required
 def national_xlsx(event_id: int) -> Response:
     event = _event_or_404(event_id)
-    report = reports.national_report(db.session, event, today=today_london(), with_practices=True)
+    report = reports.national_report(db_session(), event, today=today_london(), with_practices=True)
     return _download(build_report_xlsx(report), XLSX, _filename(report, "xlsx"))
 
 
@@ -186,5 +186,5 @@ def national_xlsx(event_id: int) -> Response:
 def national_pdf(event_id: int) -> Response:
     """The national report by ICB as PDF (practice-level rows are in the workbook)."""
     event = _event_or_404(event_id)
-    report = reports.national_report(db.session, event, today=today_london())
+    report = reports.national_report(db_session(), event, today=today_london())
     return _download(build_report_pdf(report), "application/pdf", _filename(report, "pdf"))

@@ -23,7 +23,7 @@ from tracker.access import (
     practice_condition,
     roles_required,
 )
-from tracker.extensions import db
+from tracker.extensions import db, db_session
 from tracker.models import DocumentKind, Invoice, InvoiceLine, InvoiceStatus, Role
 from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm
 from tracker.services import evidence, review
@@ -41,7 +41,7 @@ def _icb_ids() -> list[int]:
 
 
 def _claim_or_404(invoice_id: int) -> Invoice:
-    claim = review.claim_for_reviewer(db.session, invoice_id, _icb_ids())
+    claim = review.claim_for_reviewer(db_session(), invoice_id, _icb_ids())
     if claim is None:
         abort(404)
     return claim
@@ -75,7 +75,7 @@ def _may_decide(claim: Invoice) -> bool:
 def index() -> str:
     icb_ids = _icb_ids()
     form = ClaimFilterForm(request.args)
-    events, practices = review.filter_choices(db.session, icb_ids)
+    events, practices = review.filter_choices(db_session(), icb_ids)
     form.outage_event_id.choices = [(0, "All outage events")] + [(e.id, e.name) for e in events]
     form.practice_id.choices = [(0, "All practices")] + [
         (p.id, f"{p.name} ({p.ods_code})") for p in practices
@@ -90,7 +90,7 @@ def index() -> str:
             issued_to=form.issued_to.data,
         )
     page = request.args.get("page", 1, type=int) or 1
-    claims = review.list_claims(db.session, icb_ids, filters, page=page, per_page=PER_PAGE)
+    claims = review.list_claims(db_session(), icb_ids, filters, page=page, per_page=PER_PAGE)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("review/index.html", form=form, claims=claims, args=args)
 
@@ -102,8 +102,8 @@ def claim(invoice_id: int) -> str:
     return render_template(
         "review/claim.html",
         claim=claim,
-        messages=review.messages_by_line(db.session, claim.id),
-        evidence=review.evidence_by_line(db.session, claim.id),
+        messages=review.messages_by_line(db_session(), claim.id),
+        evidence=review.evidence_by_line(db_session(), claim.id),
         may_decide=_may_decide(claim),
         lines_decided=review.decided_count(claim),
         overall_decision=review.overall_decision(claim),
@@ -134,10 +134,10 @@ def decide(invoice_id: int, line_id: int) -> str | Response:
             reason=form.reason.data or "",
         )
         try:
-            review.decide_line(db.session, claim, line, data, user_id=current_user.id)
-            db.session.commit()
+            review.decide_line(db_session(), claim, line, data, user_id=current_user.id)
+            db_session().commit()
         except Invalid as error:
-            db.session.rollback()
+            db_session().rollback()
             show_domain_error(form, error)
         else:
             flash(
@@ -150,8 +150,8 @@ def decide(invoice_id: int, line_id: int) -> str | Response:
         claim=claim,
         line=line,
         form=form,
-        messages=review.messages_by_line(db.session, claim.id).get(line.id, []),
-        evidence=review.evidence_by_line(db.session, claim.id).get(line.id, []),
+        messages=review.messages_by_line(db_session(), claim.id).get(line.id, []),
+        evidence=review.evidence_by_line(db_session(), claim.id).get(line.id, []),
     )
 
 
@@ -163,8 +163,8 @@ def approve_remaining(invoice_id: int) -> Response:
         return back
     if not _may_decide(claim):
         abort(403)
-    count = review.approve_remaining(db.session, claim, user_id=current_user.id)
-    db.session.commit()
+    count = review.approve_remaining(db_session(), claim, user_id=current_user.id)
+    db_session().commit()
     flash(f"{count} line{'s' if count != 1 else ''} approved in full.", "success")
     return redirect(url_for("review.claim", invoice_id=claim.id))
 
@@ -189,8 +189,8 @@ def feedback(invoice_id: int) -> str:
     return render_template(
         "review/feedback.html",
         claim=claim,
-        messages=review.messages_by_line(db.session, claim.id),
-        evidence=review.evidence_by_line(db.session, claim.id),
+        messages=review.messages_by_line(db_session(), claim.id),
+        evidence=review.evidence_by_line(db_session(), claim.id),
         may_answer=may_act_for_practice(claim.practice_id) and not current_user.is_admin,
         form=AnswerForm(),
         lines_decided=review.decided_count(claim),
@@ -201,9 +201,13 @@ def feedback(invoice_id: int) -> str:
 @bp.route("/claims/<int:invoice_id>/lines/<int:line_id>/answer", methods=["GET", "POST"])
 def answer(invoice_id: int, line_id: int) -> str | Response:
     claim = _own_claim_or_404(invoice_id)
-    line = db.session.scalars(
-        select(InvoiceLine).where(InvoiceLine.id == line_id, InvoiceLine.invoice_id == claim.id)
-    ).first()
+    line = (
+        db_session()
+        .scalars(
+            select(InvoiceLine).where(InvoiceLine.id == line_id, InvoiceLine.invoice_id == claim.id)
+        )
+        .first()
+    )
     if line is None:
         abort(404)
     if current_user.is_admin or not may_act_for_practice(claim.practice_id):
@@ -221,16 +225,16 @@ def answer(invoice_id: int, line_id: int) -> str | Response:
                     current_app.config["MAX_UPLOAD_BYTES"],
                 )
             review.add_message(
-                db.session,
+                db_session(),
                 claim,
                 body=form.body.data or "",
                 user_id=current_user.id,
                 line=line,
                 upload=prepared,
             )
-            db.session.commit()
+            db_session().commit()
         except DomainError as error:
-            db.session.rollback()
+            db_session().rollback()
             if prepared is not None:
                 prepared.discard()
             if not isinstance(error, Invalid):
@@ -247,7 +251,7 @@ def answer(invoice_id: int, line_id: int) -> str | Response:
         claim=claim,
         line=line,
         form=form,
-        messages=review.messages_by_line(db.session, claim.id).get(line.id, []),
+        messages=review.messages_by_line(db_session(), claim.id).get(line.id, []),
     )
 
 
@@ -255,16 +259,20 @@ def answer(invoice_id: int, line_id: int) -> str | Response:
 def answer_evidence(invoice_id: int, evidence_id: int) -> Response:
     """A file the practice attached to an answer: for the practice's members and the
     reviewers of the claim's ICB."""
-    claim = db.session.scalars(
-        select(Invoice).where(
-            Invoice.id == invoice_id,
-            practice_condition(Invoice.practice_id)
-            | review.claim_condition(
-                icb_ids_for(current_user) if current_user.has_role(Role.ICB_REVIEWER) else []
-            ),
+    claim = (
+        db_session()
+        .scalars(
+            select(Invoice).where(
+                Invoice.id == invoice_id,
+                practice_condition(Invoice.practice_id)
+                | review.claim_condition(
+                    icb_ids_for(current_user) if current_user.has_role(Role.ICB_REVIEWER) else []
+                ),
+            )
         )
-    ).first()
-    item = review.message_evidence(db.session, claim.id, evidence_id) if claim else None
+        .first()
+    )
+    item = review.message_evidence(db_session(), claim.id, evidence_id) if claim else None
     if item is None:
         abort(404)
     return send_evidence(item)
