@@ -43,7 +43,7 @@ def practice_condition(column: Any, user: User | None = None) -> ColumnElement[b
     return column.in_(ids) if ids else false()
 
 
-def scoped(stmt: Select, column: Any) -> Select:
+def scoped(stmt: Select[Any], column: Any) -> Select[Any]:
     """Add the practice scope to a query."""
     return stmt.where(practice_condition(column))
 
@@ -52,7 +52,8 @@ def get_for_practice_or_404(model: type[T], object_id: int) -> T:
     """Fetch a model that has a `practice_id` column, within the user's practices."""
     practice_column = model.practice_id  # type: ignore[attr-defined]
     stmt = select(model).where(model.id == object_id)  # type: ignore[attr-defined]
-    return db.first_or_404(scoped(stmt, practice_column))
+    found: T = db.first_or_404(scoped(stmt, practice_column))
+    return found
 
 
 def current_practice() -> Practice | None:
@@ -68,7 +69,8 @@ def current_practice() -> Practice | None:
 
 def switchable_practices() -> list[Practice]:
     """The practices offered in the header's "Working as" switcher."""
-    return current_user.practices
+    practices: list[Practice] = current_user.practices
+    return practices
 
 
 def current_practice_or_404() -> Practice:
@@ -124,4 +126,5 @@ def invoice_or_404(invoice_id: int, *, reviewers: bool = False) -> Invoice:
                 condition,
                 and_(Invoice.icb_id.in_(icb_ids), Invoice.status != InvoiceStatus.DRAFT),
             )
-    return db.first_or_404(select(Invoice).where(Invoice.id == invoice_id, condition))
+    invoice: Invoice = db.first_or_404(select(Invoice).where(Invoice.id == invoice_id, condition))
+    return invoice

@@ -22,12 +22,13 @@ NAV = (
 def _may_see(audience: str) -> bool:
     if audience == "all":
         return True
+    # current_user is an untyped proxy (see stubs/flask_login); bool() states what it yields
     if audience == "admin":
-        return current_user.is_admin
+        return bool(current_user.is_admin)
     if audience == "practice":
-        return current_user.has_role(Role.PRACTICE_MANAGER, Role.FINANCE)
+        return bool(current_user.has_role(Role.PRACTICE_MANAGER, Role.FINANCE))
     if audience == "reviewer":
-        return current_user.is_admin or current_user.has_role(Role.ICB_REVIEWER)
+        return bool(current_user.is_admin or current_user.has_role(Role.ICB_REVIEWER))
     return False
 
 

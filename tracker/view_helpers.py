@@ -7,6 +7,7 @@ from typing import TypeVar
 from flask import abort, current_app, send_file
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms import Field
 
 from tracker.models import Evidence
 from tracker.services import evidence
@@ -15,11 +16,17 @@ from tracker.services.errors import DomainError
 T = TypeVar("T")
 
 
+def add_field_error(field: Field, message: str) -> None:
+    """Show `message` next to `field`, after any it already has (its errors are a read-only
+    sequence to the type checker, so a new list is set rather than appended to)."""
+    field.errors = [*field.errors, message]
+
+
 def show_domain_error(form: FlaskForm, error: DomainError) -> None:
     """Put a service's refusal next to the field it concerns, or at the top of the form."""
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
-        field.errors = [*field.errors, error.message]
+        add_field_error(field, error.message)
     else:
         form.form_errors.append(error.message)
 

@@ -22,6 +22,7 @@ from tracker.auth.forms import ChangePasswordForm, LoginForm
 from tracker.extensions import db_session
 from tracker.models import utcnow
 from tracker.services import accounts
+from tracker.view_helpers import add_field_error
 
 bp = Blueprint("auth", __name__)
 
@@ -60,8 +61,8 @@ def login() -> str | Response:
         if user is None:
             accounts.record_failure(db_session(), email, remote)
             db_session().commit()
-            form.password.errors.append("Incorrect email or password")
-            return render_template("auth/login.html", form=form), 200
+            add_field_error(form.password, "Incorrect email or password")
+            return render_template("auth/login.html", form=form)
         accounts.clear_failures(db_session(), email)
         user.last_login_at = utcnow()
         db_session().commit()
@@ -85,7 +86,7 @@ def change_password() -> str | Response:
     form = ChangePasswordForm()
     if form.validate_on_submit():
         if not current_user.check_password(form.current_password.data or ""):
-            form.current_password.errors.append("Your current password is not right")
+            add_field_error(form.current_password, "Your current password is not right")
         else:
             current_user.set_password(form.new_password.data or "")
             db_session().commit()

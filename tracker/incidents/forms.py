@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
+    DateTimeField,
     Field,
     RadioField,
     SelectField,
@@ -23,6 +24,7 @@ from wtforms import (
     TimeField,
 )
 from wtforms.validators import InputRequired, ValidationError
+from wtforms.widgets import TextInput
 
 from tracker.cost_kinds import KINDS, FieldSpec, FieldType, KindSpec
 from tracker.forms import MultiCheckboxField, strip_filter
@@ -31,8 +33,15 @@ from tracker.presentation import format_number
 from tracker.services.money import parse_decimal
 
 
-class NumberField(StringField):
-    """A number typed as text ("1,234.50", "£45", "14.38%"); kept as typed on errors."""
+class NumberField(Field):
+    """A number typed as text ("1,234.50", "£45", "14.38%"); kept as typed on errors.
+
+    A text box whose data is the parsed Decimal (None when blank or not a number), so it builds
+    on Field with a text input rather than on StringField, whose data is the text itself.
+    """
+
+    widget = TextInput()
+    data: Decimal | None
 
     def __init__(self, label: str, invalid: str, **kwargs: Any) -> None:
         super().__init__(label, **kwargs)
@@ -48,18 +57,23 @@ class NumberField(StringField):
 
     def _value(self) -> str:
         if self.raw_data:
-            return self.raw_data[0]
+            typed: str = self.raw_data[0]
+            return typed
         if isinstance(self.data, Decimal):
             return format_number(self.data).replace(",", "")
         return ""
 
 
-class _PlainInvalidMessage:
+class _PlainInvalidMessage(DateTimeField):
     """A date or time field that is blank when empty and says `invalid` in words people
-    understand when what was typed is not a date or time."""
+    understand when what was typed is not a date or time.
+
+    Mixed in before DateField or TimeField (both DateTimeField subclasses), so `super()` is
+    theirs; the method resolution order is the same as with a plain mixin.
+    """
 
     def __init__(self, label: str, invalid: str, **kwargs: Any) -> None:
-        super().__init__(label, **kwargs)  # type: ignore[call-arg]
+        super().__init__(label, **kwargs)
         self.invalid = invalid
 
     def process_formdata(self, valuelist: list[str]) -> None:
@@ -67,7 +81,7 @@ class _PlainInvalidMessage:
             self.data = None
             return
         try:
-            super().process_formdata([valuelist[0].strip()])  # type: ignore[misc]
+            super().process_formdata([valuelist[0].strip()])
         except ValueError as error:
             raise ValueError(self.invalid) from error
 
@@ -128,7 +142,7 @@ class IncidentForm(FlaskForm):
 
     def validate_systems(self, field: MultiCheckboxField) -> None:
         if not field.data:
-            field.errors.append("Select the systems affected")
+            raise ValidationError("Select the systems affected")
 
 
 class LineForm(FlaskForm):

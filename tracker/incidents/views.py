@@ -49,7 +49,7 @@ from tracker.models import (
     Role,
     utcnow,
 )
-from tracker.presentation import duration_text
+from tracker.presentation import duration_text, size_text
 from tracker.services import cost_lines, evidence, incidents
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid
@@ -66,9 +66,10 @@ def _incident_or_404(incident_id: int) -> Incident:
 
 
 def _line_or_404(incident: Incident, line_id: int) -> CostLine:
-    return db.first_or_404(
+    line: CostLine = db.first_or_404(
         select(CostLine).where(CostLine.id == line_id, CostLine.incident_id == incident.id)
     )
+    return line
 
 
 def _event_choices() -> list[tuple[int, str]]:
@@ -204,7 +205,7 @@ def detail(incident_id: int) -> str:
             [Bar(long_date(day), amount) for day, amount in totals.by_day],
             chart_id="chart-day",
         )
-    lines_by_kind = {kind.value: [] for kind in CostKind}
+    lines_by_kind: dict[str, list[CostLine]] = {kind.value: [] for kind in CostKind}
     for line in incident.cost_lines:
         lines_by_kind.setdefault(line.kind, []).append(line)
     span = incidents.duration(incident)
@@ -343,7 +344,7 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
         line=line,
         kind=CostKind(kind),
         choices=choices,
-        max_upload=evidence.size_text(current_app.config["MAX_UPLOAD_BYTES"]),
+        max_upload=size_text(current_app.config["MAX_UPLOAD_BYTES"]),
     )
 
 
@@ -409,7 +410,7 @@ def line(incident_id: int, line_id: int) -> str | Response:
         line=cost,
         form=form,
         kind=CostKind(cost.kind),
-        max_upload=evidence.size_text(current_app.config["MAX_UPLOAD_BYTES"]),
+        max_upload=size_text(current_app.config["MAX_UPLOAD_BYTES"]),
     )
 
 
@@ -488,7 +489,7 @@ def delete_evidence(evidence_id: int) -> Response:
 
 
 def _may_manage_events() -> bool:
-    return current_user.is_admin or current_user.has_role(Role.ICB_REVIEWER)
+    return bool(current_user.is_admin or current_user.has_role(Role.ICB_REVIEWER))
 
 
 @bp.route("/outage-events")

@@ -167,7 +167,8 @@ def new() -> str | Response:
     form.cost_line_ids.choices = [(line.id, line.description) for line in lines]
     if form.validate_on_submit():
         chosen = set(form.cost_line_ids.data or [])
-        chosen |= {line.id for line in lines if line.incident_id in set(form.incident_ids.data)}
+        picked_incidents = set(form.incident_ids.data or [])
+        chosen |= {line.id for line in lines if line.incident_id in picked_incidents}
         try:
             draft = invoicing.create_draft(
                 db_session(), practice=practice, cost_line_ids=chosen, user_id=current_user.id
@@ -186,7 +187,7 @@ def new() -> str | Response:
 
 
 @bp.route("/<int:invoice_id>")
-def detail(invoice_id: int) -> str | Response:
+def detail(invoice_id: int) -> Response | tuple[str, int]:
     invoice = invoice_or_404(invoice_id, reviewers=True)
     is_practice_user = may_act_for_practice(invoice.practice_id)
     if not is_practice_user:
@@ -343,6 +344,8 @@ def _record(invoice_id: int, form: PaymentForm, sign: int) -> Response | tuple[s
     today = today_in_london()
     forms = {"refund_form" if sign < 0 else "payment_form": form}
     if form.validate_on_submit():
+        # DataRequired has made sure a date was given
+        assert form.paid_on.data is not None
         try:
             payments.record_payment(
                 db_session(),

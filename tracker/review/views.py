@@ -25,6 +25,7 @@ from tracker.access import (
 )
 from tracker.extensions import db, db_session
 from tracker.models import DocumentKind, Invoice, InvoiceLine, InvoiceStatus, Role
+from tracker.presentation import size_text
 from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm
 from tracker.services import evidence, review
 from tracker.services.errors import DomainError, Invalid
@@ -174,13 +175,14 @@ def approve_remaining(invoice_id: int) -> Response:
 
 def _own_claim_or_404(invoice_id: int) -> Invoice:
     """An issued (or withdrawn) invoice of one of the user's practices."""
-    return db.first_or_404(
+    claim: Invoice = db.first_or_404(
         review.claim_query(invoice_id).where(
             practice_condition(Invoice.practice_id),
             Invoice.kind == DocumentKind.INVOICE,
             Invoice.status.in_((InvoiceStatus.ISSUED, InvoiceStatus.CANCELLED)),
         )
     )
+    return claim
 
 
 @bp.route("/claims/<int:invoice_id>/feedback")
@@ -247,7 +249,7 @@ def answer(invoice_id: int, line_id: int) -> str | Response:
             )
     return render_template(
         "review/answer.html",
-        max_upload=evidence.size_text(current_app.config["MAX_UPLOAD_BYTES"]),
+        max_upload=size_text(current_app.config["MAX_UPLOAD_BYTES"]),
         claim=claim,
         line=line,
         form=form,
