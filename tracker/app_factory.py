@@ -19,6 +19,7 @@ from tracker.config import load_config
 from tracker.extensions import csrf, db, db_session, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_FOLDER = str(PROJECT_ROOT / "templates")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -27,7 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         __name__,
         instance_path=os.environ.get("TRACKER_INSTANCE_PATH") or str(PROJECT_ROOT / "instance"),
         instance_relative_config=True,
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=TEMPLATE_FOLDER,
     )
     load_config(app, test_config)
     if app.config.get("BEHIND_PROXY"):
@@ -52,7 +53,7 @@ def register_templates(app: Flask) -> None:
     app.jinja_options = {
         "undefined": ChainableUndefined,
         "loader": ChoiceLoader(
-            [FileSystemLoader(app.template_folder), PackageLoader("nhsuk_frontend_jinja")]
+            [FileSystemLoader(TEMPLATE_FOLDER), PackageLoader("nhsuk_frontend_jinja")]
         ),
         "autoescape": True,
         "trim_blocks": True,

@@ -4,6 +4,7 @@ state tags the same way, through tracker.presentation (templates get no service 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, g
@@ -27,7 +28,7 @@ def csp_nonce() -> str:
     return str(g.csp_nonce)
 
 
-FILTERS = {
+FILTERS: dict[str, Callable[..., Any]] = {
     "money": presentation.format_money,
     "number": presentation.format_number,
     "percent": presentation.format_percent,

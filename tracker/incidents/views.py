@@ -100,7 +100,8 @@ def index() -> str:
         error_out=False,
     )
     totals = incidents.totals_for_incidents(db_session(), [i.id for i in page.items])
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    # url_for takes any values; typed Any so they are not matched against its _external etc.
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
         "incidents/index.html",
         practice=practice,
@@ -291,9 +292,9 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
     choices: cost_lines.Prefill | None = None
     if request.method == "GET":
         if line is None:
-            form.line_date.data = _default_line_date(incident)
             choices = _rate_card_prefill(kind, incident.practice_id)
-            values = choices.values
+            # every kind has a date; a new line's defaults to the incident's (unless prefilled)
+            values = {"line_date": _default_line_date(incident), **choices.values}
         else:
             values = cost_lines.form_values(cost_lines.line_input_from(line))
         for name, value in values.items():

@@ -342,7 +342,6 @@ def _record(invoice_id: int, form: PaymentForm, sign: int) -> Response | tuple[s
     invoice = invoice_or_404(invoice_id)
     _require(invoice, FINANCE_ROLES)
     today = today_in_london()
-    forms = {"refund_form" if sign < 0 else "payment_form": form}
     if form.validate_on_submit():
         # DataRequired has made sure a date was given
         assert form.paid_on.data is not None
@@ -364,7 +363,9 @@ def _record(invoice_id: int, form: PaymentForm, sign: int) -> Response | tuple[s
             flash("Refund recorded." if sign < 0 else "Payment recorded.", "success")
             return redirect(url_for("invoices.detail", invoice_id=invoice.id))
     db_session().refresh(invoice)
-    return _render_detail(invoice, today, status=422, **forms)
+    if isinstance(form, RefundForm):  # a RefundForm is a PaymentForm too, so asked first
+        return _render_detail(invoice, today, status=422, refund_form=form)
+    return _render_detail(invoice, today, status=422, payment_form=form)
 
 
 # --- downloads ---------------------------------------------------------------------------

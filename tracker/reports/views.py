@@ -7,6 +7,7 @@ import re
 
 from flask import Blueprint, Response, abort, render_template
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from tracker.access import admin_required, icb_ids_for, roles_required
@@ -84,7 +85,7 @@ def index() -> str:
     return render_template("reports/index.html", events=events, icbs=icbs, national=national)
 
 
-def _charts(report: reports.OutageReport) -> dict[str, str]:
+def _charts(report: reports.OutageReport) -> dict[str, Markup]:
     legend = ("Claimed", "Approved")
     charts = {
         "kind": bar_chart(
