@@ -228,6 +228,24 @@ def test_bad_payments_are_refused_next_to_the_field(
     assert db.session.get(Invoice, invoice.id).amount_paid == 0
 
 
+def test_a_bad_refund_is_shown_on_the_refund_form_not_the_payment_form(
+    as_finance: FlaskClient, world: World
+) -> None:
+    invoice = make_issued_invoice(db.session, world.practice_a, costed(world)[1])
+    # part-paid, so the page offers both a payment and a refund form
+    as_finance.post(f"/invoices/{invoice.id}/payments", data=payment("100.00"))
+    response = as_finance.post(
+        f"/invoices/{invoice.id}/refunds", data=payment("abc", reference="RF 77")
+    )
+    page = response.data.decode()
+    assert response.status_code == 422
+    refund_section = page.index("A paid invoice can be credited only after")
+    assert 'value="abc"' in page[refund_section:]
+    assert 'value="RF 77"' in page[refund_section:]
+    assert 'value="abc"' not in page[:refund_section]
+    assert "Enter the amount as a number" in page[refund_section:]
+
+
 def test_credit_note_from_the_browser_flow(as_finance: FlaskClient, world: World) -> None:
     _incident, lines = costed(world)
     invoice = make_issued_invoice(db.session, world.practice_a, lines)

@@ -174,3 +174,11 @@ def test_behind_a_proxy_the_client_address_counts_for_throttling(tmp_path: Path)
     )
     with app.app_context():
         assert db.session.scalar(select(LoginAttempt.remote_addr)) == "203.0.113.7"
+
+
+def test_the_web_layer_and_the_services_share_one_session(app_ctx: Flask) -> None:
+    """db_session() is the session db.session proxies, so a view's commit or rollback covers
+    what the services did through it."""
+    from tracker.extensions import db, db_session
+
+    assert db_session() is db.session()
