@@ -2,7 +2,7 @@
 
 from tracker.cost_kinds import COST_KIND_LABELS, CostKind
 from tracker.models.audit import AuditEntry
-from tracker.models.base import Base, Fixed, Money, utcnow
+from tracker.models.base import Base, Fixed, Money, rows_updated, table_of, utcnow
 from tracker.models.directory import Icb, Practice, is_valid_practice_code
 from tracker.models.incidents import (
     SYSTEMS,
@@ -65,5 +65,7 @@ __all__ = [
     "Role",
     "User",
     "is_valid_practice_code",
+    "rows_updated",
+    "table_of",
     "utcnow",
 ]

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, MetaData
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import BigInteger, CursorResult, DateTime, MetaData, Table, Update
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -23,7 +23,24 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-class Fixed(TypeDecorator):
+def table_of(model: type[Base]) -> Table:
+    """The model's Table, for core UPDATE/INSERT statements that bypass the ORM (conditional
+    updates whose row count is checked). SQLAlchemy types `__table__` as any FromClause;
+    every model here is mapped to a Table, which the isinstance check confirms."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def rows_updated(session: Session, statement: Update) -> int:
+    """Run a conditional UPDATE and say how many rows it changed. `Session.execute` is typed
+    as returning a plain Result; for an UPDATE it is a CursorResult, which has the count."""
+    result = session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result.rowcount
+
+
+class Fixed(TypeDecorator[Decimal]):
     """A Decimal with a fixed number of places, stored as a scaled integer.
 
     SQLite has no exact decimal type (NUMERIC is stored as a float), so money is kept as

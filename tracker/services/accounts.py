@@ -43,7 +43,10 @@ def clear_failures(session: Session, email: str) -> None:
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     """The active user with this email and password, or None (never saying which was wrong)."""
-    user = session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+    # annotated: SQLAlchemy 2.1's Session.scalar overloads type the result as Any
+    user: User | None = session.scalar(
+        select(User).where(func.lower(User.email) == normalise_email(email))
+    )
     if user is None or not user.active or not user.check_password(password):
         return None
     return user

@@ -65,4 +65,6 @@ def record(
 
 
 def changes_of(entry: AuditEntry) -> dict[str, Any]:
-    return json.loads(entry.changes or "{}")
+    # record() always stores a JSON object, so this is a dict
+    changes: dict[str, Any] = json.loads(entry.changes or "{}")
+    return changes

@@ -145,7 +145,11 @@ def queried_claims(session: Session, practice_id: int) -> list[QueriedClaim]:
         .group_by(Invoice.id, Invoice.number)
         .order_by(Invoice.number)
     ).all()
-    return [QueriedClaim(row[0], row[1], row[2], row[3]) for row in rows]
+    claims = []
+    for invoice_id, number, queried, unanswered in rows:
+        assert number is not None  # only issued invoices are selected, and issuing numbers them
+        claims.append(QueriedClaim(invoice_id, number, queried, unanswered))
+    return claims
 
 
 @dataclass(frozen=True)

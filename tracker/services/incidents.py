@@ -467,7 +467,8 @@ def _readable(session: Session, name: str, value: Any) -> str:
     if name == "systems":
         return ", ".join(SYSTEMS.get(key, key) for key in str(value).split(",") if key)
     if name == "kind":
-        return COST_KIND_LABELS.get(CostKind(value), value) if value in set(CostKind) else value
+        text = str(value)
+        return COST_KIND_LABELS.get(CostKind(text), text) if text in set(CostKind) else text
     if name in DETAIL_CHOICES:
         return DETAIL_CHOICES[name].get(str(value), str(value))
     if name == "outage_event_id":

@@ -34,6 +34,8 @@ from tracker.models import (
     InvoiceStatus,
     NumberSeries,
     Practice,
+    rows_updated,
+    table_of,
     utcnow,
 )
 from tracker.presentation import format_money, long_date
@@ -401,7 +403,7 @@ def next_number(session: Session, practice: Practice, kind: str, year: int) -> s
     The UPDATE takes a row lock (PostgreSQL) or the write lock (SQLite) until commit, so
     concurrent issuers queue; a rollback gives the number back, so there are no gaps.
     """
-    table = NumberSeries.__table__
+    table = table_of(NumberSeries)
     where = and_(table.c.practice_id == practice.id, table.c.kind == kind, table.c.year == year)
     bump = update(table).where(where).values(last_value=table.c.last_value + 1)
     value = session.execute(bump.returning(table.c.last_value)).scalar()
@@ -486,14 +488,14 @@ def issue_invoice(
     session: Session, invoice: Invoice, *, user_id: int | None, today: date
 ) -> Invoice:
     """Number and freeze a draft. The caller commits; on any error it must roll back."""
-    claimed = session.execute(
-        update(Invoice.__table__)
-        .where(
-            Invoice.__table__.c.id == invoice.id, Invoice.__table__.c.status == InvoiceStatus.DRAFT
-        )
-        .values(status=InvoiceStatus.ISSUED)
+    invoices = table_of(Invoice)
+    claimed = rows_updated(
+        session,
+        update(invoices)
+        .where(invoices.c.id == invoice.id, invoices.c.status == InvoiceStatus.DRAFT)
+        .values(status=InvoiceStatus.ISSUED),
     )
-    if claimed.rowcount != 1:
+    if claimed != 1:
         raise Conflict("This invoice has already been issued.")
     session.refresh(invoice)
     _rebuild_lines(session, invoice)
@@ -501,14 +503,14 @@ def issue_invoice(
         raise Conflict("An invoice needs at least one line: add cost lines first.")
     session.flush()
     cost_line_ids = [line.cost_line_id for line in invoice.lines]
-    locked = session.execute(
-        update(CostLine.__table__)
-        .where(
-            CostLine.__table__.c.id.in_(cost_line_ids), CostLine.__table__.c.invoice_id.is_(None)
-        )
-        .values(invoice_id=invoice.id)
+    cost_lines = table_of(CostLine)
+    locked = rows_updated(
+        session,
+        update(cost_lines)
+        .where(cost_lines.c.id.in_(cost_line_ids), cost_lines.c.invoice_id.is_(None))
+        .values(invoice_id=invoice.id),
     )
-    if locked.rowcount != len(cost_line_ids):
+    if locked != len(cost_line_ids):
         raise Conflict(
             "Some lines were invoiced by someone else a moment ago. Reload the draft and try again."
         )
@@ -558,16 +560,18 @@ def credit_invoice(
         )
     if not reason.strip():
         raise Invalid("Enter the reason for the credit note", "reason")
-    cancelled = session.execute(
-        update(Invoice.__table__)
+    invoices = table_of(Invoice)
+    cancelled = rows_updated(
+        session,
+        update(invoices)
         .where(
-            Invoice.__table__.c.id == invoice.id,
-            Invoice.__table__.c.status == InvoiceStatus.ISSUED,
-            Invoice.__table__.c.amount_paid == 0,
+            invoices.c.id == invoice.id,
+            invoices.c.status == InvoiceStatus.ISSUED,
+            invoices.c.amount_paid == 0,
         )
-        .values(status=InvoiceStatus.CANCELLED)
+        .values(status=InvoiceStatus.CANCELLED),
     )
-    if cancelled.rowcount != 1:
+    if cancelled != 1:
         raise Conflict("This invoice changed a moment ago. Reload the page and try again.")
     session.refresh(invoice)
     credit = Invoice(
@@ -615,10 +619,9 @@ def credit_invoice(
         )
     credit.number = next_number(session, invoice.practice, DocumentKind.CREDIT_NOTE, today.year)
     session.add(credit)
+    cost_lines = table_of(CostLine)
     session.execute(
-        update(CostLine.__table__)
-        .where(CostLine.__table__.c.invoice_id == invoice.id)
-        .values(invoice_id=None)
+        update(cost_lines).where(cost_lines.c.invoice_id == invoice.id).values(invoice_id=None)
     )
     audit.record(
         session,

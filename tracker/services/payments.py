@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from tracker.models import DocumentKind, Invoice, InvoiceStatus, Payment
+from tracker.models import DocumentKind, Invoice, InvoiceStatus, Payment, rows_updated, table_of
 from tracker.presentation import PAYMENT_STATE_TAGS, format_money
 from tracker.services import audit
 from tracker.services.errors import Conflict, Invalid
@@ -88,17 +88,18 @@ def record_payment(
         raise Invalid(
             f"A refund cannot be more than the {format_money(invoice.amount_paid)} paid", "amount"
         )
-    table = Invoice.__table__
-    applied = session.execute(
+    table = table_of(Invoice)
+    applied = rows_updated(
+        session,
         update(table)
         .where(
             table.c.id == invoice.id,
             table.c.status == InvoiceStatus.ISSUED,
             table.c.amount_paid == invoice.amount_paid,
         )  # nobody paid in between
-        .values(amount_paid=table.c.amount_paid + amount)
+        .values(amount_paid=table.c.amount_paid + amount),
     )
-    if applied.rowcount != 1:
+    if applied != 1:
         raise Conflict("Another payment was recorded a moment ago. Reload and try again.")
     session.refresh(invoice)
     payment = Payment(

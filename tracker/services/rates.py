@@ -249,6 +249,7 @@ def update_rate_card(
 
     items = rate_card(session, practice_id)
     problems = {}
+    valid: list[tuple[RateCardItem, Decimal, str]] = []
     for key, (value, source) in typed.items():
         item = items.get(key)
         if item is None:
@@ -256,14 +257,13 @@ def update_rate_card(
         problem = rate_problem(item, value)
         if problem is None and len(source) > 300:
             problem = "Source must be 300 characters or fewer"
-        if problem:
-            problems[key] = problem
+        if problem or value is None:  # rate_problem always explains a missing value
+            problems[key] = problem or "Enter a value"
+        else:
+            valid.append((item, value, source))
     if problems:
         return problems
-    for key, (value, source) in typed.items():
-        item = items.get(key)
-        if item is None:
-            continue
+    for item, value, source in valid:
         before = audit.snapshot(item, ["value", "source"])
         item.value = Decimal(value).quantize(Decimal("0.01"))
         item.source = source.strip()

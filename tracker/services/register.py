@@ -62,7 +62,7 @@ def _status_condition(status: str, today: date) -> ColumnElement[bool] | None:
     }.get(status)
 
 
-def _filtered(filters: RegisterFilter, today: date) -> Select:
+def _filtered(filters: RegisterFilter, today: date) -> Select[Invoice]:
     stmt = select(Invoice).where(Invoice.practice_id.in_(filters.practice_ids))
     if filters.practice_id:
         stmt = stmt.where(Invoice.practice_id == filters.practice_id)

@@ -16,9 +16,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import and_, case, func, select, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    ColumnExpressionArgument,
+    Select,
+    and_,
+    case,
+    func,
+    select,
+    type_coerce,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tracker.documents.report_data import (
     FIGURE_FIELDS,
@@ -65,7 +76,7 @@ __all__ = [
 # --- queries ---------------------------------------------------------------------------------
 
 
-def _claim_filter(event_id: int, icb_ids: Sequence[int] | None):
+def _claim_filter(event_id: int, icb_ids: Sequence[int] | None) -> ColumnElement[bool]:
     conditions = [
         Invoice.outage_event_id == event_id,
         Invoice.kind == DocumentKind.INVOICE,
@@ -76,11 +87,13 @@ def _claim_filter(event_id: int, icb_ids: Sequence[int] | None):
     return and_(*conditions)
 
 
-def _figure_columns() -> list:
+def _figure_columns() -> list[ColumnElement[Any]]:
     final = LineDecision.decision.in_(FINAL_DECISIONS)
     money = InvoiceLine.total_amount
 
-    def total(expression, type_=Money):
+    def total(
+        expression: ColumnExpressionArgument[Any], type_: Fixed = Money
+    ) -> ColumnElement[Decimal]:
         return type_coerce(func.coalesce(func.sum(expression), 0), type_)
 
     return [
@@ -95,7 +108,9 @@ def _figure_columns() -> list:
     ]
 
 
-def _lines_query(event_id: int, icb_ids: Sequence[int] | None, *group_by):
+def _lines_query(
+    event_id: int, icb_ids: Sequence[int] | None, *group_by: InstrumentedAttribute[Any]
+) -> Select[*tuple[Any, ...]]:
     return (
         select(*group_by, *_figure_columns())
         .select_from(InvoiceLine)
@@ -106,7 +121,7 @@ def _lines_query(event_id: int, icb_ids: Sequence[int] | None, *group_by):
     )
 
 
-def _figures(values: Sequence) -> Figures:
+def _figures(values: Sequence[Any]) -> Figures:
     claims, lines, claimed, approved, awaiting, staff, locum, appointments = values
     return Figures(
         int(claims or 0),

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -114,8 +114,8 @@ class ClaimFilters:
     issued_from: date | None = None
     issued_to: date | None = None
 
-    def conditions(self) -> list:
-        found = []
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
         if self.outage_event_id:
             found.append(Invoice.outage_event_id == self.outage_event_id)
         if self.practice_id:
@@ -250,7 +250,9 @@ def _line_counts(session: Session, invoice_ids: list[int]) -> dict[int, tuple[in
     return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
 
-def filter_choices(session: Session, icb_ids: list[int]) -> tuple[list, list]:
+def filter_choices(
+    session: Session, icb_ids: list[int]
+) -> tuple[list[Row[int, str]], list[Row[int, str, str]]]:
     """Outage events and practices that appear on the ICBs' claims, for the filter form."""
     events = session.execute(
         select(OutageEvent.id, OutageEvent.name)
@@ -270,7 +272,7 @@ def claim_for_reviewer(session: Session, invoice_id: int, icb_ids: list[int]) ->
     return session.scalars(claim_query(invoice_id).where(claim_condition(icb_ids))).first()
 
 
-def claim_query(invoice_id: int) -> Select:
+def claim_query(invoice_id: int) -> Select[Invoice]:
     return (
         select(Invoice)
         .options(
@@ -402,10 +404,11 @@ def approve_remaining(session: Session, invoice: Invoice, *, user_id: int) -> in
 def refresh_status(session: Session, invoice: Invoice, *, user_id: int | None = None) -> None:
     """Derive review_status and approved_total from the line decisions."""
     decisions = [line.decision for line in invoice.lines]
+    final = [d for d in decisions if d is not None and Decision(d.decision).is_final]
     before = (invoice.review_status, invoice.approved_total)
-    if invoice.lines and all(d is not None and Decision(d.decision).is_final for d in decisions):
+    if invoice.lines and len(final) == len(decisions):
         invoice.review_status = ReviewStatus.DECIDED
-        invoice.approved_total = sum((d.approved_amount or ZERO for d in decisions), ZERO)
+        invoice.approved_total = sum((d.approved_amount or ZERO for d in final), ZERO)
     else:
         has_activity = any(d is not None for d in decisions) or session.scalar(
             select(func.count(ClaimMessage.id)).where(ClaimMessage.invoice_id == invoice.id)
@@ -547,6 +550,7 @@ def messages_by_line(session: Session, invoice_id: int) -> dict[int | None, list
         for item in session.scalars(
             select(Evidence).where(Evidence.claim_message_id.in_(ids)).order_by(Evidence.id)
         ):
+            assert item.claim_message_id is not None  # selected by claim_message_id IN ids
             files.setdefault(item.claim_message_id, []).append(item)
     grouped: dict[int | None, list[MessageView]] = {}
     for message, name in rows:
