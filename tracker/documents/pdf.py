@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 from reportlab.lib.colors import Color, HexColor, white
 from reportlab.lib.pagesizes import A4
@@ -160,7 +161,10 @@ def _vat_cell(line: DocumentLine) -> list[Cell]:
 
 # A drawing operation: ("t", align, font, size, colour, x, baseline from top, text),
 # ("f", x, top, width, height, colour) for a filled box, ("h", x1, x2, y, colour, width) rule.
-Op = tuple
+TextOp = tuple[Literal["t"], str, str, float, Color, float, float, str]
+FillOp = tuple[Literal["f"], float, float, float, float, Color]
+RuleOp = tuple[Literal["h"], float, float, float, Color, float]
+Op = TextOp | FillOp | RuleOp
 
 
 class _Layout:
@@ -473,7 +477,7 @@ class _Layout:
         self.totals()
         if doc.vat_statement:
             self.section("VAT", [(doc.vat_statement, REGULAR, 9, INK)])
-        evidence = [(f"• {item}", REGULAR, 9, INK) for item in doc.evidence]
+        evidence: list[Cell] = [(f"• {item}", REGULAR, 9, INK) for item in doc.evidence]
         if doc.credited_number:  # nothing is to be paid on a credit note
             self.section(
                 "Reason for the credit note", [(doc.notes or "Not given", REGULAR, 9, INK)]
@@ -507,8 +511,8 @@ def _wrapped(lines: list[Cell], width: float) -> list[Cell]:
     ]
 
 
-def _party_lines(party: Party) -> list[tuple[str, str, float, Color]]:
-    lines = [(line, REGULAR, 9, INK) for line in party.address_lines if line.strip()]
+def _party_lines(party: Party) -> list[Cell]:
+    lines: list[Cell] = [(line, REGULAR, 9, INK) for line in party.address_lines if line.strip()]
     lines.append((f"ODS code: {party.ods_code}", REGULAR, 9, INK))
     if party.email:
         lines.append((f"Email: {party.email}", REGULAR, 9, INK))
@@ -583,7 +587,9 @@ def build_invoice_pdf(doc: InvoiceDocument) -> bytes:
         pagesize=A4,
         invariant=1,
         pageCompression=1,
-        initialFontName=REGULAR,  # otherwise every page also references Helvetica
+        # otherwise every page also references Helvetica; the stubs type this font name as
+        # a float (reportlab takes a name: `initialFontName if initialFontName else ...`)
+        initialFontName=REGULAR,  # type: ignore[arg-type]
         initialFontSize=BODY,
     )
     name = f"{doc.title} {doc.number or 'DRAFT'}"

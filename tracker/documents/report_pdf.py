@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
@@ -18,6 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
+    Flowable,
     KeepTogether,
     Paragraph,
     SimpleDocTemplate,
@@ -106,7 +108,7 @@ def _table(
     ]
     rest = WIDTH - sum(figure_widths) - sum(w for w in label_widths if w)
     widths = [w or rest for w in label_widths] + figure_widths
-    data: list[list] = [[*labels, *FIGURE_HEADINGS]]
+    data: list[list[Any]] = [[*labels, *FIGURE_HEADINGS]]  # text and Paragraphs
     for cells, figures in rows:
         data.append([Paragraph(_text(c), styles["cell"]) for c in cells] + _figure_cells(figures))
     data.append([*total[0], *_figure_cells(total[1])])
@@ -132,6 +134,15 @@ def _table(
     return table
 
 
+def _bar(x: float, y: float, width: float, height: float, colour: colors.Color) -> Rect:
+    """A filled box with no outline. (The stubs type Rect's keyword arguments wrongly, as
+    one TypedDict per argument, so the colours are set as the attributes they become.)"""
+    rect = Rect(x, y, width, height)
+    rect.fillColor = colour
+    rect.strokeColor = None
+    return rect
+
+
 def _chart(title: str, bars: Sequence[tuple[str, Decimal, Decimal]]) -> Drawing:
     """Horizontal bars: claimed (blue) over approved (green), values at the bar ends."""
     label_width, value_width, row = 62 * mm, 34 * mm, 16.0
@@ -144,7 +155,7 @@ def _chart(title: str, bars: Sequence[tuple[str, Decimal, Decimal]]) -> Drawing:
     legend_x = width - 150
     for offset, (name, colour) in enumerate((("Claimed", BLUE), ("Approved", GREEN))):
         x = legend_x + offset * 70
-        drawing.add(Rect(x, height - 11, 8, 8, fillColor=colour, strokeColor=None))
+        drawing.add(_bar(x, height - 11, 8, 8, colour))
         drawing.add(String(x + 11, height - 10, name, fontName=REGULAR, fontSize=8, fillColor=INK))
     for index, (label, claimed, approved) in enumerate(bars):
         y = height - 22 - (index + 1) * row
@@ -162,9 +173,7 @@ def _chart(title: str, bars: Sequence[tuple[str, Decimal, Decimal]]) -> Drawing:
         )
         for value, colour, dy in ((claimed, BLUE, 7.0), (approved, GREEN, 1.0)):
             length = float(value / top) * plot if top > 0 and value > 0 else 0.0
-            drawing.add(
-                Rect(label_width, y + dy, max(length, 0.5), 6, fillColor=colour, strokeColor=None)
-            )
+            drawing.add(_bar(label_width, y + dy, max(length, 0.5), 6, colour))
         end = label_width + (float(claimed / top) * plot if top > 0 else 0) + 4
         drawing.add(
             String(
@@ -183,14 +192,15 @@ def _chart(title: str, bars: Sequence[tuple[str, Decimal, Decimal]]) -> Drawing:
 class _NumberedCanvas(Canvas):
     """Defers each page so the footer can say "Page N of M"."""
 
-    def __init__(self, *args, footer: str = "", **kwargs) -> None:
+    def __init__(self, *args: Any, footer: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._pages: list[dict] = []
+        self._pages: list[dict[str, Any]] = []
         self._footer = footer
 
     def showPage(self) -> None:
         self._pages.append(dict(self.__dict__))
-        self._startPage()
+        # reportlab's own showPage ends with this private call; its stubs leave it out
+        self._startPage()  # type: ignore[attr-defined]
 
     def save(self) -> None:
         total = len(self._pages)
@@ -199,7 +209,9 @@ class _NumberedCanvas(Canvas):
             self.setFont(REGULAR, 7.5)
             self.setFillColor(GREY)
             self.drawString(MARGIN, 8 * mm, self._footer)
-            self.drawRightString(PAGE[0] - MARGIN, 8 * mm, f"Page {self._pageNumber} of {total}")
+            self.drawRightString(
+                PAGE[0] - MARGIN, 8 * mm, f"Page {self.getPageNumber()} of {total}"
+            )
             super().showPage()
         super().save()
 
@@ -208,7 +220,7 @@ def build_report_pdf(report: OutageReport) -> bytes:
     register_fonts()
     styles = _styles()
     t = report.totals
-    story: list = [
+    story: list[Flowable] = [
         Paragraph("Outage report", styles["title"]),
         Paragraph(f"<b>{_text(report.event_name)}</b>", styles["body"]),
         Paragraph(

@@ -15,7 +15,7 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -55,8 +55,9 @@ def _cell(
     number_format: str | None = None,
     font: Font | None = None,
     fill: PatternFill | None = None,
-) -> WriteOnlyCell:
-    """One cell. Strings are always text, never formulas; Decimals stay numbers."""
+) -> Cell:
+    """One cell (openpyxl's WriteOnlyCell makes a Cell). Strings are always text, never
+    formulas; Decimals stay numbers."""
     return fill_cell(WriteOnlyCell(ws), value, number_format, font, fill)
 
 
@@ -84,7 +85,7 @@ def _table(
     formats = [fmt for _, _, fmt, _ in FIGURE_COLUMNS]
     getters = [get for _, _, _, get in FIGURE_COLUMNS]
 
-    def row_cells(labels: Sequence[Any], figures: Figures, font: Font | None = None) -> list:
+    def row_cells(labels: Sequence[Any], figures: Figures, font: Font | None = None) -> list[Cell]:
         cells = [_cell(ws, label, font=font) for label in labels]
         cells += [
             _cell(ws, get(figures), fmt, font) for get, fmt in zip(getters, formats, strict=True)
@@ -128,7 +129,9 @@ def _add_chart(
     chart.width = 22
     chart.height = min(60, max(7.5, 3 + 0.6 * count))
     width = label_count + len(FIGURE_COLUMNS)
-    ws.add_chart(chart, f"{get_column_letter(width + 2)}2")
+    # the stubs copy Worksheet.add_chart's `self: Worksheet` onto WriteOnlyWorksheet; at runtime
+    # openpyxl assigns that same function to WriteOnlyWorksheet, where it works as a method
+    ws.add_chart(chart, f"{get_column_letter(width + 2)}2")  # type: ignore[misc]
 
 
 def _summary(wb: Workbook, report: OutageReport) -> None:

@@ -17,12 +17,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
@@ -37,6 +38,9 @@ from tracker.documents.xlsx_cells import (
     fill_cell,
     safe_text,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import SizedBuffer, StrPath
 
 QUANTITY = "#,##0.00"
 WHOLE_QUANTITY = "#,##0"  # 17 appointments, 2 sessions: no ".00"
@@ -95,7 +99,9 @@ def put(
     font: Font | None = None,
 ) -> Cell:
     """Write one cell. Strings are always text (never formulas); Decimals stay numbers."""
-    return fill_cell(ws.cell(row=row, column=column), value, number_format, font)
+    cell = ws.cell(row=row, column=column)
+    assert isinstance(cell, Cell)  # not a MergedCell: these workbooks merge no cells
+    return fill_cell(cell, value, number_format, font)
 
 
 def _vat_rate(value: Decimal | None) -> tuple[Decimal | None, str | None]:
@@ -146,15 +152,49 @@ class _FixedTimeZip(zipfile.ZipFile):
         entry.external_attr = 0o600 << 16
         return entry
 
-    def writestr(self, zinfo_or_arcname, data, *args, **kwargs):  # type: ignore[override]
+    def writestr(
+        self,
+        zinfo_or_arcname: str | zipfile.ZipInfo,
+        data: SizedBuffer | str,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
         if isinstance(zinfo_or_arcname, str):
             zinfo_or_arcname = self._entry(zinfo_or_arcname)
-        return super().writestr(zinfo_or_arcname, data, *args, **kwargs)
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
 
-    def write(self, filename, arcname=None, *args, **kwargs):  # type: ignore[override]
-        """openpyxl writes large sheets through a temporary file: keep its time out too."""
+    def write(
+        self,
+        filename: StrPath,
+        arcname: StrPath | None = None,
+        compress_type: int | None = None,
+        compresslevel: int | None = None,
+    ) -> None:
+        """openpyxl writes large sheets through a temporary file: keep its time out too.
+        Every entry is deflated (see _entry), whatever compression is asked for."""
         with open(filename, "rb") as source:
-            return self.writestr(self._entry(arcname or str(filename)), source.read())
+            self.writestr(self._entry(str(arcname or filename)), source.read())
+
+
+def _new_workbook(title: str) -> tuple[Workbook, Worksheet]:
+    """A workbook and its one sheet, so titled. openpyxl types `active` as optional (a
+    workbook may have no sheet, or a chartsheet); a new workbook has exactly one worksheet."""
+    wb = Workbook()
+    ws = wb.active
+    assert isinstance(ws, Worksheet)
+    ws.title = title
+    return wb, ws
+
+
+def _fit_to_page_width(ws: Worksheet) -> None:
+    """Print landscape on A4, as wide as one page and as long as it takes."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    if ws.sheet_properties.pageSetUpPr is None:
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties()
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 def _save(wb: Workbook, moment: datetime, title: str) -> bytes:
@@ -276,9 +316,7 @@ def build_invoice_xlsx(doc: InvoiceDocument) -> bytes:
 
 
 def _invoice_workbook(doc: InvoiceDocument) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Invoice"
+    wb, ws = _new_workbook("Invoice")
     header_row = _header_block(ws, doc)
     _table_header(ws, header_row, LINE_COLUMNS)
     end = _line_rows(ws, doc, header_row + 1)
@@ -301,11 +339,7 @@ def _invoice_workbook(doc: InvoiceDocument) -> bytes:
         put(ws, row, 1, "Notes", font=BOLD)
         put(ws, row + 1, 1, doc.notes)
     ws.print_title_rows = f"{header_row}:{header_row}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    _fit_to_page_width(ws)
 
     _summary_sheet(wb, doc)
     return _save(wb, _fixed_moment(doc.issue_date), f"{doc.title} {doc.number or 'DRAFT'}")
@@ -318,9 +352,7 @@ def build_register_xlsx(rows: Iterable[RegisterRow]) -> bytes:
 
 
 def _register_workbook(rows: list[RegisterRow]) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Register"
+    wb, ws = _new_workbook("Register")
     _table_header(ws, 1, REGISTER_COLUMNS)
     sums = [ZERO] * 5
     row = 2

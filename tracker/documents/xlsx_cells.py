@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 
 MONEY = '"£"#,##0.00'
@@ -27,13 +27,13 @@ def safe_text(value: object) -> str:
 
 
 def fill_cell(
-    cell: Any,
+    cell: Cell,
     value: Any,
     number_format: str | None = None,
     font: Font | None = None,
     fill: PatternFill | None = None,
-) -> Any:
-    """Set a cell (normal or write-only): strings always text, Decimals numbers."""
+) -> Cell:
+    """Set a cell (normal or write-only, both a Cell): strings always text, Decimals numbers."""
     if isinstance(value, str):
         text = safe_text(value)
         cell.value = text
