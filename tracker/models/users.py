@@ -35,7 +35,9 @@ PASSWORD_HASH_METHOD = "scrypt"
 PRACTICE_ROLES = frozenset({Role.PRACTICE_MANAGER, Role.FINANCE})
 
 
-class User(UserMixin, Base):
+# Flask-Login ships no type hints, so mypy sees UserMixin as Any and refuses it as a base;
+# User's own columns and methods are fully typed
+class User(UserMixin, Base):  # type: ignore[misc]
     __tablename__ = "user_account"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -448,13 +448,14 @@ def add_message(
     invoice: Invoice,
     *,
     body: str,
-    user_id: int,
+    user_id: int | None,
     line: InvoiceLine | None = None,
     upload: PreparedFile | None = None,
 ) -> ClaimMessage:
     """A note on a claim (a practice answering a query on `line`), with an optional evidence
     file already checked and written by services.evidence.prepare (the caller discards it if
-    this fails)."""
+    this fails). `user_id` None: no signed-in author (the demo data's practice answers),
+    shown as "The practice"."""
     if invoice.kind != DocumentKind.INVOICE or invoice.status == InvoiceStatus.DRAFT:
         raise Conflict("Only issued claims take answers")
     body = (body or "").strip()
