@@ -257,9 +257,10 @@ def update_rate_card(
         problem = rate_problem(item, value)
         if problem is None and len(source) > 300:
             problem = "Source must be 300 characters or fewer"
-        if problem or value is None:  # rate_problem always explains a missing value
-            problems[key] = problem or "Enter a value"
+        if problem is not None:
+            problems[key] = problem
         else:
+            assert value is not None  # rate_problem refuses a missing value
             valid.append((item, value, source))
     if problems:
         return problems
