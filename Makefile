@@ -34,7 +34,7 @@ lint: setup
 	$(BIN)/lint-imports
 	$(BIN)/ruff format --check .
 
-# mypy as configured in pyproject.toml: strict for tracker.services and tracker.documents
+# mypy as configured in pyproject.toml: strict for the whole tracker package
 typecheck: setup
 	$(BIN)/mypy
 
