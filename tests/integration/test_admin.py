@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from tests.factories import World
 from tracker.extensions import db
-from tracker.models import Icb, Practice, User
+from tracker.models import AuditEntry, Icb, Practice, User
 
 
 def _count(model: type) -> int:
@@ -117,6 +117,34 @@ def test_admin_sets_an_icb_payables_code(as_admin: FlaskClient, world: World) ->
     icb = db.session.get(Icb, world.icb_y.id)
     assert icb.name == "NHS Otherton and Elsewhere ICB"
     assert icb.payables_address == "QYB Payables X9Y8\nPO Box 312\nLS11 1HP"
+
+
+def test_an_icb_code_taken_by_another_icb_is_refused_beside_the_field(
+    as_admin: FlaskClient, world: World
+) -> None:
+    response = as_admin.post(
+        f"/admin/icbs/{world.icb_y.id}/edit",
+        data={"ods_code": world.icb_x.ods_code.lower(), "name": "Renamed ICB"},
+    )
+    assert response.status_code == 200
+    page = response.data.decode()
+    assert 'id="ods_code-error"' in page and 'value="Renamed ICB"' in page
+    db.session.expire_all()
+    assert db.session.get(Icb, world.icb_y.id).name != "Renamed ICB"
+
+
+def test_saving_an_icb_is_in_the_audit_trail(as_admin: FlaskClient, world: World) -> None:
+    as_admin.post(
+        f"/admin/icbs/{world.icb_y.id}/edit",
+        data={"ods_code": world.icb_y.ods_code, "name": "NHS Renamed ICB"},
+    )
+    entry = db.session.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == "Icb", AuditEntry.entity_id == world.icb_y.id)
+        .order_by(AuditEntry.id.desc())
+    )
+    assert entry is not None and entry.summary == f"ICB {world.icb_y.ods_code} saved"
+    assert "NHS Renamed ICB" in entry.changes
 
 
 def test_practice_staff_edit_their_details(as_manager: FlaskClient, world: World) -> None:

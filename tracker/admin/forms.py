@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 from tracker.auth.forms import MIN_PASSWORD_LENGTH
 from tracker.forms import MultiCheckboxField, blank_to_none, strip_filter, upper_filter
 from tracker.models import ROLE_LABELS_CHOICES, is_valid_practice_code
+from tracker.models.directory import ICB_ODS_PATTERN
 
 SORT_CODE = re.compile(r"^\d{2}-?\d{2}-?\d{2}$")
 
@@ -165,7 +166,7 @@ class IcbForm(FlaskForm):
         filters=[upper_filter],
         validators=[
             DataRequired("Enter the ICB's ODS code"),
-            Regexp(r"^[A-Z0-9]{3}$", message="Enter a 3-character ODS code, like QMJ"),
+            Regexp(ICB_ODS_PATTERN, message="Enter a 3-character ODS code, like QMJ"),
         ],
     )
     name = StringField(

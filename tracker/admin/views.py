@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from tracker.access import admin_required
 from tracker.admin.forms import IcbForm, PracticeForm, UserForm
 from tracker.extensions import db, db_session
-from tracker.models import Icb, Practice, Role, User
+from tracker.models import Icb, Practice, User
 from tracker.services import audit, directory
 from tracker.services.errors import Invalid
 from tracker.services.practices import save_practice
@@ -150,27 +150,10 @@ def _save_icb(icb: Icb | None) -> str | Response:
     form = IcbForm(obj=icb)
     if form.validate_on_submit():
         try:
-            directory.check_unique_icb_code(
-                db_session(), form.ods_code.data or "", icb.id if icb else None
-            )
+            icb = directory.save_icb(db_session(), icb, form.data, user_id=current_user.id)
         except Invalid as error:
             show_domain_error(form, error)
         else:
-            is_new = icb is None
-            before = audit.snapshot(icb) if icb else {}
-            icb = icb or Icb()
-            form.populate_obj(icb)
-            icb.payables_code = icb.payables_code or None
-            db_session().add(icb)
-            db_session().flush()
-            audit.record(
-                db_session(),
-                user_id=current_user.id,
-                entity=icb,
-                action="create" if is_new else "update",
-                changes=audit.diff(before, audit.snapshot(icb)),
-                summary=f"ICB {icb.ods_code} saved",
-            )
             db_session().commit()
             flash(f"{icb.name} has been saved.", "success")
             return redirect(url_for("admin.icbs"))
@@ -185,6 +168,3 @@ def new_icb() -> str | Response:
 @bp.route("/icbs/<int:icb_id>/edit", methods=["GET", "POST"])
 def edit_icb(icb_id: int) -> str | Response:
     return _save_icb(db.get_or_404(Icb, icb_id))
-
-
-ROLE_NAMES = {role.value: role.label for role in Role}

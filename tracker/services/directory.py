@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from tracker.models import Icb, Membership, Practice, Role, User
+from tracker.services import audit
 from tracker.services.accounts import email_taken, normalise_email
 from tracker.services.errors import Invalid
 
@@ -108,5 +110,26 @@ def set_memberships(
         )
 
 
-def user_count(session: Session) -> int:
-    return session.scalar(select(func.count(User.id))) or 0
+def save_icb(session: Session, icb: Icb | None, details: Mapping[str, Any], *, user_id: int) -> Icb:
+    """Add an ICB to the directory or change one, audited. Raises Invalid when another ICB
+    has the ODS code. A blank payables code is stored as none."""
+    check_unique_icb_code(session, str(details.get("ods_code") or ""), icb.id if icb else None)
+    is_new = icb is None
+    before = audit.snapshot(icb) if icb is not None else {}
+    icb = icb or Icb()
+    columns = {attr.key for attr in inspect(Icb).column_attrs} - {"id"}
+    for name, value in details.items():
+        if name in columns:
+            setattr(icb, name, value)
+    icb.payables_code = icb.payables_code or None
+    session.add(icb)
+    session.flush()
+    audit.record(
+        session,
+        user_id=user_id,
+        entity=icb,
+        action="create" if is_new else "update",
+        changes=audit.diff(before, audit.snapshot(icb)),
+        summary=f"ICB {icb.ods_code} saved",
+    )
+    return icb

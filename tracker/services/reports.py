@@ -181,17 +181,6 @@ def by_icb(session: Session, event_id: int, icb_ids: Sequence[int] | None) -> li
     ]
 
 
-def _practices_claiming(session: Session, event_id: int, icb_ids: Sequence[int] | None) -> int:
-    return (
-        session.scalar(
-            select(func.count(func.distinct(Invoice.practice_id))).where(
-                _claim_filter(event_id, icb_ids)
-            )
-        )
-        or 0
-    )
-
-
 def _status_counts(
     session: Session, event_id: int, icb_ids: Sequence[int] | None
 ) -> dict[str, int]:
