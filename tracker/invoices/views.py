@@ -190,10 +190,8 @@ def new() -> str | Response:
 def detail(invoice_id: int) -> Response | tuple[str, int]:
     invoice = invoice_or_404(invoice_id, reviewers=True)
     is_practice_user = may_act_for_practice(invoice.practice_id)
-    if not is_practice_user:
-        if current_app.view_functions.get("review.claim"):
-            return redirect(url_for("review.claim", invoice_id=invoice.id))
-        abort(404)
+    if not is_practice_user:  # a reviewer reads the claim on its review page
+        return redirect(url_for("review.claim", invoice_id=invoice.id))
     return _render_detail(invoice, today_in_london())
 
 

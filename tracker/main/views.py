@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -45,7 +44,7 @@ def dashboard() -> str:
         practice=practice,
         summary=summary,
         icb_summaries=icb_summaries,
-        queried=queried if current_app.view_functions.get("review.feedback") else [],
+        queried=queried,
         review_counts=counts,
     )
 
