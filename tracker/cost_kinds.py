@@ -1,8 +1,8 @@
 """What each kind of cost line is, declared once.
 
 A cost kind's fields (label, hint, type, unit, limits), the units it is charged in, the
-on-costs that apply to it, how its working reads and which of its details are carried onto
-an issued invoice all live here. The line forms, the checks in services.cost_lines, the
+on-costs that apply to it and which of its details are carried onto an issued invoice all
+live here (the arithmetic and the working it prints are services.costing's). The line forms, the checks in services.cost_lines, the
 audit trail, the invoice snapshot and the PDF/Excel builders read this module instead of
 listing the fields again, so adding a field to a kind means a change here (plus a migration
 only if the field needs a column; kind-specific text details live in the JSON `details`
@@ -160,7 +160,7 @@ class Group:
 class KindSpec:
     """One cost kind: its fields in the order the form shows them (the error summary follows
     it), the units it is charged in, the on-costs that apply and what its evidence hint says.
-    The arithmetic itself is services.costing's, by kind; `working` says how it reads."""
+    The arithmetic and the working it prints are services.costing's, by kind."""
 
     kind: str
     label: str
@@ -169,8 +169,6 @@ class KindSpec:
     units: tuple[str, ...]
     #: on-cost percentages (field names) that apply to the line's own amount
     oncosts: tuple[str, ...] = ()
-    #: the cost model's formula, as the working reads
-    working: str = ""
     evidence_hint: str = (
         "A receipt, invoice or screenshot: PDF, PNG or JPEG, smaller than {max_upload}. "
         "You can add more files later."
@@ -316,7 +314,6 @@ STAFF = KindSpec(
     label=cost_kind_label("staff"),
     units=("hour",),
     oncosts=ONCOSTS,
-    working="hours × hourly rate + overtime % + pension % + NI %",
     prefill_param="rate",
     fields=(
         _text_detail(
@@ -377,7 +374,6 @@ LOCUM = KindSpec(
     label=cost_kind_label("locum"),
     units=("session", "hour"),
     oncosts=("pension_pct",),
-    working="sessions (or hours) × rate + pension %",
     prefill_param="unit",
     fields=(
         _text_detail(
@@ -440,7 +436,6 @@ APPOINTMENTS = KindSpec(
     kind="appointments",
     label=cost_kind_label("appointments"),
     units=("appointment",),
-    working="appointments × cost per appointment",
     prefill_param="type",
     groups=(
         Group(
@@ -537,7 +532,6 @@ EXPENSE = KindSpec(
     kind="expense",
     label=cost_kind_label("expense"),
     units=("item",),
-    working="net amount + VAT paid",
     evidence_hint=(
         "Attach the receipt: PDF, PNG or JPEG, smaller than {max_upload}. "
         "You can add more files later."
