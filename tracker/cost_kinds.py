@@ -2,11 +2,11 @@
 
 A cost kind's fields (label, hint, type, unit, limits), the units it is charged in, the
 on-costs that apply to it and which of its details are carried onto an issued invoice all
-live here (the arithmetic and the working it prints are services.costing's). The line forms, the checks in services.cost_lines, the
-audit trail, the invoice snapshot and the PDF/Excel builders read this module instead of
-listing the fields again, so adding a field to a kind means a change here (plus a migration
-only if the field needs a column; kind-specific text details live in the JSON `details`
-column and need none).
+live here (the arithmetic and the working it prints are services.costing's). The line
+forms, the checks in services.cost_lines, the audit trail, the invoice snapshot and the
+PDF/Excel builders read this module instead of listing the fields again, so adding a field
+to a kind means a change here (plus a migration only if the field needs a column;
+kind-specific text details live in the JSON `details` column and need none).
 
 This is a leaf module: it imports only the standard library and tracker.presentation (where
 the kinds' names are worded), so models, services, forms and documents can all read it.
