@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TypeVar
 
 from flask import abort, current_app, send_file
@@ -29,6 +30,15 @@ def show_domain_error(form: FlaskForm, error: DomainError) -> None:
         add_field_error(field, error.message)
     else:
         form.form_errors.append(error.message)
+
+
+def show_domain_errors(form: FlaskForm, errors: Iterable[DomainError]) -> None:
+    """Show every problem a service found; a field the form could not even parse keeps
+    just its parsing error ("Enter hours as a number"), not a second one about the value."""
+    for error in errors:
+        field = getattr(form, error.field, None) if error.field else None
+        if field is None or not field.errors:
+            show_domain_error(form, error)
 
 
 def send_evidence(item: Evidence) -> Response:

@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -54,7 +53,7 @@ from tracker.services import cost_lines, evidence, incidents
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.rates import rate_card
-from tracker.view_helpers import send_evidence, show_domain_error
+from tracker.view_helpers import send_evidence, show_domain_error, show_domain_errors
 
 bp = Blueprint("incidents", __name__)
 
@@ -134,7 +133,7 @@ def _incident_form_ok(form: IncidentForm) -> bool:
         return False
     valid = form.validate()
     problems, _, _ = incidents.incident_problems(db_session(), _details(form), utcnow())
-    _show_problems(form, problems)
+    show_domain_errors(form, problems)
     return valid and not problems
 
 
@@ -259,16 +258,6 @@ def _rate_card_prefill(kind: str, practice_id: int) -> cost_lines.Prefill:
     return cost_lines.prefill(rate_card(db_session(), practice_id), kind, asked)
 
 
-def _show_problems(form: FlaskForm, problems: list[DomainError]) -> None:
-    """Add the service's problems to fields that have no parsing error of their own."""
-    for problem in problems:
-        field = getattr(form, problem.field or "", None)
-        if field is None:
-            form.form_errors.append(problem.message)
-        elif not field.errors:
-            field.errors = [*field.errors, problem.message]
-
-
 def _upload(form: LineForm) -> Any:
     upload = form.evidence.data
     return upload if upload and getattr(upload, "filename", "") else None
@@ -305,7 +294,7 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
     if request.method == "POST":
         inp = cost_lines.line_input(kind, form.data)
         form.validate()
-        _show_problems(
+        show_domain_errors(
             form, cost_lines.line_problems(inp, today_in_london(), editing=line is not None)
         )
         if not any(f.errors for f in form) and not form.form_errors:
@@ -324,16 +313,13 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
                 if prepared is not None:
                     evidence.attach(db_session(), prepared, saved, current_user.id)
                 db_session().commit()
-            except DomainError as error:
+            except BaseException as error:  # nothing saved, and no stray file either
                 db_session().rollback()
                 if prepared is not None:
                     prepared.discard()
+                if not isinstance(error, DomainError):
+                    raise
                 show_domain_error(form, error)
-            except BaseException:
-                db_session().rollback()
-                if prepared is not None:
-                    prepared.discard()
-                raise
             else:
                 verb = "added" if line is None else "saved"
                 flash(f"{CostKind(kind).label}: {saved.description} {verb}.", "success")
