@@ -3,16 +3,22 @@
 
 from __future__ import annotations
 
+import threading
+from datetime import date
 from decimal import Decimal
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.factories import World, make_expense_line, make_incident, make_staff_line
 from tests.integration.test_incidents import incident_form
 from tracker.extensions import db
-from tracker.models import CostLine, Invoice, InvoiceLine
+from tracker.models import CostLine, Invoice, InvoiceLine, InvoiceStatus
 from tracker.services import invoicing
+from tracker.services.errors import DomainError
+
+TODAY = date(2024, 7, 26)
 
 
 def draft_with_lines(world: World) -> tuple[Invoice, list[CostLine]]:
@@ -157,3 +163,59 @@ def test_registering_for_vat_puts_vat_on_the_practices_drafts(
     refreshed = db.session.get(Invoice, draft.id)
     assert refreshed.vat_total == expense.vat_amount == Decimal("8.50")
     assert refreshed.total == refreshed.net_total + refreshed.vat_total
+
+
+def _race_issue_and_refresh(app: Flask, draft_id: int) -> dict[str, str]:
+    """Issue and refresh one draft from two threads released at the same moment."""
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def act(name: str) -> None:
+        with app.app_context():
+            try:
+                invoice = db.session.get(Invoice, draft_id)
+                assert invoice is not None
+                barrier.wait()
+                if name == "issue":
+                    invoicing.issue_invoice(db.session, invoice, user_id=None, today=TODAY)
+                else:
+                    invoicing.refresh_draft(db.session, invoice)
+                db.session.commit()
+                outcomes[name] = "done"
+            except DomainError:
+                db.session.rollback()
+                outcomes[name] = "refused"
+            except Exception as error:  # what a user would see as a server error
+                db.session.rollback()
+                outcomes[name] = f"error: {error}"
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=act, args=(name,)) for name in ("issue", "refresh")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_refreshing_a_draft_while_it_is_issued_never_changes_the_issued_invoice(
+    app_ctx: Flask, world: World
+) -> None:
+    """ "Refresh" and "Issue" pressed at once (two tabs, two people): the issue goes through,
+    the refresh is refused or comes first, and the issued invoice keeps exactly the lines it
+    was issued with, its totals their sums."""
+    for _round in range(6):
+        draft, lines = draft_with_lines(world)
+        outcomes = _race_issue_and_refresh(app_ctx, draft.id)
+        assert outcomes["issue"] == "done", outcomes
+        assert outcomes["refresh"] in ("done", "refused"), outcomes
+        db.session.expire_all()
+        issued = db.session.get(Invoice, draft.id)
+        assert issued is not None and issued.status == InvoiceStatus.ISSUED
+        stored = stored_lines(draft.id)
+        assert sorted(row[0] for row in stored) == sorted(line.id for line in lines)
+        assert issued.total == sum(row[2] for row in stored)
+        ids = [line.id for line in lines]
+        locked = db.session.scalars(select(CostLine.invoice_id).where(CostLine.id.in_(ids)))
+        assert list(locked) == [draft.id] * len(lines)

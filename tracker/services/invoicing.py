@@ -193,9 +193,28 @@ def refresh_draft(session: Session, invoice: Invoice) -> list[str]:
     "Refresh" button). Returns what changed, for the user to read. Never called on a page
     view: a GET shows `draft_changes` instead, so looking at a draft writes nothing."""
     _require_draft(invoice)
+    if not _hold_draft(session, invoice):
+        raise Conflict("This invoice was issued a moment ago, so its lines can no longer change.")
     notes = draft_changes(session, invoice)
     _rebuild_lines(session, invoice)
     return notes
+
+
+def _hold_draft(session: Session, invoice: Invoice) -> bool:
+    """Lock the invoice row if, and only if, it is still a draft, before its lines are rebuilt.
+
+    Issuing claims the same row with its own conditional UPDATE, so a rebuild and an issue
+    queue behind each other instead of interleaving: a rebuild that comes second finds no
+    draft (False) and leaves the issued invoice alone; an issue that comes second numbers the
+    lines as rebuilt."""
+    invoices = table_of(Invoice)
+    held = rows_updated(
+        session,
+        update(invoices)
+        .where(invoices.c.id == invoice.id, invoices.c.status == InvoiceStatus.DRAFT)
+        .values(status=InvoiceStatus.DRAFT),
+    )
+    return held == 1
 
 
 def drafts_holding(session: Session, cost_line_ids: Iterable[int]) -> list[Invoice]:
@@ -221,7 +240,8 @@ def refresh_drafts_holding(
     they are."""
     ids = set(cost_line_ids)
     for draft in drafts_holding(session, ids):
-        _rebuild_lines(session, draft, without=ids if removing else frozenset())
+        if _hold_draft(session, draft):
+            _rebuild_lines(session, draft, without=ids if removing else frozenset())
     session.flush()
 
 
@@ -231,7 +251,8 @@ def refresh_practice_drafts(session: Session, practice_id: int) -> None:
         Invoice.practice_id == practice_id, Invoice.status == InvoiceStatus.DRAFT
     )
     for draft in session.scalars(stmt).all():
-        _rebuild_lines(session, draft)
+        if _hold_draft(session, draft):
+            _rebuild_lines(session, draft)
     session.flush()
 
 
