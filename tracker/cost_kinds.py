@@ -75,6 +75,9 @@ APPOINTMENT_RATE_KEYS = {
     "other": "other_appointment",
 }
 #: Rate-card staff rates (PSSRU unit costs) that already include on-costs: none are added.
+#: PSSRU's GP and nurse costs per hour include salary on-costs (employer NI and pension) and
+#: overheads: Unit Costs of Health and Social Care 2024 (University of Kent), GP costs table
+#: 9.4.2 and nurse costs table 9.2.1, https://kar.kent.ac.uk/109563/
 RATES_INCLUDING_ONCOSTS = ("gp_hour", "nurse_hour")
 #: The on-cost percentages a line can carry, by field name.
 ONCOSTS = ("overtime_pct", "pension_pct", "ni_pct")
@@ -347,18 +350,27 @@ STAFF = KindSpec(
             suffix="an hour",
             noun="Hourly rate",
         ),
+        # Agenda for Change overtime: time and a half for bands 1-7 (NHS Terms and Conditions
+        # of Service Handbook, section 3, NHS Employers)
         _percent(
             "overtime_pct",
             "Overtime premium",
             "50 for time and a half; 0 if paid at the normal rate",
             **_OVERTIME,
         ),
+        # employers pay 14.38% locally in 2024/25 and 2025/26 (NHSBSA, "NHS Pension Scheme
+        # employer contribution rates 2024/25", nhsbsa.nhs.uk/nhs-pension-scheme-employer-
+        # contribution-rates-202425, and the 2025/26 page)
         _percent(
             "pension_pct",
             "Employer pension",
             "Employer NHS pension, 14.38% in 2024/25; 0 for rates that already include on-costs",
             **_PENSION,
         ),
+        # Class 1 secondary rate (HMRC, "Rates and thresholds for employers 2024 to 2025",
+        # gov.uk/guidance/rates-and-thresholds-for-employers-2024-to-2025; 15% from 6 April
+        # 2025 by the National Insurance Contributions (Secondary Class 1 Contributions) Act
+        # 2025, legislation.gov.uk/ukpga/2025/11)
         _percent(
             "ni_pct",
             "Employer National Insurance",
