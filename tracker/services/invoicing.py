@@ -284,7 +284,7 @@ _NOT_COPIED = frozenset({"id", "invoice_id", "position"})
 def _copy_of(line: InvoiceLine) -> dict[str, object]:
     return {
         column.key: getattr(line, column.key)
-        for column in InvoiceLine.__table__.columns
+        for column in table_of(InvoiceLine).columns
         if column.key not in _NOT_COPIED
     }
 
