@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from tests.factories import World, make_expense_line, make_incident, make_staff_line
-from tests.integration.test_incidents import incident_form
+from tests.integration.test_incidents import incident_form, staff_form
 from tracker.extensions import db
 from tracker.models import CostLine, Invoice, InvoiceLine, InvoiceStatus
 from tracker.services import invoicing
@@ -43,22 +43,6 @@ def stored_lines(draft_id: int) -> list[tuple[int | None, str, Decimal]]:
         .order_by(InvoiceLine.position)
     )
     return [tuple(row) for row in rows]
-
-
-def staff_form(**overrides: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "staff_role": "Practice nurse",
-        "description": "Practice nurse overtime",
-        "line_date": "2024-07-19",
-        "quantity": "6.5",
-        "unit_rate": "18.66",
-        "overtime_pct": "50",
-        "pension_pct": "14.38",
-        "ni_pct": "13.8",
-        "vat_rate": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_editing_a_cost_line_updates_the_draft_holding_it(
