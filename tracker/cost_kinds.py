@@ -131,6 +131,9 @@ class FieldSpec:
     summary_label: str | None = None
     #: a field of an optional group shown only when adding (appointments' rebooking time)
     group: str | None = None
+    #: the line's units in which this field (hours) may also be typed as h:mm ("4:10"),
+    #: stored to 4 places (4.1667)
+    clock_units: tuple[str, ...] = ()
 
     @property
     def target(self) -> str:
@@ -332,16 +335,17 @@ STAFF = KindSpec(
             "quantity",
             "Hours",
             FieldType.QUANTITY,
-            hint="Extra hours worked, for example 6.5",
+            hint="Extra hours worked. For example, 6.5 or 6:30",
             required=True,
             missing="Enter the hours",
-            invalid="Enter hours as a number, like 6.5",
+            invalid="Enter hours in figures, like 6.5 or 6:30",
             noun="Hours",
             maximum=MAX_QUANTITY["hour"],
             allow_zero=False,
             suffix="hours",
             width=5,
-            inputmode="decimal",
+            # no inputmode: a phone's decimal keypad has no colon for h:mm
+            clock_units=("hour",),
         ),
         _money(
             "unit_rate",
@@ -410,15 +414,16 @@ LOCUM = KindSpec(
             "quantity",
             "Sessions or hours",
             FieldType.QUANTITY,
-            hint="For example, 2 sessions, or 6.5 hours",
+            hint="For example, 2 sessions, or 6.5 or 6:30 hours",
             required=True,
             missing="Enter the number of sessions or hours",
-            invalid="Enter the number of sessions or hours, like 2",
+            invalid="Enter the number of sessions or hours in figures, like 2 or 6:30",
             noun_by_unit={"session": "Sessions", "hour": "Hours"},
             maximum_by_unit=MAX_QUANTITY,
             allow_zero=False,
             width=5,
-            inputmode="decimal",
+            # no inputmode: a phone's decimal keypad has no colon for h:mm
+            clock_units=("hour",),
         ),
         _money(
             "unit_rate",
@@ -492,15 +497,18 @@ APPOINTMENTS = KindSpec(
             "rebook_hours",
             "Admin hours to rebook",
             FieldType.QUANTITY,
-            invalid="Enter the hours as a number, like 3",
+            hint="For example, 6.5 or 6:30",
+            invalid="Enter the hours in figures, like 3 or 2:45",
             noun="Admin hours",
             maximum=MAX_QUANTITY["hour"],
             allow_zero=False,
             suffix="hours",
             width=5,
-            inputmode="decimal",
+            # no inputmode: a phone's decimal keypad has no colon for h:mm
             column=None,
             group="rebook",
+            # the line is charged by the appointment; its admin time is hours all the same
+            clock_units=("appointment",),
         ),
         _money(
             "rebook_rate",

@@ -76,8 +76,54 @@ def unit_label(unit: str, quantity: Decimal, short: bool = False) -> str:
     return singular if abs(quantity) == 1 else plural
 
 
+#: Hours typed as h:mm are stored to this many places (4:10 is 4.1667 hours).
+_MINUTE_PLACES = Decimal("0.0001")
+
+
+def minutes_to_hours(minutes: int) -> Decimal:
+    """A whole number of minutes as hours, to 4 places: 250 -> 4.1667. The one rule by which
+    a time typed as h:mm is stored, so the minutes can be read back exactly."""
+    return (Decimal(minutes) / 60).quantize(_MINUTE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def whole_minutes(hours: Decimal) -> int | None:
+    """The whole number of minutes `hours` stands for (4.1667 -> 250, 6.5 -> 390), or None
+    when it is no whole number of minutes (4.1234)."""
+    minutes = (Decimal(hours) * 60).to_integral_value(rounding=ROUND_HALF_UP)
+    return int(minutes) if minutes_to_hours(int(minutes)) == Decimal(hours) else None
+
+
+def clock_minutes(quantity: Decimal, unit: str) -> int | None:
+    """The minutes of an hour quantity that only h:mm shows exactly (4.1667 = 4:10), or None
+    for any quantity 2 decimals show exactly (6.5 hours, 2 sessions)."""
+    if unit != "hour" or quantity == quantity.quantize(_PENNY):
+        return None
+    return whole_minutes(quantity)
+
+
+def clock_text(minutes: int) -> str:
+    """250 minutes as h:mm, "4:10", as typed into an hours box."""
+    sign = "-" if minutes < 0 else ""
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours}:{rest:02d}"
+
+
+def quantity_figure(quantity: Decimal, unit: str) -> str:
+    """The figure of a quantity without its unit: "6.5", "2", or "4 h 10 min" for hours only
+    minutes show exactly."""
+    minutes = clock_minutes(quantity, unit)
+    if minutes is None:
+        return format_number(quantity)
+    sign = "-" if minutes < 0 else ""
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours} h {rest} min"
+
+
 def quantity_text(quantity: Decimal, unit: str, short: bool = False) -> str:
-    """6.5 hours, 1 session, 38 appointments (short: 6.5 h, for a line's working)."""
+    """6.5 hours, 1 session, 38 appointments (short: 6.5 h, for a line's working); hours typed
+    as h:mm that 2 decimals cannot show read "4 h 10 min" either way."""
+    if clock_minutes(quantity, unit) is not None:
+        return quantity_figure(quantity, unit)
     return f"{format_number(quantity)} {unit_label(unit, quantity, short)}"
 
 

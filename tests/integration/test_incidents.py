@@ -455,8 +455,8 @@ def test_blank_vat_paid_means_no_vat(as_manager: FlaskClient, world: World) -> N
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"quantity": "-3"}, "quantity", "Hours must be 0 or more"),
-        ({"quantity": "six"}, "quantity", "Enter hours as a number"),
+        ({"quantity": "-3"}, "quantity", "Hours must be more than 0"),
+        ({"quantity": "six"}, "quantity", "Enter hours in figures, like 6.5 or 6:30"),
         ({"unit_rate": "10000.01"}, "unit_rate", "Hourly rate must be £10,000.00 or less"),
         ({"line_date": "2099-07-19"}, "line_date", "Date must be today or in the past"),
         ({"description": "x" * 3_000_000}, "description", "500 characters or fewer"),

@@ -208,7 +208,7 @@ def test_a_good_line_has_no_problems() -> None:
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"quantity": D("-2")}, "quantity", "Hours must be 0 or more"),
+        ({"quantity": D("-2")}, "quantity", "Hours must be more than 0"),
         ({"quantity": D("0")}, "quantity", "Hours must be more than 0"),
         ({"quantity": None}, "quantity", "Enter the hours"),
         ({"quantity": D("1.255")}, "quantity", "no more than 2 decimal places"),

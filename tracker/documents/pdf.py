@@ -28,7 +28,14 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
 from tracker.documents.data import DocumentLine, InvoiceDocument, Party
-from tracker.presentation import format_money, format_number, format_rate, long_date, unit_label
+from tracker.presentation import (
+    format_money,
+    format_number,
+    format_rate,
+    long_date,
+    quantity_figure,
+    unit_label,
+)
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
 REGULAR = "DejaVuSans"
@@ -360,7 +367,7 @@ class _Layout:
             _cell(line.description, widths[1])
             + (_cell(line.details_text, widths[1], SMALL, GREY) if line.details else [])
             + _cell(line.working, widths[1], SMALL, GREY),
-            _cell(format_number(line.quantity), widths[2]),
+            _cell(quantity_figure(line.quantity, line.unit), widths[2]),
             _cell(unit_label(line.unit, line.quantity), widths[3]),
             _cell(format_rate(line.unit_rate), widths[4]),
             _vat_cell(line),

@@ -29,8 +29,13 @@ from wtforms.widgets import TextInput
 from tracker.cost_kinds import KINDS, FieldSpec, FieldType, KindSpec
 from tracker.forms import MultiCheckboxField, strip_filter
 from tracker.models import SYSTEMS
-from tracker.presentation import format_number
-from tracker.services.money import parse_decimal
+from tracker.presentation import clock_minutes, clock_text, format_number
+from tracker.services.money import (
+    ClockError,
+    parse_clock_hours,
+    parse_decimal,
+    with_figures_hint,
+)
 
 
 class NumberField(Field):
@@ -38,28 +43,46 @@ class NumberField(Field):
 
     A text box whose data is the parsed Decimal (None when blank or not a number), so it builds
     on Field with a text input rather than on StringField, whose data is the text itself.
+    With `clock_units`, hours may also be typed as h:mm ("4:10", read as 4.1667 hours), and a
+    stored quantity that only h:mm shows exactly is shown back that way.
     """
 
     widget = TextInput()
     data: Decimal | None
 
-    def __init__(self, label: str, invalid: str, **kwargs: Any) -> None:
+    def __init__(
+        self, label: str, invalid: str, clock_units: tuple[str, ...] = (), **kwargs: Any
+    ) -> None:
         super().__init__(label, **kwargs)
         self.invalid = invalid
+        self.clock_units = clock_units
+        #: whether what was typed was h:mm (decimal hours keep at most 2 places)
+        self.typed_clock = False
 
     def process_formdata(self, valuelist: list[str]) -> None:
         if not valuelist:
             return
         text = valuelist[0].strip()
+        if self.clock_units and ":" in text:
+            self.typed_clock = True
+            try:
+                self.data = parse_clock_hours(text)
+            except ClockError as error:
+                self.data = None
+                raise ValueError(str(error)) from error
+            return
         self.data = parse_decimal(text)
         if text and self.data is None:
-            raise ValueError(self.invalid)
+            raise ValueError(with_figures_hint(self.invalid, text))
 
     def _value(self) -> str:
         if self.raw_data:
             typed: str = self.raw_data[0]
             return typed
         if isinstance(self.data, Decimal):
+            minutes = clock_minutes(self.data, "hour") if self.clock_units else None
+            if minutes is not None:
+                return clock_text(minutes)
             return format_number(self.data).replace(",", "")
         return ""
 
@@ -151,13 +174,43 @@ class LineForm(FlaskForm):
 
     #: The order the page shows the fields in, so the error summary follows it.
     display_order: tuple[str, ...] = ()
+    #: The line's units (the first is the default), to know when h:mm may be typed.
+    units: tuple[str, ...] = ()
     evidence = FileField("Evidence")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        unit_field = getattr(self, "unit", None)
+        unit = (unit_field.data if unit_field is not None else None) or self.units[0]
+        for item in self:
+            if not isinstance(item, NumberField) or not item.typed_clock or item.errors:
+                continue
+            if unit not in item.clock_units:
+                item.errors = [f"Enter {unit}s as a number, like 2: h:mm is for hours"]
+                valid = False
+        return valid
 
 
 def _whole_number(message: str) -> Callable[[Any, Any], None]:
     def check(form: Any, field: Any) -> None:
         if isinstance(field.data, Decimal) and field.data != field.data.to_integral_value():
             raise ValidationError(message)
+
+    return check
+
+
+def _decimal_places(noun: str, places: int) -> Callable[[Any, Any], None]:
+    """Hours typed as a decimal keep at most `places` places: only h:mm stores more (4:10 is
+    4.1667), so "4.1667" typed by hand is refused rather than taken for a time."""
+
+    def check(form: Any, field: Any) -> None:
+        value = field.data
+        typed_decimal = isinstance(value, Decimal) and not field.typed_clock
+        if typed_decimal and value != value.quantize(Decimal(1).scaleb(-places)):
+            raise ValidationError(
+                f"{noun} must have no more than {places} decimal places, "
+                "or be typed as h:mm, like 4:10"
+            )
 
     return check
 
@@ -176,12 +229,14 @@ def form_field(spec: FieldSpec) -> Field:
     validators: list[Any] = list(required)
     if spec.places == 0:
         validators.append(_whole_number(spec.invalid))
-    return NumberField(spec.label, spec.invalid, validators=validators)
+    if spec.clock_units:
+        validators.append(_decimal_places(spec.noun_for("hour"), spec.places))
+    return NumberField(spec.label, spec.invalid, spec.clock_units, validators=validators)
 
 
 def line_form_class(spec: KindSpec) -> type[LineForm]:
     """The form of one cost kind, built from its specification."""
-    attrs: dict[str, Any] = {"display_order": spec.display_order}
+    attrs: dict[str, Any] = {"display_order": spec.display_order, "units": spec.units}
     attrs.update({item.name: form_field(item) for item in spec.fields})
     name = spec.kind.title().replace("_", "") + "Form"
     return type(name, (LineForm,), attrs)

@@ -209,8 +209,14 @@ def detail(incident_id: int) -> str:
     for line in incident.cost_lines:
         lines_by_kind.setdefault(line.kind, []).append(line)
     span = incidents.duration(incident)
+    date_warnings = {
+        line.id: warning
+        for line in incident.cost_lines
+        if (warning := cost_lines.date_warning(line.line_date, incident))
+    }
     return render_template(
         "incidents/detail.html",
+        date_warnings=date_warnings,
         incident=incident,
         totals=totals,
         by_kind_chart=by_kind_chart,
@@ -323,6 +329,9 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
             else:
                 verb = "added" if line is None else "saved"
                 flash(f"{CostKind(kind).label}: {saved.description} {verb}.", "success")
+                warning = cost_lines.date_warning(saved.line_date, incident)
+                if warning:
+                    flash(f"{saved.description}: {warning}.", "warning")
                 return redirect(url_for("incidents.detail", incident_id=incident.id) + "#costs")
     return render_template(
         "incidents/line_form.html",

@@ -7,7 +7,7 @@ from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from tracker.forms import MultiCheckboxField, blank_to_none, strip_filter
-from tracker.services.money import parse_decimal
+from tracker.services.money import parse_decimal, with_figures_hint
 
 MAX_PAYMENT = Decimal("10000000")
 
@@ -68,7 +68,9 @@ class PaymentForm(FlaskForm):
     def validate_amount(self, field: StringField) -> None:
         value = parse_decimal(field.data)
         if value is None:
-            raise ValidationError("Enter the amount as a number, like 1250.00")
+            raise ValidationError(
+                with_figures_hint("Enter the amount as a number, like 1250.00", field.data)
+            )
         if value <= 0:
             raise ValidationError("Enter an amount greater than £0")
         if value != value.quantize(Decimal("0.01")):

@@ -39,7 +39,7 @@ from tracker.invoices.forms import (
     RegisterFilterForm,
 )
 from tracker.models import PRACTICE_ROLES, Invoice, InvoiceStatus, Practice, Role
-from tracker.services import invoice_documents, invoicing, payments, register
+from tracker.services import cost_lines, invoice_documents, invoicing, payments, register
 from tracker.services.dates import today_in_london
 from tracker.services.errors import DomainError, Invalid
 from tracker.view_helpers import show_domain_error
@@ -220,7 +220,12 @@ def _render_detail(
         document=document,
         state=payments.payment_state(invoice, today),
         outstanding=payments.outstanding(invoice),
-        warnings=invoicing.issue_warnings(invoice, today) if is_draft else [],
+        warnings=(
+            invoicing.issue_warnings(invoice, today)
+            + cost_lines.invoice_date_warnings(db_session(), invoice)
+            if is_draft
+            else []
+        ),
         changes=invoicing.draft_changes(db_session(), invoice) if is_draft else [],
         details_form=details_form,
         payment_form=payment_form or PaymentForm(formdata=None, paid_on=today),

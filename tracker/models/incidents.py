@@ -98,7 +98,8 @@ class CostLine(Base):
     kind: Mapped[str] = mapped_column(String(20), index=True)
     line_date: Mapped[date] = mapped_column(Date)
     description: Mapped[str] = mapped_column(String(500))
-    quantity: Mapped[Decimal] = mapped_column(Fixed(2))
+    #: hours typed as h:mm are stored to 4 places (4:10 is 4.1667), see migration 0003
+    quantity: Mapped[Decimal] = mapped_column(Fixed(4))
     unit: Mapped[str] = mapped_column(String(20))
     unit_rate: Mapped[Decimal] = mapped_column(Money)
     overtime_pct: Mapped[Decimal] = mapped_column(Fixed(2), default=Decimal("0"))

@@ -119,7 +119,8 @@ class InvoiceLine(Base):
     line_date: Mapped[date] = mapped_column(Date)
     description: Mapped[str] = mapped_column(String(500))
     working: Mapped[str] = mapped_column(String(300), default="")
-    quantity: Mapped[Decimal] = mapped_column(Fixed(2))
+    #: hours typed as h:mm are stored to 4 places (4:10 is 4.1667), see migration 0003
+    quantity: Mapped[Decimal] = mapped_column(Fixed(4))
     unit: Mapped[str] = mapped_column(String(20))
     unit_rate: Mapped[Decimal] = mapped_column(Money)
     vat_rate: Mapped[Decimal | None] = mapped_column(Fixed(2))

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from tracker.forms import strip_filter
 from tracker.models import ReviewStatus
-from tracker.services.money import parse_decimal
+from tracker.services.money import parse_decimal, with_figures_hint
 from tracker.services.review import DECISION_LABELS, MAX_ANSWER, MAX_REASON, REVIEW_STATUS_LABELS
 
 
@@ -64,7 +64,11 @@ class LineDecisionForm(FlaskForm):
             if not field.data:
                 raise ValidationError("Enter the amount approved for this line")
             if parse_decimal(field.data) is None:
-                raise ValidationError("Enter the amount approved as a number, like 125.50")
+                raise ValidationError(
+                    with_figures_hint(
+                        "Enter the amount approved as a number, like 125.50", field.data
+                    )
+                )
 
     def validate_reason(self, field: TextAreaField) -> None:
         if self.decision.data and self.decision.data != "approved" and not field.data:

@@ -14,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.cost_kinds import (
@@ -28,8 +29,14 @@ from tracker.cost_kinds import (
     clean_details,
     spec_for,
 )
-from tracker.models import CostKind, CostLine, Incident, RateCardItem
-from tracker.presentation import format_money, format_number
+from tracker.models import CostKind, CostLine, Incident, Invoice, RateCardItem
+from tracker.presentation import (
+    format_money,
+    format_number,
+    long_date,
+    utc_to_london,
+    whole_minutes,
+)
 from tracker.services import audit, costing, invoicing
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.money import ZERO, to_pence
@@ -155,17 +162,27 @@ def _check_number(
     allow_zero: bool = True,
     required: bool = True,
     places: int = 2,
+    minutes: bool = False,
 ) -> Invalid | None:
+    """The problem with a typed number, or None. Zero and negatives get one message each way:
+    a field that must be more than 0 says so for -5 as for 0. With `minutes`, hours typed as
+    h:mm (any whole number of minutes, 4.1667 for 4:10) may have up to 4 places."""
     if value is None:
         return Invalid(f"Enter the {_lower_first(what)}", field) if required else None
+    if value <= 0 and not allow_zero:
+        return Invalid(f"{what} must be more than 0", field)
     if value < 0:
         return Invalid(f"{what} must be 0 or more", field)
-    if value == 0 and not allow_zero:
-        return Invalid(f"{what} must be more than 0", field)
     if maximum is not None and value > maximum:
         limit = format_money(maximum) if money else format_number(maximum)
         return Invalid(f"{what} must be {limit} or less", field)
-    if _places(value) > places:
+    if _places(value) > places and not (minutes and whole_minutes(value) is not None):
+        if minutes:
+            return Invalid(
+                f"{what} must have no more than {places} decimal places, or be typed as h:mm, "
+                "like 4:10",
+                field,
+            )
         if places == 0:
             return Invalid(f"{what} must be a whole number", field)
         return Invalid(f"{what} must have no more than {places} decimal places", field)
@@ -218,6 +235,7 @@ def field_problem(
         allow_zero=spec.allow_zero,
         required=needed,
         places=spec.places,
+        minutes=unit in spec.clock_units,
     )
 
 
@@ -335,6 +353,67 @@ def _check(inp: LineInput, today: date, *, editing: bool = False) -> None:
     problems = line_problems(inp, today, editing=editing)
     if problems:
         raise problems[0]
+
+
+# --- dates a reviewer would query --------------------------------------------------------
+
+#: A cost dated this many days after its incident ended (or started, while it has no end)
+#: is still plausible (catch-up overtime, a locum clearing the backlog); later ones are
+#: flagged for a check.
+DAYS_AFTER_INCIDENT = 28
+
+
+def _span(days: int) -> str:
+    """How far apart two dates are, in the unit people would say: 3 days, 5 months, 3 years."""
+    if days >= 730:
+        count, unit = days // 365, "year"
+    elif days >= 61:
+        count, unit = days // 30, "month"
+    else:
+        count, unit = days, "day"
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def date_warning(line_date: date | None, incident: Incident) -> str | None:
+    """Why a cost's date looks wrong for its incident, or None: dated before the incident
+    started, or more than DAYS_AFTER_INCIDENT days after it ended (after it started, when it
+    has no end). A warning, not a refusal: such a date can be right, but an ICB reviewer
+    would query it, so the practice is asked to check it first."""
+    if line_date is None:
+        return None
+    started = utc_to_london(incident.starts_at).date()
+    if line_date < started:
+        return (
+            f"Dated {_span((started - line_date).days)} before the incident started "
+            f"({long_date(started)}): check the date"
+        )
+    ended = utc_to_london(incident.ends_at).date() if incident.ends_at else None
+    last = ended or started
+    after = (line_date - last).days
+    if after > DAYS_AFTER_INCIDENT:
+        what = "ended" if ended else "started"
+        return f"Dated {_span(after)} after the incident {what} ({long_date(last)}): check the date"
+    return None
+
+
+def invoice_date_warnings(session: Session, invoice: Invoice) -> list[str]:
+    """A draft's lines whose dates look wrong for their incidents (date_warning),
+    to check before issuing: "Line 2, Overtime: Dated 3 years before the incident ..."."""
+    ids = {line.incident_id for line in invoice.lines if line.incident_id}
+    if not ids:
+        return []
+    incidents = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(ids)))}
+    warnings = []
+    for line in invoice.lines:
+        incident = incidents.get(line.incident_id) if line.incident_id else None
+        warning = date_warning(line.line_date, incident) if incident else None
+        if warning:
+            warnings.append(f"Line {line.position}, {_short(line.description)}: {warning}.")
+    return warnings
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # --- saving ----------------------------------------------------------------------------

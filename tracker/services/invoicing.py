@@ -41,7 +41,6 @@ from tracker.models import (
 from tracker.presentation import format_money, long_date
 from tracker.services import audit
 from tracker.services.costing import SESSION_HOURS, sum_amounts
-from tracker.services.dates import utc_to_london
 from tracker.services.errors import Conflict, Invalid
 from tracker.services.money import ZERO, to_pence
 
@@ -98,8 +97,10 @@ def _practice_lines(session: Session, practice_id: int, ids: Sequence[int]) -> l
 
 
 def _line_hours(line: CostLine) -> Decimal | None:
+    """Hours for the reports, in a 2-place column: a quantity typed as h:mm (4:10 is 4.1667
+    hours) is rounded as money is (4.17); the line's own quantity keeps its 4 places."""
     if line.kind == CostKind.STAFF or (line.kind == CostKind.LOCUM and line.unit == "hour"):
-        return line.quantity
+        return to_pence(line.quantity)
     if line.kind == CostKind.LOCUM and line.unit == "session":
         return to_pence(line.quantity * SESSION_HOURS)
     return None
@@ -323,11 +324,11 @@ def _lines(count: int) -> str:
 def check_issue_date(session: Session, invoice: Invoice, issue_date: date, today: date) -> None:
     """An invoice is dated on or after the last day it claims for, not backdated by more
     than a month (numbers run in date order within a year) and not far in the future."""
-    _supply_from, supply_to = _incident_dates(session, invoice)
+    _supply_from, supply_to = supply_period(invoice)
     if supply_to and issue_date < supply_to:
         raise Invalid(
-            f"The invoice date cannot be before {long_date(supply_to)}, the last "
-            "day of the outage it claims for",
+            f"The invoice date cannot be before {long_date(supply_to)}, the date of the "
+            "latest cost it claims for",
             "issue_date",
         )
     if issue_date < today - timedelta(days=EARLIEST_DAYS_BACK):
@@ -489,14 +490,14 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _incident_dates(session: Session, invoice: Invoice) -> tuple[date | None, date | None]:
-    ids = {line.incident_id for line in invoice.lines if line.incident_id}
-    if not ids:
+def supply_period(invoice: Invoice) -> tuple[date | None, date | None]:
+    """The period the invoice supplies: its earliest and latest line dates. Costs are often
+    dated after the outage (catch-up overtime, a locum clearing the backlog), so the
+    incidents' own start and end would leave them outside it."""
+    dates = [line.line_date for line in invoice.lines if line.line_date is not None]
+    if not dates:
         return None, None
-    incidents = session.scalars(select(Incident).where(Incident.id.in_(ids))).all()
-    starts = [utc_to_london(i.starts_at).date() for i in incidents]
-    ends = [utc_to_london(i.ends_at or i.starts_at).date() for i in incidents]
-    return min(starts), max(ends)
+    return min(dates), max(dates)
 
 
 def _shared_event(session: Session, invoice: Invoice) -> int | None:
@@ -544,7 +545,7 @@ def issue_invoice(
     invoice.status = InvoiceStatus.ISSUED
     invoice.issue_date = issue_date
     invoice.due_date = issue_date + timedelta(days=practice.payment_terms_days)
-    invoice.supply_from, invoice.supply_to = _incident_dates(session, invoice)
+    invoice.supply_from, invoice.supply_to = supply_period(invoice)
     invoice.icb_id = practice.icb_id
     invoice.outage_event_id = _shared_event(session, invoice)
     invoice.supplier_snapshot = json.dumps(supplier_snapshot(practice), ensure_ascii=False)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from tracker.presentation import minutes_to_hours
+
 PENNY = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -17,6 +19,15 @@ def to_pence(value: Decimal) -> Decimal:
 
 #: Commas only as thousands separators: "1,234.50" is £1,234.50; "12,08" is not a number.
 THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d*)?$")
+#: Figures only, as people write them: Decimal() would also read "1e3" (1,000), "1_000",
+#: "Infinity" and "NaN", none of which anyone means when typing hours or pounds.
+PLAIN = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)$")
+#: What exponent or special notation looks like, to say why it was refused.
+NOT_FIGURES = re.compile(r"^[-+]?(\d*\.?\d*e[-+]?\d+|inf(inity)?|s?nan)$", re.IGNORECASE)
+
+
+def _cleaned(text: str) -> str:
+    return str(text).strip().replace("£", "").replace("%", "").strip()
 
 
 def parse_decimal(text: str | None) -> Decimal | None:
@@ -24,18 +35,68 @@ def parse_decimal(text: str | None) -> Decimal | None:
 
     A comma is accepted only between groups of three digits, so a decimal comma ("12,08")
     or a slip of the finger is refused rather than silently multiplied by a hundred.
+    Only figures are read: "1e3", "Infinity" and "NaN" are refused (see `PLAIN`).
     """
     if text is None:
         return None
-    cleaned = str(text).strip().replace("£", "").replace("%", "").strip()
+    cleaned = _cleaned(text)
     if not cleaned:
         return None
     if "," in cleaned:
         if not THOUSANDS.match(cleaned):
             return None
         cleaned = cleaned.replace(",", "")
+    if not PLAIN.match(cleaned):
+        return None
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
         return None
     return value if value.is_finite() else None
+
+
+def not_in_figures(text: str | None) -> bool:
+    """Whether `text` is a number in exponent or special notation ("1e3", "2.5E-1",
+    "Infinity", "NaN"), which parse_decimal refuses: the message can then say so."""
+    return bool(text) and bool(NOT_FIGURES.match(_cleaned(str(text))))
+
+
+def with_figures_hint(message: str, text: str | None) -> str:
+    """A field's "enter it as a number" message, saying what was wrong when the number was
+    typed in exponent or special notation: "Enter hours as a number, like 6.5 (not 1e3)"."""
+    if not_in_figures(text):
+        return f"{message} (not {_cleaned(str(text))[:20]})"
+    return message
+
+
+class ClockError(ValueError):
+    """Hours typed as h:mm that are not a time: the message says what to type instead."""
+
+
+#: h:mm as typed: hours, a colon and exactly two figures of minutes.
+CLOCK = re.compile(r"^(\d+):(\d{2})$")
+
+
+def parse_clock_hours(text: str | None) -> Decimal | None:
+    """Hours typed as h:mm ("4:10" is 4 hours 10 minutes, 4.1667 hours to 4 places), or None
+    when the text has no colon (it is then read as a decimal). Raises ClockError when it has
+    a colon but is not h:mm with minutes 00 to 59.
+
+    Minutes matter: a locum session of 4 hours 10 minutes typed as 4.17 hours is mispriced,
+    and 4:10 cannot be written exactly in 2 decimals.
+    """
+    if text is None or ":" not in text:
+        return None
+    typed = text.strip()
+    match = CLOCK.match(typed)
+    if match is None:
+        before, _, after = typed.partition(":")
+        if not before.strip():
+            raise ClockError("Enter the hours before the colon, like 0:30")
+        if after.isdigit() and len(after) == 1:
+            raise ClockError(f"Enter the minutes as 2 figures, like {before.strip()}:0{after}")
+        raise ClockError("Enter hours and minutes as h:mm, like 4:10")
+    minutes = int(match.group(2))
+    if minutes > 59:
+        raise ClockError("Minutes must be 00 to 59, like 4:10")
+    return minutes_to_hours(int(match.group(1)) * 60 + minutes)
