@@ -1,7 +1,8 @@
 """Plain InvoiceDocuments for the document builders' tests and the benchmark: no database.
 
 Lines are costed with the real costing rules (so the working reads as on screen) and come in
-print order: grouped by incident, then by cost kind. Totals are sums of the rounded lines.
+print order: costs incurred, then capacity lost (lost appointments, a notional value), each
+grouped by incident, then by cost kind. Totals are sums of the rounded lines.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def make_lines(count: int) -> tuple[DocumentLine, ...]:
             for _ in range(n):
                 lines.append(make_line(index, incident, kind, label))
                 index += 1
-    return tuple(lines)
+    return tuple(sorted(lines, key=lambda line: line.notional))
 
 
 def make_document(

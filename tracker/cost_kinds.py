@@ -654,3 +654,25 @@ def list_text(kind: str, details: Mapping[str, Any]) -> str:
         for f in spec_for(kind).details
         if f.list_format and details.get(f.name)
     )
+
+
+# --- money spent and notional value ---------------------------------------------------------
+
+#: Kinds whose lines are a notional value, not money the practice spent: lost or cancelled
+#: appointments price clinical capacity that could not be used. Every total keeps them in a
+#: section of their own after the costs incurred, so a reader never mistakes them for spend.
+NOTIONAL_KINDS = frozenset({CostKind.APPOINTMENTS.value})
+#: Kinds of time spent that could be catching up the same appointments (double counting).
+CATCH_UP_KINDS = frozenset({CostKind.STAFF.value, CostKind.LOCUM.value})
+COSTS_INCURRED = "Costs incurred"
+CAPACITY_LOST = "Value of clinical capacity lost (notional)"
+
+
+def is_notional(kind: str) -> bool:
+    """True for a kind whose amount is a notional value (capacity lost), not money spent."""
+    return kind in NOTIONAL_KINDS
+
+
+def section_title(kind: str) -> str:
+    """The totals section a kind's lines fall in."""
+    return CAPACITY_LOST if is_notional(kind) else COSTS_INCURRED

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
 from tracker import presentation
+from tracker.cost_kinds import CAPACITY_LOST, COSTS_INCURRED, is_notional
 
 ZERO = Decimal("0.00")
 
@@ -56,11 +57,51 @@ class DocumentLine:
     #: the kind's details printed under the description, frozen at issue:
     #: (("Locum", "Dr A Khan"), ("Locum invoice", "LOC-1234"))
     details: tuple[tuple[str, str], ...] = ()
+    #: the names of the evidence files that support this line, frozen at issue
+    evidence: tuple[str, ...] = ()
+    #: for lost appointments: their type as printed ("GP", "Nurse", "HCA", "Other clinician")
+    appointment_type: str | None = None
 
     @property
     def details_text(self) -> str:
         """The details in one line: "Locum: Dr A Khan · Locum invoice: LOC-1234"."""
         return presentation.details_text(self.details)
+
+    @property
+    def notional(self) -> bool:
+        """A notional value (clinical capacity lost), not money spent."""
+        return is_notional(self.kind)
+
+    @property
+    def unit_text(self) -> str:
+        """The unit as printed beside the quantity: "hours", "GP appointments"."""
+        unit = presentation.unit_label(self.unit, self.quantity)
+        return f"{self.appointment_type} {unit}" if self.appointment_type else unit
+
+    @property
+    def quantity_text(self) -> str:
+        """ "6.5 hours", "38 GP appointments": appointments are whole, so no decimals."""
+        if self.appointment_type is None:
+            return presentation.quantity_text(self.quantity, self.unit)
+        return f"{presentation.quantity_figure(self.quantity, self.unit)} {self.unit_text}"
+
+    @property
+    def vat_rate_text(self) -> str:
+        """The line's VAT rate as a VAT invoice must show it per item: "20%", or "No VAT"
+        when none is charged. An expense records the VAT on its receipt, not a rate: its
+        rate is the VAT over the net, to a tenth of a percent."""
+        if not self.vat:
+            return "No VAT"
+        if self.vat_rate is not None:
+            return presentation.format_percent(self.vat_rate)
+        if not self.net:
+            return ""
+        rate = (self.vat * 100 / self.net).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        return presentation.format_percent(rate)
+
+    @property
+    def evidence_text(self) -> str:
+        return "Evidence: " + ", ".join(self.evidence) if self.evidence else ""
 
 
 @dataclass(frozen=True)
@@ -89,26 +130,100 @@ class InvoiceDocument:
     draft: bool = False  # marks every page DRAFT
 
     @cached_property
+    def sections(self) -> tuple[Section, ...]:
+        """The costs incurred, then the value of clinical capacity lost (notional), each with
+        its lines by incident and cost kind and its subtotal: worked out once here so the
+        PDF, the Excel file and the invoice page print the same groups and figures. Lines
+        keep their order within a section, so an invoice issued before sections existed
+        (capacity lines between the others) still splits correctly."""
+        sections = []
+        for notional, title in ((False, COSTS_INCURRED), (True, CAPACITY_LOST)):
+            members = [line for line in self.lines if line.notional == notional]
+            if members:
+                sections.append(Section(title, notional, _incident_groups(members)))
+        return tuple(sections)
+
+    @property
+    def has_notional(self) -> bool:
+        """True when capacity lost is claimed: the sections are then printed with their
+        headings and subtotals; an invoice of costs incurred alone prints as before."""
+        return any(section.notional for section in self.sections)
+
+    @cached_property
     def incidents(self) -> tuple[IncidentGroup, ...]:
-        """The lines by incident, then by cost kind, with subtotals: worked out once here so
-        the PDF, the Excel file and the invoice page print the same groups and figures."""
-        return tuple(
-            IncidentGroup(
-                title=title,
-                kinds=tuple(
-                    LineGroup(title, kind_label, tuple(members), first_of_incident=index == 0)
-                    for index, (kind_label, members) in enumerate(
-                        _runs(incident_lines, lambda line: line.kind_label)
-                    )
-                ),
-            )
-            for title, incident_lines in _runs(self.lines, lambda line: line.incident_title)
-        )
+        """Every incident group in print order (an incident with lines in both sections
+        appears once in each)."""
+        return tuple(incident for section in self.sections for incident in section.incidents)
 
     @cached_property
     def groups(self) -> tuple[LineGroup, ...]:
         """Every (incident, cost kind) group in print order."""
         return tuple(group for incident in self.incidents for group in incident.kinds)
+
+    @property
+    def shows_vat(self) -> bool:
+        """Whether lines show their VAT and its rate. Only a practice with a VAT number
+        charges VAT (services.invoicing invoices an unregistered practice's lines gross,
+        with none), and only its invoice shows VAT line by line; a document that somehow
+        carries VAT always shows it."""
+        return bool(self.supplier.vat_number) or self.vat_total != ZERO
+
+    @cached_property
+    def no_vat_lines_total(self) -> Decimal:
+        """The total of the lines that carry no VAT, which a VAT invoice must show
+        separately when it also has lines with VAT (see vat_rate_text)."""
+        return sum(
+            (line.total for line in self.lines if not line.vat),
+            ZERO,
+        )
+
+    @property
+    def mixed_vat(self) -> bool:
+        """A VAT-registered practice's invoice with lines with VAT and lines without."""
+        return self.shows_vat and self.vat_total != ZERO and self.no_vat_lines_total != ZERO
+
+
+@dataclass(frozen=True)
+class Section:
+    """Costs incurred, or the value of clinical capacity lost (notional): its incidents and
+    its subtotal. The sections' subtotals add up to the invoice's totals."""
+
+    title: str
+    notional: bool
+    incidents: tuple[IncidentGroup, ...]
+
+    @property
+    def subtotal_label(self) -> str:
+        """ "Costs incurred subtotal": the section's title as printed, then "subtotal"."""
+        return f"{self.title} subtotal"
+
+    @property
+    def net(self) -> Decimal:
+        return sum((incident.net for incident in self.incidents), ZERO)
+
+    @property
+    def vat(self) -> Decimal:
+        return sum((incident.vat for incident in self.incidents), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return sum((incident.total for incident in self.incidents), ZERO)
+
+
+def _incident_groups(lines: Sequence[DocumentLine]) -> tuple[IncidentGroup, ...]:
+    """Lines (in print order) by incident, then by cost kind."""
+    return tuple(
+        IncidentGroup(
+            title=title,
+            kinds=tuple(
+                LineGroup(title, kind_label, tuple(members), first_of_incident=index == 0)
+                for index, (kind_label, members) in enumerate(
+                    _runs(incident_lines, lambda line: line.kind_label)
+                )
+            ),
+        )
+        for title, incident_lines in _runs(lines, lambda line: line.incident_title)
+    )
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,12 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from tracker.documents.data import DocumentLine, InvoiceDocument, Party
+from tracker.documents.data import DocumentLine, IncidentGroup, InvoiceDocument, Party
 from tracker.presentation import (
     format_money,
-    format_number,
     format_rate,
     long_date,
     quantity_figure,
-    unit_label,
 )
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
@@ -63,6 +61,8 @@ PAD = 3.0  # vertical padding inside a table row
 GAP = 4.0  # horizontal padding between columns
 
 # Table columns: (heading, width, align, indent). The description column takes the rest.
+# The VAT column is printed only for a VAT-registered practice: an invoice from a practice
+# without a VAT number says nothing about VAT line by line.
 _FIXED = (
     ("Date", 60.0, "l", 0.0),
     ("Description and working", 0.0, "l", 0.0),
@@ -72,14 +72,18 @@ _FIXED = (
     ("VAT", 48.0, "r", 0.0),
     ("Net amount", 58.0, "r", 0.0),
 )
+VAT_COLUMN = 5
+
+Column = tuple[str, float, float, str]
 
 
-def _columns() -> tuple[tuple[str, float, float, str], ...]:
+def _columns(with_vat: bool = True) -> tuple[Column, ...]:
     """(heading, x of the cell's left edge, inner width, align) for each column."""
-    rest = WIDTH - sum(width for _, width, _, _ in _FIXED)
+    fixed = [column for index, column in enumerate(_FIXED) if with_vat or index != VAT_COLUMN]
+    rest = WIDTH - sum(width for _, width, _, _ in fixed)
     x = LEFT
     columns = []
-    for heading, width, align, indent in _FIXED:
+    for heading, width, align, indent in fixed:
         width = width or rest
         columns.append((heading, x + indent, width - GAP - indent, align))
         x += width
@@ -87,6 +91,7 @@ def _columns() -> tuple[tuple[str, float, float, str], ...]:
 
 
 COLUMNS = _columns()
+COLUMNS_WITHOUT_VAT = _columns(with_vat=False)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -158,12 +163,13 @@ def _cell(text: str, width: float, size: float = BODY, colour: Color = INK) -> l
 
 
 def _vat_cell(line: DocumentLine) -> list[Cell]:
-    if line.vat_rate is None and not line.vat:
-        return [("No VAT", REGULAR, BODY, GREY)]
-    cell = [(format_money(line.vat), REGULAR, BODY, INK)]
-    if line.vat_rate is not None:
-        cell.append((f"{format_number(line.vat_rate)}%", REGULAR, SMALL, GREY))
-    return cell
+    """The VAT and its rate, which a VAT invoice shows per item ("No VAT" when none)."""
+    if not line.vat:
+        return [(line.vat_rate_text, REGULAR, BODY, GREY)]
+    return [
+        (format_money(line.vat), REGULAR, BODY, INK),
+        (line.vat_rate_text, REGULAR, SMALL, GREY),
+    ]
 
 
 # A drawing operation: ("t", align, font, size, colour, x, baseline from top, text),
@@ -184,6 +190,8 @@ class _Layout:
         self.y = TOP
         self.in_table = False
         self.group: tuple[str, str] | None = None  # (incident, kind label) being printed
+        self.with_vat = doc.shows_vat
+        self.columns = COLUMNS if self.with_vat else COLUMNS_WITHOUT_VAT
 
     # -- primitives -------------------------------------------------------------------------
     def text(
@@ -343,7 +351,7 @@ class _Layout:
     def _table_header(self) -> None:
         height = 16.0
         self.fill(LEFT, self.y, WIDTH, height, BAND)
-        for heading, x, width, align in COLUMNS:
+        for heading, x, width, align in self.columns:
             self.text(
                 x if align == "l" else x + width, self.y + 4.5, heading, BOLD, SMALL, INK, align
             )
@@ -361,17 +369,18 @@ class _Layout:
         self.y += height
 
     def _measure_line(self, line: DocumentLine) -> tuple[list[list[Cell]], float]:
-        widths = [width for _, _, width, _ in COLUMNS]
+        widths = [width for _, _, width, _ in self.columns]
         cells = [
             _cell(long_date(line.line_date), widths[0]),
             _cell(line.description, widths[1])
             + (_cell(line.details_text, widths[1], SMALL, GREY) if line.details else [])
-            + _cell(line.working, widths[1], SMALL, GREY),
+            + _cell(line.working, widths[1], SMALL, GREY)
+            + _cell(line.evidence_text, widths[1], SMALL, GREY),
             _cell(quantity_figure(line.quantity, line.unit), widths[2]),
-            _cell(unit_label(line.unit, line.quantity), widths[3]),
+            _cell(line.unit_text, widths[3]),
             _cell(format_rate(line.unit_rate), widths[4]),
-            _vat_cell(line),
-            _cell(format_money(line.net), widths[6]),
+            *([_vat_cell(line)] if self.with_vat else []),
+            _cell(format_money(line.net), widths[-1]),
         ]
         height = max(sum(size * 1.3 for _, _, size, _ in cell) for cell in cells) + 2 * PAD
         return cells, height
@@ -380,7 +389,7 @@ class _Layout:
         cells, height = self._measure_line(line)
         self.need(height)
         top = self.y + PAD
-        for (_, x, width, align), cell in zip(COLUMNS, cells, strict=True):
+        for (_, x, width, align), cell in zip(self.columns, cells, strict=True):
             y = top
             anchor = x if align == "l" else x + width
             for text, font, size, colour in cell:
@@ -389,49 +398,76 @@ class _Layout:
         self.y += height
         self.rule(self.y, RULE, 0.4)
 
-    def _subtotal_row(self, label: str, vat: Decimal, net: Decimal, font: str = BOLD) -> None:
+    def _subtotal_row(
+        self, label: str, vat: Decimal, net: Decimal, font: str = BOLD, weight: float = 0.6
+    ) -> None:
         height = BODY * 1.3 + 2 * PAD
         self.need(height)
-        _, vat_x, vat_w, _ = COLUMNS[5]
-        _, amount_x, amount_w, _ = COLUMNS[6]
-        _, label_x, _, _ = COLUMNS[1]
-        self.rule(self.y, INK, 0.6, label_x, RIGHT)
-        self.text(vat_x - GAP - 2, self.y + PAD, label, font, BODY, INK, "r")
-        self.text(vat_x + vat_w, self.y + PAD, format_money(vat), font, BODY, INK, "r")
+        _, amount_x, amount_w, _ = self.columns[-1]
+        _, label_x, _, _ = self.columns[1]
+        # the label ends before the VAT column (or the net amount's, with no VAT column)
+        _, first_x, _, _ = self.columns[VAT_COLUMN] if self.with_vat else self.columns[-1]
+        self.rule(self.y, INK, weight, label_x, RIGHT)
+        self.text(first_x - GAP - 2, self.y + PAD, label, font, BODY, INK, "r")
+        if self.with_vat:
+            _, vat_x, vat_w, _ = self.columns[VAT_COLUMN]
+            self.text(vat_x + vat_w, self.y + PAD, format_money(vat), font, BODY, INK, "r")
         self.text(amount_x + amount_w, self.y + PAD, format_money(net), font, BODY, INK, "r")
         self.y += height + 4
+
+    def _section_row(self, title: str) -> None:
+        """A section's heading: white on NHS blue, across the table."""
+        height = 9 * 1.3 + 2 * PAD + 1
+        self.fill(LEFT, self.y, WIDTH, height, BLUE)
+        self.text(LEFT + 4, self.y + PAD + 0.5, clean(title), BOLD, 9, white)
+        self.y += height
 
     def table(self) -> None:
         doc = self.doc
         self.need(16 + 60)
         self.in_table = True
         self._table_header()
-        for incident in doc.incidents:
-            first_cells = self._measure_line(incident.kinds[0].lines[0])[1]
-            self.need(40 + first_cells)
-            self.group = None
-            self._group_row(f"Incident: {incident.title}", BOLD, 9, GROUP_BAND)
-            for group in incident.kinds:
-                self.need(BODY * 1.3 + 2 * PAD + self._measure_line(group.lines[0])[1])
-                self.group = (incident.title, group.kind_label)
-                self._group_row(group.kind_label, BOLD, BODY, None)
-                for line in group.lines:
-                    self._line_row(line)
-                self._subtotal_row(f"Subtotal, {group.kind_label.lower()}", group.vat, group.net)
-            if len(doc.incidents) > 1:
+        several = len({incident.title for incident in doc.incidents}) > 1
+        for section in doc.sections:
+            if doc.has_notional:
+                first = section.incidents[0].kinds[0].lines[0]
+                self.need(2 * 16 + 40 + self._measure_line(first)[1])
                 self.group = None
-                self._subtotal_row("Incident total", incident.vat, incident.net)
+                self._section_row(section.title)
+            for incident in section.incidents:
+                self._incident(incident, several)
+            if doc.has_notional:
+                self.group = None
+                self._subtotal_row(section.subtotal_label, section.vat, section.net, weight=1.2)
         if not doc.lines:
             self._group_row("No lines.", REGULAR, BODY, None)
         self.in_table = False
         self.group = None
 
+    def _incident(self, incident: IncidentGroup, several: bool) -> None:
+        first_cells = self._measure_line(incident.kinds[0].lines[0])[1]
+        self.need(40 + first_cells)
+        self.group = None
+        self._group_row(f"Incident: {incident.title}", BOLD, 9, GROUP_BAND)
+        for group in incident.kinds:
+            self.need(BODY * 1.3 + 2 * PAD + self._measure_line(group.lines[0])[1])
+            self.group = (incident.title, group.kind_label)
+            self._group_row(group.kind_label, BOLD, BODY, None)
+            for line in group.lines:
+                self._line_row(line)
+            self._subtotal_row(f"Subtotal, {group.kind_label.lower()}", group.vat, group.net)
+        if several:
+            self.group = None
+            self._subtotal_row("Incident total", incident.vat, incident.net)
+
     # -- totals and the sections after the table ----------------------------------------------
     def totals(self) -> None:
         doc = self.doc
         rows = [("Net total", doc.net_total, REGULAR), ("VAT total", doc.vat_total, REGULAR)]
+        if doc.mixed_vat:
+            rows.append(("Lines with no VAT (included)", doc.no_vat_lines_total, REGULAR))
         due = "Total credited" if doc.credited_number else "Total due"
-        height = 3 * 16 + 12
+        height = (len(rows) + 1) * 16 + 12
         self.need(height)
         x = RIGHT - 220
         self.y += 4

@@ -3,9 +3,12 @@ report_xlsx and report_pdf. No database, no Flask: values only (money in Decimal
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+
+from tracker.cost_kinds import CAPACITY_LOST, COSTS_INCURRED, is_notional
 
 ZERO = Decimal("0.00")
 HOURS_ZERO = Decimal("0.00")
@@ -94,6 +97,32 @@ class OutageReport:
     by_icb: list[IcbRow] = field(default_factory=list)
     status_counts: dict[str, int] = field(default_factory=dict)
     excluded: Excluded = field(default_factory=Excluded)
+
+    @property
+    def costs_incurred(self) -> Figures:
+        """The kinds of money spent, summed (claims counted per kind: see section_rows)."""
+        return _sum(k.figures for k in self.by_kind if not is_notional(k.kind))
+
+    @property
+    def capacity_lost(self) -> Figures:
+        """Lost appointments: the notional value of clinical capacity lost, not spend."""
+        return _sum(k.figures for k in self.by_kind if is_notional(k.kind))
+
+    @property
+    def section_rows(self) -> list[tuple[str, Figures]]:
+        """The subtotals printed under the kinds on the page, the PDF and the workbook, so
+        capacity lost (notional) always reads apart from the costs incurred."""
+        return [
+            (f"{COSTS_INCURRED} subtotal", self.costs_incurred),
+            (f"{CAPACITY_LOST} subtotal", self.capacity_lost),
+        ]
+
+
+def _sum(figures: Iterable[Figures]) -> Figures:
+    total = Figures()
+    for item in figures:
+        total = total + item
+    return total
 
 
 #: How the figures are counted, printed on the page, the workbook and the PDF.

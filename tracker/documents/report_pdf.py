@@ -327,7 +327,8 @@ def build_report_pdf(report: OutageReport) -> bytes:
             styles,
             ["Cost kind"],
             [0],
-            [([k.label], k.figures) for k in report.by_kind],
+            [([k.label], k.figures) for k in report.by_kind]
+            + [([label], figures) for label, figures in report.section_rows],
             (["Total"], t),
         ),
     ]

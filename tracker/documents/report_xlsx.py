@@ -207,7 +207,9 @@ def build_report_xlsx(report: OutageReport) -> bytes:
         wb,
         "By cost kind",
         (("Cost kind", 22),),
-        (((k.label,), k.figures) for k in report.by_kind),
+        # the kinds (filtered and charted), then the sections' subtotals below them
+        [((k.label,), k.figures) for k in report.by_kind]
+        + [((label,), figures) for label, figures in report.section_rows],
         ((total_label,), report.totals),
         len(report.by_kind),
         chart=("Claimed and approved by cost kind", 1),

@@ -27,7 +27,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from tracker.documents.data import InvoiceDocument, RegisterRow
+from tracker.documents.data import DocumentLine, InvoiceDocument, RegisterRow
 from tracker.documents.xlsx_cells import (
     BOLD,
     DATE,
@@ -63,7 +63,10 @@ LINE_COLUMNS = (
     ("VAT", 12),
     ("Total", 14),
     ("Details", 40),
+    ("Evidence", 40),
+    ("Section", 30),
 )
+LAST_LINE_COLUMN = get_column_letter(len(LINE_COLUMNS))
 SUMMARY_COLUMNS = (
     ("Incident", 44),
     ("Cost kind", 18),
@@ -104,10 +107,12 @@ def put(
     return fill_cell(cell, value, number_format, font)
 
 
-def _vat_rate(value: Decimal | None) -> tuple[Decimal | None, str | None]:
-    """VAT rate as a fraction with a % format (20 -> 0.2 shown 20%); None: no VAT, empty."""
-    if value is None:
-        return None, None
+def _vat_rate(line: DocumentLine) -> tuple[Decimal | str, str | None]:
+    """VAT rate as a fraction with a % format (20 -> 0.2 shown 20%), as a VAT invoice shows
+    the rate per item; otherwise as printed ("No VAT", or an expense's rate from its VAT)."""
+    value = line.vat_rate
+    if value is None or not line.vat:
+        return line.vat_rate_text, None
     fraction = value / 100
     return fraction, "0%" if value == value.to_integral_value() else PERCENT
 
@@ -240,10 +245,16 @@ def _header_block(ws: Worksheet, doc: InvoiceDocument) -> int:
         ("Remittance email", payment.remittance_email or "", None),
         ("Terms (days)", payment.terms_days, None),
         ("", None, None),
+    ]
+    if doc.has_notional:
+        rows += [(section.title, section.total, MONEY) for section in doc.sections]
+    rows += [
         ("Net total", doc.net_total, MONEY),
         ("VAT total", doc.vat_total, MONEY),
-        ("Total due", doc.total, MONEY),
     ]
+    if doc.mixed_vat:
+        rows.append(("Lines with no VAT (included)", doc.no_vat_lines_total, MONEY))
+    rows.append(("Total due", doc.total, MONEY))
     if doc.vat_statement:
         rows.append(("VAT", doc.vat_statement, None))
     row = 3
@@ -258,24 +269,44 @@ def _header_block(ws: Worksheet, doc: InvoiceDocument) -> int:
 
 
 def _line_rows(ws: Worksheet, doc: InvoiceDocument, first: int) -> int:
-    """One row per line from row first; returns the row after the last line."""
+    """One row per line from row first, section by section; returns the row after the last
+    line. VAT columns stay empty for a practice without a VAT number: nothing on its lines
+    speaks of VAT."""
     row = first
-    for line in doc.lines:
-        vat_rate, vat_format = _vat_rate(line.vat_rate)
-        put(ws, row, 1, line.incident_title)
-        put(ws, row, 2, line.kind_label)
-        put(ws, row, 3, line.line_date, DATE)
-        put(ws, row, 4, line.description)
-        put(ws, row, 5, line.working)
-        whole = line.quantity == line.quantity.to_integral_value()
-        put(ws, row, 6, line.quantity, WHOLE_QUANTITY if whole else QUANTITY)
-        put(ws, row, 7, line.unit)
-        put(ws, row, 8, line.unit_rate, MONEY)
-        put(ws, row, 9, vat_rate, vat_format)
-        put(ws, row, 10, line.net, MONEY)
-        put(ws, row, 11, line.vat, MONEY)
-        put(ws, row, 12, line.total, MONEY)
-        put(ws, row, 13, line.details_text)
+    for section in doc.sections:
+        for group in (group for incident in section.incidents for group in incident.kinds):
+            for line in group.lines:
+                put(ws, row, 1, line.incident_title)
+                put(ws, row, 2, line.kind_label)
+                put(ws, row, 3, line.line_date, DATE)
+                put(ws, row, 4, line.description)
+                put(ws, row, 5, line.working)
+                whole = line.quantity == line.quantity.to_integral_value()
+                put(ws, row, 6, line.quantity, WHOLE_QUANTITY if whole else QUANTITY)
+                put(ws, row, 7, line.unit_text)
+                put(ws, row, 8, line.unit_rate, MONEY)
+                if doc.shows_vat:
+                    vat_rate, vat_format = _vat_rate(line)
+                    put(ws, row, 9, vat_rate, vat_format)
+                    put(ws, row, 11, line.vat, MONEY)
+                put(ws, row, 10, line.net, MONEY)
+                put(ws, row, 12, line.total, MONEY)
+                put(ws, row, 13, line.details_text)
+                put(ws, row, 14, ", ".join(line.evidence))
+                put(ws, row, 15, section.title)
+                row += 1
+    return row
+
+
+def _section_subtotals(ws: Worksheet, doc: InvoiceDocument, row: int) -> int:
+    """A subtotal row per section (when capacity lost is claimed); returns the next row."""
+    if not doc.has_notional:
+        return row
+    for section in doc.sections:
+        put(ws, row, 1, section.subtotal_label, font=BOLD)
+        put(ws, row, 10, section.net, MONEY, BOLD)
+        put(ws, row, 11, section.vat, MONEY, BOLD)
+        put(ws, row, 12, section.total, MONEY, BOLD)
         row += 1
     return row
 
@@ -291,14 +322,25 @@ def _summary_sheet(wb: Workbook, doc: InvoiceDocument) -> None:
     )
     _table_header(ws, 3, SUMMARY_COLUMNS)
     row = 4
-    for group in doc.groups:
-        put(ws, row, 1, group.incident_title)
-        put(ws, row, 2, group.kind_label)
-        put(ws, row, 3, len(group.lines))
-        put(ws, row, 4, group.net, MONEY)
-        put(ws, row, 5, group.vat, MONEY)
-        put(ws, row, 6, group.total, MONEY)
-        row += 1
+    for section in doc.sections:
+        if doc.has_notional:
+            put(ws, row, 1, section.title, font=BOLD)
+            row += 1
+        for group in (group for incident in section.incidents for group in incident.kinds):
+            put(ws, row, 1, group.incident_title)
+            put(ws, row, 2, group.kind_label)
+            put(ws, row, 3, len(group.lines))
+            put(ws, row, 4, group.net, MONEY)
+            put(ws, row, 5, group.vat, MONEY)
+            put(ws, row, 6, group.total, MONEY)
+            row += 1
+        if doc.has_notional:
+            put(ws, row, 1, section.subtotal_label, font=BOLD)
+            put(ws, row, 3, sum(len(g.lines) for i in section.incidents for g in i.kinds))
+            put(ws, row, 4, section.net, MONEY, BOLD)
+            put(ws, row, 5, section.vat, MONEY, BOLD)
+            put(ws, row, 6, section.total, MONEY, BOLD)
+            row += 1
     ws.freeze_panes = "A4"
     ws.auto_filter.ref = f"A3:F{max(row - 1, 3)}"
     put(ws, row, 1, "Total", font=BOLD)
@@ -321,7 +363,8 @@ def _invoice_workbook(doc: InvoiceDocument) -> bytes:
     _table_header(ws, header_row, LINE_COLUMNS)
     end = _line_rows(ws, doc, header_row + 1)
     ws.freeze_panes = f"A{header_row + 1}"
-    ws.auto_filter.ref = f"A{header_row}:M{max(end - 1, header_row)}"
+    ws.auto_filter.ref = f"A{header_row}:{LAST_LINE_COLUMN}{max(end - 1, header_row)}"
+    end = _section_subtotals(ws, doc, end)
 
     put(ws, end, 1, "Totals", font=BOLD)
     put(ws, end, 10, doc.net_total, MONEY, BOLD)

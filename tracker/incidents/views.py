@@ -27,6 +27,7 @@ from tracker.access import (
     roles_required,
 )
 from tracker.charts import Bar, bar_chart
+from tracker.cost_kinds import CAPACITY_LOST
 from tracker.extensions import db, db_session
 from tracker.incidents.forms import (
     FORMS,
@@ -49,7 +50,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.presentation import duration_text, size_text
-from tracker.services import cost_lines, evidence, incidents
+from tracker.services import capacity, cost_lines, evidence, incidents
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.rates import rate_card
@@ -222,9 +223,11 @@ def detail(incident_id: int) -> str:
         by_kind_chart=by_kind_chart,
         by_day_chart=by_day_chart,
         lines_by_kind=lines_by_kind,
-        kinds=list(CostKind),
+        kinds=incidents.kinds_in_section_order(),
+        capacity_lost_title=CAPACITY_LOST,
         duration=duration_text(span) if span is not None else None,
         history=incidents.history(db_session(), incident.id),
+        double_counting=capacity.double_counting_warnings(incident.cost_lines),
     )
 
 

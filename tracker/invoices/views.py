@@ -39,7 +39,14 @@ from tracker.invoices.forms import (
     RegisterFilterForm,
 )
 from tracker.models import PRACTICE_ROLES, Invoice, InvoiceStatus, Practice, Role
-from tracker.services import cost_lines, invoice_documents, invoicing, payments, register
+from tracker.services import (
+    capacity,
+    cost_lines,
+    invoice_documents,
+    invoicing,
+    payments,
+    register,
+)
 from tracker.services.dates import today_in_london
 from tracker.services.errors import DomainError, Invalid
 from tracker.view_helpers import show_domain_error
@@ -207,7 +214,7 @@ def _render_detail(
     is_draft = invoice.status == InvoiceStatus.DRAFT
     if details_form is None:
         details_form = DraftDetailsForm(obj=invoice, formdata=None)
-    evidence = invoicing.draft_evidence_names(db_session(), invoice) if is_draft else None
+    evidence = invoicing.draft_evidence(db_session(), invoice) if is_draft else None
     document = invoice_documents.invoice_document(invoice, today, evidence)
     credit_note = None
     if invoice.status == InvoiceStatus.CANCELLED:
@@ -227,6 +234,7 @@ def _render_detail(
             else []
         ),
         changes=invoicing.draft_changes(db_session(), invoice) if is_draft else [],
+        double_counting=capacity.double_counting_warnings(invoice.lines) if is_draft else [],
         details_form=details_form,
         payment_form=payment_form or PaymentForm(formdata=None, paid_on=today),
         refund_form=refund_form or RefundForm(formdata=None, paid_on=today),
@@ -377,7 +385,7 @@ def _record(invoice_id: int, form: PaymentForm, sign: int) -> Response | tuple[s
 def _document(invoice: Invoice, today: date) -> InvoiceDocument:
     evidence = None
     if invoice.status == InvoiceStatus.DRAFT:
-        evidence = invoicing.draft_evidence_names(db_session(), invoice)
+        evidence = invoicing.draft_evidence(db_session(), invoice)
     return invoice_documents.invoice_document(invoice, today, evidence)
 
 

@@ -77,7 +77,9 @@ class Invoice(Base):
     #: JSON snapshots of the supplier (practice) and customer (ICB) taken at issue.
     supplier_snapshot: Mapped[str | None] = mapped_column(Text)
     customer_snapshot: Mapped[str | None] = mapped_column(Text)
-    #: JSON list of the evidence file names listed on the invoice, frozen at issue.
+    #: JSON of the evidence files named on the invoice, frozen at issue: {"files": [...],
+    #: "by_line": {"<position>": [names]}}; invoices issued before evidence was named per
+    #: line hold a plain list (services.invoice_documents.read_evidence_snapshot reads both).
     evidence_snapshot: Mapped[str | None] = mapped_column(Text)
     net_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     vat_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))

@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from tracker.cost_kinds import DETAIL_CHOICES, DETAIL_LABELS
+from tracker.cost_kinds import (
+    CAPACITY_LOST,
+    COSTS_INCURRED,
+    DETAIL_CHOICES,
+    DETAIL_LABELS,
+    is_notional,
+)
 from tracker.models import (
     COST_KIND_LABELS,
     SYSTEMS,
@@ -280,8 +286,49 @@ class IncidentTotals:
 
     @property
     def kinds(self) -> list[tuple[str, str, Decimal]]:
-        """(kind, label, total) for every kind, in the standard order, zeros included."""
-        return [(k.value, COST_KIND_LABELS[k], self.by_kind.get(k.value, ZERO)) for k in CostKind]
+        """(kind, label, total) for every kind, costs incurred first and capacity lost
+        last (the order of the sections), zeros included."""
+        return [
+            (k.value, COST_KIND_LABELS[k], self.by_kind.get(k.value, ZERO))
+            for k in kinds_in_section_order()
+        ]
+
+    @property
+    def costs_incurred(self) -> Decimal:
+        """Money spent: every kind but the notional value of capacity lost."""
+        return sum((v for k, v in self.by_kind.items() if not is_notional(k)), ZERO)
+
+    @property
+    def capacity_lost(self) -> Decimal:
+        """The notional value of clinical capacity lost (lost or cancelled appointments)."""
+        return sum((v for k, v in self.by_kind.items() if is_notional(k)), ZERO)
+
+    @property
+    def sections(self) -> list[TotalsSection]:
+        """The kinds in their two sections, each with its subtotal; together they add up to
+        the total."""
+        return [
+            TotalsSection(
+                title,
+                [row for row in self.kinds if is_notional(row[0]) == notional],
+                self.capacity_lost if notional else self.costs_incurred,
+            )
+            for notional, title in ((False, COSTS_INCURRED), (True, CAPACITY_LOST))
+        ]
+
+
+@dataclass(frozen=True)
+class TotalsSection:
+    """Costs incurred, or the value of clinical capacity lost (notional), by kind."""
+
+    title: str
+    kinds: list[tuple[str, str, Decimal]]
+    subtotal: Decimal
+
+
+def kinds_in_section_order() -> list[CostKind]:
+    """The cost kinds with the notional ones (capacity lost) last, as every total shows them."""
+    return sorted(CostKind, key=lambda kind: is_notional(kind.value))
 
 
 def incident_totals(session: Session, incident_id: int) -> IncidentTotals:

@@ -4,10 +4,20 @@ details) as the plain data the PDF and Excel builders and the invoice page all s
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date, timedelta
+from decimal import Decimal
 
 from tracker.documents.data import DocumentLine, InvoiceDocument, Party, PaymentDetails
-from tracker.models import COST_KIND_LABELS, CostKind, DocumentKind, Invoice, InvoiceStatus
+from tracker.models import (
+    COST_KIND_LABELS,
+    CostKind,
+    DocumentKind,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+)
+from tracker.presentation import format_money
 from tracker.services import invoicing
 from tracker.services.money import ZERO
 
@@ -15,6 +25,59 @@ VAT_STATEMENT = (
     "No VAT is charged. NHS payments to GP practices for medical services are exempt from "
     "VAT, and compensation for costs incurred is outside the scope of VAT."
 )
+#: A VAT invoice that includes items with no VAT must show clearly that no VAT is payable
+#: on them and show their total separately, and must give the rate of VAT per item (HMRC,
+#: VAT Notice 700/21 "Record keeping for VAT", section 16.3,
+#: https://www.gov.uk/guidance/record-keeping-for-vat-notice-70021; per-line rate
+#: indicators on mixed invoices: VAT Trader Records manual VATREC16027,
+#: https://www.gov.uk/hmrc-internal-manuals/vat-trader-records/vatrec16027).
+MIXED_VAT_STATEMENT = (
+    'No VAT is payable on the lines marked "No VAT", {total} in total. NHS payments to GP '
+    "practices for medical services are exempt from VAT, and compensation for costs "
+    "incurred is outside the scope of VAT."
+)
+
+
+def vat_statement(lines: list[InvoiceLine], vat_total: Decimal) -> str | None:
+    """What the invoice says about VAT: that none is charged, or (a mixed invoice) which
+    lines carry none and their total."""
+    if vat_total == ZERO:
+        return VAT_STATEMENT
+    without = sum(
+        (line.total_amount for line in lines if not line.vat_amount),
+        ZERO,
+    )
+    if without == ZERO:
+        return None
+    return MIXED_VAT_STATEMENT.format(total=format_money(without))
+
+
+def read_evidence_snapshot(raw: str | None) -> tuple[list[str], dict[int, list[str]]]:
+    """(the list printed after the lines, the file names by line position) from a frozen
+    evidence snapshot. Invoices issued before evidence was named per line froze a plain
+    list of "file: description" entries: it is still printed, with no names per line."""
+    data = json.loads(raw or "[]")
+    if isinstance(data, list):
+        return [str(item) for item in data], {}
+    return _evidence_parts(data)
+
+
+def _evidence_parts(data: Mapping[str, object]) -> tuple[list[str], dict[int, list[str]]]:
+    files = data.get("files") or []
+    by_line = data.get("by_line") or {}
+    assert isinstance(files, list) and isinstance(by_line, dict)
+    return [str(item) for item in files], {
+        int(position): [str(name) for name in names] for position, names in by_line.items()
+    }
+
+
+def _appointment_type(line: InvoiceLine) -> str | None:
+    if line.kind != CostKind.APPOINTMENTS:
+        return None
+    return next(
+        (item["value"] for item in line.details or [] if item.get("name") == "appointment_type"),
+        None,
+    )
 
 
 def _party(snapshot: dict[str, object]) -> Party:
@@ -30,19 +93,20 @@ def _party(snapshot: dict[str, object]) -> Party:
 
 
 def invoice_document(
-    invoice: Invoice, today: date, evidence: list[str] | None = None
+    invoice: Invoice, today: date, evidence: Mapping[str, object] | None = None
 ) -> InvoiceDocument:
     """The printable document: the frozen snapshot for an issued invoice, the practice's
-    current details for a draft (marked DRAFT)."""
+    current details for a draft (marked DRAFT), with `evidence` as
+    invoicing.draft_evidence gives it."""
     is_draft = invoice.status == InvoiceStatus.DRAFT
     if is_draft:
         supplier = invoicing.supplier_snapshot(invoice.practice)
         customer = invoicing.customer_snapshot(invoice.practice.icb)
-        evidence_names = evidence or []
+        evidence_names, by_line = _evidence_parts(evidence or {})
     else:
         supplier = json.loads(invoice.supplier_snapshot or "{}")
         customer = json.loads(invoice.customer_snapshot or "{}")
-        evidence_names = json.loads(invoice.evidence_snapshot or "[]")
+        evidence_names, by_line = read_evidence_snapshot(invoice.evidence_snapshot)
     lines = tuple(
         DocumentLine(
             incident_title=line.incident_title,
@@ -59,6 +123,8 @@ def invoice_document(
             vat=line.vat_amount,
             total=line.total_amount,
             details=tuple((item["label"], item["value"]) for item in line.details or []),
+            evidence=tuple(by_line.get(line.position, ())),
+            appointment_type=_appointment_type(line),
         )
         for line in invoice.lines
     )
@@ -88,7 +154,7 @@ def invoice_document(
             remittance_email=supplier.get("remittance_email"),  # type: ignore[arg-type]
             terms_days=terms,
         ),
-        vat_statement=VAT_STATEMENT if invoice.vat_total == ZERO else None,
+        vat_statement=vat_statement(invoice.lines, invoice.vat_total),
         evidence=tuple(evidence_names),
         notes=invoice.notes or "",
         credited_number=credited,

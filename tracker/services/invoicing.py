@@ -21,7 +21,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from tracker.cost_kinds import invoice_details
+from tracker.cost_kinds import invoice_details, is_notional
 from tracker.models import (
     CostKind,
     CostLine,
@@ -63,10 +63,12 @@ def uninvoiced_lines(session: Session, practice_id: int) -> list[CostLine]:
 
 
 def sort_for_print(lines: Iterable[CostLine]) -> list[CostLine]:
-    """Grouped by incident (oldest first), then cost kind, then date."""
+    """Costs incurred before the value of capacity lost (notional), as the invoice prints
+    them in two sections; within each, by incident (oldest first), cost kind, then date."""
     return sorted(
         lines,
         key=lambda line: (
+            is_notional(line.kind),
             line.incident.starts_at,
             line.incident_id,
             KIND_ORDER.get(line.kind, 99),
@@ -474,7 +476,9 @@ def customer_snapshot(icb: Icb) -> dict[str, object]:
     }
 
 
-def _evidence_names(session: Session, invoice: Invoice) -> list[str]:
+def _evidence_files(session: Session, invoice: Invoice) -> list[tuple[InvoiceLine, Evidence]]:
+    """(invoice line, evidence file) for every file of the invoice's cost lines, in print
+    order then upload order."""
     ids = [line.cost_line_id for line in invoice.lines if line.cost_line_id]
     if not ids:
         return []
@@ -482,8 +486,26 @@ def _evidence_names(session: Session, invoice: Invoice) -> list[str]:
     files = session.scalars(
         select(Evidence).where(Evidence.cost_line_id.in_(ids)).order_by(Evidence.id)
     ).all()
-    ordered = sorted(files, key=lambda e: (lines[e.cost_line_id].position, e.id))
-    return [f"{e.original_filename}: {_short(lines[e.cost_line_id].description)}" for e in ordered]
+    pairs = [(lines[e.cost_line_id], e) for e in files]
+    return sorted(pairs, key=lambda pair: (pair[0].position, pair[1].id))
+
+
+def _evidence_names(session: Session, invoice: Invoice) -> list[str]:
+    return [
+        f"{e.original_filename}: {_short(line.description)}"
+        for line, e in _evidence_files(session, invoice)
+    ]
+
+
+def evidence_snapshot(session: Session, invoice: Invoice) -> dict[str, object]:
+    """The evidence as frozen at issue: the list printed after the lines ("files") and the
+    file names under each line, by line position ("by_line"). An invoice issued before
+    evidence was named per line froze only the list (a JSON list): see
+    invoice_documents.read_evidence_snapshot."""
+    by_line: dict[str, list[str]] = {}
+    for line, e in _evidence_files(session, invoice):
+        by_line.setdefault(str(line.position), []).append(e.original_filename)
+    return {"files": _evidence_names(session, invoice), "by_line": by_line}
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -550,7 +572,7 @@ def issue_invoice(
     invoice.outage_event_id = _shared_event(session, invoice)
     invoice.supplier_snapshot = json.dumps(supplier_snapshot(practice), ensure_ascii=False)
     invoice.customer_snapshot = json.dumps(customer_snapshot(practice.icb), ensure_ascii=False)
-    invoice.evidence_snapshot = json.dumps(_evidence_names(session, invoice), ensure_ascii=False)
+    invoice.evidence_snapshot = json.dumps(evidence_snapshot(session, invoice), ensure_ascii=False)
     invoice.issued_at = utcnow()
     invoice.issued_by_id = user_id
     audit.record(
@@ -660,5 +682,6 @@ def credit_invoice(
     return credit
 
 
-def draft_evidence_names(session: Session, invoice: Invoice) -> list[str]:
-    return _evidence_names(session, invoice)
+def draft_evidence(session: Session, invoice: Invoice) -> dict[str, object]:
+    """A draft's evidence as it would be frozen if it were issued now."""
+    return evidence_snapshot(session, invoice)

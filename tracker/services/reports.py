@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from tracker.cost_kinds import is_notional
 from tracker.documents.report_data import (
     FIGURE_FIELDS,
     HOURS_ZERO,
@@ -136,14 +137,15 @@ def _figures(values: Sequence[Any]) -> Figures:
 
 
 def by_kind(session: Session, event_id: int, icb_ids: Sequence[int] | None) -> list[KindRow]:
-    """One row per cost kind, in the usual order, zeros included."""
+    """One row per cost kind, costs incurred first and lost appointments (capacity lost,
+    a notional value) last, zeros included."""
     found = {
         row[0]: _figures(row[1:])
         for row in session.execute(_lines_query(event_id, icb_ids, InvoiceLine.kind))
     }
     return [
         KindRow(kind.value, COST_KIND_LABELS[kind], found.get(kind.value, Figures()))
-        for kind in CostKind
+        for kind in sorted(CostKind, key=lambda kind: is_notional(kind.value))
     ]
 
 
