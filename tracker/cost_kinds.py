@@ -79,8 +79,39 @@ APPOINTMENT_RATE_KEYS = {
 #: overheads: Unit Costs of Health and Social Care 2024 (University of Kent), GP costs table
 #: 9.4.2 and nurse costs table 9.2.1, https://kar.kent.ac.uk/109563/
 RATES_INCLUDING_ONCOSTS = ("gp_hour", "nurse_hour")
-#: The on-cost percentages a line can carry, by field name.
+#: The on-cost percentages a line can carry, by field name (the premium is typed; NI and
+#: pension come from the rate card for the line's date).
 ONCOSTS = ("overtime_pct", "pension_pct", "ni_pct")
+
+#: How extra staff hours were paid (services.costing.PayBasis), as the form offers them.
+#: NHSBSA: overtime is not pensionable; a part-timer's additional hours up to whole time are,
+#: at the plain rate ("Pensionable pay", nhsbsa.nhs.uk/member-hub/pensionable-pay).
+PAY_BASES = (
+    ("overtime", "Overtime, paid at a premium (not pensionable)"),
+    (
+        "additional",
+        "Additional hours of a part-time member of the NHS Pension Scheme, at the normal rate",
+    ),
+    ("plain", "Extra hours at the normal rate, not in the NHS Pension Scheme"),
+    ("inclusive", "A rate that already includes on-costs, like a PSSRU unit cost"),
+)
+PAY_BASES_PRINTED = {
+    "overtime": "Overtime",
+    "additional": "Additional hours (pensionable)",
+    "plain": "Extra hours at the normal rate",
+    "inclusive": "Rate includes on-costs",
+}
+#: Whether a locum GP pays into the NHS Pension Scheme through the practice: only then does
+#: the practice pay employer pension, on 90% of the fee (NHSBSA, "GP locums",
+#: nhsbsa.nhs.uk/employer-hub/gp-locums; forms GP Locum A and B).
+LOCUM_PENSION = (
+    (
+        "scheme",
+        "Yes: the locum pays into the NHS Pension Scheme through the practice (forms A and B)",
+    ),
+    ("none", "No: through an agency or their own limited company, or not in the scheme"),
+)
+LOCUM_PENSION_PRINTED = {"scheme": "In the NHS Pension Scheme", "none": "Not pensionable"}
 
 
 @dataclass(frozen=True)
@@ -114,6 +145,9 @@ class FieldSpec:
     default: str | None = None
     #: message when a choice is not one of the choices
     choose: str = ""
+    #: how a chosen value reads on the invoice and the cost's page, when shorter than the
+    #: form's wording
+    printed: Mapping[str, str] = field(default_factory=dict)
     #: what the value is measured in, shown beside the box ("£", "hours", "%", "an hour")
     prefix: str = ""
     suffix: str = ""
@@ -150,7 +184,8 @@ class FieldSpec:
         return self.maximum_by_unit.get(unit, self.maximum)
 
     def choice_label(self, value: str | None) -> str:
-        return dict(self.choices).get(value or "", value or "")
+        text = value or ""
+        return self.printed.get(text) or dict(self.choices).get(text, text)
 
 
 @dataclass(frozen=True)
@@ -312,14 +347,12 @@ def _percent(
 
 
 _OVERTIME: dict[str, Any] = dict(noun="Overtime premium", maximum=Decimal(200))
-_PENSION: dict[str, Any] = dict(noun="Pension", maximum=Decimal(100))
-_NI: dict[str, Any] = dict(noun="National Insurance", maximum=Decimal(100))
 
 STAFF = KindSpec(
     kind="staff",
     label=cost_kind_label("staff"),
     units=("hour",),
-    oncosts=ONCOSTS,
+    oncosts=("overtime_pct",),
     prefill_param="rate",
     fields=(
         _text_detail(
@@ -354,32 +387,32 @@ STAFF = KindSpec(
             suffix="an hour",
             noun="Hourly rate",
         ),
+        FieldSpec(
+            "pay_basis",
+            "How were the hours paid?",
+            FieldType.CHOICE,
+            hint=(
+                "Employer National Insurance (13.8% until 5 April 2025, 15% from 6 April 2025)"
+                " is added from your rate card for the date of the cost; employer pension"
+                " (14.38%) only on a part-timer's additional hours, never on overtime."
+            ),
+            choices=PAY_BASES,
+            printed=PAY_BASES_PRINTED,
+            default="overtime",
+            choose="Choose how the hours were paid",
+            required=True,
+            detail=True,
+            invoice_label="Paid as",
+            summary_label="Paid as",
+        ),
         # Agenda for Change overtime: time and a half for bands 1-7 (NHS Terms and Conditions
         # of Service Handbook, section 3, NHS Employers)
         _percent(
             "overtime_pct",
             "Overtime premium",
-            "50 for time and a half; 0 if paid at the normal rate",
+            "50 for time and a half; used only for overtime",
+            required=False,
             **_OVERTIME,
-        ),
-        # employers pay 14.38% locally in 2024/25 and 2025/26 (NHSBSA, "NHS Pension Scheme
-        # employer contribution rates 2024/25", nhsbsa.nhs.uk/nhs-pension-scheme-employer-
-        # contribution-rates-202425, and the 2025/26 page)
-        _percent(
-            "pension_pct",
-            "Employer pension",
-            "Employer NHS pension, 14.38% in 2024/25; 0 for rates that already include on-costs",
-            **_PENSION,
-        ),
-        # Class 1 secondary rate (HMRC, "Rates and thresholds for employers 2024 to 2025",
-        # gov.uk/guidance/rates-and-thresholds-for-employers-2024-to-2025; 15% from 6 April
-        # 2025 by the National Insurance Contributions (Secondary Class 1 Contributions) Act
-        # 2025, legislation.gov.uk/ukpga/2025/11)
-        _percent(
-            "ni_pct",
-            "Employer National Insurance",
-            "13.8% in 2024/25, 15% from 6 April 2025",
-            **_NI,
         ),
         _vat_rate("Leave blank: staff costs carry no VAT"),
     ),
@@ -389,7 +422,6 @@ LOCUM = KindSpec(
     kind="locum",
     label=cost_kind_label("locum"),
     units=("session", "hour"),
-    oncosts=("pension_pct",),
     prefill_param="unit",
     fields=(
         _text_detail(
@@ -431,11 +463,21 @@ LOCUM = KindSpec(
             "As on the locum's invoice",
             noun_by_unit={"session": "Rate per session", "hour": "Hourly rate"},
         ),
-        _percent(
-            "pension_pct",
-            "Employer pension",
-            "Employer pension the practice pays on the locum's fee; 0 if none",
-            **_PENSION,
+        FieldSpec(
+            "locum_pension",
+            "Does the locum pay into the NHS Pension Scheme through the practice?",
+            FieldType.CHOICE,
+            hint=(
+                "If so, the practice pays employer pension (14.38%) on 90% of the fee, from"
+                " your rate card for the date of the cost."
+            ),
+            choices=LOCUM_PENSION,
+            printed=LOCUM_PENSION_PRINTED,
+            choose="Say whether the locum pays into the NHS Pension Scheme through the practice",
+            required=True,
+            detail=True,
+            invoice_label="Pension",
+            summary_label="NHS Pension Scheme",
         ),
         _text_detail(
             "locum_invoice_ref",
@@ -518,29 +560,23 @@ APPOINTMENTS = KindSpec(
             column=None,
             group="rebook",
         ),
+        FieldSpec(
+            "rebook_basis",
+            "How was the admin time paid?",
+            FieldType.CHOICE,
+            choices=PAY_BASES[:3],
+            printed=PAY_BASES_PRINTED,
+            default="overtime",
+            choose="Choose how the admin time was paid",
+            column=None,
+            group="rebook",
+        ),
         _percent(
             "overtime_pct",
             "Overtime premium on admin time",
+            "50 for time and a half; used only for overtime",
             required=False,
             noun="Overtime premium",
-            maximum=Decimal(200),
-            column=None,
-            group="rebook",
-        ),
-        _percent(
-            "pension_pct",
-            "Employer pension on admin time",
-            required=False,
-            noun="Pension",
-            maximum=Decimal(200),
-            column=None,
-            group="rebook",
-        ),
-        _percent(
-            "ni_pct",
-            "Employer National Insurance on admin time",
-            required=False,
-            noun="National Insurance",
             maximum=Decimal(200),
             column=None,
             group="rebook",
@@ -574,6 +610,7 @@ EXPENSE = KindSpec(
             allow_zero=False,
             width=10,
             attr="unit_rate",
+            column="receipt_net",
         ),
         FieldSpec(
             "vat_paid",
@@ -585,7 +622,7 @@ EXPENSE = KindSpec(
             prefix="£",
             width=10,
             inputmode="decimal",
-            column="vat_amount",
+            column="receipt_vat",
         ),
     ),
 )

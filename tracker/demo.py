@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.cost_kinds import DETAIL_LABELS, clean_details
+from tracker.cost_kinds import DETAIL_LABELS
 from tracker.models import (
     CostKind,
     CostLine,
@@ -27,7 +28,8 @@ from tracker.models import (
     User,
 )
 from tracker.presentation import format_money
-from tracker.services import audit, costing
+from tracker.services import audit, cost_lines
+from tracker.services.cost_lines import LineInput, PricingContext
 from tracker.services.dates import london_to_utc
 from tracker.services.directory import UserDetails, load_icbs, save_user
 from tracker.services.rates import seed_rate_card
@@ -129,35 +131,12 @@ def seed_event(session: Session) -> OutageEvent:
 
 
 def _add_line(
-    session: Session,
-    incident: Incident,
-    kind: CostKind,
-    line_date: date,
-    description: str,
-    quantity: Decimal,
-    unit: str,
-    rate: Decimal,
-    amounts: costing.LineAmounts,
-    **values: object,
-) -> CostLine:
-    """A line with its on-cost percentages and its kind's text details (by spec name)."""
-    details = clean_details(kind, values)
-    columns = {name: value for name, value in values.items() if name not in DETAIL_LABELS}
-    line = CostLine(
-        incident_id=incident.id,
-        kind=kind.value,
-        line_date=line_date,
-        description=description,
-        quantity=quantity,
-        unit=unit,
-        unit_rate=rate,
-        net_amount=amounts.net,
-        vat_amount=amounts.vat,
-        total_amount=amounts.total,
-        working=amounts.working,
-        details=details,
-        **columns,
-    )
+    session: Session, incident: Incident, context: PricingContext, inp: LineInput
+) -> None:
+    """A line priced as the form would price it (services.cost_lines), at the rates of the
+    practice's card in force on its date."""
+    line = CostLine(incident_id=incident.id)
+    cost_lines.price_into(line, inp, context)
     session.add(line)
     session.flush()
     # the demo history reads as if the practice manager had typed the costs in
@@ -168,9 +147,10 @@ def _add_line(
         action="create",
         practice_id=incident.practice_id,
         incident_id=incident.id,
-        summary=f"{kind.label} added: {description} ({format_money(line.total_amount)})",
+        summary=f"{CostKind(line.kind).label} added: {line.description} "
+        f"({format_money(line.total_amount)})",
+        changes=audit.diff({}, cost_lines.audit_snapshot(line)),
     )
-    return line
 
 
 def seed_incidents(session: Session, practices: list[Practice], event: OutageEvent) -> None:
@@ -210,74 +190,69 @@ def seed_incidents(session: Session, practices: list[Practice], event: OutageEve
 
 def _seed_incident_lines(session: Session, incident: Incident, scale: int) -> None:
     d = DEMO_DAY
-    ot, pension, ni = Decimal("50"), Decimal("14.38"), Decimal("13.8")
-    staff = (
-        (
-            "Reception team (Band 2): extra hours phoning and rebooking patients",
-            Decimal("12") * scale,
-            Decimal("12.08"),
-            "Receptionist",
-        ),
-        (
-            "Practice nurse (Band 5): paper clinics and re-entering notes",
-            Decimal("6.5"),
-            Decimal("18.66"),
-            "Practice nurse",
-        ),
-        (
-            "Practice manager (Band 7): incident coordination and ICB liaison",
-            Decimal("4"),
-            Decimal("27.01"),
-            "Practice manager",
-        ),
+    context = cost_lines.pricing_context(session, incident.practice, d)
+    ot = Decimal("50")
+
+    def add(kind: CostKind, description: str, **values: Any) -> None:
+        details = {name: values.pop(name) for name in list(values) if name in DETAIL_LABELS}
+        inp = LineInput(kind=kind.value, line_date=d, description=description, details=details)
+        for name, value in values.items():
+            setattr(inp, name, value)
+        _add_line(session, incident, context, inp)
+
+    add(
+        CostKind.STAFF,
+        "Reception team (Band 2): extra hours phoning and rebooking patients",
+        quantity=Decimal("12") * scale,
+        unit_rate=Decimal("12.08"),
+        overtime_pct=ot,
+        staff_role="Receptionist",
+        pay_basis="overtime",
     )
-    for description, hours, rate, role in staff:
-        amounts = costing.staff_time(hours, rate, ot, pension, ni)
-        _add_line(
-            session,
-            incident,
-            CostKind.STAFF,
-            d,
-            description,
-            hours,
-            "hour",
-            rate,
-            amounts,
-            overtime_pct=ot,
-            pension_pct=pension,
-            ni_pct=ni,
-            staff_role=role,
-        )
-    sessions = Decimal(2 * scale)
-    amounts = costing.locum_cover(sessions, Decimal("357.00"), "session", pension)
-    _add_line(
-        session,
-        incident,
+    add(
+        CostKind.STAFF,
+        "Practice nurse (Band 5): paper clinics and re-entering notes",
+        quantity=Decimal("6.5"),
+        unit_rate=Decimal("18.66"),
+        overtime_pct=ot,
+        staff_role="Practice nurse",
+        pay_basis="overtime",
+    )
+    add(
+        CostKind.STAFF,
+        "Part-time administrator (Band 4): additional hours scanning paper records",
+        quantity=Decimal("4"),
+        unit_rate=Decimal("14.89"),
+        staff_role="Administrator (part-time)",
+        pay_basis="additional",
+    )
+    add(
+        CostKind.STAFF,
+        "Practice manager (Band 7): incident coordination and ICB liaison",
+        quantity=Decimal("4"),
+        unit_rate=Decimal("27.01"),
+        overtime_pct=ot,
+        staff_role="Practice manager",
+        pay_basis="overtime",
+    )
+    add(
         CostKind.LOCUM,
-        d,
         "Locum GP cover for the backlog clinic",
-        sessions,
-        "session",
-        Decimal("357.00"),
-        amounts,
-        pension_pct=pension,
+        quantity=Decimal(2 * scale),
+        unit="session",
+        unit_rate=Decimal("357.00"),
         locum_name="Dr Łukasz Nowak",
         locum_invoice_ref=f"LN-2407-{19 + scale}",
+        locum_pension="scheme",
     )
     for kind_label, count, cost in (("gp", 38 * scale, "45.00"), ("nurse", 12 * scale, "11.75")):
-        quantity, rate = Decimal(count), Decimal(cost)
-        amounts = costing.lost_appointments(quantity, rate)
-        _add_line(
-            session,
-            incident,
+        add(
             CostKind.APPOINTMENTS,
-            d,
-            f"{kind_label.upper() if kind_label == 'gp' else 'Nurse'} appointments "
-            "cancelled while records were unavailable",
-            quantity,
-            "appointment",
-            rate,
-            amounts,
+            f"{'GP' if kind_label == 'gp' else 'Nurse'} appointments cancelled while records "
+            "were unavailable",
+            quantity=Decimal(count),
+            unit="appointment",
+            unit_rate=Decimal(cost),
             appointment_type=kind_label,
         )
     for supplier, description, net, vat in (
@@ -289,17 +264,11 @@ def _seed_incident_lines(session: Session, incident: Incident, scale: int) -> No
             Decimal("0"),
         ),
     ):
-        amounts = costing.other_expense(net, vat)
-        _add_line(
-            session,
-            incident,
+        add(
             CostKind.EXPENSE,
-            d,
             description,
-            Decimal(1),
-            "item",
-            net,
-            amounts,
+            unit_rate=net,
+            vat_paid=vat,
             supplier=supplier,
         )
 

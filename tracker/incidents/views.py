@@ -53,7 +53,7 @@ from tracker.presentation import duration_text, size_text
 from tracker.services import capacity, cost_lines, evidence, incidents
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid
-from tracker.services.rates import rate_card
+from tracker.services.rates import card_on
 from tracker.view_helpers import send_evidence, show_domain_error, show_domain_errors
 
 bp = Blueprint("incidents", __name__)
@@ -259,12 +259,15 @@ def reopen(incident_id: int) -> Response:
 # --- cost lines ------------------------------------------------------------------------
 
 
-def _rate_card_prefill(kind: str, practice_id: int) -> cost_lines.Prefill:
-    """A new line's figures from the practice's rate card (the rule lives in
-    services.cost_lines), and the choices shown as "fill in from your rate card" links."""
+def _rate_card_prefill(kind: str, incident: Incident) -> cost_lines.Prefill:
+    """A new line's figures from the practice's rate card in force on the incident's first
+    day (the rule lives in services.cost_lines), and the choices shown as "fill in from your
+    rate card" links."""
     param = CostKind(kind).spec.prefill_param
     asked = request.args.get(param) if param else None
-    return cost_lines.prefill(rate_card(db_session(), practice_id), kind, asked)
+    day = _default_line_date(incident)
+    card = card_on(db_session(), incident.practice_id, day)
+    return cost_lines.prefill(card, kind, asked, on=day)
 
 
 def _upload(form: LineForm) -> Any:
@@ -290,7 +293,7 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
     choices: cost_lines.Prefill | None = None
     if request.method == "GET":
         if line is None:
-            choices = _rate_card_prefill(kind, incident.practice_id)
+            choices = _rate_card_prefill(kind, incident)
             # every kind has a date; a new line's defaults to the incident's (unless prefilled)
             values = {"line_date": _default_line_date(incident), **choices.values}
         else:
@@ -299,7 +302,7 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
             getattr(form, name).data = value
     elif line is None:
         # the rate-card links again after a POST, without touching what was typed
-        choices = _rate_card_prefill(kind, incident.practice_id)
+        choices = _rate_card_prefill(kind, incident)
     if request.method == "POST":
         inp = cost_lines.line_input(kind, form.data)
         form.validate()

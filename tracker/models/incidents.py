@@ -6,7 +6,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker import cost_kinds
@@ -111,6 +121,19 @@ class CostLine(Base):
     vat_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     total_amount: Mapped[Decimal] = mapped_column(Money)
     working: Mapped[str] = mapped_column(String(300), default="")
+    #: The parts of the net amount (services.costing): base = quantity x rate, then the
+    #: overtime premium, employer NI and employer pension; NULL on lines priced before
+    #: revision 0004, whose working is all they have.
+    base_amount: Mapped[Decimal | None] = mapped_column(Money)
+    premium_amount: Mapped[Decimal | None] = mapped_column(Money)
+    ni_amount: Mapped[Decimal | None] = mapped_column(Money)
+    pension_amount: Mapped[Decimal | None] = mapped_column(Money)
+    #: The rate-card rates the line was priced with, frozen:
+    #: [{"key", "label", "value", "source", "period"}, ...].
+    rates_used: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    #: Other expenses: the receipt as typed (net and VAT), whatever the line charges.
+    receipt_net: Mapped[Decimal | None] = mapped_column(Money)
+    receipt_vat: Mapped[Decimal | None] = mapped_column(Money)
     #: The kind's text details by field name (tracker.cost_kinds): {"locum_name": "Dr A"}.
     details: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoice.id"), index=True)
@@ -139,10 +162,13 @@ class CostLine(Base):
 
 
 class RateCardItem(Base):
-    """A practice's default rate for one kind of cost, with where the figure comes from."""
+    """A practice's rate for one kind of cost over one period, with where the figure comes
+    from. A line takes the rate in force on its date (services.rates.rates_on)."""
 
     __tablename__ = "rate_card_item"
-    __table_args__ = (UniqueConstraint("practice_id", "key", name="uq_rate_card_item"),)
+    __table_args__ = (
+        UniqueConstraint("practice_id", "key", "valid_from", name="uq_rate_card_item_period"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
@@ -153,7 +179,13 @@ class RateCardItem(Base):
     unit: Mapped[str] = mapped_column(String(20))
     value: Mapped[Decimal] = mapped_column(Fixed(2))
     source: Mapped[str] = mapped_column(String(300), default="")
-    year: Mapped[str] = mapped_column(String(10), default="")
+    #: The period's name as printed ("2024/25"); blank for a practice's own dated rate.
+    year: Mapped[str] = mapped_column(String(20), default="")
+    #: First and last day the rate applies to; NULL is open-ended.
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    #: The practice's own figure rather than the published default.
+    is_own: Mapped[bool] = mapped_column(Boolean, default=False)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

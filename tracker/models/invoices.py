@@ -129,6 +129,13 @@ class InvoiceLine(Base):
     net_amount: Mapped[Decimal] = mapped_column(Money)
     vat_amount: Mapped[Decimal] = mapped_column(Money)
     total_amount: Mapped[Decimal] = mapped_column(Money)
+    #: The parts of the net amount, copied from the cost line (NULL before revision 0004).
+    base_amount: Mapped[Decimal | None] = mapped_column(Money)
+    premium_amount: Mapped[Decimal | None] = mapped_column(Money)
+    ni_amount: Mapped[Decimal | None] = mapped_column(Money)
+    pension_amount: Mapped[Decimal | None] = mapped_column(Money)
+    #: The rates the line was priced with and their sources, frozen at issue.
+    rates_used: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
     #: Hours of staff or locum time, appointments lost: kept for reports.
     hours: Mapped[Decimal | None] = mapped_column(Fixed(2))
     appointments: Mapped[int | None] = mapped_column(Integer)

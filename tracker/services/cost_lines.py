@@ -29,7 +29,7 @@ from tracker.cost_kinds import (
     clean_details,
     spec_for,
 )
-from tracker.models import CostKind, CostLine, Incident, Invoice, RateCardItem
+from tracker.models import CostKind, CostLine, Incident, Invoice, Practice, RateCardItem
 from tracker.presentation import (
     format_money,
     format_number,
@@ -38,8 +38,10 @@ from tracker.presentation import (
     whole_minutes,
 )
 from tracker.services import audit, costing, invoicing
+from tracker.services.costing import PayBasis
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.money import ZERO, to_pence
+from tracker.services.rates import card_on, period_text
 
 EARLIEST_DATE = date(2000, 1, 1)
 #: The plain fields every line has, as the audit trail records them; the kind's text
@@ -55,6 +57,10 @@ AUDITED_LINE_FIELDS = [
     "pension_pct",
     "ni_pct",
     "vat_rate",
+    "base_amount",
+    "premium_amount",
+    "ni_amount",
+    "pension_amount",
     "net_amount",
     "vat_amount",
     "total_amount",
@@ -75,14 +81,13 @@ class LineInput:
     unit: str = "hour"
     unit_rate: Decimal | None = None
     overtime_pct: Decimal | None = ZERO
-    pension_pct: Decimal | None = ZERO
-    ni_pct: Decimal | None = ZERO
     vat_rate: Decimal | None = None
     #: other expenses: the receipt's VAT
     vat_paid: Decimal | None = ZERO
     #: lost appointments: admin time to rebook, added as its own staff-time line
     rebook_hours: Decimal | None = None
     rebook_rate: Decimal | None = None
+    rebook_basis: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
     def value(self, spec: FieldSpec) -> Any:
@@ -275,13 +280,22 @@ def _group_problems(inp: LineInput, spec: KindSpec, unit: str, today: date) -> l
             )
         elif hours is not None:
             problems += [
-                field_problem(item, inp.value(item), unit, today, required=True) for item in members
+                field_problem(item, inp.value(item), unit, today, required=True)
+                for item in members
+                if item.name != "overtime_pct" or (inp.rebook_basis or "overtime") == "overtime"
             ]
     return problems
 
 
 def _cross_field_problems(inp: LineInput) -> list[Invalid | None]:
-    """Rules between fields, kept explicit: VAT paid is never more than the net amount."""
+    """Rules between fields, kept explicit: VAT paid is never more than the net amount, and
+    overtime needs its premium."""
+    if (
+        inp.kind == CostKind.STAFF
+        and inp.details.get("pay_basis", "overtime") == "overtime"
+        and inp.overtime_pct is None
+    ):
+        return [Invalid("Enter the overtime premium, or 0", "overtime_pct")]
     if (
         inp.kind == CostKind.EXPENSE
         and inp.unit_rate is not None
@@ -293,52 +307,144 @@ def _cross_field_problems(inp: LineInput) -> list[Invalid | None]:
     return []
 
 
-def compute(inp: LineInput) -> costing.LineAmounts:
-    """The line's amounts and working, by the cost model's formula for its kind, with the
-    on-costs its specification applies."""
+@dataclass(frozen=True)
+class PricingContext:
+    """What a line's price depends on besides what was typed: the practice's rate-card rates
+    in force on the line's date (employer NI and pension come from there, never from the
+    form) and whether the practice is registered for VAT (which decides how an expense's
+    VAT is claimed)."""
+
+    rates: Mapping[str, RateCardItem] = field(default_factory=dict)
+    vat_registered: bool = False
+
+    def pct(self, key: str) -> Decimal:
+        item = self.rates.get(key)
+        return item.value if item is not None else ZERO
+
+
+#: The rate-card keys of the on-costs a line may take from the card.
+CARD_ONCOSTS = ("ni_pct", "pension_pct")
+
+
+def pricing_context(session: Session, practice: Practice, day: date | None) -> PricingContext:
+    """The rates in force on `day` on the practice's card, and its VAT registration."""
+    rates = card_on(session, practice.id, day) if day is not None else {}
+    return PricingContext(rates=rates, vat_registered=bool((practice.vat_number or "").strip()))
+
+
+def applied_oncosts(inp: LineInput, context: PricingContext) -> dict[str, Decimal]:
+    """The on-cost percentages the line is priced with; those that do not apply are zero.
+
+    Staff: the premium only on overtime; NI on all pay unless the rate includes on-costs;
+    pension only on a part-timer's additional hours. Locum: pension only when the locum pays
+    into the scheme through the practice. Lost appointments and expenses: none.
+    """
+    none = dict.fromkeys(ONCOSTS, ZERO)
+    if inp.kind == CostKind.STAFF:
+        basis = PayBasis(str(inp.details.get("pay_basis") or PayBasis.OVERTIME))
+        if basis == PayBasis.INCLUSIVE:
+            return none
+        return {
+            "overtime_pct": (inp.overtime_pct or ZERO) if basis == PayBasis.OVERTIME else ZERO,
+            "ni_pct": context.pct("ni_pct"),
+            "pension_pct": context.pct("pension_pct") if basis == PayBasis.ADDITIONAL else ZERO,
+        }
+    if inp.kind == CostKind.LOCUM and inp.details.get("locum_pension") == "scheme":
+        return {**none, "pension_pct": context.pct("pension_pct")}
+    return none
+
+
+def compute(inp: LineInput, context: PricingContext | None = None) -> costing.LineAmounts:
+    """The line's amounts and working by the cost model's formula for its kind, with the
+    on-costs that apply to it at the rates in force on its date. For a practice without a
+    VAT number, VAT a supplier charged is part of the cost, never VAT on the invoice."""
+    context = context or PricingContext()
+    amounts = _compute(inp, context)
+    return amounts if context.vat_registered else costing.vat_as_cost(amounts)
+
+
+def _compute(inp: LineInput, context: PricingContext) -> costing.LineAmounts:
     rate = inp.unit_rate or ZERO
     if inp.kind == CostKind.EXPENSE:
-        return costing.other_expense(rate, inp.vat_paid or ZERO)
+        return costing.other_expense(
+            rate, inp.vat_paid or ZERO, vat_registered=context.vat_registered
+        )
     assert inp.quantity is not None
-    pct = _oncosts(inp)
+    pct = applied_oncosts(inp, context)
     if inp.kind == CostKind.STAFF:
         return costing.staff_time(
             inp.quantity,
             rate,
-            pct["overtime_pct"],
-            pct["pension_pct"],
-            pct["ni_pct"],
-            inp.vat_rate,
+            basis=str(inp.details.get("pay_basis") or PayBasis.OVERTIME),
+            overtime_pct=pct["overtime_pct"],
+            ni_pct=pct["ni_pct"],
+            pension_pct=pct["pension_pct"],
+            vat_rate=inp.vat_rate,
         )
     if inp.kind == CostKind.LOCUM:
-        return costing.locum_cover(inp.quantity, rate, inp.unit, pct["pension_pct"], inp.vat_rate)
+        return costing.locum_cover(
+            inp.quantity,
+            rate,
+            inp.unit,
+            pays_into_scheme=inp.details.get("locum_pension") == "scheme",
+            pension_pct=pct["pension_pct"],
+            vat_rate=inp.vat_rate,
+        )
     return costing.lost_appointments(inp.quantity, rate, inp.vat_rate)
 
 
-def _oncosts(inp: LineInput) -> dict[str, Decimal]:
-    """The on-cost percentages that apply to the kind; the others are zero."""
-    applies = spec_for(inp.kind).oncosts
-    return {name: (getattr(inp, name) or ZERO) if name in applies else ZERO for name in ONCOSTS}
+def rates_used(pct: Mapping[str, Decimal], context: PricingContext) -> list[dict[str, str]]:
+    """The rate-card rates a line was priced with, and their sources, to store with it."""
+    used = []
+    for key in CARD_ONCOSTS:
+        item = context.rates.get(key)
+        if item is not None and pct.get(key):
+            used.append(
+                {
+                    "key": key,
+                    "label": item.label,
+                    "value": str(item.value),
+                    "source": item.source,
+                    "period": period_text(item),
+                }
+            )
+    return used
 
 
-def _apply(line: CostLine, inp: LineInput) -> None:
-    amounts = compute(inp)
+def price_into(line: CostLine, inp: LineInput, context: PricingContext | None = None) -> None:
+    """Price a line as typed and store it: amounts, parts, working, the rates it used."""
+    context = context or PricingContext()
+    amounts = compute(inp, context)
     spec = spec_for(inp.kind)
     line.kind = spec.kind
     line.line_date = inp.line_date  # type: ignore[assignment]
     line.description = inp.description.strip()
     if inp.kind == CostKind.EXPENSE:
         line.quantity, line.unit = Decimal(1), "item"
-        line.unit_rate = to_pence(inp.unit_rate or ZERO)
+        line.unit_rate = amounts.unit_rate or ZERO
+        line.receipt_net = to_pence(inp.unit_rate or ZERO)
+        line.receipt_vat = to_pence(inp.vat_paid or ZERO)
+        line.vat_rate = amounts.vat_rate
     else:
         line.quantity, line.unit = inp.quantity, _unit(inp, spec)  # type: ignore[assignment]
         line.unit_rate = inp.unit_rate  # type: ignore[assignment]
-    for name, value in _oncosts(inp).items():
+        line.receipt_net = line.receipt_vat = None
+        # the rate the supplier charged, kept to price the line again when it is edited
+        line.vat_rate = inp.vat_rate if (spec.has("vat_rate") and inp.vat_rate) else None
+    pct = applied_oncosts(inp, context)
+    for name, value in pct.items():
         setattr(line, name, value)
-    line.vat_rate = inp.vat_rate if (spec.has("vat_rate") and inp.vat_rate) else None
+    set_amounts(line, amounts)
+    line.rates_used = rates_used(pct, context)
+    line.details = clean_details(inp.kind, inp.details)
+
+
+def set_amounts(line: CostLine, amounts: costing.LineAmounts) -> None:
+    """Store a priced line's parts, totals and working on the cost line."""
+    line.base_amount, line.premium_amount = amounts.base, amounts.premium
+    line.ni_amount, line.pension_amount = amounts.ni, amounts.pension
     line.net_amount, line.vat_amount, line.total_amount = amounts.net, amounts.vat, amounts.total
     line.working = amounts.working[:300]
-    line.details = clean_details(inp.kind, inp.details)
 
 
 def audit_snapshot(line: CostLine) -> dict[str, Any]:
@@ -424,11 +530,12 @@ def add_line(
 ) -> list[CostLine]:
     """Add a line (and, for lost appointments with admin time, its rebooking staff line)."""
     _check(inp, today)
-    lines = [_new_line(session, incident, user_id, inp)]
+    context = pricing_context(session, incident.practice, inp.line_date)
+    lines = [_new_line(session, incident, user_id, inp, context)]
     if inp.kind == CostKind.APPOINTMENTS and inp.rebook_hours is not None:
         rebook = _rebooking_line(inp)
         _check(rebook, today)
-        lines.append(_new_line(session, incident, user_id, rebook))
+        lines.append(_new_line(session, incident, user_id, rebook, context))
     return lines
 
 
@@ -443,17 +550,19 @@ def _rebooking_line(inp: LineInput) -> LineInput:
         unit="hour",
         unit_rate=inp.rebook_rate,
         overtime_pct=inp.overtime_pct,
-        pension_pct=inp.pension_pct,
-        ni_pct=inp.ni_pct,
-        details={"staff_role": REBOOK_ROLE},
+        details={"staff_role": REBOOK_ROLE, "pay_basis": inp.rebook_basis or PayBasis.OVERTIME},
     )
 
 
 def _new_line(
-    session: Session, incident: Incident, user_id: int | None, inp: LineInput
+    session: Session,
+    incident: Incident,
+    user_id: int | None,
+    inp: LineInput,
+    context: PricingContext,
 ) -> CostLine:
     line = CostLine(incident_id=incident.id, created_by_id=user_id)
-    _apply(line, inp)
+    price_into(line, inp, context)
     session.add(line)
     session.flush()
     audit.record(
@@ -488,7 +597,7 @@ def update_line(
     inp = replace(inp, rebook_hours=None, rebook_rate=None)
     _check(inp, today, editing=True)
     before = audit_snapshot(line)
-    _apply(line, inp)
+    price_into(line, inp, pricing_context(session, line.incident.practice, inp.line_date))
     changes = audit.diff(before, audit_snapshot(line))
     invoicing.refresh_drafts_holding(session, [line.id])
     if changes:
@@ -536,7 +645,7 @@ def delete_line(session: Session, line: CostLine, user_id: int | None) -> list[s
 class Prefill:
     """Figures for a new line's form from the rate card, and the "fill in from your rate
     card" links: `options` are the rate-card items, `link_values` what each link passes as
-    `param`, `chosen` the item in use."""
+    `param`, `chosen` the item in use. `on` is the day whose rates were used."""
 
     values: dict[str, Any] = field(default_factory=dict)
     options: list[RateCardItem] = field(default_factory=list)
@@ -544,27 +653,29 @@ class Prefill:
     param: str = ""
     link_values: dict[str, str] = field(default_factory=dict)
     admin_rate: Decimal | None = None
+    on: date | None = None
 
 
-def prefill(card: Mapping[str, RateCardItem], kind: str, asked: str | None) -> Prefill:
-    """A new line's figures from the rate card; `asked` is the link the user followed."""
+def prefill(
+    card: Mapping[str, RateCardItem], kind: str, asked: str | None, on: date | None = None
+) -> Prefill:
+    """A new line's figures from the rate card in force on `on` (the incident's first day);
+    `asked` is the link the user followed. Employer NI and pension are not prefilled: they
+    are taken from the card for the line's own date when it is saved."""
     spec = spec_for(kind)
-    pct = {key: card[key].value for key in ONCOSTS if key in card}
+    premium = card["overtime_pct"].value if "overtime_pct" in card else ZERO
     if kind == CostKind.STAFF:
-        return _prefill_staff(card, spec, pct, asked or "")
+        return replace(_prefill_staff(card, spec, premium, asked or ""), on=on)
     if kind == CostKind.LOCUM:
         unit = asked if asked in spec.units else spec.units[0]
         item = card.get(f"locum_{unit}")
         return Prefill(
-            values={
-                "unit": unit,
-                "unit_rate": item.value if item else None,
-                **_oncost_values(spec, pct),
-            },
+            values={"unit": unit, "unit_rate": item.value if item else None},
             options=[card[key] for key in ("locum_session", "locum_hour") if key in card],
             chosen=f"locum_{unit}",
             param=spec.prefill_param or "",
             link_values={"locum_session": "session", "locum_hour": "hour"},
+            on=on,
         )
     if kind == CostKind.APPOINTMENTS:
         kind_key = asked if asked in APPOINTMENT_TYPES else "gp"
@@ -576,26 +687,24 @@ def prefill(card: Mapping[str, RateCardItem], kind: str, asked: str | None) -> P
                 "appointment_type": kind_key,
                 "unit_rate": item.value if item else None,
                 "rebook_rate": None,
-                **{name: pct.get(name, ZERO) for name in ONCOSTS},
+                "rebook_basis": PayBasis.OVERTIME.value,
+                "overtime_pct": premium,
             },
             options=[card[key] for key in values if key in card],
             chosen=item.key if item else "",
             param=spec.prefill_param or "",
             link_values=values,
             admin_rate=admin.value if admin else None,
+            on=on,
         )
-    return Prefill()
-
-
-def _oncost_values(spec: KindSpec, pct: Mapping[str, Decimal]) -> dict[str, Decimal]:
-    return {name: pct.get(name, ZERO) for name in spec.oncosts}
+    return Prefill(on=on)
 
 
 def _prefill_staff(
-    card: Mapping[str, RateCardItem], spec: KindSpec, pct: Mapping[str, Decimal], asked: str
+    card: Mapping[str, RateCardItem], spec: KindSpec, premium: Decimal, asked: str
 ) -> Prefill:
     """Staff time from an hourly staff rate (Band 2 by default). PSSRU unit costs already
-    include on-costs: they are not added twice."""
+    include on-costs: they are marked so and nothing is added to them."""
     staff_rates = [
         item for item in card.values() if item.cost_kind == "staff" and item.unit == "hour"
     ]
@@ -609,9 +718,8 @@ def _prefill_staff(
         values = {"unit_rate": item.value, "staff_role": item.label}
         chosen = item.key
     includes_oncosts = chosen in RATES_INCLUDING_ONCOSTS
-    values.update(
-        {name: ZERO for name in spec.oncosts} if includes_oncosts else _oncost_values(spec, pct)
-    )
+    values["pay_basis"] = PayBasis.INCLUSIVE.value if includes_oncosts else PayBasis.OVERTIME.value
+    values["overtime_pct"] = ZERO if includes_oncosts else premium
     return Prefill(
         values=values,
         options=staff_rates,

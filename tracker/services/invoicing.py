@@ -133,7 +133,20 @@ def _snapshot_line(line: CostLine, position: int, vat_registered: bool) -> Invoi
         hours=_line_hours(line),
         appointments=int(line.quantity) if line.kind == CostKind.APPOINTMENTS else None,
         details=invoice_details(line.kind, line.details or {}),
+        base_amount=line.base_amount,
+        premium_amount=line.premium_amount,
+        ni_amount=line.ni_amount,
+        pension_amount=line.pension_amount,
+        rates_used=line.rates_used,
     )
+
+
+#: The parts of a line's net amount (services.costing.LineAmounts), copied at issue.
+LINE_PARTS = ("base_amount", "premium_amount", "ni_amount", "pension_amount")
+
+
+def _negated(value: Decimal | None) -> Decimal | None:
+    return None if value is None else -value
 
 
 def _set_lines(invoice: Invoice, practice: Practice, lines: Sequence[CostLine]) -> None:
@@ -659,6 +672,9 @@ def credit_invoice(
                 net_amount=-line.net_amount,
                 vat_amount=-line.vat_amount,
                 total_amount=-line.total_amount,
+                details=line.details,
+                **{name: _negated(getattr(line, name)) for name in LINE_PARTS},
+                rates_used=line.rates_used,
             )
         )
     credit.number = next_number(session, invoice.practice, DocumentKind.CREDIT_NOTE, today.year)
