@@ -60,7 +60,7 @@ def make_line(index: int, incident: str, kind: str, kind_label: str) -> Document
     day = date(2024, 7, 19) + timedelta(days=index % 4)
     if kind == "staff":
         hours = D("6.5") + D(index % 5) / 2
-        amounts = costing.staff_time(hours, D("18.66"), D("50"), D("14.38"), D("13.8"))
+        amounts = costing.staff_time(hours, D("18.66"), overtime_pct=D("50"), ni_pct=D("13.8"))
         description, quantity, unit, rate, vat_rate = (
             f"Extra hours: {STAFF[index % 3]}",
             hours,
@@ -70,7 +70,9 @@ def make_line(index: int, incident: str, kind: str, kind_label: str) -> Document
         )
     elif kind == "locum":
         sessions = D(1 + index % 3)
-        amounts = costing.locum_cover(sessions, D("95.50"), "session", D("20.6"))
+        amounts = costing.locum_cover(
+            sessions, D("95.50"), "session", pays_into_scheme=True, pension_pct=D("20.6")
+        )
         description = f"Locum GP Dr Nuala Ní Bhriain, invoice LOC-{index:05d}"
         quantity, unit, rate, vat_rate = sessions, "session", D("95.50"), None
     elif kind == "appointments":
@@ -81,7 +83,9 @@ def make_line(index: int, incident: str, kind: str, kind_label: str) -> Document
     else:
         net = D("12.40") + D(index % 17) * D("3.15")
         vat_rate = D("20")
-        amounts = costing.other_expense(net, costing.to_pence(net * vat_rate / 100))
+        amounts = costing.other_expense(
+            net, costing.to_pence(net * vat_rate / 100), vat_registered=True
+        )
         description = EXPENSES[index % 3]
         quantity, unit, rate = D(1), "item", net
     return DocumentLine(

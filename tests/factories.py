@@ -24,6 +24,18 @@ from tracker.services.directory import UserDetails, save_user
 from tracker.services.rates import seed_rate_card
 
 PASSWORD = "correct-horse-battery"
+
+
+def parts(amounts: costing.LineAmounts) -> dict[str, Decimal]:
+    """The parts of a priced line's net amount, as the cost line stores them."""
+    return {
+        "base_amount": amounts.base,
+        "premium_amount": amounts.premium,
+        "ni_amount": amounts.ni,
+        "pension_amount": amounts.pension,
+    }
+
+
 _counter = itertools.count(1)
 
 
@@ -126,9 +138,15 @@ def make_staff_line(
     ni: str = "13.8",
     line_date: date = date(2024, 7, 19),
     description: str = "Practice nurse overtime",
+    basis: str = "overtime",
 ) -> CostLine:
     amounts = costing.staff_time(
-        Decimal(hours), Decimal(rate), Decimal(overtime), Decimal(pension), Decimal(ni)
+        Decimal(hours),
+        Decimal(rate),
+        basis=basis,
+        overtime_pct=Decimal(overtime),
+        ni_pct=Decimal(ni),
+        pension_pct=Decimal(pension),
     )
     line = CostLine(
         incident_id=incident.id,
@@ -138,14 +156,15 @@ def make_staff_line(
         quantity=Decimal(hours),
         unit="hour",
         unit_rate=Decimal(rate),
-        overtime_pct=Decimal(overtime),
-        pension_pct=Decimal(pension),
+        overtime_pct=Decimal(overtime) if basis == "overtime" else Decimal(0),
+        pension_pct=Decimal(pension) if basis == "additional" else Decimal(0),
         ni_pct=Decimal(ni),
         net_amount=amounts.net,
         vat_amount=amounts.vat,
         total_amount=amounts.total,
         working=amounts.working,
-        details={"staff_role": "Practice nurse"},
+        **parts(amounts),
+        details={"staff_role": "Practice nurse", "pay_basis": basis},
     )
     session.add(line)
     session.flush()
@@ -159,8 +178,9 @@ def make_expense_line(
     vat: str = "8.50",
     description: str = "Printer paper",
     supplier: str = "Ryman",
+    vat_registered: bool = False,
 ) -> CostLine:
-    amounts = costing.other_expense(Decimal(net), Decimal(vat))
+    amounts = costing.other_expense(Decimal(net), Decimal(vat), vat_registered=vat_registered)
     line = CostLine(
         incident_id=incident.id,
         kind=CostKind.EXPENSE.value,
@@ -168,11 +188,15 @@ def make_expense_line(
         description=description,
         quantity=Decimal(1),
         unit="item",
-        unit_rate=Decimal(net),
+        unit_rate=amounts.unit_rate,
+        receipt_net=Decimal(net),
+        receipt_vat=Decimal(vat),
+        vat_rate=amounts.vat_rate,
         net_amount=amounts.net,
         vat_amount=amounts.vat,
         total_amount=amounts.total,
         working=amounts.working,
+        **parts(amounts),
         details={"supplier": supplier},
     )
     session.add(line)
@@ -273,7 +297,13 @@ def make_issued_invoice(
 def make_locum_line(
     session: Session, incident: Incident, sessions: str = "2", rate: str = "357.00"
 ) -> CostLine:
-    amounts = costing.locum_cover(Decimal(sessions), Decimal(rate), "session", Decimal("14.38"))
+    amounts = costing.locum_cover(
+        Decimal(sessions),
+        Decimal(rate),
+        "session",
+        pays_into_scheme=True,
+        pension_pct=Decimal("14.38"),
+    )
     line = CostLine(
         incident_id=incident.id,
         kind=CostKind.LOCUM.value,
@@ -287,7 +317,8 @@ def make_locum_line(
         vat_amount=amounts.vat,
         total_amount=amounts.total,
         working=amounts.working,
-        details={"locum_name": "Dr Siân O'Brien"},
+        **parts(amounts),
+        details={"locum_name": "Dr Siân O'Brien", "locum_pension": "scheme"},
     )
     session.add(line)
     session.flush()
@@ -310,6 +341,7 @@ def make_appointments_line(
         vat_amount=amounts.vat,
         total_amount=amounts.total,
         working=amounts.working,
+        **parts(amounts),
         details={"appointment_type": "gp"},
     )
     session.add(line)

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from tracker.presentation import format_money, format_percent, quantity_text
-from tracker.services.money import PENNY, ZERO, to_pence
+from tracker.presentation import clock_minutes, format_money, format_percent, quantity_text
+from tracker.services.money import ZERO, to_pence
 
 HUNDRED = Decimal(100)
 #: A GP session is 4 hours 10 minutes.
@@ -93,11 +93,9 @@ def times(quantity: Decimal, rate: Decimal, unit: str = "") -> Decimal:
     """quantity x rate, unrounded. Hours typed as h:mm are stored to four places (4:10 is
     4.1667); they are priced as whole minutes x rate / 60 so 4 h 10 min costs exactly what
     it should, not 4.1667 hours' worth."""
-    if unit == "hour" and quantity != quantity.quantize(PENNY):
-        minutes = quantity * 60
-        whole = minutes.to_integral_value()
-        if abs(minutes - whole) < Decimal("0.01"):
-            return whole * rate / 60
+    minutes = clock_minutes(quantity, unit)
+    if minutes is not None:
+        return minutes * rate / 60
     return quantity * rate
 
 
