@@ -99,17 +99,19 @@ def _card() -> dict[str, RateCardItem]:
     return {item.key: item for item in items}
 
 
-def test_prefill_adds_on_costs_except_to_rates_that_include_them() -> None:
+def test_prefill_marks_rates_that_include_on_costs() -> None:
     band_2 = prefill(_card(), "staff", None)
     assert band_2.chosen == "afc_band_2"
     assert band_2.values["unit_rate"] == D("12.45")
     assert band_2.values["staff_role"] == "Band 2"
-    assert (band_2.values["pension_pct"], band_2.values["ni_pct"]) == (D("14.38"), D("13.8"))
+    # NI and pension are not typed: they come from the card for the line's own date
+    assert "pension_pct" not in band_2.values and "ni_pct" not in band_2.values
+    assert band_2.values["pay_basis"] == "overtime"
     gp = prefill(_card(), "staff", "gp_hour")
     assert gp.values["unit_rate"] == D(268)
-    assert gp.values["pension_pct"] == gp.values["ni_pct"] == gp.values["overtime_pct"] == 0
+    assert gp.values["pay_basis"] == "inclusive" and gp.values["overtime_pct"] == 0
     locum = prefill(_card(), "locum", "fortnight")
-    assert locum.values == {"unit": "session", "unit_rate": D(357), "pension_pct": D("14.38")}
+    assert locum.values == {"unit": "session", "unit_rate": D(357)}
     assert prefill(_card(), "expense", None).options == []
 
 

@@ -77,7 +77,7 @@ def staff(**overrides: object) -> LineInput:
         quantity=D("6.5"),
         unit="hour",
         unit_rate=D("18.66"),
-        details={"staff_role": "Nurse"},
+        details={"staff_role": "Nurse", "pay_basis": "overtime"},
     )
     values.update(overrides)
     return LineInput(**values)
@@ -102,7 +102,9 @@ def test_a_field_that_may_be_zero_says_0_or_more_for_negatives() -> None:
 def test_a_minute_quantity_of_hours_is_accepted_but_not_of_sessions() -> None:
     assert problems_of(staff(quantity=D("4.1667"))) == {}
     assert "quantity" in problems_of(staff(quantity=D("4.1234")))
-    locum = dict(kind="locum", details={"locum_name": "Dr A"}, unit_rate=D("357"))
+    locum = dict(
+        kind="locum", details={"locum_name": "Dr A", "locum_pension": "none"}, unit_rate=D("357")
+    )
     assert problems_of(staff(**locum, unit="hour", quantity=D("4.1667"))) == {}
     sessions = problems_of(staff(**locum, unit="session", quantity=D("4.1667")))
     assert "no more than 2 decimal places" in sessions["quantity"]

@@ -72,7 +72,7 @@ class LineAmounts:
     """A priced line: its parts (each already rounded), their sum and the printed working.
 
     `base` is quantity x rate; `premium`, `ni` and `pension` are what is added to it;
-    net = base + premium + ni + pension; total = net + vat.
+    net = base + premium + ni + pension + vat_cost; total = net + vat.
     """
 
     net: Decimal
@@ -83,6 +83,8 @@ class LineAmounts:
     premium: Decimal = ZERO
     ni: Decimal = ZERO
     pension: Decimal = ZERO
+    #: VAT a supplier charged that the practice cannot recover, claimed as part of the cost
+    vat_cost: Decimal = ZERO
     #: the rate printed beside the quantity (expenses: the gross or net of the receipt)
     unit_rate: Decimal | None = None
     vat_rate: Decimal | None = None
@@ -274,6 +276,7 @@ def vat_as_cost(amounts: LineAmounts) -> LineAmounts:
         premium=amounts.premium,
         ni=amounts.ni,
         pension=amounts.pension,
+        vat_cost=amounts.vat,
         unit_rate=amounts.unit_rate,
         vat_rate=None,
         steps=amounts.steps,
