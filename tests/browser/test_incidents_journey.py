@@ -38,7 +38,7 @@ def test_manager_logs_an_incident_costs_it_up_and_attaches_a_receipt(page) -> No
     page.get_by_label("Description").fill("Calling patients to rebook")
     page.get_by_label("Hours", exact=True).fill("-4")
     page.get_by_role("button", name="Add cost").click()
-    expect(page.locator("#quantity-error")).to_contain_text("Hours must be 0 or more")
+    expect(page.locator("#quantity-error")).to_contain_text("Hours must be more than 0")
     expect(page.get_by_label("Description")).to_have_value("Calling patients to rebook")
     screenshot(page, "incident-staff-line-error")
     page.get_by_label("Hours", exact=True).fill("4")
@@ -49,6 +49,7 @@ def test_manager_logs_an_incident_costs_it_up_and_attaches_a_receipt(page) -> No
     page.get_by_label("Locum's name").fill("Dr Siân O'Brien")
     page.get_by_label("Description").fill("Locum GP session for the backlog")
     page.get_by_label("Sessions or hours").fill("1")
+    page.get_by_label("Yes: the locum pays into the NHS Pension Scheme", exact=False).check()
     page.get_by_role("button", name="Add cost").click()
 
     page.get_by_role("link", name="Lost appointments", exact=True).click()
@@ -70,9 +71,16 @@ def test_manager_logs_an_incident_costs_it_up_and_attaches_a_receipt(page) -> No
     screenshot(page, "incident-expense-form")
     page.get_by_role("button", name="Add cost").click()
 
-    pension, ni, overtime = Decimal("14.38"), Decimal("13.8"), Decimal("50")
-    staff = costing.staff_time(Decimal(4), Decimal("12.08"), overtime, pension, ni).total
-    locum = costing.locum_cover(Decimal(1), Decimal("357.00"), "session", pension).total
+    # 26 October 2024: NI 13.8% on overtime (no pension on overtime); the locum pays into the
+    # scheme, so 14.38% of 90% of the fee
+    staff = costing.staff_time(
+        Decimal(4), Decimal("12.08"), overtime_pct=Decimal(50), ni_pct=Decimal("13.8")
+    ).total
+    assert staff == Decimal("82.48")  # £72.48 gross + £10.00 NI (72.48 x 0.138 = 10.002)
+    locum = costing.locum_cover(
+        Decimal(1), Decimal("357.00"), "session", pays_into_scheme=True, pension_pct=Decimal("14.38")
+    ).total
+    assert locum == Decimal("403.20")  # £357 + 14.38% of £321.30 = £46.20
     appointments = costing.lost_appointments(Decimal(10), Decimal("45.00")).total
     expense = Decimal("24.00")
     expect(page.get_by_test_id("kind-total-staff")).to_have_text(format_money(staff))
@@ -101,10 +109,12 @@ def test_demo_incident_and_rate_card(page) -> None:
     screenshot(page, "incident-detail-demo")
     # the rate-card links fill in their rate; GP time already includes on-costs
     page.get_by_role("link", name="Staff time", exact=True).click()
-    page.get_by_role("link", name="GP patient-contact time: £268.00").click()
+    page.get_by_role("link", name="GP patient-contact time (includes on-costs): £268.00").click()
     expect(page.get_by_label("Hourly rate")).to_have_value("268")
-    expect(page.get_by_label("Employer pension")).to_have_value("0")
-    expect(page.get_by_label("Staff member or role")).to_have_value("GP patient-contact time")
+    expect(page.get_by_label("A rate that already includes on-costs", exact=False)).to_be_checked()
+    expect(page.get_by_label("Staff member or role")).to_have_value(
+        "GP patient-contact time (includes on-costs)"
+    )
     page.goto("/practice/rate-card")
     expect(page.get_by_text("Unit Costs of Health and Social Care 2024").first).to_be_visible()
     # every figure is shown whole, none clipped by its "£" and unit

@@ -334,7 +334,10 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
                 show_domain_error(form, error)
             else:
                 verb = "added" if line is None else "saved"
-                flash(f"{CostKind(kind).label}: {saved.description} {verb}.", "success")
+                flash(
+                    f"{CostKind(kind).label}: {saved.description} {verb}: {saved.working}.",
+                    "success",
+                )
                 warning = cost_lines.date_warning(saved.line_date, incident)
                 if warning:
                     flash(f"{saved.description}: {warning}.", "warning")

@@ -275,13 +275,12 @@ DEFAULT_RATES: tuple[DefaultRate, ...] = (
 def seed_rate_card(session: Session, practice: Practice) -> int:
     """Give a practice every default rate and period it does not have yet; its own figures
     are kept."""
-    existing = set(
-        session.execute(
-            select(RateCardItem.key, RateCardItem.valid_from).where(
-                RateCardItem.practice_id == practice.id
-            )
-        ).tuples()
+    rows = session.execute(
+        select(RateCardItem.key, RateCardItem.valid_from).where(
+            RateCardItem.practice_id == practice.id
+        )
     )
+    existing = {(key, valid_from) for key, valid_from in rows}
     added = 0
     for order, rate in enumerate(DEFAULT_RATES):
         if (rate.key, rate.valid_from) in existing:
