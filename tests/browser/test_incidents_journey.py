@@ -78,7 +78,11 @@ def test_manager_logs_an_incident_costs_it_up_and_attaches_a_receipt(page) -> No
     ).total
     assert staff == Decimal("82.48")  # £72.48 gross + £10.00 NI (72.48 x 0.138 = 10.002)
     locum = costing.locum_cover(
-        Decimal(1), Decimal("357.00"), "session", pays_into_scheme=True, pension_pct=Decimal("14.38")
+        Decimal(1),
+        Decimal("357.00"),
+        "session",
+        pays_into_scheme=True,
+        pension_pct=Decimal("14.38"),
     ).total
     assert locum == Decimal("403.20")  # £357 + 14.38% of £321.30 = £46.20
     appointments = costing.lost_appointments(Decimal(10), Decimal("45.00")).total

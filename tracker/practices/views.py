@@ -14,7 +14,7 @@ from tracker.practices.forms import OwnRateForm
 from tracker.services import practices
 from tracker.services.dates import today_in_london
 from tracker.services.money import parse_decimal
-from tracker.services.rates import OwnRate, period_text, rates_on, update_rate_card
+from tracker.services.rates import OwnRate, in_force, period_text, rates_on, update_rate_card
 from tracker.services.rates import add_own_rate as add_own_rate_service
 from tracker.services.rates import rate_card as load_rate_card
 
@@ -60,7 +60,11 @@ def _rate_card_page(
 ) -> str:
     items = load_rate_card(db_session(), practice.id)
     today = today_in_london()
-    current = {item.id for item in rates_on(items, today).values()}
+    chosen = rates_on(items, today).values()
+    current = {item.id for item in chosen if in_force(item, today)}
+    # a rate whose period has ended but which no later one replaces yet: still used for
+    # later dates, and the practice should add the new year's figure
+    carried = {item.id for item in chosen if not in_force(item, today)}
     groups = [
         (title, [item for item in items if item.cost_kind == kind]) for kind, title in RATE_GROUPS
     ]
@@ -77,6 +81,7 @@ def _rate_card_page(
         problems=problems or {},
         can_edit=can_edit,
         current=current,
+        carried=carried,
         period_text=period_text,
         own_form=form,
         today=today,
