@@ -149,7 +149,10 @@ def test_vat_rate_per_line_for_a_registered_practice_and_none_for_an_unregistere
 
     world.practice_a.vat_number = "GB123456789"
     incident = make_incident(db.session, world.practice_a, title="Telephony")
-    lines = [make_staff_line(db.session, incident), make_expense_line(db.session, incident)]
+    lines = [
+        make_staff_line(db.session, incident),
+        make_expense_line(db.session, incident, vat_registered=True),
+    ]
     db.session.commit()
     registered = factories.make_issued_invoice(db.session, world.practice_a, lines)
     page = text_of(as_manager.get(f"/invoices/{registered.id}").data.decode())
