@@ -333,7 +333,8 @@ def test_vat_is_charged_only_by_a_vat_registered_practice(world: World) -> None:
     assert invoice_documents.invoice_document(unregistered, TODAY).vat_statement
     incident = make_incident(db.session, world.practice_a2)
     world.practice_a2.vat_number = "GB123456789"
-    expense = make_expense_line(db.session, incident)
+    # registered: net 42.50 with VAT 8.50 at 20% on the line (reclaimed as input tax)
+    expense = make_expense_line(db.session, incident, vat_registered=True)
     db.session.commit()
     registered = factories.make_issued_invoice(db.session, world.practice_a2, [expense])
     assert registered.vat_total == Decimal("8.50")

@@ -614,6 +614,39 @@ def update_line(
     return changes
 
 
+def reprice_expenses_for_vat(session: Session, practice: Practice, user_id: int | None) -> None:
+    """After a practice's VAT registration changes, price its expenses not yet on an issued
+    invoice again from their receipts: registered, it reclaims the VAT it paid and claims
+    net + VAT; unregistered, the VAT is part of its cost. An expense uses no rate-card
+    figure, so nothing else about the line moves (other lines keep the rates they used)."""
+    stmt = (
+        select(CostLine)
+        .join(Incident, CostLine.incident_id == Incident.id)
+        .where(
+            Incident.practice_id == practice.id,
+            CostLine.kind == CostKind.EXPENSE.value,
+            CostLine.invoice_id.is_(None),
+        )
+    )
+    context = PricingContext(vat_registered=bool((practice.vat_number or "").strip()))
+    for line in session.scalars(stmt).all():
+        before = audit_snapshot(line)
+        price_into(line, line_input_from(line), context)
+        changes = audit.diff(before, audit_snapshot(line))
+        if changes:
+            audit.record(
+                session,
+                user_id=user_id,
+                entity=line,
+                action="update",
+                practice_id=practice.id,
+                incident_id=line.incident_id,
+                summary=f"{CostKind(line.kind).label} priced again for VAT: {line.description}",
+                changes=changes,
+            )
+    session.flush()
+
+
 def delete_line(session: Session, line: CostLine, user_id: int | None) -> list[str]:
     """Delete an uninvoiced line and its evidence; returns the stored file names to remove
     once the transaction has committed."""

@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from tracker.models import Practice
-from tracker.services import audit, invoicing
+from tracker.services import audit, cost_lines, invoicing
 from tracker.services.directory import check_unique_practice_code
 from tracker.services.rates import seed_rate_card
 
@@ -43,7 +43,12 @@ def _apply(practice: Practice, details: Mapping[str, Any]) -> None:
     practice.bank_sort_code = normalise_sort_code(practice.bank_sort_code)
 
 
-def _follow_up(session: Session, practice: Practice, changes: dict[str, list[Any]]) -> None:
+def _follow_up(
+    session: Session, practice: Practice, changes: dict[str, list[Any]], user_id: int | None
+) -> None:
+    if "vat_number" in changes:
+        # expenses priced for the old registration would otherwise keep (or lack) the VAT
+        cost_lines.reprice_expenses_for_vat(session, practice, user_id)
     if any(name in changes for name in DRAFT_FIELDS):
         invoicing.refresh_practice_drafts(session, practice.id)
 
@@ -75,7 +80,7 @@ def save_practice(
         summary=f"Practice {practice.ods_code} saved",
     )
     if not is_new:
-        _follow_up(session, practice, changes)
+        _follow_up(session, practice, changes, user_id)
     return practice
 
 
@@ -95,4 +100,4 @@ def update_details(
         summary="Practice details changed",
         changes=changes,
     )
-    _follow_up(session, practice, changes)
+    _follow_up(session, practice, changes, user_id)
