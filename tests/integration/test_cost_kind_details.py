@@ -22,8 +22,8 @@ from tracker.extensions import db
 from tracker.models import CostLine, Invoice, InvoiceLine
 
 EXPECTED = (
-    "Staff: Receptionist (Band 2)",
-    "Locum: Dr Łukasz Nowak · Locum invoice: LOC-1234",
+    "Staff: Receptionist (Band 2) · Paid as: Overtime",
+    "Locum: Dr Łukasz Nowak · Pension: Not pensionable · Locum invoice: LOC-1234",
     "Appointment type: GP",
     "Supplier: Ryman",
 )
@@ -42,16 +42,15 @@ def _add_one_line_of_each_kind(client: FlaskClient, incident_id: int) -> None:
             "staff_role": "Receptionist (Band 2)",
             "quantity": "6.5",
             "unit_rate": "12.45",
+            "pay_basis": "overtime",
             "overtime_pct": "0",
-            "pension_pct": "0",
-            "ni_pct": "0",
         },
         "locum": {
             "locum_name": "Dr Łukasz Nowak",
             "unit": "session",
             "quantity": "2",
             "unit_rate": "357",
-            "pension_pct": "0",
+            "locum_pension": "none",
             "locum_invoice_ref": "LOC-1234",
         },
         "appointments": {"appointment_type": "gp", "quantity": "38", "unit_rate": "45"},
@@ -84,6 +83,7 @@ def test_details_reach_the_issued_invoice_page_pdf_and_excel(
     frozen = {line.kind: line.details for line in invoice.lines}
     assert frozen["locum"] == [
         {"name": "locum_name", "label": "Locum", "value": "Dr Łukasz Nowak"},
+        {"name": "locum_pension", "label": "Pension", "value": "Not pensionable"},
         {"name": "locum_invoice_ref", "label": "Locum invoice", "value": "LOC-1234"},
     ]
     page = as_manager.get(f"/invoices/{invoice.id}").data.decode()
@@ -115,7 +115,7 @@ def test_the_reviewer_and_the_practice_feedback_see_the_details(
     for expected in EXPECTED:
         assert expected.replace("'", "&#39;") in claim
         assert expected.replace("'", "&#39;") in feedback
-    assert "Locum: Dr Łukasz Nowak · Locum invoice: LOC-1234" in decide
+    assert "Locum: Dr Łukasz Nowak · Pension: Not pensionable · Locum invoice: LOC-1234" in decide
 
 
 def test_the_incident_and_the_cost_show_their_details(
@@ -128,7 +128,11 @@ def test_the_incident_and_the_cost_show_their_details(
     assert "Dr Łukasz Nowak, invoice LOC-1234" in page
     assert "Receptionist (Band 2)" in page and "Ryman" in page
     locum = db.session.scalar(select(CostLine).where(CostLine.kind == "locum"))
-    assert locum.details == {"locum_name": "Dr Łukasz Nowak", "locum_invoice_ref": "LOC-1234"}
+    assert locum.details == {
+        "locum_name": "Dr Łukasz Nowak",
+        "locum_pension": "none",
+        "locum_invoice_ref": "LOC-1234",
+    }
     line_page = as_manager.get(f"/incidents/{incident.id}/costs/{locum.id}").data.decode()
     assert "Locum&#39;s invoice number" in line_page and "LOC-1234" in line_page
     edit = as_manager.get(f"/incidents/{incident.id}/costs/{locum.id}/edit").data.decode()
@@ -214,7 +218,13 @@ def test_migration_0002_moves_details_and_back(empty_database: str, tmp_path: Pa
         upgrade()
         assert {line.id: line.details for line in db.session.scalars(select(CostLine))} == before
         after = {line.id: line.details for line in db.session.scalars(select(InvoiceLine))}
-        assert after == printed
+        # 0001 has no column for how staff hours were paid or a locum's pension (0004's
+        # details), so an issued line's printed details keep the rest of what they were
+        added_in_0004 = {"pay_basis", "locum_pension"}
+        assert after == {
+            line_id: [item for item in details if item["name"] not in added_in_0004]
+            for line_id, details in printed.items()
+        }
         db.session.remove()
         db.engine.dispose()
 

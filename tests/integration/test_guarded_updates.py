@@ -76,19 +76,19 @@ def test_an_invoice_already_issued_elsewhere_is_not_issued_again(world: World) -
 
 def test_a_rate_card_with_one_blank_rate_saves_nothing(world: World) -> None:
     items = rate_card(db.session, world.practice_a.id)
-    first, second = list(items.values())[:2]
-    before = {item.key: (item.value, item.source) for item in items.values()}
+    first, second = items[:2]
+    before = {item.id: (item.value, item.source) for item in items}
     problems = update_rate_card(
         db.session,
         world.practice_a.id,
         world.manager.id,
-        {first.key: (Decimal("99.99"), "Our own rate"), second.key: (None, "")},
+        {str(first.id): (Decimal("99.99"), "Our own rate"), str(second.id): (None, "")},
     )
-    assert list(problems) == [second.key]
-    assert problems[second.key].startswith("Enter the")
+    assert list(problems) == [str(second.id)]
+    assert problems[str(second.id)].startswith("Enter the")
     db.session.rollback()
     after = {
-        item.key: (item.value, item.source)
+        item.id: (item.value, item.source)
         for item in db.session.scalars(
             select(RateCardItem).where(RateCardItem.practice_id == world.practice_a.id)
         )
@@ -98,15 +98,18 @@ def test_a_rate_card_with_one_blank_rate_saves_nothing(world: World) -> None:
 
 def test_a_rate_card_saves_every_valid_rate(world: World) -> None:
     items = rate_card(db.session, world.practice_a.id)
-    first, second = list(items.values())[:2]
+    first, second = items[:2]
     problems = update_rate_card(
         db.session,
         world.practice_a.id,
         world.manager.id,
-        {first.key: (Decimal("99.99"), "  Our own rate "), second.key: (Decimal("12.5"), "")},
+        {
+            str(first.id): (Decimal("99.99"), "  Our own rate "),
+            str(second.id): (Decimal("12.5"), ""),
+        },
     )
     db.session.commit()
     assert problems == {}
-    saved = rate_card(db.session, world.practice_a.id)
-    assert (saved[first.key].value, saved[first.key].source) == (Decimal("99.99"), "Our own rate")
-    assert saved[second.key].value == Decimal("12.50")
+    saved = {item.id: item for item in rate_card(db.session, world.practice_a.id)}
+    assert (saved[first.id].value, saved[first.id].source) == (Decimal("99.99"), "Our own rate")
+    assert saved[second.id].value == Decimal("12.50")

@@ -20,7 +20,15 @@ from tests.factories import (
     make_staff_line,
 )
 from tracker.extensions import db
-from tracker.models import AuditEntry, CostLine, Evidence, Incident, IncidentStatus, OutageEvent
+from tracker.models import (
+    AuditEntry,
+    CostLine,
+    Evidence,
+    Incident,
+    IncidentStatus,
+    OutageEvent,
+    RateCardItem,
+)
 from tracker.services import evidence as evidence_service
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -52,9 +60,8 @@ def staff_form(**overrides: object) -> dict[str, object]:
         "line_date": "2024-07-19",
         "quantity": "6.5",
         "unit_rate": "18.66",
+        "pay_basis": "overtime",
         "overtime_pct": "50",
-        "pension_pct": "14.38",
-        "ni_pct": "13.8",
         "vat_rate": "",
     }
     data.update(overrides)
@@ -201,7 +208,9 @@ def test_list_is_newest_first_filtered_paginated_and_totalled(
     page = as_manager.get("/incidents").data.decode()
     assert page.index("Newer outage") < page.index("Older outage")
     assert "Beta&#39;s outage" not in page and "Beta's outage" not in page
-    assert "£284.20" in page  # 233.20 + 51.00
+    # staff 6.5 h x £18.66 = 121.29; +50% = 181.935 -> 181.94; NI 13.8% = 25.1077 -> 25.11;
+    # 207.05. Expense (practice not VAT-registered): 42.50 + 8.50 VAT = 51.00. 258.05 in all
+    assert "£258.05" in page
     open_only = as_manager.get("/incidents?status=open").data.decode()
     assert "Newer outage" in open_only and "Older outage" not in open_only
     by_event = as_manager.get(f"/incidents?event={event.id}").data.decode()
@@ -312,18 +321,26 @@ def test_staff_line_is_prefilled_and_costed_on_the_server(
     incident = make_incident(db.session, world.practice_a)
     db.session.commit()
     form = as_manager.get(f"/incidents/{incident.id}/costs/new/staff?rate=afc_band_5").data
-    assert b'value="18.66"' in form and b'value="14.38"' in form and b'value="13.8"' in form
+    assert b'value="18.66"' in form and b'value="50"' in form
+    # NI and pension are not typed: they come from the rate card for the line's date
+    assert b'name="ni_pct"' not in form and b'name="pension_pct"' not in form
     response = as_manager.post(
         f"/incidents/{incident.id}/costs/new/staff",
         data=staff_form(total_amount="999999"),  # a posted amount is ignored
     )
     assert response.status_code == 302
     line = db.session.scalars(select(CostLine)).one()
-    assert line.total_amount == Decimal("233.20")
-    assert line.working == "6.5 h × £18.66 + 50% overtime + 14.38% pension + 13.8% NI"
+    # 6.5 x 18.66 = 121.29; overtime +50%: 121.29 x 1.5 = 181.935 -> 181.94;
+    # NI 13.8% on 19 July 2024: 181.94 x 0.138 = 25.10772 -> 25.11; no pension on overtime;
+    # 181.94 + 25.11 = 207.05
+    assert line.total_amount == Decimal("207.05")
+    assert line.working == (
+        "6.5 h × £18.66 = £121.29; overtime +50% = £181.94; employer NI 13.8% = £25.11;"
+        " total £207.05"
+    )
     page = as_manager.get(f"/incidents/{incident.id}").data.decode()
-    assert "£233.20" in page and line.working in page
-    assert 'data-testid="kind-total-staff">£233.20' in page
+    assert "£207.05" in page and line.working in page
+    assert 'data-testid="kind-total-staff">£207.05' in page
 
 
 def test_one_line_of_each_kind_totals_correctly(as_manager: FlaskClient, world: World) -> None:
@@ -341,7 +358,7 @@ def test_one_line_of_each_kind_totals_correctly(as_manager: FlaskClient, world: 
                 "unit": "hour",
                 "quantity": "4",
                 "unit_rate": "85.68",
-                "pension_pct": "0",
+                "locum_pension": "none",
                 "locum_invoice_ref": "LN-1",
             },
         ).status_code
@@ -358,9 +375,8 @@ def test_one_line_of_each_kind_totals_correctly(as_manager: FlaskClient, world: 
                 "unit_rate": "45",
                 "rebook_hours": "3",
                 "rebook_rate": "13.13",
+                "rebook_basis": "additional",
                 "overtime_pct": "0",
-                "pension_pct": "14.38",
-                "ni_pct": "13.8",
             },
         ).status_code
         == 302
@@ -384,12 +400,16 @@ def test_one_line_of_each_kind_totals_correctly(as_manager: FlaskClient, world: 
     assert [line.kind for line in lines] == ["staff", "locum", "appointments", "staff", "expense"]
     rebook = lines[3]
     assert rebook.description == "Admin time to rebook 38 GP appointments"
-    assert rebook.total_amount == Decimal("50.49")  # 3 x 13.13 x 1.2818 = 50.4895 -> 50.49
+    # additional hours: 3 x 13.13 = 39.39; NI 13.8% = 5.43582 -> 5.44;
+    # pension 14.38% = 5.664282 -> 5.66; 39.39 + 5.44 + 5.66 = 50.49
+    assert rebook.total_amount == Decimal("50.49")
+    assert rebook.details["pay_basis"] == "additional"
+    # 4 h x 85.68 = 342.72; not in the pension scheme: nothing added
     assert lines[1].total_amount == Decimal("342.72")
     assert lines[4].evidence[0].original_filename == "receipt.pdf"
     page = as_manager.get(f"/incidents/{incident.id}").data.decode()
     expected = (
-        Decimal("233.20")
+        Decimal("207.05")
         + Decimal("342.72")
         + Decimal("1710.00")
         + Decimal("50.49")
@@ -413,18 +433,17 @@ def test_rate_card_links_carry_their_rate_and_prefill_it(
     # a rate that already includes on-costs zeroes them
     gp = as_manager.get(f"{base}/staff?rate=gp_hour").data.decode()
     assert input_value(gp, "unit_rate") == "268"
-    assert input_value(gp, "staff_role") == "GP patient-contact time"
-    assert [input_value(gp, name) for name in ("overtime_pct", "pension_pct", "ni_pct")] == [
-        "0",
-        "0",
-        "0",
-    ]
+    assert input_value(gp, "staff_role") == "GP patient-contact time (includes on-costs)"
+    assert input_value(gp, "overtime_pct") == "0"
+    assert re.search(r'<input checked[^>]*name="pay_basis"[^>]*value="inclusive"', gp)
     nurse = as_manager.get(f"{base}/staff?rate=nurse_hour").data.decode()
     assert input_value(nurse, "unit_rate") == "47"
-    assert input_value(nurse, "pension_pct") == "0"
+    assert re.search(r'<input checked[^>]*name="pay_basis"[^>]*value="inclusive"', nurse)
     band = as_manager.get(f"{base}/staff?rate=afc_band_5").data.decode()
     assert input_value(band, "unit_rate") == "18.66"
-    assert input_value(band, "pension_pct") == "14.38"
+    assert input_value(band, "staff_role").startswith("Agenda for Change Band 5, top (4+ years)")
+    assert input_value(band, "overtime_pct") == "50"
+    assert re.search(r'<input checked[^>]*name="pay_basis"[^>]*value="overtime"', band)
     # only hourly staff rates: a locum session is not one
     locum_rate = as_manager.get(f"{base}/staff?rate=locum_session").data.decode()
     assert input_value(locum_rate, "unit_rate") == "12.08"
@@ -618,9 +637,10 @@ def test_edit_and_delete_a_line_are_audited(as_manager: FlaskClient, world: Worl
     )
     assert response.status_code == 302
     db.session.expire_all()
-    assert db.session.get(CostLine, line.id).total_amount == Decimal("287.02")
+    # 8 x 18.66 = 149.28; +50% = 223.92; NI 13.8% = 30.90096 -> 30.90; 254.82
+    assert db.session.get(CostLine, line.id).total_amount == Decimal("254.82")
     page = as_manager.get(f"/incidents/{incident.id}").data.decode()
-    assert "£233.20" in page and "£287.02" in page  # old → new amount in the history
+    assert "£207.05" in page and "£254.82" in page  # old → new amount in the history
     assert as_manager.get(f"/incidents/{incident.id}/costs/{line.id}/delete").status_code == 200
     assert as_manager.post(f"/incidents/{incident.id}/costs/{line.id}/delete").status_code == 302
     assert count(CostLine) == 0
@@ -634,18 +654,33 @@ def test_edit_and_delete_a_line_are_audited(as_manager: FlaskClient, world: Worl
 # --- rate card, outage events, dashboard ------------------------------------------------
 
 
+def _card_row(practice_id: int, key: str, valid_from: date | None) -> RateCardItem:
+    """The practice's rate-card row for `key` starting on `valid_from`."""
+    return db.session.scalars(
+        select(RateCardItem).where(
+            RateCardItem.practice_id == practice_id,
+            RateCardItem.key == key,
+            RateCardItem.valid_from == valid_from,
+        )
+    ).one()
+
+
 def test_rate_card_shows_sources_and_saves_all_or_nothing(
     as_manager: FlaskClient, world: World
 ) -> None:
+    band_5 = _card_row(world.practice_a.id, "afc_band_5", date(2024, 4, 1))
+    gp = _card_row(world.practice_a.id, "gp_appointment", date(2024, 4, 1))
+    ni = _card_row(world.practice_a.id, "ni_pct", date(2025, 4, 6))
     page = as_manager.get("/practice/rate-card").data.decode()
-    assert "Unit Costs of Health and Social Care 2024" in page and 'value="18.66"' in page
+    assert "Unit Costs of Health and Social Care 2024" in page
+    assert f'id="value-{band_5.id}"' in page and 'value="18.66"' in page
     response = as_manager.post(
         "/practice/rate-card",
         data={
-            "value-afc_band_5": "19.10",
-            "source-afc_band_5": "Our payroll, April 2024",
-            "value-gp_appointment": "lots",
-            "source-gp_appointment": "",
+            f"value-{band_5.id}": "19.10",
+            f"source-{band_5.id}": "Our payroll, April 2024",
+            f"value-{gp.id}": "lots",
+            f"source-{gp.id}": "",
         },
     )
     assert response.status_code == 200
@@ -656,8 +691,8 @@ def test_rate_card_shows_sources_and_saves_all_or_nothing(
     response = as_manager.post(
         "/practice/rate-card",
         data={
-            "value-afc_band_5": "19.10",
-            "source-afc_band_5": "Our payroll, April 2024",
+            f"value-{band_5.id}": "19.10",
+            f"source-{band_5.id}": "Our payroll, April 2024",
         },
     )
     assert response.status_code == 302
@@ -667,7 +702,148 @@ def test_rate_card_shows_sources_and_saves_all_or_nothing(
     )
     db.session.commit()
     assert b'value="19.1"' in form.data
-    assert as_manager.post("/practice/rate-card", data={"value-ni_pct": "250"}).status_code == 200
+    assert as_manager.post("/practice/rate-card", data={f"value-{ni.id}": "250"}).status_code == 200
+
+
+def test_rate_card_shows_each_period_and_the_rates_in_force(
+    as_manager: FlaskClient, world: World
+) -> None:
+    page = as_manager.get("/practice/rate-card").data.decode()
+    # employer NI by tax year: 13.8% in 2024/25, 15% from 6 April 2025 (open-ended, so in
+    # force today whatever the day the test runs, as long as it is after 6 April 2025)
+    old_ni = _card_row(world.practice_a.id, "ni_pct", date(2024, 4, 6))
+    new_ni = _card_row(world.practice_a.id, "ni_pct", date(2025, 4, 6))
+    assert "2024/25" in page and "2025/26" in page and "from 6 April 2025" in page
+    old_row = page[page.index(f'for="value-{old_ni.id}"') : page.index(f'id="value-{old_ni.id}"')]
+    new_row = page[page.index(f'for="value-{new_ni.id}"') : page.index(f'id="value-{new_ni.id}"')]
+    assert "In force" in new_row and "In force" not in old_row
+    assert f'id="value-{old_ni.id}" name="value-{old_ni.id}"' in page
+    assert re.search(rf'name="value-{old_ni.id}"[^>]*value="13.8"', page)
+    assert re.search(rf'name="value-{new_ni.id}"[^>]*value="15"', page)
+
+
+def test_editing_a_rate_card_row_by_id_changes_only_that_period(
+    as_manager: FlaskClient, world: World
+) -> None:
+    band_5_2024 = _card_row(world.practice_a.id, "afc_band_5", date(2024, 4, 1))
+    band_5_2025 = _card_row(world.practice_a.id, "afc_band_5", date(2025, 4, 1))
+    before_2025 = band_5_2025.value
+    response = as_manager.post(
+        "/practice/rate-card",
+        data={f"value-{band_5_2024.id}": "19.50", f"source-{band_5_2024.id}": "Our payroll"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    edited = db.session.get(RateCardItem, band_5_2024.id)
+    assert (edited.value, edited.source, edited.is_own) == (Decimal("19.50"), "Our payroll", True)
+    assert db.session.get(RateCardItem, band_5_2025.id).value == before_2025
+    page = as_manager.get("/practice/rate-card").data.decode()
+    assert "Your figure" in page and 'value="19.50"' in page
+
+
+def test_an_own_dated_rate_prices_lines_from_its_date_only(
+    as_manager: FlaskClient, world: World
+) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    response = as_manager.post(
+        "/practice/rate-card/own",
+        data={
+            "key": "ni_pct",
+            "valid_from": "2024-08-01",
+            "value": "12",
+            "source": "Payroll, August 2024",
+        },
+    )
+    assert response.status_code == 302, response.data.decode()
+    own = _card_row(world.practice_a.id, "ni_pct", date(2024, 8, 1))
+    assert (own.value, own.is_own) == (Decimal("12.00"), True)
+    assert "from 1 August 2024" in as_manager.get("/practice/rate-card").data.decode()
+    url = f"/incidents/{incident.id}/costs/new/staff"
+    assert as_manager.post(url, data=staff_form(line_date="2024-07-31")).status_code == 302
+    assert as_manager.post(url, data=staff_form(line_date="2024-08-02")).status_code == 302
+    before, after = db.session.scalars(select(CostLine).order_by(CostLine.id)).all()
+    # before the own rate: 6.5 x 18.66 = 121.29; +50% = 181.94; NI 13.8% = 25.10772 -> 25.11;
+    # 181.94 + 25.11 = 207.05
+    assert before.total_amount == Decimal("207.05")
+    # from 1 August 2024 the practice's 12%: 181.94 x 0.12 = 21.8328 -> 21.83; 203.77
+    assert after.total_amount == Decimal("203.77")
+    assert "employer NI 12% = £21.83" in after.working
+
+
+def test_a_staff_line_in_july_2025_pays_employer_ni_at_15_percent(
+    as_manager: FlaskClient, world: World
+) -> None:
+    incident = make_incident(
+        db.session,
+        world.practice_a,
+        starts_at=datetime(2025, 7, 18, 8, 0),
+        ends_at=datetime(2025, 7, 18, 17, 0),
+    )
+    db.session.commit()
+    response = as_manager.post(
+        f"/incidents/{incident.id}/costs/new/staff", data=staff_form(line_date="2025-07-18")
+    )
+    assert response.status_code == 302, response.data.decode()
+    line = db.session.scalars(select(CostLine)).one()
+    # 6.5 x 18.66 = 121.29; +50% = 181.935 -> 181.94; NI 15% (from 6 April 2025):
+    # 181.94 x 0.15 = 27.291 -> 27.29; no pension on overtime; 181.94 + 27.29 = 209.23
+    assert line.total_amount == Decimal("209.23")
+    assert "employer NI 15% = £27.29" in line.working
+    assert "pension" not in line.working
+
+
+def test_a_locum_outside_the_pension_scheme_gets_no_employer_pension(
+    as_manager: FlaskClient, world: World
+) -> None:
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    url = f"/incidents/{incident.id}/costs/new/locum"
+    locum = {
+        "locum_name": "Dr Łukasz Nowak",
+        "description": "Backlog clinic",
+        "line_date": "2024-07-19",
+        "unit": "session",
+        "quantity": "2",
+        "unit_rate": "357",
+    }
+    assert as_manager.post(url, data={**locum, "locum_pension": "none"}).status_code == 302
+    assert as_manager.post(url, data={**locum, "locum_pension": "scheme"}).status_code == 302
+    none, scheme = db.session.scalars(select(CostLine).order_by(CostLine.id)).all()
+    # 2 x 357.00 = 714.00; not in the scheme through the practice: nothing added
+    assert none.total_amount == Decimal("714.00")
+    assert "pension" not in none.working
+    # in the scheme: 90% of 714.00 = 642.60; 14.38% of it = 92.40588 -> 92.41; 806.41
+    assert scheme.total_amount == Decimal("806.41")
+    assert "employer pension 14.38% of 90% (£642.60) = £92.41" in scheme.working
+
+
+def test_an_unregistered_practices_expense_shows_the_vat_it_cannot_recover(
+    as_manager: FlaskClient, world: World
+) -> None:
+    assert not (world.practice_a.vat_number or "").strip()
+    incident = make_incident(db.session, world.practice_a)
+    db.session.commit()
+    response = as_manager.post(
+        f"/incidents/{incident.id}/costs/new/expense",
+        data={
+            "supplier": "Ryman",
+            "description": "Paper",
+            "line_date": "2024-07-19",
+            "net_amount": "42.50",
+            "vat_paid": "8.50",
+        },
+    )
+    assert response.status_code == 302, response.data.decode()
+    line = db.session.scalars(select(CostLine)).one()
+    # no VAT number: the VAT paid is part of the cost; 42.50 + 8.50 = 51.00, no VAT charged
+    assert (line.unit_rate, line.vat_amount, line.total_amount) == (
+        Decimal("51.00"),
+        Decimal("0.00"),
+        Decimal("51.00"),
+    )
+    page = as_manager.get(f"/incidents/{incident.id}").data.decode()
+    assert "1 × £51.00 = £51.00; includes £8.50 VAT paid, not recoverable" in page
 
 
 def test_reviewer_has_no_rate_card(as_reviewer: FlaskClient) -> None:
@@ -710,7 +886,8 @@ def test_dashboard_lists_open_incidents_and_uninvoiced_costs(
     db.session.commit()
     page = as_manager.get("/").data.decode()
     assert f'href="/incidents/{incident.id}"' in page
-    assert 'data-testid="not-invoiced">£233.20' in page
+    # 6.5 x 18.66 = 121.29; +50% = 181.94; NI 13.8% = 25.11; 207.05
+    assert 'data-testid="not-invoiced">£207.05' in page
 
 
 def _stream(content: bytes):
@@ -736,9 +913,8 @@ def test_error_summary_follows_the_order_of_the_page(as_manager, world) -> None:
             "line_date": "2024-07-19",
             "quantity": "-1",
             "unit_rate": "12.08",
+            "pay_basis": "overtime",
             "overtime_pct": "0",
-            "pension_pct": "0",
-            "ni_pct": "0",
             "vat_rate": "abc",
         },
     )

@@ -93,7 +93,7 @@ def test_an_exponent_rate_card_figure_is_refused(as_manager: FlaskClient, world:
     ).first()
     before = item.value
     response = as_manager.post(
-        "/practice/rate-card", data={f"value-{item.key}": "1e3", f"source-{item.key}": "x"}
+        "/practice/rate-card", data={f"value-{item.id}": "1e3", f"source-{item.id}": "x"}
     )
     page = response.data.decode()
     assert "as a number, like" in page
@@ -162,7 +162,7 @@ def locum_form(**overrides: object) -> dict[str, object]:
         "unit": "hour",
         "quantity": "4:10",
         "unit_rate": "90",
-        "pension_pct": "0",
+        "locum_pension": "none",
         "locum_invoice_ref": "",
         "vat_rate": "",
     }
@@ -195,9 +195,8 @@ def test_rebooking_admin_hours_take_h_mm(as_manager: FlaskClient, world: World) 
             "vat_rate": "",
             "rebook_hours": "1:20",
             "rebook_rate": "12",
+            "rebook_basis": "overtime",
             "overtime_pct": "0",
-            "pension_pct": "0",
-            "ni_pct": "0",
         },
     )
     assert response.status_code == 302, response.data.decode()
