@@ -206,7 +206,8 @@ def _fill_lines(conn):
     for line_id, kind, overtime, pension, details in rows.all():
         values = dict(_json(details) or {})
         if kind == "staff":
-            values.setdefault("pay_basis", "overtime" if overtime else "plain")
+            basis = "overtime" if overtime else ("additional" if pension else "plain")
+            values.setdefault("pay_basis", basis)
         else:
             values.setdefault("locum_pension", "scheme" if pension else "none")
         conn.execute(statement, {"details": values, "id": line_id})
