@@ -32,6 +32,7 @@ from tracker.services import audit, cost_lines
 from tracker.services.cost_lines import LineInput, PricingContext
 from tracker.services.dates import london_to_utc
 from tracker.services.directory import UserDetails, load_icbs, save_user
+from tracker.services.money import ZERO
 from tracker.services.rates import seed_rate_card
 
 DEMO_ICB = "QMJ"  # NHS North Central London ICB
@@ -200,41 +201,47 @@ def _seed_incident_lines(session: Session, incident: Incident, scale: int) -> No
             setattr(inp, name, value)
         _add_line(session, incident, context, inp)
 
-    add(
-        CostKind.STAFF,
-        "Reception team (Band 2): extra hours phoning and rebooking patients",
-        quantity=Decimal("12") * scale,
-        unit_rate=Decimal("12.08"),
-        overtime_pct=ot,
-        staff_role="Receptionist",
-        pay_basis="overtime",
+    staff = (
+        # (description, hours, hourly rate, role, how the hours were paid)
+        (
+            "Reception team (Band 2): extra hours phoning and rebooking patients",
+            Decimal("12") * scale,
+            "12.08",
+            "Receptionist",
+            "overtime",
+        ),
+        (
+            "Practice nurse (Band 5): paper clinics and re-entering notes",
+            Decimal("6.5"),
+            "18.66",
+            "Practice nurse",
+            "overtime",
+        ),
+        (
+            "Part-time administrator (Band 4): additional hours scanning paper records",
+            Decimal("4"),
+            "14.89",
+            "Administrator (part-time)",
+            "additional",
+        ),
+        (
+            "Practice manager (Band 7): incident coordination and ICB liaison",
+            Decimal("4"),
+            "27.01",
+            "Practice manager",
+            "overtime",
+        ),
     )
-    add(
-        CostKind.STAFF,
-        "Practice nurse (Band 5): paper clinics and re-entering notes",
-        quantity=Decimal("6.5"),
-        unit_rate=Decimal("18.66"),
-        overtime_pct=ot,
-        staff_role="Practice nurse",
-        pay_basis="overtime",
-    )
-    add(
-        CostKind.STAFF,
-        "Part-time administrator (Band 4): additional hours scanning paper records",
-        quantity=Decimal("4"),
-        unit_rate=Decimal("14.89"),
-        staff_role="Administrator (part-time)",
-        pay_basis="additional",
-    )
-    add(
-        CostKind.STAFF,
-        "Practice manager (Band 7): incident coordination and ICB liaison",
-        quantity=Decimal("4"),
-        unit_rate=Decimal("27.01"),
-        overtime_pct=ot,
-        staff_role="Practice manager",
-        pay_basis="overtime",
-    )
+    for description, hours, rate, role, basis in staff:
+        add(
+            CostKind.STAFF,
+            description,
+            quantity=hours,
+            unit_rate=Decimal(rate),
+            overtime_pct=ot if basis == "overtime" else ZERO,
+            staff_role=role,
+            pay_basis=basis,
+        )
     add(
         CostKind.LOCUM,
         "Locum GP cover for the backlog clinic",

@@ -14,7 +14,7 @@ from tracker.practices.forms import OwnRateForm
 from tracker.services import practices
 from tracker.services.dates import today_in_london
 from tracker.services.money import parse_decimal
-from tracker.services.rates import OwnRate, in_force, period_text, rates_on, update_rate_card
+from tracker.services.rates import OwnRate, period_text, standing, update_rate_card
 from tracker.services.rates import add_own_rate as add_own_rate_service
 from tracker.services.rates import rate_card as load_rate_card
 
@@ -60,11 +60,8 @@ def _rate_card_page(
 ) -> str:
     items = load_rate_card(db_session(), practice.id)
     today = today_in_london()
-    chosen = rates_on(items, today).values()
-    current = {item.id for item in chosen if in_force(item, today)}
-    # a rate whose period has ended but which no later one replaces yet: still used for
-    # later dates, and the practice should add the new year's figure
-    carried = {item.id for item in chosen if not in_force(item, today)}
+    # `carried`: ended rates still used because no later one replaces them yet
+    current, carried = standing(items, today)
     groups = [
         (title, [item for item in items if item.cost_kind == kind]) for kind, title in RATE_GROUPS
     ]

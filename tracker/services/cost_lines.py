@@ -618,7 +618,13 @@ def reprice_expenses_for_vat(session: Session, practice: Practice, user_id: int 
     """After a practice's VAT registration changes, price its expenses not yet on an issued
     invoice again from their receipts: registered, it reclaims the VAT it paid and claims
     net + VAT; unregistered, the VAT is part of its cost. An expense uses no rate-card
-    figure, so nothing else about the line moves (other lines keep the rates they used)."""
+    figure, so nothing else about the line moves (other lines keep the rates they used).
+
+    Open points, recorded rather than hidden: HMRC lets a newly registered business reclaim
+    VAT paid before registration only on goods still on hand (up to 4 years) and services up
+    to 6 months back (VAT Notice 700, section 11), and consumed outage purchases rarely
+    qualify; and the `invoice_id IS NULL` filter is read before the write, the same
+    read-then-write as editing a line while its draft is issued (issue 12, defect 1)."""
     stmt = (
         select(CostLine)
         .join(Incident, CostLine.incident_id == Incident.id)

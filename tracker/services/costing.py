@@ -85,6 +85,8 @@ class LineAmounts:
     pension: Decimal = ZERO
     #: VAT a supplier charged that the practice cannot recover, claimed as part of the cost
     vat_cost: Decimal = ZERO
+    #: what the working says after its steps ("rate includes on-costs")
+    notes: tuple[str, ...] = ()
     #: the rate printed beside the quantity (expenses: the gross or net of the receipt)
     unit_rate: Decimal | None = None
     vat_rate: Decimal | None = None
@@ -109,17 +111,22 @@ def _priced(
     ni: Decimal = ZERO,
     pension: Decimal = ZERO,
     vat_rate: Decimal | None = None,
+    vat: Decimal | None = None,
+    vat_cost: Decimal = ZERO,
     unit_rate: Decimal | None = None,
-    note: str = "",
+    notes: tuple[str, ...] = (),
 ) -> LineAmounts:
-    """The line from its steps: the net is the sum of the parts; VAT at its rate on the net."""
-    net = base + premium + ni + pension
+    """The one builder of a priced line: the net is the sum of its parts, the working its
+    steps with their amounts, the total before VAT (when there are several steps), the notes
+    and the VAT. VAT is `vat_rate` on the net unless the receipt gives the amount (`vat`)."""
+    parts_total = base + premium + ni + pension
     parts = [f"{step.label} = {format_money(step.amount)}" for step in steps]
     if len(steps) > 1:
-        parts.append(f"total {format_money(net)}")
-    if note:
-        parts.append(note)
-    vat = ZERO if not vat_rate else to_pence(net * vat_rate / HUNDRED)
+        parts.append(f"total {format_money(parts_total)}")
+    parts += [note for note in notes if note]
+    net = parts_total + vat_cost
+    if vat is None:
+        vat = ZERO if not vat_rate else to_pence(net * vat_rate / HUNDRED)
     if vat:
         parts.append(f"VAT {format_percent(vat_rate)} = {format_money(vat)}")
     return LineAmounts(
@@ -131,9 +138,11 @@ def _priced(
         premium=premium,
         ni=ni,
         pension=pension,
+        vat_cost=vat_cost,
         unit_rate=unit_rate,
-        vat_rate=vat_rate if vat_rate else None,
+        vat_rate=vat_rate if vat else None,
         steps=tuple(steps),
+        notes=tuple(note for note in notes if note),
     )
 
 
@@ -157,7 +166,7 @@ def staff_time(
         Step(f"{quantity_text(hours, 'hour', short=True)} × {format_money(hourly_rate)}", base)
     ]
     if basis == PayBasis.INCLUSIVE:
-        return _priced(steps, base=base, vat_rate=vat_rate, note="rate includes on-costs")
+        return _priced(steps, base=base, vat_rate=vat_rate, notes=("rate includes on-costs",))
     gross = base
     if basis == PayBasis.OVERTIME and overtime_pct:
         gross = to_pence(base * (1 + overtime_pct / HUNDRED))
@@ -236,26 +245,12 @@ def other_expense(
     vat = to_pence(vat_paid)
     if vat_registered:
         steps = [Step(f"1 × {format_money(net)}", net)]
-        amounts = _priced(steps, base=net, unit_rate=net)
-        if not vat:
-            return amounts
-        rate = receipt_vat_rate(net, vat) or ZERO
-        working = f"{amounts.working}; VAT {format_percent(rate)} = {format_money(vat)}"
-        return LineAmounts(
-            net=net,
-            vat=vat,
-            total=net + vat,
-            working=working,
-            base=net,
-            unit_rate=net,
-            vat_rate=rate,
-            steps=amounts.steps,
-        )
+        rate = receipt_vat_rate(net, vat)
+        return _priced(steps, base=net, unit_rate=net, vat=vat, vat_rate=rate)
     gross = net + vat
     note = f"includes {format_money(vat)} VAT paid, not recoverable" if vat else ""
-    return _priced(
-        [Step(f"1 × {format_money(gross)}", gross)], base=gross, unit_rate=gross, note=note
-    )
+    steps = [Step(f"1 × {format_money(gross)}", gross)]
+    return _priced(steps, base=gross, unit_rate=gross, notes=(note,))
 
 
 def vat_as_cost(amounts: LineAmounts) -> LineAmounts:
@@ -264,22 +259,17 @@ def vat_as_cost(amounts: LineAmounts) -> LineAmounts:
     number cannot charge VAT: VAT Notice 700, section 16.3)."""
     if not amounts.vat:
         return amounts
-    steps = "; ".join(part for part in amounts.working.split("; ") if not part.startswith("VAT "))
     rate = format_percent(amounts.vat_rate)
     note = f"includes {format_money(amounts.vat)} VAT paid at {rate}, not recoverable"
-    return LineAmounts(
-        net=amounts.total,
-        vat=ZERO,
-        total=amounts.total,
-        working=f"{steps}; {note}",
+    return _priced(
+        list(amounts.steps),
         base=amounts.base,
         premium=amounts.premium,
         ni=amounts.ni,
         pension=amounts.pension,
         vat_cost=amounts.vat,
         unit_rate=amounts.unit_rate,
-        vat_rate=None,
-        steps=amounts.steps,
+        notes=(*amounts.notes, note),
     )
 
 

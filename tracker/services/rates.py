@@ -325,7 +325,7 @@ def rates_on(items: Iterable[RateCardItem], day: date) -> dict[str, RateCardItem
     """The rate of each key in force on `day`. Where periods overlap (a practice's own rate
     from 1 August over the national one from 1 April) the one that started last wins. A day
     no period covers takes the nearest period before it (or the first one), so a form is
-    still filled in; `out_of_period` tells the user to check it."""
+    still filled in; `standing` tells the rate card which ones those are."""
     by_key: dict[str, list[RateCardItem]] = {}
     for item in items:
         by_key.setdefault(item.key, []).append(item)
@@ -343,9 +343,12 @@ def rates_on(items: Iterable[RateCardItem], day: date) -> dict[str, RateCardItem
     return chosen
 
 
-def out_of_period(items: Iterable[RateCardItem], day: date) -> list[RateCardItem]:
-    """The rates in `items` that are not in force on `day` (used beyond their period)."""
-    return [item for item in items if not in_force(item, day)]
+def standing(items: Iterable[RateCardItem], day: date) -> tuple[set[int], set[int]]:
+    """The ids of the rates in force on `day`, and of those used on `day` although their period
+    has ended because no later rate replaces them yet (the practice should add one)."""
+    chosen = rates_on(items, day).values()
+    current = {item.id for item in chosen if in_force(item, day)}
+    return current, {item.id for item in chosen if item.id not in current}
 
 
 def card_on(session: Session, practice_id: int, day: date) -> dict[str, RateCardItem]:
