@@ -1,4 +1,4 @@
-"""Command line: `flask --app app init-db | seed-demo | create-user | backup`."""
+"""Command line: `flask --app app init-db | seed-demo | create-user | backup | restore`."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tracker.extensions import db, db_session
 from tracker.models import Icb, Practice, Role
 from tracker.services.directory import UserDetails, load_icbs, save_user
 from tracker.services.errors import DomainError
+from tracker.services.restore import Schema
 
 
 def register(app: Flask) -> None:
@@ -130,27 +131,49 @@ def create_user(
 )
 @with_appcontext
 def backup(output: Path | None) -> None:
-    """Write a consistent copy of the database and the uploaded files to one ZIP."""
+    """Write a consistent copy of the database and the uploaded files to one ZIP (replacing
+    the file only once the new one is complete)."""
     from tracker.services.backup import write_backup
 
     if output is None:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         output = Path(current_app.instance_path) / "backups" / f"backup-{stamp}.zip"
-    counts = write_backup(db.engine, Path(current_app.config["UPLOAD_FOLDER"]), output)
-    rows = sum(count for name, count in counts.items() if name != "files")
-    click.echo(f"Backup written to {output}: {rows} rows, {counts['files']} files.")
+    try:
+        result = write_backup(db.engine, Path(current_app.config["UPLOAD_FOLDER"]), output)
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    rows = sum(result.rows.values())
+    click.echo(f"Backup written to {output}: {rows} rows, {result.files} files.")
+    if result.missing_files:
+        click.echo(
+            f"Warning: {len(result.missing_files)} evidence files were not in the upload folder "
+            f"({', '.join(result.missing_files[:5])}): this backup will not restore until they "
+            "are put back and a new backup is taken.",
+            err=True,
+        )
+
+
+def known_schema() -> Schema:
+    """The migrations this release ships, oldest first, read from the migrations folder."""
+    from alembic.script import ScriptDirectory
+
+    config = current_app.extensions["migrate"].migrate.get_config()
+    script = ScriptDirectory.from_config(config)
+    return Schema(tuple(reversed([revision.revision for revision in script.walk_revisions()])))
 
 
 @click.command("restore")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @with_appcontext
 def restore(source: Path) -> None:
-    """Restore a backup into an empty database (run init-db first)."""
-    from tracker.services.backup import RestoreError, restore_backup
+    """Restore a backup into a new database that only init-db has run on."""
+    from tracker.services.restore import restore_backup
 
     try:
-        counts = restore_backup(db.engine, Path(current_app.config["UPLOAD_FOLDER"]), source)
-    except RestoreError as error:
-        raise click.ClickException(str(error)) from error
-    rows = sum(count for name, count in counts.items() if name != "files")
-    click.echo(f"Restored {rows} rows and {counts['files']} files from {source}.")
+        result = restore_backup(
+            db.engine, Path(current_app.config["UPLOAD_FOLDER"]), source, known_schema()
+        )
+    except DomainError as error:
+        raise click.ClickException(error.message) from error
+    rows = sum(result.rows.values())
+    click.echo(f"Restored {rows} rows and {result.files} files from {source}.")

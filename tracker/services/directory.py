@@ -19,6 +19,16 @@ from tracker.services.errors import Invalid
 ICB_CSV = Path(__file__).resolve().parent.parent / "data" / "icbs.csv"
 
 
+def reference_icbs(csv_path: Path = ICB_CSV) -> list[dict[str, str]]:
+    """The ICB directory as shipped (ods_code, ons_code, name, region): what `init-db` loads,
+    and so the only rows a restore may replace (see tracker.services.restore)."""
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        return [
+            {key: row[key] for key in ("ods_code", "ons_code", "name", "region")}
+            for row in csv.DictReader(handle)
+        ]
+
+
 def load_icbs(session: Session, csv_path: Path = ICB_CSV) -> int:
     """Add the ICBs of the reference file that are not in the directory yet.
 
@@ -26,19 +36,11 @@ def load_icbs(session: Session, csv_path: Path = ICB_CSV) -> int:
     """
     known = set(session.scalars(select(Icb.ods_code)))
     added = 0
-    with csv_path.open(newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["ods_code"] in known:
-                continue
-            session.add(
-                Icb(
-                    ods_code=row["ods_code"],
-                    ons_code=row["ons_code"],
-                    name=row["name"],
-                    region=row["region"],
-                )
-            )
-            added += 1
+    for row in reference_icbs(csv_path):
+        if row["ods_code"] in known:
+            continue
+        session.add(Icb(**row))
+        added += 1
     return added
 
 
