@@ -209,7 +209,7 @@ def test_restore_into_an_unmigrated_database_says_run_init_db(
     assert_refused(result, "no tables yet", "flask --app app init-db` first")
 
 
-def test_text_too_long_for_postgresql_is_named_and_nothing_is_written(
+def test_text_too_long_for_postgres_columns_is_named_and_nothing_is_written(
     app_ctx: Flask, world: World, tmp_path: Path
 ) -> None:
     """SQLite stores a 250-character practice name and a NUL; PostgreSQL refuses both. The
@@ -338,3 +338,19 @@ def test_a_truncated_or_damaged_backup_is_reported_before_anything_is_written(
     result = runner.invoke(args=["restore", str(damaged)])
     assert_refused(result, "database.json is damaged or unreadable")
     assert_only_init_db_rows(uploads)
+
+
+def test_a_backup_missing_an_evidence_file_says_so(
+    app_ctx: Flask, world: World, tmp_path: Path
+) -> None:
+    """Restore refuses a backup without an evidence row's file, so backup warns when it
+    writes one (a file lost from the upload folder), rather than at restore time."""
+    uploads = Path(app_ctx.config["UPLOAD_FOLDER"])
+    line = make_staff_line(db.session, make_incident(db.session, world.practice_a))
+    stored = add_evidence(line, uploads, world.manager.id).stored_name
+    (uploads / stored).unlink()
+    result = app_ctx.test_cli_runner().invoke(
+        args=["backup", "--output", str(tmp_path / "backup.zip")]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Warning: 1 evidence files were not in the upload folder ({stored})" in result.output

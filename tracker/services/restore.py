@@ -134,25 +134,38 @@ def restore_backup(
     """Check the backup whole, then load it into the database and the upload folder as one
     change; raise RestoreError listing every problem, with nothing written."""
     postgres = engine.dialect.name == "postgresql"
-    try:
-        with zipfile.ZipFile(source) as archive:
+    with _open(source) as archive:
+        try:
             backup, problems = read_backup(archive, schema, postgres)
             problems += _file_clashes(backup.files, upload_folder)
             _load(engine, archive, backup, upload_folder, schema, problems)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
-        raise RestoreError(
-            [
-                f"{source.name} is not a complete backup ZIP ({error}): it may have been cut "
-                "off while being written. Restore from another backup."
-            ]
-        ) from error
-    except SQLAlchemyError as error:
-        raise RestoreError([f"The database could not be used: {first_line(error)}"]) from error
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise RestoreError([_cut_off(source, error)]) from error
+        except SQLAlchemyError as error:
+            message = f"The database could not be used: {first_line(error)}"
+            raise RestoreError([message]) from error
     rows = {name: len(table_rows) for name, table_rows in backup.tables.items()}
     return RestoreResult(rows, len(backup.files))
 
 
 # --- reading and checking the backup -----------------------------------------------------
+
+
+def _open(source: Path) -> zipfile.ZipFile:
+    """The backup's ZIP, or a RestoreError saying why it cannot be opened."""
+    try:
+        return zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise RestoreError([_cut_off(source, error)]) from error
+    except OSError as error:
+        raise RestoreError([f"{source} cannot be read ({error.strerror or error})."]) from error
+
+
+def _cut_off(source: Path, error: Exception) -> str:
+    return (
+        f"{source.name} is not a complete backup ZIP ({error}): it may have been cut off "
+        "while being written. Restore from another backup."
+    )
 
 
 def read_backup(
@@ -220,7 +233,9 @@ def _payload(archive: zipfile.ZipFile, problems: list[str]) -> dict[str, Any]:
             [*problems, f"The ZIP has no {DATA_FILE}: it is not a backup of this application."]
         ) from None
     except (ValueError, zipfile.BadZipFile, zlib.error) as error:
-        raise RestoreError([*problems, f"{DATA_FILE} is damaged or unreadable ({error})."]) from error
+        raise RestoreError(
+            [*problems, f"{DATA_FILE} is damaged or unreadable ({error})."]
+        ) from error
     if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION:
         found = payload.get("format") if isinstance(payload, dict) else None
         raise RestoreError(
