@@ -253,6 +253,8 @@ def test_every_problem_of_a_backup_is_listed_and_nothing_is_written(
     for row in payload["tables"]["practice"]:
         row["colour"] = "blue"
     payload["tables"]["incident"][0]["starts_at"] = "yesterday"
+    payload["tables"]["cost_line"][0]["incident_id"] = 999_999
+    payload["tables"]["membership"].append(dict(payload["tables"]["membership"][0]))
     payload["files"].append("gone.pdf")
     dropped = frozenset({f"uploads/{stored}"})
     broken = rewrite(target, tmp_path / "broken.zip", payload, drop=dropped)
@@ -264,6 +266,8 @@ def test_every_problem_of_a_backup_is_listed_and_nothing_is_written(
         "Table ghost: not a table of this release",
         "Table practice: column colour is not in this release's schema.",
         ": starts_at is not a date and time.",
+        ": incident_id 999999 refers to no row of table incident.",
+        "Table membership: the id ",
         "gone.pdf: listed in the backup but missing from the ZIP.",
         f"(receipt.pdf): its file {stored} is not in the backup.",
     )
@@ -273,8 +277,8 @@ def test_every_problem_of_a_backup_is_listed_and_nothing_is_written(
 def test_a_row_the_database_refuses_takes_back_every_row_and_file(
     app_ctx: Flask, world: World, tmp_path: Path
 ) -> None:
-    """A reference to a missing row passes the checks but not the database: the restore is one
-    transaction, and the files moved in for it go again."""
+    """Two practices with one ODS code pass the checks but not the database's unique index:
+    the restore is one transaction, and the files staged for it go again."""
     uploads = Path(app_ctx.config["UPLOAD_FOLDER"])
     line = make_staff_line(db.session, make_incident(db.session, world.practice_a))
     add_evidence(line, uploads, world.manager.id)
@@ -283,12 +287,13 @@ def test_a_row_the_database_refuses_takes_back_every_row_and_file(
     target = tmp_path / "backup.zip"
     assert runner.invoke(args=["backup", "--output", str(target)]).exit_code == 0
     payload = read_payload(target)
-    payload["tables"]["invoice_line"][0]["cost_line_id"] = 999_999
-    dangling = rewrite(target, tmp_path / "dangling.zip", payload)
+    practices = payload["tables"]["practice"]
+    practices[1]["ods_code"] = practices[0]["ods_code"]
+    duplicate = rewrite(target, tmp_path / "duplicate.zip", payload)
 
     fresh_installation(app_ctx)
-    result = runner.invoke(args=["restore", str(dangling)])
-    assert_refused(result, "The database refused the rows of table invoice_line")
+    result = runner.invoke(args=["restore", str(duplicate)])
+    assert_refused(result, "The database refused the rows of table practice")
     assert_only_init_db_rows(uploads)
 
 

@@ -27,6 +27,7 @@ import shutil
 import tempfile
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -185,6 +186,7 @@ def read_backup(
     }
     problems += _legacy_details(readable)
     problems += _row_problems(readable, postgres)
+    problems += _reference_problems(readable)
     problems += _evidence_problems(readable, files)
     return Backup(tables, files), problems
 
@@ -322,6 +324,43 @@ def _row_problems(tables: Rows, postgres: bool) -> list[str]:
                     if problem:
                         problems.append(f"{where}: {key} {problem}.")
     return problems
+
+
+def _reference_problems(tables: Rows) -> list[str]:
+    """Ids are unique, and every reference names a row of the backup (the database would
+    refuse the first such row; this lists them all)."""
+    ids = {
+        name: Counter(_key(row.get("id")) for row in rows)
+        for name, rows in tables.items()
+        if "id" in Base.metadata.tables[name].c
+    }
+    problems = [
+        f"Table {name}: the id {value} is used by {count} rows."
+        for name, counts in ids.items()
+        for value, count in counts.items()
+        if count > 1 and value is not None
+    ]
+    known = {name: set(values) for name, values in ids.items()}
+    for name, rows in tables.items():
+        for column in Base.metadata.tables[name].c:
+            for key in column.foreign_keys:
+                target = key.column.table.name
+                problems += [
+                    f"Table {name}, row {_row_label(row, index)}: {column.name} "
+                    f"{row[column.name]} refers to no row of table {target}."
+                    for index, row in enumerate(rows)
+                    if row.get(column.name) is not None
+                    and _key(row[column.name]) not in known.get(target, set())
+                ]
+    return problems
+
+
+def _key(value: Any) -> int | str | None:
+    """An id as a set member: a whole number, or the text of anything else (which its
+    column's check already reports)."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return repr(value)
 
 
 def _row_label(row: dict[str, Any], index: int) -> str:
