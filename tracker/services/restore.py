@@ -123,7 +123,7 @@ class Member:
 
 @dataclass
 class Backup:
-    """A checked backup: its rows (already parsed for the target) and its uploaded files."""
+    """A read backup: its rows (as JSON values) and its uploaded files by relative name."""
 
     tables: Rows
     files: dict[str, Member]
