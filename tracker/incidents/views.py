@@ -431,7 +431,12 @@ def delete_line(incident_id: int, line_id: int) -> str | Response:
         return redirect(url_for("incidents.line", incident_id=incident.id, line_id=cost.id))
     if request.method == "POST":
         description = cost.description
-        stored = cost_lines.delete_line(db_session(), cost, current_user.id)
+        try:
+            stored = cost_lines.delete_line(db_session(), cost, current_user.id)
+        except Conflict as error:  # issued a moment ago, after this page was loaded
+            db_session().rollback()
+            flash(error.message, "error")
+            return redirect(url_for("incidents.line", incident_id=incident.id, line_id=cost.id))
         db_session().commit()
         evidence.unlink_all(current_app.config["UPLOAD_FOLDER"], stored)
         flash(f"{description} has been deleted.", "success")

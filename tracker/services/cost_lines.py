@@ -29,7 +29,15 @@ from tracker.cost_kinds import (
     clean_details,
     spec_for,
 )
-from tracker.models import CostKind, CostLine, Incident, Invoice, Practice, RateCardItem
+from tracker.models import (
+    CostKind,
+    CostLine,
+    Incident,
+    Invoice,
+    Practice,
+    RateCardItem,
+    table_of,
+)
 from tracker.presentation import (
     format_money,
     format_number,
@@ -37,7 +45,7 @@ from tracker.presentation import (
     utc_to_london,
     whole_minutes,
 )
-from tracker.services import audit, costing, invoicing
+from tracker.services import audit, costing, invoicing, locks
 from tracker.services.costing import PayBasis
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.money import ZERO, to_pence
@@ -579,19 +587,42 @@ def _new_line(
     return line
 
 
+FROZEN = (
+    "This cost is on an issued invoice and can no longer be {verb}. "
+    "To correct it, cancel the invoice with a credit note."
+)
+
+
 def ensure_editable(line: CostLine, verb: str = "changed") -> None:
-    """The one guard for invoiced lines: a line on an issued invoice is frozen."""
+    """Say early, on a page, that a line on an issued invoice is frozen. A read only: the
+    line can be issued a moment later, so every write holds it with `hold_editable`."""
     if line.is_locked:
-        raise Conflict(
-            f"This cost is on an issued invoice and can no longer be {verb}. "
-            "To correct it, cancel the invoice with a credit note."
-        )
+        raise Conflict(FROZEN.format(verb=verb))
+
+
+def hold_editable(
+    session: Session, line: CostLine, message: str | None = None, field: str | None = None
+) -> None:
+    """The one guard of every write to a cost line: hold the line if, and only if, it is
+    on no issued invoice (services.locks: a row lock on PostgreSQL, the write lock on
+    SQLite), then re-read it. Issuing holds the same row before it copies it, so an edit
+    or a delete either comes first (and the invoice copies the result) or finds the line
+    frozen and is refused with `message`; never both. Call it before changing the line's
+    attributes: a pending change would be written before the hold."""
+    cost_lines = table_of(CostLine)
+    held = locks.hold(
+        session, CostLine, cost_lines.c.id == line.id, cost_lines.c.invoice_id.is_(None)
+    )
+    if not held:
+        raise Conflict(message or FROZEN.format(verb="changed"), field)
+    session.expire(line)  # loaded before the hold: read it again, as committed
 
 
 def update_line(
     session: Session, line: CostLine, user_id: int | None, inp: LineInput, today: date
 ) -> dict[str, list[Any]]:
-    ensure_editable(line)
+    """Price a line again as typed, audit the change and rebuild the drafts copying it."""
+    hold_editable(session, line)
     if inp.kind != line.kind:
         raise Invalid("The kind of a cost cannot change: delete it and add a new one", "kind")
     inp = replace(inp, rebook_hours=None, rebook_rate=None)
@@ -623,16 +654,26 @@ def reprice_expenses_for_vat(session: Session, practice: Practice, user_id: int 
     Open points, recorded rather than hidden: HMRC lets a newly registered business reclaim
     VAT paid before registration only on goods still on hand (up to 4 years) and services up
     to 6 months back (VAT Notice 700, section 11), and consumed outage purchases rarely
-    qualify; and the `invoice_id IS NULL` filter is read before the write, the same
-    read-then-write as editing a line while its draft is issued (issue 12, defect 1)."""
+    qualify.
+
+    The expenses are held before they are read (services.locks), with `invoice_id IS NULL`
+    in the holding statement: an expense issued a moment earlier is no longer uninvoiced
+    when the hold is taken, so it keeps the price it was issued at; one issued a moment
+    later is copied by the invoice as re-priced here."""
+    cost_lines = table_of(CostLine)
+    incidents = select(Incident.id).where(Incident.practice_id == practice.id)
+    held = locks.hold(
+        session,
+        CostLine,
+        cost_lines.c.incident_id.in_(incidents),
+        cost_lines.c.kind == CostKind.EXPENSE.value,
+        cost_lines.c.invoice_id.is_(None),
+    )
     stmt = (
         select(CostLine)
-        .join(Incident, CostLine.incident_id == Incident.id)
-        .where(
-            Incident.practice_id == practice.id,
-            CostLine.kind == CostKind.EXPENSE.value,
-            CostLine.invoice_id.is_(None),
-        )
+        .where(CostLine.id.in_(held))
+        .order_by(CostLine.id)
+        .execution_options(populate_existing=True)
     )
     context = PricingContext(vat_registered=bool((practice.vat_number or "").strip()))
     for line in session.scalars(stmt).all():
@@ -656,7 +697,7 @@ def reprice_expenses_for_vat(session: Session, practice: Practice, user_id: int 
 def delete_line(session: Session, line: CostLine, user_id: int | None) -> list[str]:
     """Delete an uninvoiced line and its evidence; returns the stored file names to remove
     once the transaction has committed."""
-    ensure_editable(line, "deleted")
+    hold_editable(session, line, FROZEN.format(verb="deleted"))
     invoicing.refresh_drafts_holding(session, [line.id], removing=True)
     stored = [item.stored_name for item in line.evidence]
     audit.record(

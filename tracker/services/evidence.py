@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from tracker.models import CostLine, Evidence
 from tracker.presentation import size_text
-from tracker.services import audit
-from tracker.services.errors import Conflict, Invalid
+from tracker.services import audit, cost_lines
+from tracker.services.errors import Invalid
 
 CHUNK = 64 * 1024
 #: (magic bytes, MIME type, extension)
@@ -99,9 +99,12 @@ def prepare(
 def attach(
     session: Session, prepared: PreparedFile, line: CostLine, user_id: int | None
 ) -> Evidence:
-    """Record a prepared file against a cost line (the caller commits, or discards the file)."""
-    if line.is_locked:
-        raise Conflict("This cost is on an issued invoice: evidence can no longer be added", FIELD)
+    """Record a prepared file against a cost line (the caller commits, or discards the file).
+    The line is held first (cost_lines.hold_editable): a receipt added as the line's invoice
+    is issued is either on the invoice's frozen evidence list or refused."""
+    cost_lines.hold_editable(
+        session, line, "This cost is on an issued invoice: evidence can no longer be added", FIELD
+    )
     evidence = Evidence(
         practice_id=line.incident.practice_id,
         cost_line_id=line.id,
@@ -149,8 +152,10 @@ def remove(session: Session, evidence: Evidence, user_id: int | None) -> str:
     """Delete an evidence row of an uninvoiced line; returns the stored name to unlink
     after the commit."""
     line = evidence.cost_line
-    if line is not None and line.is_locked:
-        raise Conflict("This cost is on an issued invoice: its evidence is kept")
+    if line is not None:
+        cost_lines.hold_editable(
+            session, line, "This cost is on an issued invoice: its evidence is kept"
+        )
     audit.record(
         session,
         user_id=user_id,

@@ -39,7 +39,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.presentation import format_money, long_date
-from tracker.services import audit
+from tracker.services import audit, locks
 from tracker.services.costing import SESSION_HOURS, sum_amounts
 from tracker.services.errors import Conflict, Invalid
 from tracker.services.money import ZERO, to_pence
@@ -541,10 +541,26 @@ def _shared_event(session: Session, invoice: Invoice) -> int | None:
     return events.pop() if len(events) == 1 else None
 
 
+def _hold_copied_lines(session: Session, invoice: Invoice) -> None:
+    """Hold every cost line the draft copies, as it stands in the database (not as the
+    caller loaded it), before the invoice row: cost lines before invoices is the lock order
+    every writer keeps (services.locks). A draft's lines are only ever dropped, never added,
+    so holding them before the claim holds at least every line the issue will copy."""
+    copied = select(InvoiceLine.cost_line_id).where(InvoiceLine.invoice_id == invoice.id)
+    locks.hold(session, CostLine, table_of(CostLine).c.id.in_(copied))
+
+
 def issue_invoice(
     session: Session, invoice: Invoice, *, user_id: int | None, today: date
 ) -> Invoice:
-    """Number and freeze a draft. The caller commits; on any error it must roll back."""
+    """Number and freeze a draft. The caller commits; on any error it must roll back.
+
+    The draft's cost lines are held first (services.locks), then the invoice row is
+    claimed, and only then are the lines copied: an edit or delete of a line either
+    committed before the hold (and the copy shows it) or waits and then finds the line
+    frozen. Copying first and locking after would freeze figures that a concurrent edit
+    was changing, or copy a line a concurrent delete was removing."""
+    _hold_copied_lines(session, invoice)
     invoices = table_of(Invoice)
     claimed = rows_updated(
         session,
@@ -555,6 +571,7 @@ def issue_invoice(
     if claimed != 1:
         raise Conflict("This invoice has already been issued.")
     session.refresh(invoice)
+    session.refresh(invoice.practice)  # its VAT registration decides how lines are copied
     _rebuild_lines(session, invoice)
     if not invoice.lines:
         raise Conflict("An invoice needs at least one line: add cost lines first.")

@@ -1,0 +1,280 @@
+"""Races between people pressing buttons at the same moment (issue 12, defects 1 and 2, and
+the VAT re-pricing open point), with real threads released together by a barrier, on
+SQLite and PostgreSQL.
+
+Each round builds fresh records, fires the racing requests through the Flask test client
+(one client, one signed-in user per thread) and then checks what was committed:
+
+- an issued invoice's lines equal their cost lines (quantity, amounts, working), and no
+  issued line has lost its cost line;
+- every response is a success or a redirect, or a refusal that says what happened (409
+  page, or the form again with the message); never a server error.
+
+The rounds are repeated: before the fixes a few rounds were enough to catch each race.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from tests.conftest import PASSWORD
+from tests.factories import (
+    World,
+    make_expense_line,
+    make_incident,
+    make_staff_line,
+)
+from tests.integration.test_incidents import staff_form
+from tracker.extensions import db
+from tracker.models import (
+    CostLine,
+    DocumentKind,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    User,
+)
+from tracker.services import invoicing
+
+ROUNDS = 20
+
+#: What the refused side of a race may be told: the line or invoice changed under it.
+REFUSALS = (
+    "This cost is on an issued invoice",
+    "This invoice has already been issued",
+    "An invoice needs at least one line",
+    "Some lines were invoiced by someone else",
+)
+
+
+@dataclass
+class Outcome:
+    """What one racing request got back: its status and page, or the exception it raised
+    (the test client re-raises a view's exception where a browser would see a 500)."""
+
+    status: int | None = None
+    text: str = ""
+    error: str | None = None
+
+    @property
+    def acceptable(self) -> bool:
+        """A success or redirect, or a refusal whose page says why."""
+        if self.error is not None or self.status is None:
+            return False
+        if self.status < 400:
+            return True
+        return self.status == 409 and any(refusal in self.text for refusal in REFUSALS)
+
+    def __str__(self) -> str:
+        return self.error or f"{self.status}"
+
+
+Request = Callable[[FlaskClient], object]
+T = TypeVar("T")
+
+
+def race(requests: list[tuple[FlaskClient, Request]]) -> list[Outcome]:
+    """Run each request in its own thread, all released at once by a barrier."""
+    barrier = threading.Barrier(len(requests))
+    outcomes = [Outcome() for _ in requests]
+
+    def run(index: int, client: FlaskClient, request: Request) -> None:
+        try:
+            barrier.wait()
+            response = request(client)
+            outcomes[index].status = response.status_code  # type: ignore[attr-defined]
+            outcomes[index].text = response.get_data(as_text=True)  # type: ignore[attr-defined]
+        except Exception as error:  # what a user would see as a server error
+            outcomes[index].error = f"{type(error).__name__}: {error}"
+
+    threads = [
+        threading.Thread(target=run, args=(index, client, request))
+        for index, (client, request) in enumerate(requests)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def in_thread(work: Callable[[], T]) -> T:
+    """Run `work` in a thread of its own. A request made from the test's thread shares the
+    test's application context, hence `g` and the signed-in user it caches: the second
+    client signed in there would find the first user already signed in."""
+    results: list[T] = []
+    thread = threading.Thread(target=lambda: results.append(work()))
+    thread.start()
+    thread.join()
+    assert results, "the request raised an exception (see the thread's traceback)"
+    return results[0]
+
+
+def signed_in(app: Flask, user: User) -> FlaskClient:
+    email = user.email
+
+    def sign_in() -> FlaskClient:
+        client = app.test_client()
+        response = client.post("/login", data={"email": email, "password": PASSWORD})
+        assert response.status_code == 302 and client.get_cookie("session") is not None
+        return client
+
+    return in_thread(sign_in)
+
+
+def frozen_line_problems(invoice_id: int) -> list[str]:
+    """The invoice's lines, if it was issued, that no longer match their cost line, or
+    have lost it."""
+    db.session.expire_all()
+    rows = db.session.execute(
+        select(InvoiceLine, CostLine)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .outerjoin(CostLine, CostLine.id == InvoiceLine.cost_line_id)
+        .where(
+            Invoice.id == invoice_id,
+            Invoice.status == InvoiceStatus.ISSUED,
+            Invoice.kind == DocumentKind.INVOICE,
+        )
+    ).all()
+    problems = []
+    for frozen, cost in rows:
+        if cost is None:
+            problems.append(f"invoice {frozen.invoice_id} line {frozen.position}: no cost line")
+            continue
+        copied = (frozen.quantity, frozen.total_amount, frozen.working, frozen.description)
+        actual = (cost.quantity, cost.total_amount, cost.working, cost.description)
+        if copied != actual or cost.invoice_id != frozen.invoice_id:
+            problems.append(
+                f"invoice {frozen.invoice_id} line {frozen.position}: issued {copied}, "
+                f"cost line now {actual} on invoice {cost.invoice_id}"
+            )
+    return problems
+
+
+def fresh_draft(world: World) -> tuple[Invoice, CostLine, CostLine]:
+    """A draft invoice for a new incident's staff line and expense line."""
+    incident = make_incident(db.session, world.practice_a, title="EMIS down all day")
+    staff = make_staff_line(db.session, incident, hours="1")
+    expense = make_expense_line(db.session, incident)
+    db.session.commit()
+    draft = invoicing.create_draft(
+        db.session,
+        practice=world.practice_a,
+        cost_line_ids=[staff.id, expense.id],
+        user_id=world.manager.id,
+    )
+    db.session.commit()
+    return draft, staff, expense
+
+
+def issue(invoice_id: int) -> Request:
+    return lambda client: client.post(f"/invoices/{invoice_id}/issue")
+
+
+def run_rounds(
+    app: Flask, world: World, second: Callable[[CostLine, CostLine], Request], rounds: int
+) -> None:
+    """`rounds` times: issue a fresh draft while `second` acts on its lines; then check."""
+    issuer, other = signed_in(app, world.manager), signed_in(app, world.manager)
+    corrupted, refused_badly = [], []
+    for number in range(rounds):
+        draft, staff, expense = fresh_draft(world)
+        outcomes = race([(issuer, issue(draft.id)), (other, second(staff, expense))])
+        bad = [str(outcome) for outcome in outcomes if not outcome.acceptable]
+        if bad:
+            refused_badly.append(f"round {number}: {bad}")
+        problems = frozen_line_problems(draft.id)
+        if problems:
+            corrupted.append(f"round {number}: {problems}")
+    assert not corrupted and not refused_badly, (
+        f"{len(corrupted)} of {rounds} rounds corrupted, {len(refused_badly)} answered "
+        f"badly: {corrupted[:3]} {refused_badly[:3]}"
+    )
+
+
+# --- defect 1: a cost line changed at the moment its draft is issued -------------------------
+
+
+def test_editing_a_line_while_its_draft_is_issued_never_changes_the_issued_invoice(
+    app_ctx: Flask, world: World
+) -> None:
+    def edit(staff: CostLine, _expense: CostLine) -> Request:
+        url = f"/incidents/{staff.incident_id}/costs/{staff.id}/edit"
+        return lambda client: client.post(url, data=staff_form(quantity="99"))
+
+    run_rounds(app_ctx, world, edit, ROUNDS)
+
+
+def test_deleting_a_line_while_its_draft_is_issued_never_leaves_an_issued_line_without_it(
+    app_ctx: Flask, world: World
+) -> None:
+    def delete(staff: CostLine, _expense: CostLine) -> Request:
+        url = f"/incidents/{staff.incident_id}/costs/{staff.id}/delete"
+        return lambda client: client.post(url)
+
+    run_rounds(app_ctx, world, delete, ROUNDS)
+
+
+def test_registering_for_vat_while_a_draft_is_issued_never_reprices_an_issued_line(
+    app_ctx: Flask, world: World
+) -> None:
+    """The VAT re-pricing open point: an expense issued a moment before the practice records
+    its VAT number keeps the price it was issued at."""
+    flip = {"vat_number": "GB123456789"}
+
+    def register(_staff: CostLine, _expense: CostLine) -> Request:
+        data = {
+            "address": "1 High Street\nLondon",
+            "vat_number": flip["vat_number"],
+            "bank_sort_code": "309457",
+            "bank_account_number": "12345678",
+            "payment_terms_days": 30,
+        }
+        # registered one round, not the next: every round changes the registration
+        flip["vat_number"] = "" if flip["vat_number"] else "GB123456789"
+        return lambda client: client.post("/practice/settings", data=data)
+
+    run_rounds(app_ctx, world, register, ROUNDS)
+
+
+def test_attaching_evidence_while_a_draft_is_issued_is_refused_or_listed(
+    app_ctx: Flask, world: World
+) -> None:
+    """A receipt uploaded as the draft is issued is either on the invoice's evidence list or
+    refused: never attached to a frozen line behind the invoice's back."""
+    from tests.integration.test_review import RECEIPT
+
+    def attach(staff: CostLine, _expense: CostLine) -> Request:
+        url = f"/incidents/{staff.incident_id}/costs/{staff.id}"
+
+        def post(client: FlaskClient) -> object:
+            import io
+
+            return client.post(
+                url,
+                data={"evidence": (io.BytesIO(RECEIPT), "late-receipt.pdf")},
+                content_type="multipart/form-data",
+            )
+
+        return post
+
+    issuer, other = signed_in(app_ctx, world.manager), signed_in(app_ctx, world.manager)
+    unlisted = []
+    for number in range(ROUNDS):
+        draft, staff, expense = fresh_draft(world)
+        outcomes = race([(issuer, issue(draft.id)), (other, attach(staff, expense))])
+        assert all(o.acceptable or o.status == 200 for o in outcomes), [str(o) for o in outcomes]
+        db.session.expire_all()
+        issued = db.session.get(Invoice, draft.id)
+        assert issued is not None and issued.status == InvoiceStatus.ISSUED
+        names = [e.original_filename for e in db.session.get(CostLine, staff.id).evidence]
+        if names and "late-receipt.pdf" not in (issued.evidence_snapshot or ""):
+            unlisted.append(number)
+    assert not unlisted, f"{len(unlisted)} of {ROUNDS} rounds attached a receipt unlisted"
