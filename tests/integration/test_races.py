@@ -7,6 +7,7 @@ Each round builds fresh records, fires the racing requests through the Flask tes
 
 - an issued invoice's lines equal their cost lines (quantity, amounts, working), and no
   issued line has lost its cost line;
+- a claim whose every line has a final decision is decided, with the sum as approved total;
 - every response is a success or a redirect, or a refusal that says what happened (409
   page, or the form again with the message); never a server error.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TypeVar
 
 from flask import Flask
@@ -27,9 +29,12 @@ from sqlalchemy import select
 from tests.conftest import PASSWORD
 from tests.factories import (
     World,
+    make_claim,
+    make_event,
     make_expense_line,
     make_incident,
     make_staff_line,
+    make_user,
 )
 from tests.integration.test_incidents import staff_form
 from tracker.extensions import db
@@ -39,11 +44,15 @@ from tracker.models import (
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    LineDecision,
+    ReviewStatus,
+    Role,
     User,
 )
 from tracker.services import invoicing
 
 ROUNDS = 20
+REVIEW_ROUNDS = 12
 
 #: What the refused side of a race may be told: the line or invoice changed under it.
 REFUSALS = (
@@ -51,6 +60,7 @@ REFUSALS = (
     "This invoice has already been issued",
     "An invoice needs at least one line",
     "Some lines were invoiced by someone else",
+    "Another reviewer decided this line a moment ago",
 )
 
 
@@ -278,3 +288,91 @@ def test_attaching_evidence_while_a_draft_is_issued_is_refused_or_listed(
         if names and "late-receipt.pdf" not in (issued.evidence_snapshot or ""):
             unlisted.append(number)
     assert not unlisted, f"{len(unlisted)} of {ROUNDS} rounds attached a receipt unlisted"
+
+
+# --- defect 2: two reviewers deciding one claim at once --------------------------------------
+
+
+def reviewers(app: Flask, world: World) -> tuple[FlaskClient, FlaskClient]:
+    second = make_user(
+        db.session, Role.ICB_REVIEWER, icb=world.icb_x, email="reviewer2.x@example.org"
+    )
+    db.session.commit()
+    return signed_in(app, world.reviewer), signed_in(app, second)
+
+
+def approve(claim_id: int, line_id: int) -> Request:
+    url = f"/review/claims/{claim_id}/lines/{line_id}"
+    return lambda client: client.post(url, data={"decision": "approved"})
+
+
+def claim_problems(claim_id: int) -> list[str]:
+    """A claim whose lines all have a final decision must be decided, its approved total the
+    sum of theirs; every line has at most one decision."""
+    db.session.expire_all()
+    claim = db.session.get(Invoice, claim_id)
+    assert claim is not None
+    decisions = [line.decision for line in claim.lines]
+    if any(d is None for d in decisions):
+        return [f"claim {claim_id}: a line has no decision"]
+    approved = sum((d.approved_amount or Decimal(0) for d in decisions if d), Decimal(0))
+    if claim.review_status != ReviewStatus.DECIDED or claim.approved_total != approved:
+        return [
+            f"claim {claim_id}: {claim.review_status}, approved {claim.approved_total} "
+            f"though every line is decided ({approved})"
+        ]
+    return []
+
+
+def test_two_reviewers_deciding_the_last_lines_at_once_complete_the_claim(
+    app_ctx: Flask, world: World
+) -> None:
+    first, second = reviewers(app_ctx, world)
+    event = make_event(db.session)
+    stuck, bad = [], []
+    for number in range(REVIEW_ROUNDS):
+        claim = make_claim(db.session, world.practice_a, event)
+        db.session.commit()
+        lines = [line.id for line in claim.lines]
+        for request in (approve(claim.id, lines[0]), approve(claim.id, lines[1])):
+            decided = in_thread(lambda request=request: request(first))
+            assert decided.status_code == 302  # type: ignore[attr-defined]
+        outcomes = race(
+            [(first, approve(claim.id, lines[2])), (second, approve(claim.id, lines[3]))]
+        )
+        bad += [f"round {number}: {o}" for o in outcomes if not o.acceptable]
+        stuck += claim_problems(claim.id)
+    assert not stuck and not bad, (
+        f"{len(stuck)} of {REVIEW_ROUNDS} claims left undecided, {len(bad)} bad answers: "
+        f"{stuck[:3]} {bad[:3]}"
+    )
+
+
+def test_two_reviewers_approving_the_remaining_lines_at_once_both_get_an_answer(
+    app_ctx: Flask, world: World
+) -> None:
+    first, second = reviewers(app_ctx, world)
+    event = make_event(db.session)
+    stuck, bad = [], []
+    for number in range(REVIEW_ROUNDS):
+        claim = make_claim(db.session, world.practice_a, event)
+        db.session.commit()
+        url = f"/review/claims/{claim.id}/approve-remaining"
+
+        def remaining(client: FlaskClient, url: str = url) -> object:
+            return client.post(url)
+
+        outcomes = race([(first, remaining), (second, remaining)])
+        # nothing is refused here: the second reviewer is told there was nothing left
+        bad += [f"round {number}: {o}" for o in outcomes if o.error or (o.status or 500) >= 400]
+        stuck += claim_problems(claim.id)
+        count = db.session.scalar(
+            select(db.func.count(LineDecision.id))
+            .join(InvoiceLine, InvoiceLine.id == LineDecision.invoice_line_id)
+            .where(InvoiceLine.invoice_id == claim.id)
+        )
+        assert count == len(claim.lines)
+    assert not stuck and not bad, (
+        f"{len(stuck)} of {REVIEW_ROUNDS} claims left undecided, {len(bad)} bad answers: "
+        f"{stuck[:3]} {bad[:3]}"
+    )

@@ -166,7 +166,10 @@ def approve_remaining(invoice_id: int) -> Response:
         abort(403)
     count = review.approve_remaining(db_session(), claim, user_id=current_user.id)
     db_session().commit()
-    flash(f"{count} line{'s' if count != 1 else ''} approved in full.", "success")
+    if count:
+        flash(f"{count} line{'s' if count != 1 else ''} approved in full.", "success")
+    else:
+        flash("No line was left to approve: every line already has a decision.", "info")
     return redirect(url_for("review.claim", invoice_id=claim.id))
 
 

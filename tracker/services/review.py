@@ -36,7 +36,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.presentation import REVIEW_STATUS_TAGS, cost_kind_label, decision_tag
-from tracker.services import audit
+from tracker.services import audit, locks
 from tracker.services.errors import Conflict, Invalid, NotFound
 from tracker.services.evidence import PreparedFile
 from tracker.services.money import ZERO, to_pence
@@ -339,6 +339,23 @@ def _ensure_reviewable(invoice: Invoice) -> None:
         )
 
 
+def hold_claim(session: Session, invoice: Invoice) -> None:
+    """Hold the claim's invoice row (services.locks) and read the claim again as committed:
+    its status, its lines and their decisions. Every change to a claim's review (a decision,
+    "approve remaining", a practice's answer) holds it first, so they queue one behind the
+    other and each computes the claim's status from every decision made before it: the
+    last decision completes the claim, whoever makes it. Computing from decisions loaded
+    before the hold would miss the one another reviewer is saving at the same moment."""
+    locks.hold_one(session, Invoice, invoice.id)
+    session.expire(invoice)
+    session.scalars(
+        select(InvoiceLine)
+        .where(InvoiceLine.invoice_id == invoice.id)
+        .options(selectinload(InvoiceLine.decision))
+        .execution_options(populate_existing=True)
+    ).all()
+
+
 def decide_line(
     session: Session,
     invoice: Invoice,
@@ -348,10 +365,35 @@ def decide_line(
     user_id: int,
     now: datetime | None = None,
 ) -> LineDecision:
-    """Record (or change) the decision on one line, audit it and move the claim's status."""
+    """Record (or change) the decision on one line, audit it and move the claim's status.
+    A line the reviewer saw undecided that another reviewer has decided since is refused
+    rather than silently decided again."""
+    seen = line.decision.id if line.decision is not None else None
+    hold_claim(session, invoice)
     _ensure_reviewable(invoice)
     if line.invoice_id != invoice.id:
         raise NotFound("That line is not on this claim")
+    current = line.decision.id if line.decision is not None else None
+    if current != seen:
+        raise Conflict(ANOTHER_REVIEWER)
+    decision = _decide(session, invoice, line, data, user_id=user_id, now=now)
+    refresh_status(session, invoice, user_id=user_id)
+    return decision
+
+
+ANOTHER_REVIEWER = "Another reviewer decided this line a moment ago. Reload the claim to see it."
+
+
+def _decide(
+    session: Session,
+    invoice: Invoice,
+    line: InvoiceLine,
+    data: LineDecisionInput,
+    *,
+    user_id: int,
+    now: datetime | None = None,
+) -> LineDecision:
+    """Record the decision on a line of a claim the caller holds, and audit it."""
     decision, amount, reason = _validated(line, data)
     now = now or utcnow()
     existing = line.decision
@@ -364,13 +406,11 @@ def decide_line(
     existing.decided_by_id = user_id
     existing.decided_at = now
     try:
-        with session.begin_nested():  # one decision per line, even with two reviewers at once
+        with session.begin_nested():  # one decision per line, whatever else goes wrong
             session.add(existing)
             session.flush()
     except IntegrityError as error:
-        raise Conflict(
-            "Another reviewer decided this line a moment ago. Reload the claim to see it."
-        ) from error
+        raise Conflict(ANOTHER_REVIEWER) from error
     line.decision = existing
     after = audit.snapshot(existing, ["decision", "approved_amount", "reason"])
     audit.record(
@@ -384,20 +424,20 @@ def decide_line(
         + (f" £{amount:,.2f}" if amount is not None else ""),
         practice_id=invoice.practice_id,
     )
-    refresh_status(session, invoice, user_id=user_id)
     return existing
 
 
 def approve_remaining(session: Session, invoice: Invoice, *, user_id: int) -> int:
-    """Approve in full every line that has no decision yet (queried lines are left alone)."""
+    """Approve in full every line that has no decision yet (queried lines are left alone).
+    Returns how many: none when another reviewer approved them a moment ago."""
+    hold_claim(session, invoice)
     _ensure_reviewable(invoice)
     count = 0
     for line in invoice.lines:
         if line.decision is None:
-            decide_line(
-                session, invoice, line, LineDecisionInput(Decision.APPROVED), user_id=user_id
-            )
+            _decide(session, invoice, line, LineDecisionInput(Decision.APPROVED), user_id=user_id)
             count += 1
+    refresh_status(session, invoice, user_id=user_id)
     return count
 
 
@@ -456,6 +496,7 @@ def add_message(
     file already checked and written by services.evidence.prepare (the caller discards it if
     this fails). `user_id` None: no signed-in author (the demo data's practice answers),
     shown as "The practice"."""
+    hold_claim(session, invoice)  # its review status may move (new -> in review)
     if invoice.kind != DocumentKind.INVOICE or invoice.status == InvoiceStatus.DRAFT:
         raise Conflict("Only issued claims take answers")
     body = (body or "").strip()
