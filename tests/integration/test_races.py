@@ -39,6 +39,7 @@ from tests.factories import (
 from tests.integration.test_incidents import staff_form
 from tracker.extensions import db
 from tracker.models import (
+    AuditEntry,
     CostLine,
     DocumentKind,
     Invoice,
@@ -60,6 +61,7 @@ REFUSALS = (
     "This invoice has already been issued",
     "An invoice needs at least one line",
     "Some lines were invoiced by someone else",
+    "This invoice was issued a moment ago",
     "Another reviewer decided this line a moment ago",
 )
 
@@ -288,6 +290,46 @@ def test_attaching_evidence_while_a_draft_is_issued_is_refused_or_listed(
         if names and "late-receipt.pdf" not in (issued.evidence_snapshot or ""):
             unlisted.append(number)
     assert not unlisted, f"{len(unlisted)} of {ROUNDS} rounds attached a receipt unlisted"
+
+
+def test_changing_or_deleting_a_draft_while_it_is_issued_never_touches_the_issued_invoice(
+    app_ctx: Flask, world: World
+) -> None:
+    """The draft itself, not only its lines: its reference edited, or the draft deleted, as
+    it is issued. An issued invoice is never changed afterwards, nor deleted, and neither
+    side gets a server error."""
+    issuer, other = signed_in(app_ctx, world.manager), signed_in(app_ctx, world.manager)
+    changed_after, lost, bad = [], [], []
+    for number in range(ROUNDS):
+        draft_id = fresh_draft(world)[0].id
+        if number % 2:
+            url, data = f"/invoices/{draft_id}/delete", {}
+        else:
+            url, data = f"/invoices/{draft_id}/details", {"po_reference": "PO-CHANGED"}
+        outcomes = race(
+            [
+                (issuer, issue(draft_id)),
+                (other, lambda c, url=url, data=data: c.post(url, data=data)),
+            ]
+        )
+        bad += [f"round {number}: {o}" for o in outcomes if not o.acceptable]
+        db.session.expire_all()
+        invoice = db.session.get(Invoice, draft_id)
+        issued = outcomes[0].status == 302  # else refused: the draft was deleted first
+        if issued and (invoice is None or invoice.status != InvoiceStatus.ISSUED):
+            lost.append(number)
+        if invoice is not None and invoice.status == InvoiceStatus.ISSUED:
+            actions = db.session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.entity_type == "Invoice", AuditEntry.entity_id == invoice.id)
+                .order_by(AuditEntry.id)
+            ).all()
+            if "update" in actions[actions.index("issue") :]:
+                changed_after.append(number)
+    assert not changed_after and not lost and not bad, (
+        f"{len(changed_after)} of {ROUNDS} issued invoices changed afterwards, {len(lost)} "
+        f"lost, {len(bad)} bad answers: {bad[:3]}"
+    )
 
 
 # --- defect 2: two reviewers deciding one claim at once --------------------------------------

@@ -217,20 +217,19 @@ def refresh_draft(session: Session, invoice: Invoice) -> list[str]:
 
 
 def _hold_draft(session: Session, invoice: Invoice) -> bool:
-    """Lock the invoice row if, and only if, it is still a draft, before its lines are rebuilt.
+    """Hold the invoice row if, and only if, it is still a draft (services.locks), and read
+    it again as committed; False when it is not a draft any more.
 
-    Issuing claims the same row with its own conditional UPDATE, so a rebuild and an issue
-    queue behind each other instead of interleaving: a rebuild that comes second finds no
-    draft (False) and leaves the issued invoice alone; an issue that comes second numbers the
-    lines as rebuilt."""
+    Issuing claims the same row, so a change to a draft (its lines rebuilt, its details
+    edited, the draft deleted) and an issue queue behind each other instead of
+    interleaving: a change that comes second finds no draft and leaves the issued invoice
+    alone; an issue that comes second copies the draft as changed."""
     invoices = table_of(Invoice)
-    held = rows_updated(
-        session,
-        update(invoices)
-        .where(invoices.c.id == invoice.id, invoices.c.status == InvoiceStatus.DRAFT)
-        .values(status=InvoiceStatus.DRAFT),
-    )
-    return held == 1
+    where = (invoices.c.id == invoice.id, invoices.c.status == InvoiceStatus.DRAFT)
+    if not locks.hold(session, Invoice, *where):
+        return False
+    session.expire(invoice)  # loaded before the hold: its lines may have been rebuilt since
+    return True
 
 
 def drafts_holding(session: Session, cost_line_ids: Iterable[int]) -> list[Invoice]:
@@ -367,7 +366,9 @@ def update_draft(
     user_id: int | None,
     today: date,
 ) -> None:
+    """Change a draft's reference, notes and date, unless it was issued a moment ago."""
     _require_draft(invoice)
+    _hold_or_refuse(session, invoice)
     if issue_date is not None:
         check_issue_date(session, invoice, issue_date, today)
     before = audit.snapshot(invoice, ["po_reference", "notes", "issue_date"])
@@ -388,7 +389,9 @@ def update_draft(
 
 
 def delete_draft(session: Session, invoice: Invoice, *, user_id: int | None) -> None:
+    """Delete a draft (its lines go with it), unless it was issued a moment ago."""
     _require_draft(invoice)
+    _hold_or_refuse(session, invoice)
     audit.record(
         session,
         user_id=user_id,
@@ -398,6 +401,15 @@ def delete_draft(session: Session, invoice: Invoice, *, user_id: int | None) -> 
         summary=f"Draft invoice for {format_money(invoice.total)} deleted",
     )
     session.delete(invoice)
+
+
+ISSUED_MEANWHILE = "This invoice was issued a moment ago, so it can no longer be changed."
+
+
+def _hold_or_refuse(session: Session, invoice: Invoice) -> None:
+    """Hold a draft before changing it; refuse when it was issued since it was loaded."""
+    if not _hold_draft(session, invoice):
+        raise Conflict(ISSUED_MEANWHILE)
 
 
 def _require_draft(invoice: Invoice) -> None:
