@@ -1,10 +1,14 @@
 """The one guard every view uses to see only what the signed-in user may see.
 
 Practice data (incidents, costs, rate cards, drafts, evidence) belongs to the practice's
-members only. Issued invoices are also visible to reviewers of the practice's ICB, and, for
-national oversight, to administrators, who otherwise manage users, practices and the ICB
-directory but do not see or change a practice's own data (unless they are also a member).
-Anything outside a user's scope answers 404, so ids cannot be probed.
+members only. An issued invoice (a claim) is also read by the reviewers of the ICB it was
+sent to, and, for national oversight, by administrators, who otherwise manage users, practices
+and the ICB directory but do not see or change a practice's own data (unless they are also a
+member). "Sent to" is the invoice's own `icb_id`, recorded at issue with the customer
+snapshot: a practice that later moves ICB does not take its old claims, or their receipts, to
+the new ICB (`claim_icb_ids`, `readable_claims` and `evidence_or_404` are the one check every
+reviewer route uses). Anything outside a user's scope answers 404, so ids cannot be probed
+(OWASP ASVS 4.0.3 V4.2.1: access to records is checked against the user, not the id).
 """
 
 from __future__ import annotations
@@ -18,7 +22,19 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 
 from tracker.extensions import db, db_session
-from tracker.models import PRACTICE_ROLES, Icb, Invoice, Practice, Role, User
+from tracker.models import (
+    PRACTICE_ROLES,
+    ClaimMessage,
+    CostLine,
+    Evidence,
+    Icb,
+    Invoice,
+    InvoiceStatus,
+    Practice,
+    Role,
+    User,
+)
+from tracker.services.review import claim_condition
 
 T = TypeVar("T")
 SESSION_PRACTICE_KEY = "practice_id"
@@ -34,6 +50,25 @@ def icb_ids_for(user: User) -> list[int]:
     if user.is_admin:
         return list(db_session().scalars(select(Icb.id)))
     return [m.icb_id for m in user.memberships if m.icb_id is not None]
+
+
+def claim_icb_ids(user: User | None = None) -> list[int]:
+    """Ids of the ICBs whose claims the user may read: an ICB reviewer's own ICB, every ICB
+    for an administrator, none for anyone else (a practice user reads their claims as a
+    member of the practice, never through an ICB)."""
+    user = user or current_user
+    if not (user.is_admin or user.has_role(Role.ICB_REVIEWER)):
+        return []
+    return icb_ids_for(user)
+
+
+def readable_claims(user: User | None = None) -> ColumnElement[bool]:
+    """A WHERE clause on Invoice: issued invoices and credit notes sent to an ICB whose claims
+    the user reads. The ICB is the invoice's own, fixed at issue, not the practice's today."""
+    ids = claim_icb_ids(user)
+    if not ids:
+        return false()
+    return and_(Invoice.icb_id.in_(ids), Invoice.status != InvoiceStatus.DRAFT)
 
 
 def practice_condition(column: Any, user: User | None = None) -> ColumnElement[bool]:
@@ -115,16 +150,46 @@ def admin_required(view: Callable[..., T]) -> Callable[..., T]:
 
 def invoice_or_404(invoice_id: int, *, reviewers: bool = False) -> Invoice:
     """An invoice of one of the user's practices; with `reviewers`, also an issued (not
-    draft) invoice of a practice in an ICB the user reviews."""
-    from tracker.models import InvoiceStatus
-
+    draft) invoice sent to an ICB whose claims the user reads."""
     condition = practice_condition(Invoice.practice_id)
     if reviewers:
-        icb_ids = icb_ids_for(current_user) if current_user.has_role(Role.ICB_REVIEWER) else []
-        if icb_ids:
-            condition = or_(
-                condition,
-                and_(Invoice.icb_id.in_(icb_ids), Invoice.status != InvoiceStatus.DRAFT),
-            )
+        condition = or_(condition, readable_claims())
     invoice: Invoice = db.first_or_404(select(Invoice).where(Invoice.id == invoice_id, condition))
     return invoice
+
+
+def _files_on_readable_claims(icb_ids: list[int]) -> ColumnElement[bool]:
+    """A WHERE clause on Evidence: receipts of cost lines held by a standing claim (issued,
+    not withdrawn) sent to one of `icb_ids`, and files the practice attached to its answers
+    on a claim sent to one of them. Both go through the invoice's ICB, never the practice's."""
+    standing_claims = select(Invoice.id).where(
+        claim_condition(icb_ids), Invoice.status == InvoiceStatus.ISSUED
+    )
+    answered_claims = select(Invoice.id).where(claim_condition(icb_ids))
+    return or_(
+        Evidence.cost_line_id.in_(
+            select(CostLine.id).where(CostLine.invoice_id.in_(standing_claims))
+        ),
+        Evidence.claim_message_id.in_(
+            select(ClaimMessage.id).where(ClaimMessage.invoice_id.in_(answered_claims))
+        ),
+    )
+
+
+def evidence_or_404(evidence_id: int, *, claim_id: int | None = None) -> Evidence:
+    """An evidence file the user may download: any file of their own practices; for those
+    who read claims (`claim_icb_ids`), the files on claims sent to those ICBs. With
+    `claim_id`, only a file attached to an answer on that claim."""
+    condition = practice_condition(Evidence.practice_id)
+    icb_ids = claim_icb_ids()
+    if icb_ids:
+        condition = or_(condition, _files_on_readable_claims(icb_ids))
+    stmt = select(Evidence).where(Evidence.id == evidence_id, condition)
+    if claim_id is not None:
+        stmt = stmt.where(
+            Evidence.claim_message_id.in_(
+                select(ClaimMessage.id).where(ClaimMessage.invoice_id == claim_id)
+            )
+        )
+    found: Evidence = db.first_or_404(stmt)
+    return found

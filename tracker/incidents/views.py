@@ -21,9 +21,8 @@ from werkzeug.wrappers import Response
 
 from tracker.access import (
     current_practice_or_404,
+    evidence_or_404,
     get_for_practice_or_404,
-    icb_ids_for,
-    practice_ids_for,
     roles_required,
 )
 from tracker.charts import Bar, bar_chart
@@ -45,7 +44,6 @@ from tracker.models import (
     Evidence,
     Incident,
     OutageEvent,
-    Practice,
     Role,
     utcnow,
 )
@@ -445,26 +443,6 @@ def delete_line(incident_id: int, line_id: int) -> str | Response:
 
 
 # --- evidence --------------------------------------------------------------------------
-
-
-def evidence_or_404(evidence_id: int) -> Evidence:
-    """Evidence the user may see: any of their practices' files; for an ICB reviewer, the
-    files of lines their ICB's practices put on an issued invoice."""
-    item = db_session().get(Evidence, evidence_id)
-    if item is None:
-        abort(404)
-    if item.practice_id in practice_ids_for(current_user):
-        return item
-    line = item.cost_line
-    if (
-        current_user.has_role(Role.ICB_REVIEWER)
-        and line is not None
-        and line.invoice_id is not None
-    ):
-        practice = db_session().get(Practice, item.practice_id)
-        if practice is not None and practice.icb_id in icb_ids_for(current_user):
-            return item
-    abort(404)
 
 
 @bp.route("/evidence/<int:evidence_id>")

@@ -10,7 +10,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
-from tracker.access import admin_required, icb_ids_for, roles_required
+from tracker.access import admin_required, claim_icb_ids, roles_required
 from tracker.charts import Bar, bar_chart
 from tracker.documents.report_data import COUNTING_NOTE
 from tracker.documents.report_pdf import build_report_pdf
@@ -40,7 +40,7 @@ def _event_or_404(event_id: int) -> OutageEvent:
 
 
 def _icb_or_404(icb_id: int) -> Icb:
-    if icb_id not in icb_ids_for(current_user):
+    if icb_id not in claim_icb_ids():
         abort(404)
     icb = db_session().get(Icb, icb_id)
     if icb is None:
@@ -74,7 +74,7 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
 
 @bp.route("/")
 def index() -> str:
-    icb_ids = icb_ids_for(current_user)
+    icb_ids = claim_icb_ids()
     national = current_user.is_admin
     events = reports.events_with_claims(db_session(), None if national else icb_ids)
     icbs = (

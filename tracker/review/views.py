@@ -18,7 +18,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tracker.access import (
-    icb_ids_for,
+    claim_icb_ids,
+    evidence_or_404,
     may_act_for_practice,
     practice_condition,
     roles_required,
@@ -38,7 +39,7 @@ PER_PAGE = 25
 
 
 def _icb_ids() -> list[int]:
-    return icb_ids_for(current_user)
+    return claim_icb_ids()
 
 
 def _claim_or_404(invoice_id: int) -> Invoice:
@@ -262,22 +263,7 @@ def answer(invoice_id: int, line_id: int) -> str | Response:
 
 @bp.route("/claims/<int:invoice_id>/evidence/<int:evidence_id>")
 def answer_evidence(invoice_id: int, evidence_id: int) -> Response:
-    """A file the practice attached to an answer: for the practice's members and the
-    reviewers of the claim's ICB."""
-    claim = (
-        db_session()
-        .scalars(
-            select(Invoice).where(
-                Invoice.id == invoice_id,
-                practice_condition(Invoice.practice_id)
-                | review.claim_condition(
-                    icb_ids_for(current_user) if current_user.has_role(Role.ICB_REVIEWER) else []
-                ),
-            )
-        )
-        .first()
-    )
-    item = review.message_evidence(db_session(), claim.id, evidence_id) if claim else None
-    if item is None:
-        abort(404)
+    """A file the practice attached to an answer: for the practice's members and those who
+    read claims sent to the claim's ICB (access.evidence_or_404)."""
+    item = evidence_or_404(evidence_id, claim_id=invoice_id)
     return send_evidence(item)

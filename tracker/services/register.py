@@ -124,11 +124,13 @@ def count(session: Session, filters: RegisterFilter, today: date) -> int:
 
 
 def icbs_of(session: Session, practice_ids: list[int]) -> list[Icb]:
+    """The ICBs the register can filter by: those the practices belong to now and those their
+    invoices were sent to (a practice that moved ICB keeps its old ICB's invoices)."""
+    invoiced = select(Invoice.icb_id).where(Invoice.practice_id.in_(practice_ids))
+    current = select(Practice.icb_id).where(Practice.id.in_(practice_ids))
     return list(
         session.scalars(
-            select(Icb)
-            .where(Icb.id.in_(select(Practice.icb_id).where(Practice.id.in_(practice_ids))))
-            .order_by(Icb.name)
+            select(Icb).where(or_(Icb.id.in_(current), Icb.id.in_(invoiced))).order_by(Icb.name)
         )
     )
 

@@ -554,15 +554,6 @@ class MessageView:
     evidence: list[Evidence]
 
 
-def message_evidence(session: Session, invoice_id: int, evidence_id: int) -> Evidence | None:
-    """A file attached to an answer on this claim."""
-    return session.scalars(
-        select(Evidence)
-        .join(ClaimMessage, ClaimMessage.id == Evidence.claim_message_id)
-        .where(Evidence.id == evidence_id, ClaimMessage.invoice_id == invoice_id)
-    ).first()
-
-
 def evidence_by_line(session: Session, invoice_id: int) -> dict[int, list[Evidence]]:
     """The receipts and documents the practice attached to the cost lines it claimed on this
     invoice, keyed by invoice line id, in upload order: one query for the whole claim."""
