@@ -14,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
@@ -49,7 +48,7 @@ from tracker.services import (
 )
 from tracker.services.dates import today_in_london
 from tracker.services.errors import DomainError, Invalid
-from tracker.view_helpers import show_domain_error
+from tracker.view_helpers import send_download, show_domain_error
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 
@@ -126,12 +125,10 @@ def register_xlsx() -> Response:
         for invoice in result.invoices
         if invoice.status != InvoiceStatus.DRAFT
     ]
-    data = build_register_xlsx(rows)
-    return send_file(
-        io.BytesIO(data),
+    return send_download(
+        build_register_xlsx(rows),
         mimetype=XLSX_MIME,
-        as_attachment=True,
-        download_name=f"invoice-register-{today.isoformat()}.xlsx",
+        filename=f"invoice-register-{today.isoformat()}.xlsx",
     )
 
 
@@ -149,12 +146,10 @@ def register_zip() -> Response:
             if invoice.status == InvoiceStatus.DRAFT:
                 continue
             archive.writestr(f"{invoice.number}.pdf", _pdf_bytes(invoice, today))
-    buffer.seek(0)
-    return send_file(
-        buffer,
+    return send_download(
+        buffer.getvalue(),
         mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"invoices-{today.isoformat()}.zip",
+        filename=f"invoices-{today.isoformat()}.zip",
     )
 
 
@@ -402,12 +397,10 @@ def _file_stem(invoice: Invoice) -> str:
 @bp.route("/<int:invoice_id>.pdf")
 def pdf(invoice_id: int) -> Response:
     invoice = invoice_or_404(invoice_id, reviewers=True)
-    data = _pdf_bytes(invoice, today_in_london())
-    return send_file(
-        io.BytesIO(data),
+    return send_download(
+        _pdf_bytes(invoice, today_in_london()),
         mimetype="application/pdf",
-        as_attachment=True,
-        download_name=f"{_file_stem(invoice)}.pdf",
+        filename=f"{_file_stem(invoice)}.pdf",
     )
 
 
@@ -416,10 +409,8 @@ def xlsx(invoice_id: int) -> Response:
     from tracker.documents.xlsx import build_invoice_xlsx
 
     invoice = invoice_or_404(invoice_id, reviewers=True)
-    data = build_invoice_xlsx(_document(invoice, today_in_london()))
-    return send_file(
-        io.BytesIO(data),
+    return send_download(
+        build_invoice_xlsx(_document(invoice, today_in_london())),
         mimetype=XLSX_MIME,
-        as_attachment=True,
-        download_name=f"{_file_stem(invoice)}.xlsx",
+        filename=f"{_file_stem(invoice)}.xlsx",
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, abort, render_template
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 
 from tracker.access import admin_required, claim_icb_ids, roles_required
 from tracker.charts import Bar, bar_chart
@@ -20,6 +21,7 @@ from tracker.models import Icb, OutageEvent, Role
 from tracker.presentation import format_number
 from tracker.services import reports
 from tracker.services.dates import today_in_london as today_london
+from tracker.view_helpers import send_download
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -65,11 +67,7 @@ def _filename(report: reports.OutageReport, extension: str) -> str:
 
 
 def _download(data: bytes, mimetype: str, filename: str) -> Response:
-    return Response(
-        data,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return send_download(data, mimetype=mimetype, filename=filename)
 
 
 @bp.route("/")

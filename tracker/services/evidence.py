@@ -185,3 +185,38 @@ def unlink_all(folder: str | os.PathLike[str], stored_names: list[str]) -> None:
             path_of(folder, name).unlink(missing_ok=True)
         except ValueError:
             continue
+
+
+#: Spellings of the extension users give each checked type; a name already ending in one is
+#: offered back unchanged ("scan.JPEG" stays "scan.JPEG").
+EXTENSION_ALIASES = {
+    ".pdf": frozenset({".pdf"}),
+    ".png": frozenset({".png"}),
+    ".jpg": frozenset({".jpg", ".jpeg", ".jpe", ".jfif"}),
+}
+
+
+def checked_type(stored_name: str) -> tuple[str, str]:
+    """(MIME type, extension) a stored file was checked to be when it was uploaded, read from
+    our own stored name, whose extension `prepare` took from the sniffed content and never
+    from the user; ValueError for a name we did not make."""
+    match = re.fullmatch(r"[0-9a-f]{32}(\.(?:pdf|png|jpg))", stored_name)
+    if match is None:
+        raise ValueError("not a stored evidence name")
+    extension = match.group(1)
+    mime = next(m for _magic, m, e in SIGNATURES if e == extension)
+    return mime, extension
+
+
+def download_name(original_filename: str, extension: str) -> str:
+    """The name a file is offered back under: the user's name, ending in the extension of
+    the type it was checked to be. A JPEG uploaded as "page.html" downloads as "page.jpg", so
+    no browser or desktop opens it as a web page (OWASP ASVS 4.0.3 V12.5.2: uploaded files
+    are never executed as HTML or JavaScript)."""
+    name = clean_filename(original_filename)
+    stem, dot, suffix = name.rpartition(".")
+    if dot and stem and f".{suffix.lower()}" in EXTENSION_ALIASES[extension]:
+        return name
+    if dot and stem and re.fullmatch(r"[A-Za-z0-9]{1,10}", suffix):
+        name = stem
+    return f"{name}{extension}"
