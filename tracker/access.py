@@ -34,15 +34,21 @@ from tracker.models import (
     Role,
     User,
 )
+from tracker.services.incidents import event_owners
 from tracker.services.review import claim_condition
 
 T = TypeVar("T")
 SESSION_PRACTICE_KEY = "practice_id"
 
 
-def practice_ids_for(user: User) -> list[int]:
-    """Ids of the practices whose own data the user may see: those they are a member of."""
-    return [m.practice_id for m in user.memberships if m.practice_id is not None]
+def practice_ids_for(user: User, roles: frozenset[Role] | None = None) -> list[int]:
+    """Ids of the practices whose own data the user may see: those they are a member of
+    (with `roles`, only those where they hold one of them)."""
+    return [
+        m.practice_id
+        for m in user.memberships
+        if m.practice_id is not None and (roles is None or Role(m.role) in roles)
+    ]
 
 
 def icb_ids_for(user: User) -> list[int]:
@@ -193,3 +199,22 @@ def evidence_or_404(evidence_id: int, *, claim_id: int | None = None) -> Evidenc
         )
     found: Evidence = db.first_or_404(stmt)
     return found
+
+
+def may_add_events() -> bool:
+    """ICB reviewers and administrators add outage events; practices pick from them."""
+    return bool(current_user.is_admin or current_user.has_role(Role.ICB_REVIEWER))
+
+
+def editable_event_ids(event_ids: list[int]) -> set[int]:
+    """The outage events the user may rename or redate: every one for an administrator; for
+    an ICB reviewer, only those that belong to their own ICB (services.incidents.event_owners).
+    A national event is shared by other ICBs' practices and reports, so one ICB's reviewer
+    changing it would change it for all of them (OWASP ASVS 4.0.3 V4.1.3: least privilege)."""
+    if current_user.is_admin:
+        return set(event_ids)
+    if not current_user.has_role(Role.ICB_REVIEWER):
+        return set()
+    own = set(claim_icb_ids())
+    owners = event_owners(db_session(), event_ids)
+    return {event_id for event_id, icb_id in owners.items() if icb_id in own}

@@ -21,8 +21,10 @@ from werkzeug.wrappers import Response
 
 from tracker.access import (
     current_practice_or_404,
+    editable_event_ids,
     evidence_or_404,
     get_for_practice_or_404,
+    may_add_events,
     roles_required,
 )
 from tracker.charts import Bar, bar_chart
@@ -483,12 +485,15 @@ def _may_manage_events() -> bool:
 @bp.route("/outage-events")
 def events() -> str:
     rows = incidents.event_choices(db_session())
-    return render_template("incidents/events.html", events=rows, may_manage=_may_manage_events())
+    return render_template(
+        "incidents/events.html",
+        events=rows,
+        may_add=may_add_events(),
+        editable=editable_event_ids([event.id for event in rows]),
+    )
 
 
 def _save_event(event: OutageEvent | None) -> str | Response:
-    if not _may_manage_events():
-        abort(403)
     form = EventForm(obj=event)
     if form.validate_on_submit():
         try:
@@ -515,11 +520,15 @@ def _save_event(event: OutageEvent | None) -> str | Response:
 
 @bp.route("/outage-events/new", methods=["GET", "POST"])
 def new_event() -> str | Response:
+    if not may_add_events():
+        abort(403)
     return _save_event(None)
 
 
 @bp.route("/outage-events/<int:event_id>/edit", methods=["GET", "POST"])
 def edit_event(event_id: int) -> str | Response:
-    if not _may_manage_events():
+    """Administrators edit any event; an ICB reviewer only their own ICB's (access)."""
+    event = db.get_or_404(OutageEvent, event_id)
+    if event.id not in editable_event_ids([event.id]):
         abort(403)
-    return _save_event(db.get_or_404(OutageEvent, event_id))
+    return _save_event(event)

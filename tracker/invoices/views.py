@@ -64,8 +64,12 @@ def _require(invoice: Invoice, roles: frozenset[Role] = PRACTICE_ROLES) -> None:
 # --- register ----------------------------------------------------------------------------
 
 
-def _register_filter(form: RegisterFilterForm) -> register.RegisterFilter:
-    visible = practice_ids_for(current_user)
+def _register_filter(
+    form: RegisterFilterForm, roles: frozenset[Role] | None = None
+) -> register.RegisterFilter:
+    """The register's filter from the form, over the user's practices (with `roles`, only
+    those where they hold one of them)."""
+    visible = practice_ids_for(current_user, roles)
     practices = (
         db_session()
         .scalars(select(Practice).where(Practice.id.in_(visible)).order_by(Practice.name))
@@ -107,18 +111,21 @@ def index() -> str:
         page=page,
         pages=max((total_rows + size - 1) // size, 1),
         query=query,
+        may_export=bool(practice_ids_for(current_user, FINANCE_ROLES)),
         state_of=lambda invoice: payments.payment_state(invoice, today),
     )
 
 
 @bp.route("/register.xlsx")
-@roles_required(*PRACTICE_ROLES)
+@roles_required(*FINANCE_ROLES)
 def register_xlsx() -> Response:
+    """The filtered register as a workbook: a bulk export, so for finance only, and only of
+    the practices where the user is finance (PRODUCT.md, users and roles)."""
     from tracker.documents.xlsx import build_register_xlsx
 
     today = today_in_london()
     result = register.register(
-        db_session(), _register_filter(RegisterFilterForm(request.args)), today
+        db_session(), _register_filter(RegisterFilterForm(request.args), FINANCE_ROLES), today
     )
     rows = [
         register.register_row(invoice, today)
@@ -133,12 +140,13 @@ def register_xlsx() -> Response:
 
 
 @bp.route("/invoices.zip")
-@roles_required(*PRACTICE_ROLES)
+@roles_required(*FINANCE_ROLES)
 def register_zip() -> Response:
-    """The PDFs of every issued invoice and credit note in the filtered register."""
+    """The PDFs of every issued invoice and credit note in the filtered register: a bulk
+    export, for finance only, of the practices where the user is finance."""
     today = today_in_london()
     result = register.register(
-        db_session(), _register_filter(RegisterFilterForm(request.args)), today
+        db_session(), _register_filter(RegisterFilterForm(request.args), FINANCE_ROLES), today
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

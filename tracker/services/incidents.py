@@ -30,7 +30,11 @@ from tracker.models import (
     CostLine,
     Incident,
     IncidentStatus,
+    Invoice,
+    Membership,
     OutageEvent,
+    Practice,
+    User,
 )
 from tracker.presentation import format_money, format_number, london_datetime, long_date
 from tracker.services import audit, invoicing
@@ -455,6 +459,61 @@ def event_choices(session: Session) -> list[OutageEvent]:
             select(OutageEvent).order_by(OutageEvent.started_on.desc(), OutageEvent.name)
         )
     )
+
+
+def event_owners(session: Session, event_ids: list[int]) -> dict[int, int | None]:
+    """Per outage event, the one ICB it belongs to, or None for a national event.
+
+    An event belongs to an ICB when an ICB reviewer of that ICB (and of no other) created it
+    and no practice outside that ICB uses it: no incident of a practice now in another ICB
+    names it, and no claim sent to another ICB does. An event an administrator created, whose
+    creator is gone, or that practices of several ICBs share is national, so renaming it is
+    a decision for administrators: one ICB cannot rename what other ICBs report by."""
+    creators = _creator_icbs(session, event_ids)
+    users = _icbs_using(session, event_ids)
+    owners: dict[int, int | None] = {}
+    for event_id in event_ids:
+        created_by = creators.get(event_id)
+        icbs = (created_by or set()) | users.get(event_id, set())
+        owners[event_id] = next(iter(icbs)) if created_by and len(icbs) == 1 else None
+    return owners
+
+
+def _creator_icbs(session: Session, event_ids: list[int]) -> dict[int, set[int]]:
+    """Per event, the ICBs its creator reviews; an empty set when an administrator (or
+    nobody we still know) created it."""
+    found: dict[int, set[int]] = {event_id: set() for event_id in event_ids}
+    national: set[int] = set()
+    for event_id, is_admin, creator_icb in session.execute(
+        select(OutageEvent.id, User.is_admin, Membership.icb_id)
+        .outerjoin(User, User.id == OutageEvent.created_by_id)
+        .outerjoin(Membership, (Membership.user_id == User.id) & Membership.icb_id.is_not(None))
+        .where(OutageEvent.id.in_(event_ids))
+    ):
+        if is_admin is not False or creator_icb is None:
+            national.add(event_id)
+        else:
+            found[event_id].add(creator_icb)
+    return {event_id: set() if event_id in national else icbs for event_id, icbs in found.items()}
+
+
+def _icbs_using(session: Session, event_ids: list[int]) -> dict[int, set[int]]:
+    """Per event, the ICBs of the practices whose incidents name it today and the ICBs that
+    claims naming it were sent to."""
+    found: dict[int, set[int]] = defaultdict(set)
+    for event_id, icb_id in session.execute(
+        select(Incident.outage_event_id, Practice.icb_id)
+        .join(Practice, Practice.id == Incident.practice_id)
+        .where(Incident.outage_event_id.in_(event_ids))
+        .union(
+            select(Invoice.outage_event_id, Invoice.icb_id).where(
+                Invoice.outage_event_id.in_(event_ids)
+            )
+        )
+    ):
+        if event_id is not None:  # the WHERE keeps only these events; the type cannot say so
+            found[event_id].add(icb_id)
+    return found
 
 
 # --- the audit trail as people read it -------------------------------------------------
