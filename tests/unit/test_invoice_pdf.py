@@ -258,3 +258,25 @@ def test_a_long_evidence_list_flows_over_pages():
     for item in evidence:
         assert f"• {item}" in text
     assert "Account number: 12345678" in text
+
+
+def test_a_long_practice_name_is_cut_to_fit_the_running_header_and_footer():
+    """The header and footer are single lines: a 200-character name, one word, would run
+    across the page number and the invoice number (issue 12, defect 7)."""
+    from tracker.documents.pdf import LEFT, RIGHT
+
+    name = "W" * 200
+    doc = make_document(60, supplier=replace(make_document(1).supplier, name=name))
+    reader = PdfReader(io.BytesIO(build_invoice_pdf(doc)))
+    assert len(reader.pages) > 1
+    first, second = pages_text(build_invoice_pdf(doc))[:2]
+    assert name in first.replace(" ", "")  # the first page prints it whole, wrapped
+    assert "…" in second and f"Invoice {doc.number}" in second and "Page 2 of" in second
+    runs: list[tuple[str, float, float]] = []
+
+    def visit(text, _cm, tm, font_dict, font_size):
+        if text.strip():
+            runs.append((text, tm[4], tm[5]))
+
+    reader.pages[1].extract_text(visitor_text=visit)
+    assert all(LEFT - 1 <= x <= RIGHT for _text, x, _y in runs), "text starts off the page"

@@ -141,6 +141,18 @@ def _wrap_paragraph(text: str, font: str, size: float, width: float) -> list[str
     return lines
 
 
+def fit(text: object, font: str, size: float, width: float) -> str:
+    """Text for one line that cannot wrap (the running header, the footer): whole when it
+    fits, else cut to fit with an ellipsis. The first page prints the name in full."""
+    value = " ".join(clean(text).split())
+    measure = pdfmetrics.stringWidth
+    if measure(value, font, size) <= width:
+        return value
+    while value and measure(value + "…", font, size) > width:
+        value = value[:-1]
+    return value.rstrip() + "…"
+
+
 def _break_word(word: str, font: str, size: float, width: float) -> list[str]:
     pieces, current = [], ""
     for char in word:
@@ -255,16 +267,12 @@ class _Layout:
     # -- page furniture ---------------------------------------------------------------------
     def _running_header(self) -> None:
         doc = self.doc
-        self.text(LEFT, self.y, clean(f"{doc.title} {doc.number or '(draft)'}"), BOLD, 9)
-        self.text(
-            RIGHT,
-            self.y,
-            clean(f"{doc.supplier.name} ({doc.supplier.ods_code})"),
-            REGULAR,
-            SMALL,
-            GREY,
-            "r",
-        )
+        title = clean(f"{doc.title} {doc.number or '(draft)'}")
+        self.text(LEFT, self.y, title, BOLD, 9)
+        ods = f" ({doc.supplier.ods_code})"
+        room = RIGHT - LEFT - 12 - pdfmetrics.stringWidth(title + ods, BOLD, 9)
+        name = fit(doc.supplier.name, REGULAR, SMALL, room)
+        self.text(RIGHT, self.y, clean(name + ods), REGULAR, SMALL, GREY, "r")
         self.y += 14
         self.rule(self.y, INK, 0.6)
         self.y += 8
@@ -568,7 +576,10 @@ def _party_lines(party: Party) -> list[Cell]:
 
 def _draw(canvas: Canvas, doc: InvoiceDocument, pages: list[list[Op]]) -> None:
     total = len(pages)
-    footer = f"{doc.supplier.name} · {doc.title} {doc.number or 'DRAFT'}"
+    document = clean(f" · {doc.title} {doc.number or 'DRAFT'}")
+    room = RIGHT - LEFT - 12 - pdfmetrics.stringWidth(f"Page {total} of {total}", BOLD, SMALL)
+    room -= pdfmetrics.stringWidth(document, REGULAR, SMALL)
+    footer = fit(doc.supplier.name, REGULAR, SMALL, room) + document
     for number, ops in enumerate(pages, start=1):
         font_state = None
         colour_state = None
