@@ -33,6 +33,7 @@ LIMITS = {
     "address": 500,
     "bank_account_name": 100,
     "name": 200,
+    "pcn_name": 200,
 }
 WIDTHS = (1280, 375)
 #: What sticks out past the right edge: the innermost elements, to say where to look.
@@ -76,12 +77,17 @@ def _add_cost(page, incident_url: str, kind: str, texts: tuple[str, ...], **valu
 
 
 def _record_everything_long(page) -> dict[str, list[str]]:
-    """Fill every free-text field with its longest word, as each role; the pages to check."""
+    """Fill every free-text field with its longest word, as each role (the administrator
+    names the event and the manager's practice); the pages to check."""
     sign_in(page, "admin@example.org")
     page.goto("/outage-events/new")
     _fill_longest(page, "name", "description")
     page.locator("main [name='started_on']").fill("2024-07-19")
     _save(page, "Save outage event")
+    page.goto("/admin/practices")
+    page.locator("main tr", has_text="Riverside").get_by_role("link", name="Edit").click()
+    _fill_longest(page, "name", "pcn_name")
+    _save(page, "Save practice")
     page.context.clear_cookies()
 
     sign_in(page, "manager@example.org")
