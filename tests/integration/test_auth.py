@@ -1,3 +1,4 @@
+import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import login
@@ -64,12 +65,60 @@ def test_sign_out_needs_a_post_and_ends_the_session(client: FlaskClient, world: 
     assert client.get("/").status_code == 302
 
 
-def test_next_parameter_never_leaves_the_site(client: FlaskClient, world: World) -> None:
+OFF_SITE_TARGETS = [
+    "https://evil.example/",
+    "////evil.example/steal",
+    "//evil.example/steal",
+    "///evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    " //evil.example",
+    "javascript:alert(1)",
+    "evil.example",
+    "//[",
+]
+
+
+@pytest.mark.parametrize("target", OFF_SITE_TARGETS)
+def test_next_parameter_never_leaves_the_site(
+    client: FlaskClient, world: World, target: str
+) -> None:
+    """ASVS 5.1.5: after sign-in, a `next` that a browser would read as another site (or
+    that is not a path at all) goes to the dashboard instead."""
     response = client.post(
-        "/login?next=https://evil.example/",
+        "/login",
+        query_string={"next": target},
         data={"email": world.manager.email, "password": PASSWORD},
     )
+    assert response.status_code == 302
     assert response.location == "/"
+
+
+def test_next_parameter_keeps_a_page_of_this_site(client: FlaskClient, world: World) -> None:
+    response = client.post(
+        "/login",
+        query_string={"next": "/incidents/?page=2"},
+        data={"email": world.manager.email, "password": PASSWORD},
+    )
+    assert response.location == "/incidents/?page=2"
+
+
+@pytest.mark.parametrize("target", OFF_SITE_TARGETS)
+def test_switching_practice_never_leaves_the_site(
+    as_finance: FlaskClient, world: World, target: str
+) -> None:
+    """The practice switcher's `next` follows the same rule as sign-in's."""
+    response = as_finance.post(
+        "/switch-practice", data={"practice_id": world.practice_a2.id, "next": target}
+    )
+    assert response.status_code == 302
+    assert response.location == "/"
+    kept = as_finance.post(
+        "/switch-practice", data={"practice_id": world.practice_a.id, "next": "/incidents/"}
+    )
+    assert kept.location == "/incidents/"
 
 
 def test_change_password(client: FlaskClient, world: World) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     abort,
@@ -21,6 +19,7 @@ from werkzeug.wrappers import Response
 from tracker.auth.forms import ChangePasswordForm, LoginForm
 from tracker.extensions import db_session
 from tracker.models import utcnow
+from tracker.redirects import redirect_to_next
 from tracker.services import accounts
 from tracker.view_helpers import add_field_error
 
@@ -37,13 +36,6 @@ def require_login() -> Response | None:
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     return None
-
-
-def _safe_next(target: str | None) -> str:
-    """Only follow a `next` that stays on this site."""
-    if target and target.startswith("/") and not urlsplit(target).netloc and "\\" not in target:
-        return target
-    return url_for("main.dashboard")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -68,7 +60,7 @@ def login() -> str | Response:
         db_session().commit()
         session.clear()
         login_user(user)
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect_to_next(request.args.get("next"))
     return render_template("auth/login.html", form=form)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    redirect,
     render_template,
     request,
     session,
@@ -14,9 +13,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from tracker.access import SESSION_PRACTICE_KEY, current_practice, icb_ids_for, practice_ids_for
-from tracker.auth.views import _safe_next
 from tracker.extensions import db_session
 from tracker.models import Icb
+from tracker.redirects import redirect_to_next
 from tracker.services.dashboard import (
     icb_summary,
     practice_summary,
@@ -58,7 +57,7 @@ def switch_practice() -> Response:
     if practice_id not in practice_ids_for(current_user):
         abort(404)
     session[SESSION_PRACTICE_KEY] = practice_id
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect_to_next(request.form.get("next"))
 
 
 @bp.route("/accessibility")
