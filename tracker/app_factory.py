@@ -71,9 +71,19 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> models.User | None:
-        user = db_session().get(models.User, int(user_id))
-        return user if user is not None and user.active else None
+    def load_user(token: str) -> models.User | None:
+        """The signed-in user, on every request: only an active user whose session version
+        is still the one this session signed in with (see `User.get_id`)."""
+        from tracker.models.users import parse_session_token
+
+        parsed = parse_session_token(token)
+        if parsed is None:
+            return None
+        user_id, version = parsed
+        user = db_session().get(models.User, user_id)
+        if user is None or not user.active or user.session_version != version:
+            return None
+        return user
 
 
 @event.listens_for(Engine, "connect")

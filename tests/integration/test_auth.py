@@ -1,8 +1,20 @@
-import pytest
-from flask.testing import FlaskClient
+"""Signing in and out, sessions, throttling and the password policy (OWASP ASVS level 2)."""
 
-from tests.conftest import login
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask, g
+from flask.testing import FlaskClient
+from sqlalchemy import inspect, select, text
+
+from tests.conftest import build_app, create_schema, login
 from tests.factories import PASSWORD, World
+from tests.integration.test_admin import user_form
+from tests.integration.test_cost_kind_details import empty_database  # noqa: F401 (fixture)
+from tracker.extensions import db
+from tracker.models import User
 
 
 def test_every_page_but_login_redirects_to_login(client: FlaskClient) -> None:
@@ -157,3 +169,142 @@ def test_security_headers_are_set(client: FlaskClient) -> None:
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+# --- sessions end (ASVS 3.3.1, 3.3.3) ----------------------------------------------------------
+
+
+def _session_cookie(client: FlaskClient) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value
+
+
+def _replay(app: Flask, cookie: str) -> FlaskClient:
+    """A fresh browser holding a copy of a session cookie saved earlier."""
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    return thief
+
+
+def _signed_in(client: FlaskClient) -> bool:
+    """Whether the client's session still signs it in. The requests of a test share its
+    application context, where Flask-Login keeps the last user it loaded; dropping it makes
+    this request load the user from its own session cookie, as a real request does."""
+    g.pop("_login_user", None)
+    response = client.get("/")
+    assert response.status_code in (200, 302)
+    return response.status_code == 200
+
+
+def test_a_session_cookie_saved_before_sign_out_no_longer_works(
+    app_ctx: Flask, client: FlaskClient, world: World
+) -> None:
+    login(client, world.manager)
+    saved = _session_cookie(client)
+    assert _signed_in(_replay(app_ctx, saved))
+    client.post("/logout")
+    g.pop("_login_user", None)  # see _signed_in
+    replayed = _replay(app_ctx, saved).get("/")
+    assert replayed.status_code == 302
+    assert replayed.location.startswith("/login")
+
+
+def test_a_password_change_signs_out_other_sessions_but_not_this_one(
+    app_ctx: Flask, world: World
+) -> None:
+    here, elsewhere = app_ctx.test_client(), app_ctx.test_client()
+    login(here, world.manager)
+    login(elsewhere, world.manager)
+    saved = _session_cookie(here)
+    response = here.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a-new-password-1",
+            "confirm_password": "a-new-password-1",
+        },
+    )
+    assert response.status_code == 302
+    assert _signed_in(here)
+    assert not _signed_in(elsewhere)
+    assert not _signed_in(_replay(app_ctx, saved))  # the cookie from before the change too
+
+
+def test_an_admin_password_reset_or_deactivation_signs_the_user_out(
+    app_ctx: Flask, world: World
+) -> None:
+    admin, user = app_ctx.test_client(), app_ctx.test_client()
+    login(user, world.manager)
+    edit = f"/admin/users/{world.manager.id}/edit"
+    form = user_form(world, name=world.manager.name, email=world.manager.email)
+
+    def as_admin(**changes: str) -> int:
+        g.pop("_login_user", None)  # see _signed_in
+        login(admin, world.admin)
+        status = admin.post(edit, data={**form, **changes}).status_code
+        admin.post("/logout")
+        return status
+
+    assert as_admin(password="reset-by-the-admin") == 302
+    assert not _signed_in(user)
+
+    login(user, world.manager, "reset-by-the-admin")
+    saved = _session_cookie(user)
+    assert as_admin(password="", active="") == 302  # deactivated
+    assert not _signed_in(user)
+    assert as_admin(password="") == 302  # active again
+    assert not _signed_in(_replay(app_ctx, saved))
+
+
+def test_a_session_from_before_session_versions_must_sign_in_again(
+    client: FlaskClient, world: World
+) -> None:
+    with client.session_transaction() as session:
+        session["_user_id"] = str(world.manager.id)
+        session["_fresh"] = True
+    assert not _signed_in(client)
+
+
+def test_migration_0005_adds_the_session_version_and_back(
+    empty_database: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """Up, every user starts at version 0 (and keeps signing in); down, the column goes and
+    nothing else changes."""
+    from flask_migrate import downgrade, upgrade
+
+    app = build_app(empty_database, tmp_path)
+    create_schema(app)
+    assert app.test_cli_runner().invoke(args=["seed-demo", "--password", PASSWORD]).exit_code == 0
+    with app.app_context():
+        users = {u.email: u.password_hash for u in db.session.scalars(select(User))}
+        db.session.execute(text("UPDATE user_account SET session_version = 7"))
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="0004")
+        with db.engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("user_account")}
+            assert "session_version" not in columns
+            rows = conn.execute(text("SELECT email, password_hash FROM user_account")).all()
+            assert dict(rows) == users
+        upgrade()
+        assert {u.email: u.session_version for u in db.session.scalars(select(User))} == {
+            email: 0 for email in users
+        }
+        db.session.remove()
+        db.engine.dispose()
+    response = app.test_client().post(
+        "/login", data={"email": "manager@example.org", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+
+
+def test_an_admin_setting_their_own_password_stays_signed_in(
+    as_admin: FlaskClient, world: World
+) -> None:
+    form = user_form(world, name=world.admin.name, email=world.admin.email, role="")
+    form.update(is_admin="y", practice_ids=[], password="kettle orbit lantern")
+    response = as_admin.post(f"/admin/users/{world.admin.id}/edit", data=form)
+    assert response.status_code == 302
+    assert _signed_in(as_admin)

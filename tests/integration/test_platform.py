@@ -31,7 +31,7 @@ def test_every_post_route_needs_a_csrf_token(app: Flask, world: World, tmp_path:
         == 400
     )
     with client.session_transaction() as session:
-        session["_user_id"] = str(world.admin.id)
+        session["_user_id"] = world.admin.get_id()
         session["_fresh"] = True
     post_rules = [r for r in strict.url_map.iter_rules() if "POST" in r.methods]
     assert len(post_rules) >= 5

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -84,6 +84,9 @@ def _save_user(user: User | None) -> str | Response:
             db_session().rollback()
             show_domain_error(form, error)
         else:
+            if saved.id == current_user.id and details.password:
+                # a new password ends the user's sessions; not the one that just set it
+                login_user(saved)
             flash(f"{saved.name} has been saved.", "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user)

@@ -66,6 +66,11 @@ def login() -> str | Response:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
+    """Sign out, and end every other session of the user too: a session is a signed cookie,
+    so only raising the user's session version makes a saved copy stop working."""
+    if current_user.is_authenticated:
+        accounts.sign_out_everywhere(current_user)
+        db_session().commit()
     logout_user()
     session.clear()
     flash("You have signed out.", "success")
@@ -82,6 +87,12 @@ def change_password() -> str | Response:
         else:
             current_user.set_password(form.new_password.data or "")
             db_session().commit()
-            flash("Your password has been changed.", "success")
+            # this session carries on under the new session version (the proxy's user itself:
+            # Flask-Login keeps what it is given as the current user)
+            login_user(current_user._get_current_object())
+            flash(
+                "Your password has been changed. You have been signed out everywhere else.",
+                "success",
+            )
             return redirect(url_for("main.dashboard"))
     return render_template("auth/change_password.html", form=form)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -48,6 +48,9 @@ class User(UserMixin, Base):  # type: ignore[misc]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = created_at_column()
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: Raised to end every session of the user at once (sign-out, new password, deactivation):
+    #: a session remembers the version it signed in with and is refused once it differs.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -57,11 +60,24 @@ class User(UserMixin, Base):  # type: ignore[misc]
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    def get_id(self) -> str:
+        """What the session cookie names the user by: the id and the session version, so a
+        cookie saved before the version was raised no longer signs anyone in (OWASP ASVS
+        4.0.3 3.3.1 and 3.3.3: sessions end on logout and, if chosen, on a password change)."""
+        return session_token(self.id, self.session_version or 0)
+
     def set_password(self, password: str) -> None:
+        """Store a hash of `password`, and end every session signed in with the old one."""
         self.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def end_sessions(self) -> None:
+        """Sign the user out everywhere: every session holds the old version. Two raises at
+        once may both write the same new value; each still differs from every older one."""
+        self.session_version = (self.session_version or 0) + 1
 
     @property
     def roles(self) -> set[Role]:
@@ -89,6 +105,20 @@ class User(UserMixin, Base):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
+
+
+def session_token(user_id: int, session_version: int) -> str:
+    """The user id as a session stores it: `"<id>:<session version>"`."""
+    return f"{user_id}:{session_version}"
+
+
+def parse_session_token(token: str) -> tuple[int, int] | None:
+    """(user id, session version) from a session's token, or None for anything else (a cookie
+    from before session versions, or one tampered with)."""
+    user_id, _, version = token.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    return int(user_id), int(version)
 
 
 class Membership(Base):

@@ -57,3 +57,9 @@ def email_taken(session: Session, email: str, except_user_id: int | None = None)
     if except_user_id is not None:
         stmt = stmt.where(User.id != except_user_id)
     return session.scalar(stmt) is not None
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every session of the user, this one included (OWASP ASVS 4.0.3 3.3.1: a saved
+    session cookie must not work after sign-out)."""
+    user.end_sessions()

@@ -73,7 +73,9 @@ class UserDetails:
 
 
 def save_user(session: Session, user: User | None, details: UserDetails) -> User:
-    """Create or update a user and replace their memberships. Never deletes a user."""
+    """Create or update a user and replace their memberships. Never deletes a user.
+
+    Setting a password, or deactivating the user, ends every session they have."""
     if email_taken(session, details.email, user.id if user else None):
         raise Invalid("A user with this email address already exists", "email")
     if user is None:
@@ -81,12 +83,15 @@ def save_user(session: Session, user: User | None, details: UserDetails) -> User
             raise Invalid("Enter a password for the new user", "password")
         user = User(email="", name="", password_hash="")
         session.add(user)
+    was_active = user.active is not False
     user.name = details.name
     user.email = normalise_email(details.email)
     user.is_admin = details.is_admin
     user.active = details.active
     if details.password:
-        user.set_password(details.password)
+        user.set_password(details.password)  # ends the user's sessions (a reset by an admin)
+    elif was_active and not details.active:
+        user.end_sessions()  # deactivated: signed out everywhere, for good if reactivated
     set_memberships(user, details.role, details.practice_ids, details.icb_id)
     return user
 
