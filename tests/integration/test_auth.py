@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from tests.integration.test_admin import user_form
 from tests.integration.test_cost_kind_details import empty_database  # noqa: F401 (fixture)
 from tracker.extensions import db
 from tracker.models import User
+from tracker.models import users as users_model
 
 
 def test_every_page_but_login_redirects_to_login(client: FlaskClient) -> None:
@@ -298,6 +301,45 @@ def test_migration_0005_adds_the_session_version_and_back(
         "/login", data={"email": "manager@example.org", "password": PASSWORD}
     )
     assert response.status_code == 302
+
+
+# --- equal work for every failed sign-in (ASVS 2.2.1) -----------------------------------------
+
+
+@pytest.fixture
+def hash_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every password hash check the app makes, through the real function (thread-safe)."""
+    real = users_model.check_password_hash
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    def counting(pwhash: str, password: str) -> bool:
+        with lock:
+            calls.append(pwhash.split("$")[0])
+        return real(pwhash, password)
+
+    monkeypatch.setattr(users_model, "check_password_hash", counting)
+    yield calls
+
+
+def test_every_failed_sign_in_checks_exactly_one_password_hash(
+    client: FlaskClient, world: World, hash_checks: list[str]
+) -> None:
+    """Unknown address, inactive account, wrong password: one hash check of the same method
+    each, so none answers faster than another and none tells the account exists."""
+    world.finance.active = False
+    db.session.commit()
+    attempts = {
+        "wrong password": (world.manager.email, "not-the-password"),
+        "unknown address": ("nobody@example.org", "not-the-password"),
+        "inactive account": (world.finance.email, PASSWORD),
+        "right password": (world.reviewer.email, PASSWORD),
+    }
+    for what, (email, password) in attempts.items():
+        hash_checks.clear()
+        client.post("/login", data={"email": email, "password": password})
+        assert hash_checks == [users_model.PASSWORD_HASH_METHOD], what
+        client.post("/logout")
 
 
 def test_an_admin_setting_their_own_password_stays_signed_in(

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tracker.models import LoginAttempt, User, utcnow
+from tracker.models.users import check_password_or_dummy
 
 WINDOW = timedelta(minutes=1)
 
@@ -42,12 +43,17 @@ def clear_failures(session: Session, email: str) -> None:
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
-    """The active user with this email and password, or None (never saying which was wrong)."""
+    """The active user with this email and password, or None.
+
+    Exactly one password hash is checked whether the address is unknown, the account inactive
+    or the password wrong, so the answer takes as long either way (OWASP ASVS 4.0.3 2.2.1;
+    Authentication Cheat Sheet, "Authentication and Error Messages").
+    """
     # annotated: SQLAlchemy 2.1's Session.scalar overloads type the result as Any
     user: User | None = session.scalar(
         select(User).where(func.lower(User.email) == normalise_email(email))
     )
-    if user is None or not user.active or not user.check_password(password):
+    if not check_password_or_dummy(user, password) or user is None or not user.active:
         return None
     return user
 
