@@ -27,7 +27,12 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_UPLOAD_BYTES = 10 * 1024 * 1024
     UPLOAD_FOLDER: str | None = None  # instance/uploads unless set
+    #: Failed sign-ins a minute for one account from one address; then, looser, for one
+    #: account from any address and from one address over every account (see
+    #: services.accounts.ThrottleLimits).
     LOGIN_MAX_FAILURES_PER_MINUTE = 10
+    LOGIN_MAX_FAILURES_PER_ACCOUNT_PER_MINUTE = 100
+    LOGIN_MAX_FAILURES_PER_ADDRESS_PER_MINUTE = 30
     PAYMENT_TERMS_DAYS = 30
     PAGE_SIZE = 25
     #: Set TRACKER_BEHIND_PROXY=true behind one reverse proxy or load balancer.

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
-from sqlalchemy import inspect, select, text
+from sqlalchemy import delete, inspect, select, text
 
 from tests.conftest import build_app, create_schema, login
 from tests.factories import PASSWORD, World
 from tests.integration.test_admin import user_form
 from tests.integration.test_cost_kind_details import empty_database  # noqa: F401 (fixture)
 from tracker.extensions import db
-from tracker.models import User
+from tracker.models import LoginAttempt, User
 from tracker.models import users as users_model
 
 
@@ -57,8 +57,11 @@ def test_eleventh_failed_attempt_in_a_minute_is_refused(client: FlaskClient, wor
     assert b"Too many attempts" in refused.data
 
 
-def test_throttle_counts_per_address_across_accounts(client: FlaskClient, world: World) -> None:
-    for n in range(10):
+def test_throttle_counts_per_address_across_accounts(
+    app: Flask, client: FlaskClient, world: World
+) -> None:
+    """Password spraying: one address guessing many accounts is stopped too."""
+    for n in range(app.config["LOGIN_MAX_FAILURES_PER_ADDRESS_PER_MINUTE"]):
         client.post("/login", data={"email": f"guess{n}@example.org", "password": "bad"})
     refused = client.post("/login", data={"email": world.finance.email, "password": PASSWORD})
     assert refused.status_code == 429
@@ -340,6 +343,78 @@ def test_every_failed_sign_in_checks_exactly_one_password_hash(
         client.post("/login", data={"email": email, "password": password})
         assert hash_checks == [users_model.PASSWORD_HASH_METHOD], what
         client.post("/logout")
+
+
+# --- throttling: atomic, and per account and address ---------------------------------------
+
+
+def _wrong_attempt(app: Flask, email: str, address: str) -> int:
+    response = app.test_client().post(
+        "/login",
+        data={"email": email, "password": "not-the-password"},
+        environ_base={"REMOTE_ADDR": address},
+    )
+    return response.status_code
+
+
+def _race_wrong_attempts(app: Flask, email: str, address: str, count: int) -> list[int]:
+    """`count` wrong sign-ins for one account from one address, released at the same moment."""
+    barrier = threading.Barrier(count)
+    statuses: list[int] = []
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            statuses.append(_wrong_attempt(app, email, address))
+        except Exception:  # what a user would see as a server error
+            statuses.append(500)
+
+    threads = [threading.Thread(target=attempt) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def test_simultaneous_wrong_attempts_never_exceed_the_limit(
+    app_ctx: Flask, world: World, hash_checks: list[str]
+) -> None:
+    """40 wrong passwords sent at once for one account from one address: at most `limit`
+    have their password checked; the rest are refused with 429, none fails."""
+    limit = app_ctx.config["LOGIN_MAX_FAILURES_PER_MINUTE"]
+    for round_ in range(3):
+        db.session.execute(delete(LoginAttempt))
+        db.session.commit()
+        hash_checks.clear()
+        statuses = _race_wrong_attempts(app_ctx, world.manager.email, f"192.0.2.{round_}", 40)
+        assert sorted(set(statuses)) == [200, 429], statuses
+        assert len(hash_checks) <= limit, f"round {round_}: {len(hash_checks)} of 40 checked"
+        assert statuses.count(200) == len(hash_checks)
+
+
+def test_an_attacker_elsewhere_cannot_lock_the_real_user_out(
+    app_ctx: Flask, client: FlaskClient, world: World
+) -> None:
+    statuses = [_wrong_attempt(app_ctx, world.manager.email, "198.51.100.66") for _ in range(30)]
+    limit = app_ctx.config["LOGIN_MAX_FAILURES_PER_MINUTE"]
+    assert statuses == [200] * limit + [429] * (30 - limit)
+    response = client.post(
+        "/login",
+        data={"email": world.manager.email, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "192.0.2.10"},
+    )
+    assert response.status_code == 302
+
+
+def test_the_looser_account_limit_stops_guessing_from_many_addresses(
+    app_ctx: Flask, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app_ctx.config, "LOGIN_MAX_FAILURES_PER_ACCOUNT_PER_MINUTE", 25)
+    statuses = [
+        _wrong_attempt(app_ctx, world.manager.email, f"203.0.113.{n // 5}") for n in range(40)
+    ]
+    assert statuses == [200] * 25 + [429] * 15
 
 
 def test_an_admin_setting_their_own_password_stays_signed_in(

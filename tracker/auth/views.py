@@ -38,24 +38,35 @@ def require_login() -> Response | None:
     return None
 
 
+def _throttle_limits() -> accounts.ThrottleLimits:
+    config = current_app.config
+    return accounts.ThrottleLimits(
+        per_pair=config["LOGIN_MAX_FAILURES_PER_MINUTE"],
+        per_account=config["LOGIN_MAX_FAILURES_PER_ACCOUNT_PER_MINUTE"],
+        per_address=config["LOGIN_MAX_FAILURES_PER_ADDRESS_PER_MINUTE"],
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
     form = LoginForm()
     if form.validate_on_submit():
-        email = form.email.data or ""
-        remote = request.remote_addr or "unknown"
-        limit = current_app.config["LOGIN_MAX_FAILURES_PER_MINUTE"]
-        if accounts.is_throttled(db_session(), email, remote, limit):
+        try:
+            user = accounts.sign_in(
+                db_session(),
+                form.email.data or "",
+                form.password.data or "",
+                request.remote_addr or "unknown",
+                _throttle_limits(),
+            )
+        except accounts.TooManyAttempts:
             abort(429)
-        user = accounts.authenticate(db_session(), email, form.password.data or "")
         if user is None:
-            accounts.record_failure(db_session(), email, remote)
             db_session().commit()
             add_field_error(form.password, "Incorrect email or password")
             return render_template("auth/login.html", form=form)
-        accounts.clear_failures(db_session(), email)
         user.last_login_at = utcnow()
         db_session().commit()
         session.clear()
