@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,12 +41,11 @@ def init_db() -> None:
 def seed_demo(password: str | None) -> None:
     """Load the demo data once (idempotent); with --password, reset the demo users' password."""
     from tracker import demo
-    from tracker.auth.forms import MIN_PASSWORD_LENGTH
 
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        raise click.BadParameter(
-            f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="--password"
-        )
+    if password is not None:
+        problem = demo.demo_password_problem(password)
+        if problem:
+            raise click.BadParameter(problem, param_hint="--password")
     if demo.demo_present(db_session()):
         if password:
             count = demo.reset_demo_passwords(db_session(), password)
@@ -59,7 +57,7 @@ def seed_demo(password: str | None) -> None:
                 "reset it with: .venv/bin/flask --app app seed-demo --password NEW-PASSWORD)."
             )
         return
-    password = password or secrets.token_urlsafe(9)
+    password = password or demo.random_demo_password()
     demo.seed_demo(db_session(), password, upload_folder=current_app.config["UPLOAD_FOLDER"])
     db_session().commit()
     click.echo("Demo data loaded. Sign in at http://127.0.0.1:5000 with any of:")

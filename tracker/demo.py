@@ -6,6 +6,7 @@ Each part is a function so later areas can add their own (invoices, reviews) in 
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -29,6 +30,7 @@ from tracker.models import (
 )
 from tracker.presentation import format_money
 from tracker.services import audit, cost_lines
+from tracker.services.accounts import password_problem
 from tracker.services.cost_lines import LineInput, PricingContext
 from tracker.services.dates import london_to_utc
 from tracker.services.directory import UserDetails, load_icbs, save_user
@@ -551,6 +553,24 @@ def seed_demo(session: Session, password: str, upload_folder: str | None = None)
         step(session)
         session.flush()
     return True
+
+
+def demo_password_problem(password: str) -> str | None:
+    """Why `password` cannot be every demo user's password, or None (the password policy
+    of services.accounts, for each demo user's email and name)."""
+    for email, (name, _role) in DEMO_USERS.items():
+        problem = password_problem(password, email=email, name=name)
+        if problem:
+            return problem
+    return None
+
+
+def random_demo_password() -> str:
+    """A random password (16 characters) that the password policy accepts for every demo user."""
+    while True:
+        candidate = secrets.token_urlsafe(12)
+        if demo_password_problem(candidate) is None:
+            return candidate
 
 
 def reset_demo_passwords(session: Session, password: str) -> int:

@@ -150,6 +150,7 @@ def test_change_password(client: FlaskClient, world: World) -> None:
         },
     )
     assert b"Your current password is not right" in response.data
+    assert b'id="current_password-error"' in response.data
     response = client.post(
         "/account/password",
         data={
@@ -415,6 +416,69 @@ def test_the_looser_account_limit_stops_guessing_from_many_addresses(
         _wrong_attempt(app_ctx, world.manager.email, f"203.0.113.{n // 5}") for n in range(40)
     ]
     assert statuses == [200] * 25 + [429] * 15
+
+
+# --- the password policy (ASVS 2.1, NIST SP 800-63B 5.1.1.2) ------------------------------
+
+
+WEAK_PASSWORDS = {
+    "aaaaaaaaaa": "at least 12 characters",
+    "1234567890": "at least 12 characters",
+    "aaaaaaaaaaaa": "repeated or sequential",
+    "123456789012": "repeated or sequential",
+    "Password123456": "most common passwords",
+    "IloveYou!!!!!!": "most common passwords",
+}
+
+
+def _change_password_to(client: FlaskClient, new: str) -> str:
+    response = client.post(
+        "/account/password",
+        data={"current_password": PASSWORD, "new_password": new, "confirm_password": new},
+    )
+    assert response.status_code == 200
+    return response.data.decode()
+
+
+@pytest.mark.parametrize("password", sorted(WEAK_PASSWORDS))
+def test_change_password_refuses_weak_passwords_next_to_the_field(
+    as_manager: FlaskClient, world: World, password: str
+) -> None:
+    page = _change_password_to(as_manager, password)
+    assert WEAK_PASSWORDS[password] in page
+    assert 'id="new_password-error"' in page
+    db.session.expire_all()
+    assert world.manager.check_password(PASSWORD)
+
+
+def test_change_password_refuses_the_users_own_email(as_manager: FlaskClient, world: World) -> None:
+    for password in (world.manager.email, world.manager.email.upper() + "1"):
+        page = _change_password_to(as_manager, password)
+        assert "Do not base your password on your email address" in page
+
+
+def test_admin_user_form_applies_the_password_policy(as_admin: FlaskClient, world: World) -> None:
+    for password, message in [*WEAK_PASSWORDS.items(), ("new.person@example.org", "email")]:
+        response = as_admin.post("/admin/users/new", data=user_form(world, password=password))
+        page = response.data.decode()
+        assert message in page, password
+        assert 'id="password-error"' in page
+        assert 'value="new.person@example.org"' in page  # what was typed is kept
+    assert db.session.scalar(select(User).where(User.email == "new.person@example.org")) is None
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [("x", "at least 12 characters"), ("1234567890", "at least 12"), ("pm3@example.org", "email")],
+)
+def test_create_user_command_applies_the_password_policy(
+    app_ctx: Flask, world: World, password: str, message: str
+) -> None:
+    args = ["create-user", "--email", "pm3@example.org", "--password", password, "--admin"]
+    result = app_ctx.test_cli_runner().invoke(args=args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert db.session.scalar(select(User).where(User.email == "pm3@example.org")) is None
 
 
 def test_an_admin_setting_their_own_password_stays_signed_in(

@@ -90,7 +90,7 @@ def test_init_db_and_seed_demo_are_idempotent(app: Flask, tmp_path: Path) -> Non
     again = runner.invoke(args=["seed-demo"])
     assert "already present" in again.output
     short = runner.invoke(args=["seed-demo", "--password", "short"])
-    assert short.exit_code != 0 and "at least 10 characters" in short.output
+    assert short.exit_code != 0 and "at least 12 characters" in short.output
     with fresh.app_context():
         assert db.session.scalar(select(User).where(User.email == "manager@example.org"))
         assert len(db.session.scalars(select(Icb)).all()) == 42

@@ -6,10 +6,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from tracker.auth.forms import MIN_PASSWORD_LENGTH
 from tracker.forms import MultiCheckboxField, blank_to_none, strip_filter, upper_filter
 from tracker.models import ROLE_LABELS_CHOICES, is_valid_practice_code
 from tracker.models.directory import ICB_ODS_PATTERN
+from tracker.services.accounts import password_problem
 
 SORT_CODE = re.compile(r"^\d{2}-?\d{2}-?\d{2}$")
 
@@ -35,17 +35,7 @@ class UserForm(FlaskForm):
             ),
         ],
     )
-    password = StringField(
-        "Password",
-        validators=[
-            Optional(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=200,
-                message=f"Password must be at least {MIN_PASSWORD_LENGTH} characters",
-            ),
-        ],
-    )
+    password = StringField("Password", validators=[Optional()])
     role = RadioField(
         "Role", choices=[("", "None (administrator only)"), *ROLE_LABELS_CHOICES], default=""
     )
@@ -53,6 +43,15 @@ class UserForm(FlaskForm):
     icb_id = SelectField("ICB (for reviewers)", coerce=int, validate_choice=True)
     is_admin = BooleanField("Administrator")
     active = BooleanField("Account active", default=True)
+
+    def validate_password(self, field: StringField) -> None:
+        """The service's policy (`services.accounts.password_problem`), against the email
+        and name as typed on this form."""
+        problem = password_problem(
+            field.data or "", email=self.email.data or "", name=self.name.data or ""
+        )
+        if problem:
+            raise ValidationError(problem)
 
     def validate_role(self, field: RadioField) -> None:
         if field.data in ("practice_manager", "finance") and not self.practice_ids.data:

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from tracker.access import admin_required
 from tracker.admin.forms import IcbForm, PracticeForm, UserForm
+from tracker.auth.forms import PASSWORD_HINT
 from tracker.extensions import db, db_session
 from tracker.models import Icb, Practice, User
 from tracker.services import audit, directory
@@ -89,7 +90,9 @@ def _save_user(user: User | None) -> str | Response:
                 login_user(saved)
             flash(f"{saved.name} has been saved.", "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user)
+    return render_template(
+        "admin/user_form.html", form=form, user=user, password_hint=PASSWORD_HINT
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

@@ -1,10 +1,19 @@
+"""Sign-in and change-password forms. The password rules themselves live in
+services.accounts (`password_problem`), shared with the admin forms and the command line."""
+
 from __future__ import annotations
 
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import Field, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-MIN_PASSWORD_LENGTH = 10
+from tracker.services.accounts import MIN_PASSWORD_LENGTH, password_problem
+
+PASSWORD_HINT = (
+    f"At least {MIN_PASSWORD_LENGTH} characters. Not a common password, nor one built from "
+    "the email address or name: three random words work well."
+)
 
 
 class LoginForm(FlaskForm):
@@ -18,17 +27,7 @@ class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
         "Current password", validators=[DataRequired("Enter your current password")]
     )
-    new_password = PasswordField(
-        "New password",
-        validators=[
-            DataRequired("Enter a new password"),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=200,
-                message=f"Password must be at least {MIN_PASSWORD_LENGTH} characters",
-            ),
-        ],
-    )
+    new_password = PasswordField("New password", validators=[DataRequired("Enter a new password")])
     confirm_password = PasswordField(
         "Confirm new password",
         validators=[
@@ -36,3 +35,11 @@ class ChangePasswordForm(FlaskForm):
             EqualTo("new_password", "The passwords do not match"),
         ],
     )
+
+    def validate_new_password(self, field: Field) -> None:
+        """The service's policy, checked here too so every problem shows at once."""
+        problem = password_problem(
+            field.data or "", email=current_user.email, name=current_user.name
+        )
+        if problem:
+            raise ValidationError(problem)

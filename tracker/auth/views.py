@@ -16,12 +16,13 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from tracker.auth.forms import ChangePasswordForm, LoginForm
+from tracker.auth.forms import PASSWORD_HINT, ChangePasswordForm, LoginForm
 from tracker.extensions import db_session
 from tracker.models import utcnow
 from tracker.redirects import redirect_to_next
 from tracker.services import accounts
-from tracker.view_helpers import add_field_error
+from tracker.services.errors import Invalid
+from tracker.view_helpers import add_field_error, show_domain_error
 
 bp = Blueprint("auth", __name__)
 
@@ -93,10 +94,14 @@ def logout() -> Response:
 def change_password() -> str | Response:
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not current_user.check_password(form.current_password.data or ""):
-            add_field_error(form.current_password, "Your current password is not right")
+        try:
+            accounts.change_password(
+                current_user, form.current_password.data or "", form.new_password.data or ""
+            )
+        except Invalid as error:
+            db_session().rollback()
+            show_domain_error(form, error)
         else:
-            current_user.set_password(form.new_password.data or "")
             db_session().commit()
             # this session carries on under the new session version (the proxy's user itself:
             # Flask-Login keeps what it is given as the current user)
@@ -106,4 +111,4 @@ def change_password() -> str | Response:
                 "success",
             )
             return redirect(url_for("main.dashboard"))
-    return render_template("auth/change_password.html", form=form)
+    return render_template("auth/change_password.html", form=form, password_hint=PASSWORD_HINT)

@@ -1,4 +1,5 @@
-"""Sign-in rules: checking a password, throttling failed attempts and ending sessions.
+"""Sign-in rules: checking a password, throttling failed attempts, the password policy and
+ending sessions.
 
 Throttling is kept in the database so that every worker and host sees the same count, and is
 counted so that concurrent attempts cannot slip past it: each attempt is written (and
@@ -8,17 +9,31 @@ once the k-th to commit sees at least k and at most `limit` are ever checked.
 
 from __future__ import annotations
 
+import itertools
+import re
+import string
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
+from pathlib import Path
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from tracker.models import LoginAttempt, User, utcnow
 from tracker.models.users import check_password_or_dummy
-from tracker.services.errors import DomainError
+from tracker.services.errors import DomainError, Invalid
 
 WINDOW = timedelta(minutes=1)
+
+#: OWASP ASVS 4.0.3 2.1.1 (at least 12 characters, runs of spaces counted as one) and 2.1.2
+#: (at least 64 allowed, more than 128 refused).
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 128
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common-passwords.txt"
+#: Words of this service that a password must not be built from (NIST SP 800-63B 5.1.1.2).
+SERVICE_WORDS = ("outageclaims", "outage")
 
 
 class TooManyAttempts(DomainError):
@@ -119,10 +134,117 @@ def email_taken(session: Session, email: str, except_user_id: int | None = None)
     return session.scalar(stmt) is not None
 
 
-# --- sessions -------------------------------------------------------------------------------
+# --- sessions and passwords --------------------------------------------------------------
 
 
 def sign_out_everywhere(user: User) -> None:
     """End every session of the user, this one included (OWASP ASVS 4.0.3 3.3.1: a saved
     session cookie must not work after sign-out)."""
     user.end_sessions()
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Change the user's own password; every session of theirs ends (ASVS 3.3.3), so the
+    caller signs the current one in again. Raises Invalid next to the field at fault."""
+    if not user.check_password(current_password):
+        raise Invalid("Your current password is not right", "current_password")
+    check_password_policy(new_password, email=user.email, name=user.name, field="new_password")
+    user.set_password(new_password)
+
+
+def check_password_policy(
+    password: str, *, email: str = "", name: str = "", field: str = "password"
+) -> None:
+    """Raise Invalid (next to `field`) when `password_problem` finds one."""
+    problem = password_problem(password, email=email, name=name)
+    if problem:
+        raise Invalid(problem, field)
+
+
+def password_problem(password: str, *, email: str = "", name: str = "") -> str | None:
+    """Why this password is refused, or None: the one password policy of the service.
+
+    NIST SP 800-63B 5.1.1.2 and the NCSC password guidance: a minimum length and a check
+    against passwords known to be common, repetitive or sequential, or built from words of
+    this context (the user's email address and name, the service's name); no composition
+    rules (no "one digit, one capital"). Lengths follow OWASP ASVS 4.0.3 2.1.1 and 2.1.2.
+    """
+    length = len(re.sub(" {2,}", " ", password))  # ASVS 2.1.1: a run of spaces counts once
+    if length < MIN_PASSWORD_LENGTH:
+        return f"Password must be at least {MIN_PASSWORD_LENGTH} characters"
+    if length > MAX_PASSWORD_LENGTH:
+        return f"Password must be {MAX_PASSWORD_LENGTH} characters or fewer"
+    lowered = password.casefold()
+    if _is_common(lowered):
+        return (
+            "This is one of the most common passwords, so it is easy to guess. "
+            "Try three random words instead"
+        )
+    if _is_repetitive_or_sequential(lowered):
+        return "Do not use repeated or sequential characters, like aaaa or 1234"
+    if _built_from_context(lowered, email=email, name=name):
+        return "Do not base your password on your email address, your name or this service's name"
+    return None
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list (lower case), read once: see scripts/build_common_passwords.py."""
+    text = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line)
+
+
+def _is_common(lowered: str) -> bool:
+    """On the list as typed, or once the digits and punctuation around it are taken off
+    (`password123456`, `!!sunshine!!`), or as a repeated list entry (`passwordpassword`)."""
+    core = lowered.strip(string.digits + string.punctuation + string.whitespace)
+    candidates = {lowered, core, _repeated_unit(lowered), _repeated_unit(core)}
+    return bool(candidates & common_passwords())
+
+
+def _repeated_unit(text: str) -> str:
+    """The shortest piece that `text` is a repetition of (`abcabc` -> `abc`)."""
+    for size in range(1, len(text) // 2 + 1):
+        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
+            return text[:size]
+    return text
+
+
+KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def _predictable_step(a: str, b: str) -> bool:
+    """The same key again, the next or previous character, or the neighbouring key."""
+    if abs(ord(a) - ord(b)) <= 1 or {a, b} == {"0", "9"}:
+        return True
+    return any(
+        a in row and b in row and abs(row.index(a) - row.index(b)) == 1 for row in KEYBOARD_ROWS
+    )
+
+
+def _is_repetitive_or_sequential(lowered: str) -> bool:
+    """Few distinct characters (`abababababab`), or at most two jumps between runs of
+    repeated or sequential characters (`aaaaaaaaaaaa`, `1234567890ab`, `qwertyuiop12`)."""
+    if len(set(lowered)) < 5:
+        return True
+    jumps = sum(1 for a, b in itertools.pairwise(lowered) if not _predictable_step(a, b))
+    return jumps <= 2
+
+
+def _alnum(text: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text).casefold() if ch.isalnum())
+
+
+def _built_from_context(lowered: str, *, email: str, name: str) -> bool:
+    """Contains the user's email address (or a part of its name of 4 or more letters), a word
+    of 4 or more letters of their name, or the service's name, ignoring case and punctuation."""
+    local = email.split("@")[0]
+    words = [_alnum(email), _alnum(local), _alnum(name), *SERVICE_WORDS]
+    words += [_alnum(part) for part in _split_words(local)]
+    words += [_alnum(part) for part in _split_words(name)]
+    haystack = _alnum(lowered)
+    return any(len(word) >= 4 and word in haystack for word in words)
+
+
+def _split_words(text: str) -> list[str]:
+    return "".join(ch if ch.isalnum() else " " for ch in text).split()

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tracker.models import Icb, Membership, Practice, Role, User
 from tracker.services import audit
-from tracker.services.accounts import email_taken, normalise_email
+from tracker.services.accounts import check_password_policy, email_taken, normalise_email
 from tracker.services.errors import Invalid
 
 ICB_CSV = Path(__file__).resolve().parent.parent / "data" / "icbs.csv"
@@ -75,12 +75,16 @@ class UserDetails:
 def save_user(session: Session, user: User | None, details: UserDetails) -> User:
     """Create or update a user and replace their memberships. Never deletes a user.
 
-    Setting a password, or deactivating the user, ends every session they have."""
+    A new password must pass the password policy (`accounts.password_problem`), whether it
+    comes from the admin form or the command line; setting one, or deactivating the user,
+    ends every session they have."""
     if email_taken(session, details.email, user.id if user else None):
         raise Invalid("A user with this email address already exists", "email")
+    if user is None and not details.password:
+        raise Invalid("Enter a password for the new user", "password")
+    if details.password:
+        check_password_policy(details.password, email=details.email, name=details.name)
     if user is None:
-        if not details.password:
-            raise Invalid("Enter a password for the new user", "password")
         user = User(email="", name="", password_hash="")
         session.add(user)
     was_active = user.active is not False
