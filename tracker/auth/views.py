@@ -65,7 +65,6 @@ def login() -> str | Response:
         except accounts.TooManyAttempts:
             abort(429)
         if user is None:
-            db_session().commit()
             add_field_error(form.password, "Incorrect email or password")
             return render_template("auth/login.html", form=form)
         user.last_login_at = utcnow()
