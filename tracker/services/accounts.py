@@ -18,7 +18,7 @@ from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from tracker.models import LoginAttempt, User, utcnow
@@ -72,36 +72,40 @@ def sign_in(
     not count towards the account's looser limit; a failure stays in the window; a success
     clears its own address's failures for the account.
     """
-    attempt = LoginAttempt(email=normalise_email(email)[:254], remote_addr=remote_addr[:64])
-    session.add(attempt)
+    account, address = normalise_email(email)[:254], remote_addr[:64]
+    # a plain row, not an ORM object: a success from the same address may delete it at any
+    # moment, and nothing here reads it back
+    attempt_id = session.execute(
+        insert(LoginAttempt).values(email=account, remote_addr=address).returning(LoginAttempt.id)
+    ).scalar_one()
     _forget_old_attempts(session)
     session.commit()
-    if _over_limit(session, attempt, limits):
-        session.delete(attempt)
+    if _over_limit(session, account, address, limits):
+        session.execute(delete(LoginAttempt).where(LoginAttempt.id == attempt_id))
         session.commit()
         raise TooManyAttempts("Too many attempts. Wait a minute, then try again.")
     user = authenticate(session, email, password)
     if user is not None:
         session.execute(
             delete(LoginAttempt).where(
-                LoginAttempt.email == attempt.email, LoginAttempt.remote_addr == attempt.remote_addr
+                LoginAttempt.email == account, LoginAttempt.remote_addr == address
             )
         )
     return user
 
 
-def _over_limit(session: Session, attempt: LoginAttempt, limits: ThrottleLimits) -> bool:
+def _over_limit(session: Session, account: str, address: str, limits: ThrottleLimits) -> bool:
     """Whether the attempts in the window, this one included, are over any limit."""
     recent = (
         select(func.count())
         .select_from(LoginAttempt)
         .where(LoginAttempt.attempted_at > utcnow() - WINDOW)
     )
-    by_account = recent.where(LoginAttempt.email == attempt.email)
+    by_account = recent.where(LoginAttempt.email == account)
     counts = (
-        (by_account.where(LoginAttempt.remote_addr == attempt.remote_addr), limits.per_pair),
+        (by_account.where(LoginAttempt.remote_addr == address), limits.per_pair),
         (by_account, limits.per_account),
-        (recent.where(LoginAttempt.remote_addr == attempt.remote_addr), limits.per_address),
+        (recent.where(LoginAttempt.remote_addr == address), limits.per_address),
     )
     return any(int(session.scalar(stmt) or 0) > limit for stmt, limit in counts)
 
