@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tracker.models.users import parse_session_token, session_token
 from tracker.redirects import safe_next_path
 from tracker.services.accounts import (
     COMMON_PASSWORDS_FILE,
@@ -93,3 +94,15 @@ def test_weak_passwords_are_refused(password: str) -> None:
 )
 def test_good_passwords_pass(password: str) -> None:
     assert password_problem(password, email="priya.shah@example.org", name="Priya Shah") is None
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [("12:3", (12, 3)), ("12", None), ("12:", None), ("²:1", None), ("1:2:3", None)],
+)
+def test_a_session_names_its_user_by_id_and_session_version(
+    token: str, expected: tuple[int, int] | None
+) -> None:
+    assert parse_session_token(token) == expected
+    if expected:
+        assert session_token(*expected) == token

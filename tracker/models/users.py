@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import datetime
 from enum import StrEnum
@@ -109,6 +110,9 @@ class User(UserMixin, Base):  # type: ignore[misc]
         return f"<User {self.email}>"
 
 
+SESSION_TOKEN = re.compile(r"([0-9]{1,18}):([0-9]{1,18})")
+
+
 def session_token(user_id: int, session_version: int) -> str:
     """The user id as a session stores it: `"<id>:<session version>"`."""
     return f"{user_id}:{session_version}"
@@ -117,10 +121,8 @@ def session_token(user_id: int, session_version: int) -> str:
 def parse_session_token(token: str) -> tuple[int, int] | None:
     """(user id, session version) from a session's token, or None for anything else (a cookie
     from before session versions, or one tampered with)."""
-    user_id, _, version = token.partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
-        return None
-    return int(user_id), int(version)
+    match = SESSION_TOKEN.fullmatch(token)
+    return (int(match[1]), int(match[2])) if match else None
 
 
 def check_password_or_dummy(user: User | None, password: str) -> bool:
