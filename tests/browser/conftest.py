@@ -113,6 +113,16 @@ def sign_in(page: object, email: str, password: str = DEMO_PASSWORD) -> None:
     page.wait_for_url("**/")
 
 
+def page_width(page: object) -> int:
+    """The page's laid-out width once it has settled: loaded, and two animation frames later.
+    The NHS.UK header moves navigation items that do not fit into its "More" menu on the
+    frame after a load or a resize (requestAnimationFrame), so a width read at once can
+    catch the frame before, which no user sees."""
+    page.wait_for_load_state("load")
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return int(page.evaluate("document.documentElement.scrollWidth"))
+
+
 def screenshot(page: object, name: str) -> None:
     """Keep a picture of what the user saw (git-ignored test-artifacts/)."""
     ARTIFACTS.mkdir(exist_ok=True)

@@ -1,7 +1,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import page_width, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -13,7 +13,7 @@ def test_pages_fit_a_phone_screen_without_sideways_scrolling(page, path: str) ->
     sign_in(page, "manager@example.org")
     page.goto(path)
     expect(page.locator("h1")).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page_width(page) <= 375
 
 
 def test_the_demo_incident_fits_a_phone_screen(page) -> None:
@@ -22,4 +22,4 @@ def test_the_demo_incident_fits_a_phone_screen(page) -> None:
     page.goto("/incidents")
     page.get_by_role("link", name="CrowdStrike / EMIS outage 19–20 July 2024").first.click()
     expect(page.get_by_role("heading", name="Costs", exact=True)).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page_width(page) <= 375

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, sign_in
+from tests.browser.conftest import ARTIFACTS, page_width, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -167,7 +167,7 @@ def _too_wide(page, urls: list[str]) -> dict[str, int]:
         page.goto(url)
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
-            scroll = page.evaluate("document.documentElement.scrollWidth")
+            scroll = page_width(page)
             if scroll > width:
                 wide[f"{width} px {url} {page.evaluate(OFFENDERS_JS)}"] = scroll
             path = urlsplit(url).path
