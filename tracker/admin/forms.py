@@ -2,33 +2,39 @@ from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Email, Optional, Regexp, ValidationError
 
-from tracker.forms import MultiCheckboxField, blank_to_none, strip_filter, upper_filter
-from tracker.models import ROLE_LABELS_CHOICES, is_valid_practice_code
+from tracker.forms import (
+    AppForm,
+    MultiCheckboxField,
+    blank_to_none,
+    strip_filter,
+    upper_filter,
+    whole_id,
+)
+from tracker.models import ROLE_LABELS_CHOICES, Icb, Practice, User, is_valid_practice_code
 from tracker.models.directory import ICB_ODS_PATTERN
-from tracker.services.accounts import password_problem
+from tracker.services.accounts import MAX_PASSWORD_LENGTH, password_problem
 
 SORT_CODE = re.compile(r"^\d{2}-?\d{2}-?\d{2}$")
 
 
-class UserForm(FlaskForm):
+class UserForm(AppForm):
+    model = User
+    limits = {"password": MAX_PASSWORD_LENGTH}
+    nouns = {"name": "Name"}
+
     name = StringField(
         "Full name",
         filters=[strip_filter],
-        validators=[
-            DataRequired("Enter the user's name"),
-            Length(max=120, message="Name must be 120 characters or fewer"),
-        ],
+        validators=[DataRequired("Enter the user's name")],
     )
     email = EmailField(
         "Email",
         filters=[strip_filter],
         validators=[
             DataRequired("Enter an email address"),
-            Length(max=254, message="Email must be 254 characters or fewer"),
             Email(
                 "Enter an email address in the correct format, like name@example.org",
                 check_deliverability=False,
@@ -39,8 +45,8 @@ class UserForm(FlaskForm):
     role = RadioField(
         "Role", choices=[("", "None (administrator only)"), *ROLE_LABELS_CHOICES], default=""
     )
-    practice_ids = MultiCheckboxField("Practices", coerce=int, validate_choice=True)
-    icb_id = SelectField("ICB (for reviewers)", coerce=int, validate_choice=True)
+    practice_ids = MultiCheckboxField("Practices", coerce=whole_id, validate_choice=True)
+    icb_id = SelectField("ICB (for reviewers)", coerce=whole_id, validate_choice=True)
     is_admin = BooleanField("Administrator")
     active = BooleanField("Account active", default=True)
 
@@ -62,27 +68,34 @@ class UserForm(FlaskForm):
             raise ValidationError("Choose a role, or make the user an administrator")
 
 
-def validate_ods_code(_form: FlaskForm, field: StringField) -> None:
+def validate_ods_code(_form: AppForm, field: StringField) -> None:
     if not is_valid_practice_code(field.data or ""):
         raise ValidationError(
             "Enter a practice ODS code: one capital letter and five digits, like A81001"
         )
 
 
-class PracticeDetailsForm(FlaskForm):
+#: Longest postal address (an unbounded TEXT column; a few printed lines on an invoice).
+MAX_ADDRESS = 500
+
+
+class PracticeDetailsForm(AppForm):
     """What a practice's own staff may edit."""
+
+    model = Practice
+    limits = {"address": MAX_ADDRESS}
+    nouns = {"name": "Name"}
 
     address = TextAreaField(
         "Postal address",
         filters=[strip_filter],
-        validators=[DataRequired("Enter the practice's postal address"), Length(max=500)],
+        validators=[DataRequired("Enter the practice's postal address")],
     )
     contact_email = EmailField(
         "Contact email",
         filters=[blank_to_none],
         validators=[
             Optional(),
-            Length(max=254),
             Email("Enter an email address in the correct format", check_deliverability=False),
         ],
     )
@@ -91,7 +104,6 @@ class PracticeDetailsForm(FlaskForm):
         filters=[blank_to_none],
         validators=[
             Optional(),
-            Length(max=30),
             Regexp(r"^[0-9 +()-]{6,30}$", message="Enter a phone number, like 020 7946 0000"),
         ],
     )
@@ -107,7 +119,7 @@ class PracticeDetailsForm(FlaskForm):
         ],
     )
     bank_account_name = StringField(
-        "Account name", filters=[blank_to_none], validators=[Optional(), Length(max=100)]
+        "Account name", filters=[blank_to_none], validators=[Optional()]
     )
     bank_sort_code = StringField(
         "Sort code",
@@ -124,7 +136,6 @@ class PracticeDetailsForm(FlaskForm):
         filters=[blank_to_none],
         validators=[
             Optional(),
-            Length(max=254),
             Email("Enter an email address in the correct format", check_deliverability=False),
         ],
     )
@@ -147,19 +158,18 @@ class PracticeForm(PracticeDetailsForm):
     name = StringField(
         "Practice name",
         filters=[strip_filter],
-        validators=[
-            DataRequired("Enter the practice's name"),
-            Length(max=200, message="Name must be 200 characters or fewer"),
-        ],
+        validators=[DataRequired("Enter the practice's name")],
     )
-    icb_id = SelectField("ICB", coerce=int, validate_choice=True)
-    pcn_name = StringField(
-        "Primary care network", filters=[blank_to_none], validators=[Optional(), Length(max=200)]
-    )
+    icb_id = SelectField("ICB", coerce=whole_id, validate_choice=True)
+    pcn_name = StringField("Primary care network", filters=[blank_to_none], validators=[Optional()])
     active = BooleanField("Practice active", default=True)
 
 
-class IcbForm(FlaskForm):
+class IcbForm(AppForm):
+    model = Icb
+    limits = {"invoice_address": MAX_ADDRESS}
+    nouns = {"name": "Name"}
+
     ods_code = StringField(
         "ODS code",
         filters=[upper_filter],
@@ -171,14 +181,9 @@ class IcbForm(FlaskForm):
     name = StringField(
         "Name",
         filters=[strip_filter],
-        validators=[
-            DataRequired("Enter the ICB's name"),
-            Length(max=200, message="Name must be 200 characters or fewer"),
-        ],
+        validators=[DataRequired("Enter the ICB's name")],
     )
-    region = StringField(
-        "NHS England region", filters=[blank_to_none], validators=[Optional(), Length(max=100)]
-    )
+    region = StringField("NHS England region", filters=[blank_to_none], validators=[Optional()])
     payables_code = StringField(
         "Payables code",
         filters=[upper_filter],
@@ -190,14 +195,13 @@ class IcbForm(FlaskForm):
         ],
     )
     invoice_address = TextAreaField(
-        "Invoice address", filters=[blank_to_none], validators=[Optional(), Length(max=500)]
+        "Invoice address", filters=[blank_to_none], validators=[Optional()]
     )
     invoice_email = EmailField(
         "Invoice email",
         filters=[blank_to_none],
         validators=[
             Optional(),
-            Length(max=254),
             Email("Enter an email address in the correct format", check_deliverability=False),
         ],
     )

@@ -4,10 +4,11 @@ services.accounts (`password_problem`), shared with the admin forms and the comm
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import Field, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, ValidationError
 
+from tracker.forms import AppForm
+from tracker.models import User
 from tracker.services.accounts import MIN_PASSWORD_LENGTH, password_problem
 
 PASSWORD_HINT = (
@@ -16,14 +17,14 @@ PASSWORD_HINT = (
 )
 
 
-class LoginForm(FlaskForm):
-    email = StringField(
-        "Email", validators=[DataRequired("Enter your email address"), Length(max=254)]
-    )
+class LoginForm(AppForm):
+    model = User
+
+    email = StringField("Email", validators=[DataRequired("Enter your email address")])
     password = PasswordField("Password", validators=[DataRequired("Enter your password")])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(AppForm):
     current_password = PasswordField(
         "Current password", validators=[DataRequired("Enter your current password")]
     )

@@ -11,7 +11,6 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     DateField,
@@ -27,9 +26,10 @@ from wtforms.validators import InputRequired, ValidationError
 from wtforms.widgets import TextInput
 
 from tracker.cost_kinds import KINDS, FieldSpec, FieldType, KindSpec
-from tracker.forms import MultiCheckboxField, strip_filter
-from tracker.models import SYSTEMS
+from tracker.forms import AppForm, MultiCheckboxField, strip_filter, whole_id
+from tracker.models import SYSTEMS, Incident, OutageEvent
 from tracker.presentation import clock_minutes, clock_text, format_number
+from tracker.services.incidents import MAX_TEXT
 from tracker.services.money import (
     ClockError,
     parse_clock_hours,
@@ -124,7 +124,10 @@ def combine(day: date | None, clock: time | None) -> datetime | None:
     return datetime.combine(day, clock)
 
 
-class IncidentForm(FlaskForm):
+class IncidentForm(AppForm):
+    model = Incident
+    limits = {"cause": MAX_TEXT, "impact": MAX_TEXT}
+
     title = StringField(
         "Title",
         filters=[strip_filter],
@@ -147,7 +150,7 @@ class IncidentForm(FlaskForm):
     cause = TextAreaField("Cause", filters=[strip_filter])
     supplier_reference = StringField("Supplier's incident reference", filters=[strip_filter])
     impact = TextAreaField("Impact on the practice", filters=[strip_filter])
-    outage_event_id = SelectField("Outage event", coerce=int, validate_choice=True)
+    outage_event_id = SelectField("Outage event", coerce=whole_id, validate_choice=True)
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
@@ -168,7 +171,7 @@ class IncidentForm(FlaskForm):
             raise ValidationError("Select the systems affected")
 
 
-class LineForm(FlaskForm):
+class LineForm(AppForm):
     """What every kind of cost line has; the kind's own fields come from its specification
     (tracker.cost_kinds) through `line_form_class`."""
 
@@ -236,7 +239,13 @@ def form_field(spec: FieldSpec) -> Field:
 
 def line_form_class(spec: KindSpec) -> type[LineForm]:
     """The form of one cost kind, built from its specification."""
-    attrs: dict[str, Any] = {"display_order": spec.display_order, "units": spec.units}
+    attrs: dict[str, Any] = {
+        "display_order": spec.display_order,
+        "units": spec.units,
+        # the kind's own limits: a description as long as its column (CostLine.description
+        # is declared with MAX_DESCRIPTION), a detail (kept in JSON) MAX_DETAIL
+        "limits": {f.name: f.max_length for f in spec.fields if f.max_length is not None},
+    }
     attrs.update({item.name: form_field(item) for item in spec.fields})
     name = spec.kind.title().replace("_", "") + "Form"
     return type(name, (LineForm,), attrs)
@@ -247,11 +256,14 @@ FORMS: dict[str, type[LineForm]] = {
 }
 
 
-class EvidenceForm(FlaskForm):
+class EvidenceForm(AppForm):
     evidence = FileField("Add a file", validators=[FileRequired("Select a PDF, PNG or JPEG file")])
 
 
-class EventForm(FlaskForm):
+class EventForm(AppForm):
+    model = OutageEvent
+    limits = {"description": MAX_TEXT}
+
     name = StringField(
         "Name", filters=[strip_filter], validators=[InputRequired("Enter a name for the event")]
     )
@@ -259,7 +271,7 @@ class EventForm(FlaskForm):
     description = TextAreaField("Description", filters=[strip_filter])
 
 
-class FilterForm(FlaskForm):
+class FilterForm(AppForm):
     """The incident list's filters (GET, so no CSRF token)."""
 
     class Meta:

@@ -2,32 +2,39 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Optional, Regexp, ValidationError
 
-from tracker.forms import MultiCheckboxField, blank_to_none, strip_filter
-from tracker.services.money import parse_decimal, with_figures_hint
+from tracker.forms import AppForm, MultiCheckboxField, blank_to_none, strip_filter, whole_id
+from tracker.models import Invoice, Payment
+from tracker.services.money import MAX_TYPED_NUMBER, parse_decimal, with_figures_hint
 
 MAX_PAYMENT = Decimal("10000000")
+#: Longest notes printed on an invoice, and longest reason for a credit note (the columns
+#: are unbounded TEXT; these keep the printed invoice to a page of notes).
+MAX_NOTES = 2000
+MAX_CREDIT_REASON = 500
 
 
-class NewInvoiceForm(FlaskForm):
-    incident_ids = MultiCheckboxField("Whole incidents", coerce=int, validate_choice=True)
-    cost_line_ids = MultiCheckboxField("Single cost lines", coerce=int, validate_choice=True)
+class NewInvoiceForm(AppForm):
+    incident_ids = MultiCheckboxField("Whole incidents", coerce=whole_id, validate_choice=True)
+    cost_line_ids = MultiCheckboxField("Single cost lines", coerce=whole_id, validate_choice=True)
 
     def validate_cost_line_ids(self, field: MultiCheckboxField) -> None:
         if not field.data and not self.incident_ids.data:
             raise ValidationError("Choose at least one incident or cost line to invoice")
 
 
-class DraftDetailsForm(FlaskForm):
+class DraftDetailsForm(AppForm):
+    model = Invoice
+    limits = {"notes": MAX_NOTES}
+    nouns = {"po_reference": "The reference", "notes": "Notes"}
+
     po_reference = StringField(
         "Purchase-order or reference number",
         filters=[blank_to_none],
         validators=[
             Optional(),
-            Length(max=60, message="The reference must be 60 characters or fewer"),
             Regexp(
                 r"^[A-Za-z0-9 /._#-]+$", message="Use letters, digits, spaces and / . _ # - only"
             ),
@@ -41,10 +48,7 @@ class DraftDetailsForm(FlaskForm):
     notes = TextAreaField(
         "Notes to print on the invoice",
         filters=[strip_filter],
-        validators=[
-            Optional(),
-            Length(max=2000, message="Notes must be 2,000 characters or fewer"),
-        ],
+        validators=[Optional()],
     )
 
 
@@ -54,16 +58,17 @@ def _money_field(label: str) -> StringField:
     )
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(AppForm):
+    model = Payment
+    limits = {"amount": MAX_TYPED_NUMBER}
+
     amount = _money_field("Amount received")
     paid_on = DateField(
         "Date received",
         format="%Y-%m-%d",
         validators=[DataRequired("Enter the date the payment was received")],
     )
-    reference = StringField(
-        "Remittance reference", filters=[strip_filter], validators=[Optional(), Length(max=100)]
-    )
+    reference = StringField("Remittance reference", filters=[strip_filter], validators=[Optional()])
 
     def validate_amount(self, field: StringField) -> None:
         value = parse_decimal(field.data)
@@ -92,18 +97,18 @@ class RefundForm(PaymentForm):
         format="%Y-%m-%d",
         validators=[DataRequired("Enter the date of the refund")],
     )
-    reference = StringField(
-        "Refund reference", filters=[strip_filter], validators=[Optional(), Length(max=100)]
-    )
+    reference = StringField("Refund reference", filters=[strip_filter], validators=[Optional()])
 
 
-class CreditForm(FlaskForm):
+class CreditForm(AppForm):
+    limits = {"reason": MAX_CREDIT_REASON}
+    nouns = {"reason": "The reason"}
+
     reason = TextAreaField(
         "Why is this invoice being cancelled?",
         filters=[strip_filter],
         validators=[
             DataRequired("Enter the reason for the credit note"),
-            Length(max=500, message="The reason must be 500 characters or fewer"),
         ],
     )
 
@@ -120,13 +125,13 @@ STATUS_CHOICES = [
 ]
 
 
-class RegisterFilterForm(FlaskForm):
+class RegisterFilterForm(AppForm):
     class Meta:
         csrf = False  # a GET filter changes nothing
 
-    practice = SelectField("Practice", coerce=int, validate_choice=False)
+    practice = SelectField("Practice", coerce=whole_id, validate_choice=False)
     status = SelectField("Status", choices=STATUS_CHOICES, validate_choice=False)
-    icb = SelectField("ICB", coerce=int, validate_choice=False)
+    icb = SelectField("ICB", coerce=whole_id, validate_choice=False)
     date_from = DateField("Issued from", format="%Y-%m-%d", validators=[Optional()])
     date_to = DateField("Issued to", format="%Y-%m-%d", validators=[Optional()])
 

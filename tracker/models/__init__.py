@@ -2,7 +2,16 @@
 
 from tracker.cost_kinds import COST_KIND_LABELS, CostKind
 from tracker.models.audit import AuditEntry
-from tracker.models.base import Base, Fixed, Money, rows_updated, table_of, utcnow
+from tracker.models.base import (
+    MAX_INTEGER,
+    Base,
+    Fixed,
+    Money,
+    rows_updated,
+    string_length,
+    table_of,
+    utcnow,
+)
 from tracker.models.directory import Icb, Practice, is_valid_practice_code
 from tracker.models.incidents import (
     SYSTEMS,
@@ -35,6 +44,7 @@ from tracker.models.users import (
 
 __all__ = [
     "COST_KIND_LABELS",
+    "MAX_INTEGER",
     "PRACTICE_ROLES",
     "ROLE_LABELS_CHOICES",
     "SYSTEMS",
@@ -66,6 +76,7 @@ __all__ = [
     "User",
     "is_valid_practice_code",
     "rows_updated",
+    "string_length",
     "table_of",
     "utcnow",
 ]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, CursorResult, DateTime, MetaData, Table, Update
+from sqlalchemy import BigInteger, CursorResult, DateTime, MetaData, String, Table, Update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -38,6 +38,24 @@ def rows_updated(session: Session, statement: Update) -> int:
     result = session.execute(statement)
     assert isinstance(result, CursorResult)
     return result.rowcount
+
+
+#: The largest value an INTEGER column (every id) holds on PostgreSQL; SQLite's is larger. A
+#: typed or linked id above it names nothing, and sent to PostgreSQL it is an error.
+MAX_INTEGER = 2**31 - 1
+
+
+def string_length(model: type[Base], name: str) -> int | None:
+    """How many characters the model's column `name` holds: the VARCHAR length declared on
+    it, or None when the model has no such column or it is unbounded TEXT. The forms take
+    their limits from here (tracker.forms.AppForm), so a limit is declared once, on the
+    column, and PostgreSQL (which refuses longer text) and SQLite (which would store it) are
+    never reached with text that does not fit."""
+    column = table_of(model).columns.get(name)
+    if column is None or not isinstance(column.type, String):
+        return None
+    length: int | None = column.type.length
+    return length
 
 
 class Fixed(TypeDecorator[Decimal]):

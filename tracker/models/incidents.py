@@ -107,7 +107,8 @@ class CostLine(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incident.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20), index=True)
     line_date: Mapped[date] = mapped_column(Date)
-    description: Mapped[str] = mapped_column(String(500))
+    #: as long as the cost kinds' description field allows (the form's limit)
+    description: Mapped[str] = mapped_column(String(cost_kinds.MAX_DESCRIPTION))
     #: hours typed as h:mm are stored to 4 places (4:10 is 4.1667), see migration 0003
     quantity: Mapped[Decimal] = mapped_column(Fixed(4))
     unit: Mapped[str] = mapped_column(String(20))

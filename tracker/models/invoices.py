@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from tracker import presentation
+from tracker import cost_kinds, presentation
 from tracker.models.base import Base, Fixed, Money, created_at_column
 from tracker.models.directory import Practice
 
@@ -119,7 +119,8 @@ class InvoiceLine(Base):
     incident_title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20), index=True)
     line_date: Mapped[date] = mapped_column(Date)
-    description: Mapped[str] = mapped_column(String(500))
+    #: a copy of the cost line's description, as long as it may be
+    description: Mapped[str] = mapped_column(String(cost_kinds.MAX_DESCRIPTION))
     working: Mapped[str] = mapped_column(String(300), default="")
     #: hours typed as h:mm are stored to 4 places (4:10 is 4.1667), see migration 0003
     quantity: Mapped[Decimal] = mapped_column(Fixed(4))

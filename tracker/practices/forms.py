@@ -3,14 +3,18 @@ services.rates'."""
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 
-from tracker.forms import strip_filter
+from tracker.forms import AppForm, strip_filter
 from tracker.incidents.forms import UKDateField
+from tracker.models import RateCardItem
+from tracker.services.money import MAX_TYPED_NUMBER
 
 
-class OwnRateForm(FlaskForm):
+class OwnRateForm(AppForm):
+    model = RateCardItem
+    limits = {"value": MAX_TYPED_NUMBER}
+
     key = SelectField("Rate", validate_choice=False)
     valid_from = UKDateField(
         "Applies to costs from", "Enter the date as a real date, like 01/08/2025"

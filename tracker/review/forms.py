@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Optional, ValidationError
 
-from tracker.forms import strip_filter
+from tracker.forms import AppForm, strip_filter, whole_id
 from tracker.models import ReviewStatus
-from tracker.services.money import parse_decimal, with_figures_hint
+from tracker.services.money import MAX_TYPED_NUMBER, parse_decimal, with_figures_hint
 from tracker.services.review import DECISION_LABELS, MAX_ANSWER, MAX_REASON, REVIEW_STATUS_LABELS
 
 
-class ClaimFilterForm(FlaskForm):
+class ClaimFilterForm(AppForm):
     """Read from the query string (GET), so no CSRF token."""
 
     class Meta:
         csrf = False
 
-    outage_event_id = SelectField("Outage event", coerce=int, validate_choice=False, default=0)
-    practice_id = SelectField("Practice", coerce=int, validate_choice=False, default=0)
+    outage_event_id = SelectField("Outage event", coerce=whole_id, validate_choice=False, default=0)
+    practice_id = SelectField("Practice", coerce=whole_id, validate_choice=False, default=0)
     review_status = SelectField(
         "Review status",
         choices=[("", "Any status")]
@@ -40,24 +39,16 @@ class ClaimFilterForm(FlaskForm):
             raise ValidationError("The 'issued to' date must be on or after the 'issued from' date")
 
 
-class LineDecisionForm(FlaskForm):
+class LineDecisionForm(AppForm):
+    limits = {"approved_amount": MAX_TYPED_NUMBER, "reason": MAX_REASON}
+
     decision = RadioField(
         "Decision",
         choices=[(d.value, label) for d, label in DECISION_LABELS.items()],
         validators=[DataRequired("Choose a decision for this line")],
     )
-    approved_amount = StringField(
-        "Amount approved",
-        filters=[strip_filter],
-        validators=[Length(max=20, message="Enter an amount like 125.50")],
-    )
-    reason = TextAreaField(
-        "Reason",
-        filters=[strip_filter],
-        validators=[
-            Length(max=MAX_REASON, message=f"Reason must be {MAX_REASON} characters or fewer")
-        ],
-    )
+    approved_amount = StringField("Amount approved", filters=[strip_filter])
+    reason = TextAreaField("Reason", filters=[strip_filter])
 
     def validate_approved_amount(self, field: StringField) -> None:
         if self.decision.data == "part_approved":
@@ -75,13 +66,15 @@ class LineDecisionForm(FlaskForm):
             raise ValidationError("Give a reason: it is required unless the line is approved")
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(AppForm):
+    limits = {"body": MAX_ANSWER}
+    nouns = {"body": "Answer"}
+
     body = TextAreaField(
         "Your answer",
         filters=[strip_filter],
         validators=[
             DataRequired("Write your answer to the query"),
-            Length(max=MAX_ANSWER, message=f"Answer must be {MAX_ANSWER} characters or fewer"),
         ],
     )
     evidence = FileField("Attach evidence")

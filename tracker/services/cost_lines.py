@@ -50,6 +50,7 @@ from tracker.services.costing import PayBasis
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.money import ZERO, to_pence
 from tracker.services.rates import card_on, period_text
+from tracker.services.text import text_problem
 
 EARLIEST_DATE = date(2000, 1, 1)
 #: The plain fields every line has, as the audit trail records them; the kind's text
@@ -207,13 +208,8 @@ def _check_text(spec: FieldSpec, value: Any, required: bool) -> Invalid | None:
     if not text.strip():
         missing = spec.missing or f"Enter the {spec.label.lower()}"
         return Invalid(missing, spec.name) if required else None
-    if spec.max_length is not None and len(text) > spec.max_length:
-        return Invalid(
-            f"{spec.label} must be {spec.max_length} characters or fewer "
-            f"(you entered {len(text):,})",
-            spec.name,
-        )
-    return None
+    problem = text_problem(spec.label, text, spec.max_length)
+    return Invalid(problem, spec.name) if problem else None
 
 
 def _check_date(spec: FieldSpec, value: date | None, today: date) -> Invalid | None:

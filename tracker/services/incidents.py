@@ -35,12 +35,14 @@ from tracker.models import (
     OutageEvent,
     Practice,
     User,
+    string_length,
 )
 from tracker.presentation import format_money, format_number, london_datetime, long_date
 from tracker.services import audit, invoicing
 from tracker.services.dates import NonexistentLocalTime, london_to_utc, utc_to_london
 from tracker.services.errors import DomainError, Invalid
 from tracker.services.money import ZERO
+from tracker.services.text import parse_id, text_problem
 
 #: Longest free text kept for a cause or impact description.
 MAX_TEXT = 5000
@@ -73,6 +75,28 @@ def _to_utc(local: datetime, field_name: str) -> datetime:
         ) from error
 
 
+#: An incident's texts: (field, noun, multi-line); each is as long as its column allows, or
+#: MAX_TEXT where the column is unbounded.
+INCIDENT_TEXTS = (
+    ("title", "Title", False),
+    ("systems_other", "Other system affected", False),
+    ("supplier_reference", "Supplier's incident reference", False),
+    ("cause", "Cause", True),
+    ("impact", "Impact", True),
+)
+
+
+def _text_problems(details: IncidentDetails) -> list[DomainError]:
+    """Each text fits its column and holds no control characters (services.text)."""
+    problems: list[DomainError] = []
+    for name, noun, multiline in INCIDENT_TEXTS:
+        limit = string_length(Incident, name) or MAX_TEXT
+        problem = text_problem(noun, getattr(details, name), limit, multiline=multiline)
+        if problem:
+            problems.append(Invalid(problem, name))
+    return problems
+
+
 def incident_problems(
     session: Session, details: IncidentDetails, now_utc: datetime
 ) -> tuple[list[DomainError], datetime | None, datetime | None]:
@@ -81,8 +105,7 @@ def incident_problems(
     problems: list[DomainError] = []
     if not details.title.strip():
         problems.append(Invalid("Enter a title for the incident", "title"))
-    elif len(details.title) > 200:
-        problems.append(Invalid("Title must be 200 characters or fewer", "title"))
+    problems += _text_problems(details)
     starts_at = ends_at = None
     if details.start_local is None:
         problems.append(Invalid("Enter the date and time the outage started", "start_date"))
@@ -119,15 +142,6 @@ def incident_problems(
         problems.append(Invalid("Select the systems affected", "systems"))
     elif "other" in details.systems and not (details.systems_other or "").strip():
         problems.append(Invalid("Enter the other system affected", "systems_other"))
-    for name, text in (("cause", details.cause), ("impact", details.impact)):
-        if len(text) > MAX_TEXT:
-            problems.append(
-                Invalid(
-                    f"{name.capitalize()} must be {MAX_TEXT:,} characters or fewer "
-                    f"(you entered {len(text):,})",
-                    name,
-                )
-            )
     if details.outage_event_id is not None and not session.get(
         OutageEvent, details.outage_event_id
     ):
@@ -384,8 +398,8 @@ def incident_query(practice_id: int, chosen: IncidentFilter) -> Select[Incident]
         stmt = stmt.where(Incident.status == chosen.status)
     if chosen.event == "none":
         stmt = stmt.where(Incident.outage_event_id.is_(None))
-    elif chosen.event.isdigit():
-        stmt = stmt.where(Incident.outage_event_id == int(chosen.event))
+    elif (event_id := parse_id(chosen.event)) is not None:
+        stmt = stmt.where(Incident.outage_event_id == event_id)
     return stmt.order_by(Incident.starts_at.desc(), Incident.id.desc())
 
 
@@ -423,12 +437,12 @@ def save_event(
     name = " ".join(details.name.split())
     if not name:
         raise Invalid("Enter a name for the outage event", "name")
-    if len(name) > 200:
-        raise Invalid("Name must be 200 characters or fewer", "name")
+    if problem := text_problem("Name", details.name, string_length(OutageEvent, "name")):
+        raise Invalid(problem, "name")
     if details.started_on and details.started_on > today:
         raise Invalid("Start date must be today or in the past", "started_on")
-    if len(details.description) > MAX_TEXT:
-        raise Invalid(f"Description must be {MAX_TEXT:,} characters or fewer", "description")
+    if problem := text_problem("Description", details.description, MAX_TEXT, multiline=True):
+        raise Invalid(problem, "description")
     clash = session.scalar(
         select(OutageEvent.id).where(func.lower(OutageEvent.name) == name.lower())
     )

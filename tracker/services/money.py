@@ -18,10 +18,19 @@ def to_pence(value: Decimal) -> Decimal:
 
 
 #: Commas only as thousands separators: "1,234.50" is £1,234.50; "12,08" is not a number.
-THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d*)?$")
+THOUSANDS = re.compile(r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?$")
 #: Figures only, as people write them: Decimal() would also read "1e3" (1,000), "1_000",
-#: "Infinity" and "NaN", none of which anyone means when typing hours or pounds.
-PLAIN = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)$")
+#: "Infinity", "NaN" and other scripts' digits, none of which anyone means when typing
+#: hours or pounds.
+PLAIN = re.compile(r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)$")
+#: The most figures read before and after the point. Every limit in the app is far below
+#: 15 figures of pounds, and with at most 15 on each side every check (quantize to the
+#: penny, compare with a maximum) stays inside Decimal's 28-digit precision: 28 typed
+#: digits used to raise InvalidOperation there, a 500. Longer is refused with a message.
+MAX_WHOLE_FIGURES = 15
+MAX_DECIMAL_FIGURES = 15
+#: The longest text a number field keeps (the forms' length limit for typed amounts).
+MAX_TYPED_NUMBER = 40
 #: What exponent or special notation looks like, to say why it was refused.
 NOT_FIGURES = re.compile(r"^[-+]?(\d*\.?\d*e[-+]?\d+|inf(inity)?|s?nan)$", re.IGNORECASE)
 
@@ -46,13 +55,21 @@ def parse_decimal(text: str | None) -> Decimal | None:
         if not THOUSANDS.match(cleaned):
             return None
         cleaned = cleaned.replace(",", "")
-    if not PLAIN.match(cleaned):
+    if not PLAIN.match(cleaned) or too_many_figures(cleaned):
         return None
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
         return None
     return value if value.is_finite() else None
+
+
+def too_many_figures(text: str | None) -> bool:
+    """Whether a number typed in figures has more than MAX_WHOLE_FIGURES before the point
+    or MAX_DECIMAL_FIGURES after it (parse_decimal refuses it; the message says why)."""
+    cleaned = _cleaned(str(text or "")).replace(",", "").lstrip("+-")
+    whole, _, fraction = cleaned.partition(".")
+    return len(whole.lstrip("0")) > MAX_WHOLE_FIGURES or len(fraction) > MAX_DECIMAL_FIGURES
 
 
 def not_in_figures(text: str | None) -> bool:
@@ -66,6 +83,8 @@ def with_figures_hint(message: str, text: str | None) -> str:
     typed in exponent or special notation: "Enter hours as a number, like 6.5 (not 1e3)"."""
     if not_in_figures(text):
         return f"{message} (not {_cleaned(str(text))[:20]})"
+    if text and PLAIN.match(_cleaned(str(text)).replace(",", "")) and too_many_figures(text):
+        return f"{message} (that has too many figures)"
     return message
 
 
@@ -74,7 +93,7 @@ class ClockError(ValueError):
 
 
 #: h:mm as typed: hours, a colon and exactly two figures of minutes.
-CLOCK = re.compile(r"^(\d+):(\d{2})$")
+CLOCK = re.compile(r"^([0-9]{1,7}):([0-9]{2})$")
 
 
 def parse_clock_hours(text: str | None) -> Decimal | None:

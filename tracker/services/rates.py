@@ -32,9 +32,10 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.models import Practice, RateCardItem
+from tracker.models import Practice, RateCardItem, string_length
 from tracker.presentation import long_date
 from tracker.services.money import to_pence
+from tracker.services.text import text_problem
 
 PSSRU = "Unit Costs of Health and Social Care 2024 (PSSRU/Kent), 2023/24 prices"
 AFC_2425 = "NHS Employers, pay scales for 2024/25"
@@ -410,8 +411,8 @@ def update_rate_card(
         if item is None:
             continue
         problem = rate_problem(item, value)
-        if problem is None and len(source) > 300:
-            problem = "Source must be 300 characters or fewer"
+        if problem is None:
+            problem = source_problem(source)
         if problem is not None:
             problems[row_id] = problem
         else:
@@ -450,6 +451,12 @@ class OwnRate:
     label: str = ""
 
 
+def source_problem(source: str) -> str | None:
+    """What is wrong with a rate's typed source: its column's length, no control characters
+    (a textarea, so line breaks are allowed)."""
+    return text_problem("Source", source, string_length(RateCardItem, "source"), multiline=True)
+
+
 def own_rate_problems(items: Iterable[RateCardItem], typed: OwnRate) -> dict[str, str]:
     """What is wrong with a new own rate, by form field name."""
     by_key = {item.key: item for item in items}
@@ -471,8 +478,8 @@ def own_rate_problems(items: Iterable[RateCardItem], typed: OwnRate) -> dict[str
             problems["value"] = problem
     if not typed.source.strip():
         problems["source"] = "Say where the figure comes from, like 'Payroll, August 2025'"
-    elif len(typed.source) > 300:
-        problems["source"] = "Source must be 300 characters or fewer"
+    elif problem := source_problem(typed.source):
+        problems["source"] = problem
     return problems
 
 
