@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TypeVar
 
-from flask import abort, current_app, send_file
+from flask import abort, current_app, request, send_file
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import Field
@@ -15,8 +15,15 @@ from wtforms import Field
 from tracker.models import Evidence
 from tracker.services import evidence
 from tracker.services.errors import DomainError
+from tracker.services.text import parse_id
 
 T = TypeVar("T")
+
+
+def query_page() -> int:
+    """The page of a list asked for in `?page=`: a whole number (services.text.parse_id);
+    anything else, such as a number too large for the database, is ignored: page 1."""
+    return parse_id(request.args.get("page")) or 1
 
 
 def add_field_error(field: Field, message: str) -> None:

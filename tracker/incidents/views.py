@@ -54,7 +54,12 @@ from tracker.services import capacity, cost_lines, evidence, incidents
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.rates import card_on
-from tracker.view_helpers import send_evidence, show_domain_error, show_domain_errors
+from tracker.view_helpers import (
+    query_page,
+    send_evidence,
+    show_domain_error,
+    show_domain_errors,
+)
 
 bp = Blueprint("incidents", __name__)
 
@@ -95,7 +100,7 @@ def index() -> str:
     )
     page = db.paginate(
         incidents.incident_query(practice.id, chosen),
-        page=request.args.get("page", 1, type=int),
+        page=query_page(),
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )

@@ -48,7 +48,7 @@ from tracker.services import (
 )
 from tracker.services.dates import today_in_london
 from tracker.services.errors import DomainError, Invalid
-from tracker.view_helpers import send_download, show_domain_error
+from tracker.view_helpers import query_page, send_download, show_domain_error
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 
@@ -98,7 +98,7 @@ def index() -> str:
     form = RegisterFilterForm(request.args)
     filters = _register_filter(form)
     today = today_in_london()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = query_page()
     size = current_app.config["PAGE_SIZE"]
     result = register.register(db_session(), filters, today, limit=size, offset=(page - 1) * size)
     total_rows = register.count(db_session(), filters, today)

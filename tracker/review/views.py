@@ -31,7 +31,7 @@ from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm
 from tracker.services import evidence, review
 from tracker.services.errors import DomainError, Invalid
 from tracker.services.money import parse_decimal
-from tracker.view_helpers import send_evidence, show_domain_error
+from tracker.view_helpers import query_page, send_evidence, show_domain_error
 
 bp = Blueprint("review", __name__)
 reviewers_only = roles_required(Role.ICB_REVIEWER, admin=True)
@@ -91,7 +91,7 @@ def index() -> str:
             issued_from=form.issued_from.data,
             issued_to=form.issued_to.data,
         )
-    page = request.args.get("page", 1, type=int) or 1
+    page = query_page()
     claims = review.list_claims(db_session(), icb_ids, filters, page=page, per_page=PER_PAGE)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("review/index.html", form=form, claims=claims, args=args)
