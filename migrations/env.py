@@ -10,7 +10,10 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# keep the application's loggers: by default fileConfig disables every logger that exists
+# already, so after a migration run in-process (tests, `flask init-db`) the app's errors,
+# such as an unwritable upload folder, would no longer reach the log
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 

@@ -69,6 +69,17 @@ def send_download(source: bytes | Path, *, mimetype: str, filename: str) -> Resp
     return response
 
 
+def say_file_not_kept(form: FlaskForm, field: Field) -> None:
+    """When a form is shown again with errors, a file the user had chosen was not saved, and
+    the browser cannot keep it in the file input: say so beside that input, with what to do,
+    instead of dropping it without a word. A file refused for itself has its own message."""
+    filename = getattr(field.data, "filename", "")
+    if not filename or field.errors:
+        return
+    if form.form_errors or any(other.errors for other in form if other is not field):
+        add_field_error(field, evidence.not_kept(filename))
+
+
 def send_evidence(item: Evidence) -> Response:
     """Serve an uploaded file the caller has already checked the user may see: typed and
     named by what the file was checked to be at upload, never by the uploader's name."""

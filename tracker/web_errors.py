@@ -11,11 +11,12 @@ from __future__ import annotations
 from flask import Flask, render_template, request
 
 from tracker.extensions import db_session
-from tracker.services.errors import Conflict, DomainError, NotFound
+from tracker.services.errors import Conflict, DomainError, NotFound, Unavailable
 
 TITLES: dict[type[DomainError], str] = {
     NotFound: "Page not found",
     Conflict: "This cannot be done now",
+    Unavailable: "Sorry, there is a problem with the service",
 }
 
 

@@ -56,6 +56,7 @@ from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.rates import card_on
 from tracker.view_helpers import (
     query_page,
+    say_file_not_kept,
     send_evidence,
     show_domain_error,
     show_domain_errors,
@@ -347,6 +348,7 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
                 if warning:
                     flash(f"{saved.description}: {warning}.", "warning")
                 return redirect(url_for("incidents.detail", incident_id=incident.id) + "#costs")
+        say_file_not_kept(form, form.evidence)
     return render_template(
         "incidents/line_form.html",
         form=form,

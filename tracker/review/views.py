@@ -29,9 +29,9 @@ from tracker.models import DocumentKind, Invoice, InvoiceLine, InvoiceStatus, Ro
 from tracker.presentation import size_text
 from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm
 from tracker.services import evidence, review
-from tracker.services.errors import DomainError, Invalid
+from tracker.services.errors import DomainError, Invalid, Unavailable
 from tracker.services.money import parse_decimal
-from tracker.view_helpers import query_page, send_evidence, show_domain_error
+from tracker.view_helpers import query_page, say_file_not_kept, send_evidence, show_domain_error
 
 bp = Blueprint("review", __name__)
 reviewers_only = roles_required(Role.ICB_REVIEWER, admin=True)
@@ -243,7 +243,7 @@ def answer(invoice_id: int, line_id: int) -> str | Response:
             db_session().rollback()
             if prepared is not None:
                 prepared.discard()
-            if not isinstance(error, Invalid):
+            if not isinstance(error, Invalid | Unavailable):
                 raise  # a conflict or a missing line: the error page says so
             show_domain_error(form, error)
         else:
@@ -251,6 +251,8 @@ def answer(invoice_id: int, line_id: int) -> str | Response:
             return redirect(
                 url_for("review.feedback", invoice_id=claim.id, _anchor=f"line-{line.id}")
             )
+    if form.is_submitted():
+        say_file_not_kept(form, form.evidence)
     return render_template(
         "review/answer.html",
         max_upload=size_text(current_app.config["MAX_UPLOAD_BYTES"]),

@@ -8,6 +8,7 @@ random name; the name the user gave is kept only to offer it back on download.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from tracker.models import CostLine, Evidence
 from tracker.presentation import size_text
 from tracker.services import audit, cost_lines
-from tracker.services.errors import Invalid
+from tracker.services.errors import Invalid, Unavailable
 
 CHUNK = 64 * 1024
 #: (magic bytes, MIME type, extension)
@@ -30,6 +31,7 @@ SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
 )
 FIELD = "evidence"
+log = logging.getLogger(__name__)
 
 
 def sniff(head: bytes) -> tuple[str, str] | None:
@@ -74,11 +76,11 @@ def prepare(
         raise Invalid("The selected file must be a PDF, PNG or JPEG", FIELD)
     mime, extension = kind
     directory = Path(folder)
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{secrets.token_hex(16)}{extension}"
     digest = hashlib.sha256()
     size = 0
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         with path.open("xb") as out:
             chunk = head
             while chunk:
@@ -90,10 +92,42 @@ def prepare(
                 digest.update(chunk)
                 out.write(chunk)
                 chunk = stream.read(CHUNK)
+    except OSError as error:
+        _discard_quietly(path)
+        raise not_stored(filename, error) from error
     except BaseException:
-        path.unlink(missing_ok=True)
+        _discard_quietly(path)
         raise
     return PreparedFile(path, clean_filename(filename), mime, size, digest.hexdigest())
+
+
+def not_stored(filename: str | None, error: OSError) -> Unavailable:
+    """The refusal when the upload folder cannot be written (permissions, a full disk): the
+    user is told what happened and what to do; the administrator gets the cause in the log
+    (OWASP ASVS 4.0.3 V7.4.1: a generic message to the user, the detail logged)."""
+    log.error("Evidence upload could not be stored: %s", error)
+    return Unavailable(
+        f"{clean_filename(filename)} could not be stored on the server, so nothing was saved. "
+        "Try again later, or save without the file and add it later; the problem has been "
+        "logged for your administrator",
+        FIELD,
+    )
+
+
+def not_kept(filename: str | None) -> str:
+    """What to say beside the file field when a form with a chosen file is shown again with
+    errors: browsers cannot keep a chosen file, so the user must choose it again."""
+    return (
+        f"Your file {clean_filename(filename)} was not saved because the form has errors: "
+        "correct them, then choose the file again"
+    )
+
+
+def _discard_quietly(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        log.exception("Could not remove a partly written upload %s", path)
 
 
 def attach(
@@ -180,11 +214,15 @@ def path_of(folder: str | os.PathLike[str], stored_name: str) -> Path:
 
 
 def unlink_all(folder: str | os.PathLike[str], stored_names: list[str]) -> None:
+    """Remove files whose rows are gone (after the commit): a file that cannot be removed is
+    logged for the administrator, never an error for the user, whose change is saved."""
     for name in stored_names:
         try:
             path_of(folder, name).unlink(missing_ok=True)
         except ValueError:
             continue
+        except OSError:
+            log.exception("Could not remove the stored evidence file %s", name)
 
 
 #: Spellings of the extension users give each checked type; a name already ending in one is
