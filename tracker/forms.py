@@ -104,7 +104,8 @@ class AppForm(FlaskForm):
             if problem is None:
                 continue
             valid = False
-            if not field.errors:
+            if not field.errors or problem == FILE_IN_TEXT:
+                # a file in place of text reads as a blank field: say what really happened
                 field.errors = [problem]
         return valid
 
