@@ -489,3 +489,19 @@ def test_an_admin_setting_their_own_password_stays_signed_in(
     response = as_admin.post(f"/admin/users/{world.admin.id}/edit", data=form)
     assert response.status_code == 302
     assert _signed_in(as_admin)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("N" * 121, "Name must be 120 characters or fewer"), ("Ann\x00Lee", "control character")],
+)
+def test_create_user_command_refuses_a_name_the_database_cannot_hold(
+    app_ctx: Flask, world: World, name: str, message: str
+) -> None:
+    """The command line has no form in front of it: the service checks the text itself, the
+    same on SQLite (which would store it) and PostgreSQL (which raised a 500-style error)."""
+    args = ["create-user", "--email", "pm4@example.org", "--password", "kettle orbit lantern"]
+    result = app_ctx.test_cli_runner().invoke(args=[*args, "--name", name, "--admin"])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert db.session.scalar(select(User).where(User.email == "pm4@example.org")) is None

@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from tracker.models import Icb, Membership, Practice, Role, User
+from tracker.models import Icb, Membership, Practice, Role, User, string_length
 from tracker.services import audit
 from tracker.services.accounts import check_password_policy, email_taken, normalise_email
 from tracker.services.errors import Invalid
+from tracker.services.text import text_problem
 
 ICB_CSV = Path(__file__).resolve().parent.parent / "data" / "icbs.csv"
 
@@ -78,6 +79,9 @@ def save_user(session: Session, user: User | None, details: UserDetails) -> User
     A new password must pass the password policy (`accounts.password_problem`), whether it
     comes from the admin form or the command line; setting one, or deactivating the user,
     ends every session they have."""
+    for noun, field in (("Name", "name"), ("Email address", "email")):
+        if problem := text_problem(noun, getattr(details, field), string_length(User, field)):
+            raise Invalid(problem, field)  # the command line has no form to check it first
     if email_taken(session, details.email, user.id if user else None):
         raise Invalid("A user with this email address already exists", "email")
     if user is None and not details.password:
