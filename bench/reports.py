@@ -252,7 +252,7 @@ def build(url: str, instance: Path, practices: int, lines_per_claim: int) -> dic
                     "icb_id": practice_rows[n - 1]["icb_id"],
                     "kind": "invoice",
                     "status": "issued",
-                    "number": f"P{n:05d}-2024-0001",
+                    "number": f"P{n:05d}20240001",
                     "issue_date": date(2024, 7, 26),
                     "due_date": date(2024, 8, 25),
                     "notes": "",

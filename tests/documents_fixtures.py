@@ -134,7 +134,7 @@ def make_document(
     vat = sum_amounts(line.vat for line in lines)
     document = InvoiceDocument(
         title="Invoice",
-        number=None if draft else "A81001-2024-0007",
+        number=None if draft else "A8100120240007",
         issue_date=date(2024, 8, 1),
         due_date=date(2024, 8, 31),
         supply_from=date(2024, 7, 19),
@@ -172,7 +172,7 @@ def make_credit_note(count: int = 12) -> InvoiceDocument:
     return replace(
         original,
         title="Credit note",
-        number="A81001-CN-2024-0001",
+        number="A81001CN20240001",
         credited_number=original.number,
         lines=lines,
         net_total=-original.net_total,
@@ -189,7 +189,7 @@ def make_register_rows(count: int = 5) -> tuple[RegisterRow, ...]:
         paid = paid if i % 3 != 2 else D("0.00")
         rows.append(
             RegisterRow(
-                number=f"A81001-2024-{i + 1:04d}",
+                number=f"A810012024{i + 1:04d}",
                 kind="Invoice",
                 practice_name=SUPPLIER.name,
                 practice_ods_code=SUPPLIER.ods_code,

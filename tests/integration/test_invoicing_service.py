@@ -47,7 +47,7 @@ def test_issuing_numbers_freezes_and_locks(world: World) -> None:
     assert invoice.status == InvoiceStatus.DRAFT and invoice.number is None
     invoicing.issue_invoice(db.session, invoice, user_id=world.manager.id, today=TODAY)
     db.session.commit()
-    assert invoice.number == "A81001-2024-0001"
+    assert invoice.number == "A8100120240001"
     assert invoice.due_date == date(2024, 8, 25)
     assert invoice.total == sum(line.total_amount for line in lines)
     assert invoice.total == invoice.net_total + invoice.vat_total
@@ -108,7 +108,7 @@ def test_a_failed_issue_leaves_no_gap(world: World) -> None:
         db.session, draft_for(world, [extra]), user_id=None, today=TODAY
     )
     db.session.commit()
-    assert issued.number == "A81001-2024-0002"
+    assert issued.number == "A8100120240002"
 
 
 def test_concurrent_issuing_gives_consecutive_unique_numbers(app_ctx: Flask, world: World) -> None:
@@ -142,7 +142,7 @@ def test_concurrent_issuing_gives_consecutive_unique_numbers(app_ctx: Flask, wor
     assert errors == []
     db.session.expire_all()
     numbers = sorted(db.session.scalars(select(Invoice.number).where(Invoice.number.isnot(None))))
-    assert numbers == [f"A81001-2024-{n:04d}" for n in range(1, 9)]
+    assert numbers == [f"A810012024{n:04d}" for n in range(1, 9)]
     assert db.session.scalar(select(NumberSeries.last_value)) == 8
 
 
@@ -182,7 +182,7 @@ def test_credit_note_reverses_in_full_and_frees_the_lines(world: World) -> None:
         db.session, invoice, user_id=world.finance.id, today=TODAY, reason="Wrong hours on line 1"
     )
     db.session.commit()
-    assert credit.number == "A81001-CN-2024-0001"
+    assert credit.number == "A81001CN20240001"
     assert credit.total == -invoice.total
     assert sum(line.total_amount for line in credit.lines) == -invoice.total
     assert credit.credited_invoice_id == invoice.id
@@ -190,7 +190,7 @@ def test_credit_note_reverses_in_full_and_frees_the_lines(world: World) -> None:
     assert payment_state(invoice, TODAY) == PaymentState.CANCELLED
     assert all(line.invoice_id is None for line in lines)
     again = factories.make_issued_invoice(db.session, world.practice_a, lines)
-    assert again.number == "A81001-2024-0002"
+    assert again.number == "A8100120240002"
     with pytest.raises(DomainError):
         invoicing.credit_invoice(db.session, invoice, user_id=None, today=TODAY, reason="x")
 

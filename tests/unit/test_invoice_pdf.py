@@ -42,7 +42,7 @@ def test_it_is_an_a4_pdf_with_the_document_metadata():
     assert data.startswith(b"%PDF-")
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (595, 842)
-    assert reader.metadata.title == "Invoice A81001-2024-0007"
+    assert reader.metadata.title == "Invoice A8100120240007"
 
 
 def test_every_line_is_printed_in_full(long_invoice):
@@ -97,7 +97,7 @@ def test_header_parties_number_and_dates():
     doc = make_document(5)
     first = pages_text(build_invoice_pdf(doc))[0]
     assert first.startswith("Riverside Medical Centre")
-    assert "Invoice number A81001-2024-0007" in first
+    assert "Invoice number A8100120240007" in first
     assert "Issue date 1 August 2024" in first
     assert "Due date 31 August 2024" in first
     assert "Supply dates 19 July 2024 to 2 August 2024" in first
@@ -149,7 +149,7 @@ def test_page_n_of_m_and_the_table_header_on_every_page(long_invoice):
         assert "Date Description and working Qty Unit Rate VAT Net amount" in text
         assert "DRAFT" not in text
     for text in pages[1:]:
-        assert text.startswith("Invoice A81001-2024-0007 Riverside Medical Centre (A81001)")
+        assert text.startswith("Invoice A8100120240007 Riverside Medical Centre (A81001)")
 
 
 def test_a_group_cut_by_a_page_break_is_named_again(long_invoice):
@@ -170,8 +170,8 @@ def test_a_credit_note_names_the_invoice_it_reverses():
     text = all_text(build_invoice_pdf(doc))
     assert text.startswith("Riverside Medical Centre")
     assert "Credit note" in text
-    assert "Credit note number A81001-CN-2024-0001" in text
-    assert "Credits invoice A81001-2024-0007" in text
+    assert "Credit note number A81001CN20240001" in text
+    assert "Credits invoice A8100120240007" in text
     assert f"Total credited {format_money(doc.total)}" in text
     assert doc.total < 0 and format_money(doc.total).startswith("-£")
 

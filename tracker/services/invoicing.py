@@ -5,6 +5,7 @@ The rules that make an invoice trustworthy live here:
 - a cost line is on at most one issued invoice (a conditional UPDATE locks it);
 - numbers come from a counter row incremented inside the issuing transaction, so two people
   issuing at the same moment get consecutive numbers and a failed issue leaves no gap;
+- numbers are ones NHS SBS accepts: capital letters and digits only (format_number);
 - an issued invoice is never edited or deleted: a credit note reverses it in full.
 
 Payments live in services.payments and the printable document in services.invoice_documents.
@@ -13,6 +14,7 @@ Payments live in services.payments and the printable document in services.invoic
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -470,10 +472,36 @@ def next_number(session: Session, practice: Practice, kind: str, year: int) -> s
     return format_number(practice.ods_code, kind, year, value)
 
 
+#: NHS Shared Business Services (SBS), which pays most ICBs' invoices, refuses any invoice or
+#: credit-note number with characters other than upper-case letters and digits, or longer than
+#: 30 characters, and cannot process a credit note numbered like an invoice (its Tradeshift
+#: validation rules: "What are the validation rules?", NHS SBS Tradeshift knowledge base,
+#: https://nhssbs.support.tradeshift.com/knowledgebase/article/360011318820).
+SBS_NUMBER = re.compile(r"^[A-Z0-9]{1,30}$")
+#: Marks a credit note's number, after the ODS code, so it can never equal an invoice's.
+CREDIT_NOTE_MARK = "CN"
+
+
 def format_number(ods_code: str, kind: str, year: int, value: int) -> str:
-    """A81001-2024-0007 for invoices, A81001-CN-2024-0001 for credit notes."""
-    prefix = f"{ods_code}-CN" if kind == DocumentKind.CREDIT_NOTE else ods_code
-    return f"{prefix}-{year}-{value:04d}"
+    """Y0990120260007 for invoices, Y09901CN20260001 for credit notes: ODS code, CN for a
+    credit note, year, counter (at least four digits), no separators, as SBS requires
+    (SBS_NUMBER). A practice's ODS code is one letter and five digits, so the two letters
+    after it tell a credit note ("CN") from an invoice (the year's digits).
+
+    Numbers issued before this pattern (Y09901-2026-0001, Y09901-CN-2026-0001) keep theirs;
+    the counter is the same (practice, kind, year) row, so the series goes on with no gap.
+    Raises Invalid when the ODS code would make the number one SBS refuses: the caller
+    rolls back, so no number is taken."""
+    mark = CREDIT_NOTE_MARK if kind == DocumentKind.CREDIT_NOTE else ""
+    number = f"{ods_code}{mark}{year:04d}{value:04d}"
+    if not SBS_NUMBER.fullmatch(number):
+        raise Invalid(
+            f"The practice's ODS code {ods_code!r} would give the number {number!r}, which "
+            "NHS Shared Business Services refuses: invoice numbers may hold only capital "
+            "letters and digits, 30 at most. Ask an administrator to correct the practice's "
+            "ODS code, then issue again."
+        )
+    return number
 
 
 def supplier_snapshot(practice: Practice) -> dict[str, object]:
