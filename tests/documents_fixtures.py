@@ -118,7 +118,8 @@ def make_lines(count: int) -> tuple[DocumentLine, ...]:
             for _ in range(n):
                 lines.append(make_line(index, incident, kind, label))
                 index += 1
-    return tuple(sorted(lines, key=lambda line: line.notional))
+    in_order = sorted(lines, key=lambda line: line.notional)
+    return tuple(replace(line, number=n) for n, line in enumerate(in_order, start=1))
 
 
 def make_document(
@@ -174,6 +175,9 @@ def make_credit_note(count: int = 12) -> InvoiceDocument:
         title="Credit note",
         number="A81001CN20240001",
         credited_number=original.number,
+        credited_issue_date=original.issue_date,
+        issue_date=date(2024, 8, 20),
+        due_date=None,
         lines=lines,
         net_total=-original.net_total,
         vat_total=-original.vat_total,

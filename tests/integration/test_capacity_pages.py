@@ -122,9 +122,9 @@ def test_draft_warns_and_the_issued_invoice_shows_sections_types_and_evidence(
     assert "Evidence: Rota July.pdf" in pdf
     assert f"{CAPACITY_LOST} subtotal £1,710.00" in pdf
     xlsx = load_workbook(io.BytesIO(as_manager.get(f"/invoices/{invoice.id}.xlsx").data))
-    row = next(r for r in xlsx["Invoice"].iter_rows() if r[1].value == "Lost appointments")
-    assert (row[5].value, row[6].value) == (38, "GP appointments")
-    assert row[13].value == "Cancelled clinics.pdf, Appointment book.pdf"
+    row = next(r for r in xlsx["Lines"].iter_rows() if r[2].value == "Lost appointments")
+    assert (row[6].value, row[7].value) == (38, "GP appointments")
+    assert row[14].value == "Cancelled clinics.pdf, Appointment book.pdf"
 
 
 def test_an_invoice_issued_before_evidence_was_named_per_line_still_reads(world: World) -> None:

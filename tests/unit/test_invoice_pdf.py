@@ -171,7 +171,10 @@ def test_a_credit_note_names_the_invoice_it_reverses():
     assert text.startswith("Riverside Medical Centre")
     assert "Credit note" in text
     assert "Credit note number A81001CN20240001" in text
-    assert "Credits invoice A8100120240007" in text
+    assert "Credits invoice A8100120240007 Invoice dated 1 August 2024" in text
+    assert "Issue date 20 August 2024" in text
+    assert "Reverses invoice A8100120240007 of 1 August 2024 in full" in text
+    assert "Due date" not in text and "Terms:" not in text
     assert f"Total credited {format_money(doc.total)}" in text
     assert doc.total < 0 and format_money(doc.total).startswith("-£")
 
@@ -280,3 +283,139 @@ def test_a_long_practice_name_is_cut_to_fit_the_running_header_and_footer():
 
     reader.pages[1].extract_text(visitor_text=visit)
     assert all(LEFT - 1 <= x <= RIGHT for _text, x, _y in runs), "text starts off the page"
+
+
+MONEY_TEXT = re.compile(r"^-?£[0-9,]+\.[0-9]{2}$")
+
+
+def _table_amounts(data: bytes) -> list[tuple[str, float, float, bool]]:
+    """(text, left x, right x, bold) of every amount drawn in the table's body size."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from tracker.documents.pdf import BODY, BOLD, REGULAR, register_fonts
+
+    register_fonts()
+    runs: list[tuple[str, float, float, bool]] = []
+
+    def visit(text, _cm, tm, font_dict, font_size):
+        if MONEY_TEXT.match(text.strip()) and font_dict and abs(font_size - BODY) < 0.01:
+            bold = "Bold" in str(font_dict.get("/BaseFont"))
+            width = stringWidth(text.strip(), BOLD if bold else REGULAR, BODY)
+            runs.append((text.strip(), tm[4], tm[4] + width, bold))
+
+    for page in PdfReader(io.BytesIO(data)).pages:
+        page.extract_text(visitor_text=visit)
+    return runs
+
+
+def _huge_document(with_vat: bool):
+    """Lines of £1,000,000 and more (up to the largest a line can reach, under £10bn), so
+    that subtotals reach £100,000 and more in bold."""
+    amounts = (
+        ("staff", "Staff time", "1000000.00"),
+        ("staff", "Staff time", "123456789.01"),
+        ("staff", "Staff time", "150000.00"),
+        ("locum", "Locum cover", "-9999999999.99"),
+    )
+    lines = []
+    for n, (kind, label, amount) in enumerate(amounts, start=1):
+        net = Decimal(amount)
+        vat = net if with_vat else Decimal("0.00")
+        lines.append(
+            replace(
+                make_line(n, "Outage", kind, label),
+                net=net,
+                vat=vat,
+                total=net + vat,
+                vat_rate=Decimal("100") if with_vat else None,
+                number=n,
+            )
+        )
+    net = sum((line.net for line in lines), Decimal("0"))
+    vat = sum((line.vat for line in lines), Decimal("0"))
+    return make_document(lines=tuple(lines), net_total=net, vat_total=vat, total=net + vat)
+
+
+@pytest.mark.parametrize("with_vat", [False, True])
+def test_large_amounts_neither_wrap_nor_run_into_the_next_column(with_vat):
+    """Amounts of £1,000,000 or more used to wrap in the net column, and bold subtotals of
+    £100,000 or more ran left into the VAT column: every line amount and subtotal (up to
+    the largest a line can reach) is drawn whole, inside its own column."""
+    from tracker.documents.pdf import COLUMNS, COLUMNS_WITHOUT_VAT
+
+    doc = _huge_document(with_vat)
+    columns = COLUMNS if with_vat else COLUMNS_WITHOUT_VAT
+    runs = _table_amounts(build_invoice_pdf(doc))
+    drawn = {text for text, *_ in runs}
+    for line in doc.lines:
+        assert format_money(line.net) in drawn, format_money(line.net)
+    for subtotal in (
+        format_money(sum((line.net for line in doc.lines[:3]), Decimal("0"))),
+        format_money(doc.lines[3].net),
+    ):
+        assert any(text == subtotal and bold for text, _, _, bold in runs), subtotal
+    for text, left, right, _bold in runs:
+        column = next((c for c in columns if abs(c[1] + c[2] - right) < 1.5), None)
+        assert column is not None, f"{text} is not aligned to a column"
+        assert left >= column[1] - 0.01, f"{text} runs into the column left of {column[0]}"
+
+
+def test_the_columns_fit_the_largest_amount_a_line_can_reach():
+    """The widest amount the columns are sized for is above the largest line the forms
+    accept: 10,000 hours at £10,000 with overtime, NI and pension at their limits, and
+    100,000 appointments at £10,000."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from tracker.cost_kinds import MAX_QUANTITY, MAX_RATE
+    from tracker.documents.pdf import (
+        BODY,
+        BOLD,
+        COLUMNS,
+        COLUMNS_WITHOUT_VAT,
+        LARGEST_AMOUNT,
+        register_fonts,
+    )
+    from tracker.services import costing
+
+    staff = [
+        costing.staff_time(
+            MAX_QUANTITY["hour"],
+            MAX_RATE,
+            basis=basis,
+            overtime_pct=Decimal("200"),
+            ni_pct=Decimal("200"),
+            pension_pct=Decimal("200"),
+            vat_rate=Decimal("100"),
+        ).total
+        for basis in ("overtime", "additional")
+    ]
+    appointments = costing.lost_appointments(MAX_QUANTITY["appointment"], MAX_RATE)
+    assert max(*staff, appointments.total) <= LARGEST_AMOUNT
+    register_fonts()
+    widest = format_money(-LARGEST_AMOUNT)
+    for columns in (COLUMNS, COLUMNS_WITHOUT_VAT):
+        for heading, _x, width, _align in columns[-2 if columns is COLUMNS else -1 :]:
+            assert stringWidth(widest, BOLD, BODY) <= width, heading
+
+
+def test_a_continuation_heading_names_only_a_kind_with_lines_on_its_page():
+    """Where a page break fell between a group's last line and its subtotal, the next page
+    began "Outage: Staff time (continued)" above nothing but the subtotal."""
+    markers = {
+        "Staff time": ("Extra hours:",),
+        "Locum cover": ("Locum GP Dr",),
+        "Lost appointments": ("GP appointments cancelled",),
+        "Other expenses": ("Printer toner", "Courier for", "Mobile data"),
+    }
+    heading = re.compile(
+        r": (Staff time|Locum cover|Lost appointments|Other expenses) \(continued\)"
+    )
+    checked = 0
+    for count in range(30, 90):
+        pages = pages_text(build_invoice_pdf(make_document(count)))
+        for text in pages[1:]:
+            for kind in heading.findall(text):
+                checked += 1
+                after = text.split(f"{kind} (continued)", 1)[1]
+                assert any(marker in after for marker in markers[kind]), (count, kind, text[:300])
+    assert checked

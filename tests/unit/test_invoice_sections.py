@@ -76,12 +76,14 @@ def test_pdf_prints_capacity_lost_after_the_costs_incurred_with_both_subtotals()
 def test_excel_shows_the_same_subtotals_and_each_line_s_section() -> None:
     doc = make_document(20)
     costs, capacity = doc.sections
-    ws = workbook(doc)["Invoice"]
-    rows = {row[0].value: row for row in ws.iter_rows() if row[0].value}
-    assert D(str(rows["Costs incurred subtotal"][11].value)).quantize(D("0.01")) == costs.total
-    assert D(str(rows[f"{CAPACITY_LOST} subtotal"][11].value)).quantize(D("0.01")) == capacity.total
-    assert D(str(rows[CAPACITY_LOST][1].value)).quantize(D("0.01")) == capacity.total
-    sections = [row[14].value for row in ws.iter_rows() if row[1].value == "Lost appointments"]
+    book = workbook(doc)
+    ws = book["Lines"]
+    rows = {row[1].value: row for row in ws.iter_rows() if row[1].value}
+    assert D(str(rows["Costs incurred subtotal"][12].value)).quantize(D("0.01")) == costs.total
+    assert D(str(rows[f"{CAPACITY_LOST} subtotal"][12].value)).quantize(D("0.01")) == capacity.total
+    particulars = {row[0].value: row for row in book["Invoice"].iter_rows() if row[0].value}
+    assert D(str(particulars[CAPACITY_LOST][1].value)).quantize(D("0.01")) == capacity.total
+    sections = [row[15].value for row in ws.iter_rows() if row[2].value == "Lost appointments"]
     assert sections and set(sections) == {CAPACITY_LOST}
     summary = workbook(doc)["Summary"]
     labels = [row[0].value for row in summary.iter_rows(min_row=4)]
@@ -101,10 +103,10 @@ def test_appointments_print_as_whole_numbers_with_their_type() -> None:
     appointments = next(line for line in doc.lines if line.kind == "appointments")
     assert appointments.quantity_text == "38 GP appointments"
     assert "38 GP appointments" in pdf_text(doc)
-    ws = workbook(doc)["Invoice"]
-    row = next(row for row in ws.iter_rows() if row[1].value == "Lost appointments")
-    assert row[5].value == 38 and row[5].number_format == "#,##0"
-    assert row[6].value == "GP appointments"
+    ws = workbook(doc)["Lines"]
+    row = next(row for row in ws.iter_rows() if row[2].value == "Lost appointments")
+    assert row[6].value == 38 and row[6].number_format == "#,##0"
+    assert row[7].value == "GP appointments"
 
 
 def test_a_vat_registered_practice_shows_each_line_s_rate_and_the_lines_without_vat() -> None:
@@ -118,9 +120,10 @@ def test_a_vat_registered_practice_shows_each_line_s_rate_and_the_lines_without_
     staff = next(line for line in doc.lines if line.kind == "staff")
     assert f"No VAT {format_money(staff.net)}" in text
     assert f"Lines with no VAT (included) {format_money(no_vat)}" in text
-    ws = workbook(doc)["Invoice"]
-    rates = {row[1].value: row[8].value for row in ws.iter_rows() if row[1].value}
-    assert rates["Staff time"] == "No VAT" and rates["Other expenses"] == 0.2
+    ws = workbook(doc)["Lines"]
+    rates = {row[2].value: row[9] for row in ws.iter_rows() if row[2].value}
+    assert rates["Staff time"].value == 0 and "No VAT" in rates["Staff time"].number_format
+    assert rates["Other expenses"].value == 0.2
 
 
 def test_a_practice_without_a_vat_number_prints_no_vat_per_line() -> None:
@@ -129,9 +132,10 @@ def test_a_practice_without_a_vat_number_prints_no_vat_per_line() -> None:
     text = pdf_text(doc)
     assert "Date Description and working Qty Unit Rate Net amount" in text
     assert "No VAT" not in text.replace("No VAT is charged", "")
-    ws = workbook(doc)["Invoice"]
-    lines = [row for row in ws.iter_rows() if row[1].value in ("Staff time", "Other expenses")]
-    assert lines and all(row[8].value is None and row[10].value is None for row in lines)
+    ws = workbook(doc)["Lines"]
+    lines = [row for row in ws.iter_rows() if row[2].value in ("Staff time", "Other expenses")]
+    # the Excel's VAT columns are filled (0, shown "No VAT"; £0.00) so they filter and add up
+    assert lines and all(row[9].value == 0 and row[11].value == 0 for row in lines)
 
 
 def test_each_line_names_its_evidence_in_the_pdf_and_excel() -> None:
@@ -141,6 +145,6 @@ def test_each_line_names_its_evidence_in_the_pdf_and_excel() -> None:
     text = pdf_text(doc)
     assert "Evidence: Rota July.pdf, Timesheet Zoë.png" in text
     assert text.index(first.description) < text.index("Evidence: Rota July.pdf")
-    ws = workbook(doc)["Invoice"]
-    row = next(row for row in ws.iter_rows() if row[3].value == first.description)
-    assert row[13].value == "Rota July.pdf, Timesheet Zoë.png"
+    ws = workbook(doc)["Lines"]
+    row = next(row for row in ws.iter_rows() if row[4].value == first.description)
+    assert row[14].value == "Rota July.pdf, Timesheet Zoë.png"

@@ -1,5 +1,6 @@
 """The invoice and register workbooks, read back with openpyxl: numbers are numbers, dates are
-dates, money has a £ format, the header row is frozen and filtered, user text never becomes a
+dates, money has a £ format, the lines have their own sheet whose one heading row is frozen
+and filtered, user text never becomes a
 formula, and the totals equal the sum of the lines and the PDF's to the penny. Pure."""
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tracker.documents.xlsx import build_invoice_xlsx, build_register_xlsx
 from tracker.presentation import format_money
 
 HEADINGS = (
+    "Line",
     "Incident",
     "Cost kind",
     "Date",
@@ -63,14 +65,14 @@ def labels_of(ws) -> dict:
 
 
 def line_table(ws):
-    """(header row number, line rows, totals row) of the Invoice sheet; the sections'
+    """(header row number, line rows, totals row) of the Lines sheet; the sections'
     subtotal rows between the lines and the totals are left out."""
-    header = next(row[0].row for row in ws.iter_rows(max_col=1) if row[0].value == "Incident")
+    header = 1
     rows = []
     for row in ws.iter_rows(min_row=header + 1):
-        if row[0].value == "Totals":
+        if row[1].value == "Totals":
             return header, rows, row
-        if not str(row[0].value).endswith(" subtotal"):
+        if not str(row[1].value).endswith(" subtotal"):
             rows.append(row)
     raise AssertionError("no totals row")
 
@@ -83,7 +85,7 @@ def invoice():
 
 def test_sheets_and_header_block(invoice):
     doc, wb = invoice
-    assert wb.sheetnames == ["Invoice", "Summary"]
+    assert wb.sheetnames == ["Invoice", "Lines", "Summary"]
     ws = wb["Invoice"]
     labels = labels_of(ws)
     assert ws["A1"].value == "Invoice A8100120240007"
@@ -108,11 +110,14 @@ def test_sheets_and_header_block(invoice):
 
 def test_one_row_per_line_with_numbers_dates_and_money_formats(invoice):
     doc, wb = invoice
-    ws = wb["Invoice"]
+    ws = wb["Lines"]
     header, rows, _ = line_table(ws)
     assert tuple(cell.value for cell in ws[header]) == HEADINGS
     assert len(rows) == len(doc.lines)
+    assert [row[0].value for row in rows] == list(range(1, len(doc.lines) + 1))
     for row, line in zip(rows, doc.lines, strict=True):
+        assert row[0].value == line.number
+        row = row[1:]
         values = [cell.value for cell in row]
         assert values[0] == line.incident_title
         assert values[1] == line.kind_label
@@ -123,8 +128,8 @@ def test_one_row_per_line_with_numbers_dates_and_money_formats(invoice):
             if expected is not None:
                 assert cell.data_type == "n" and Decimal(str(cell.value)) == expected
         assert values[6] == line.unit_text
-        if line.vat_rate is None:
-            assert values[8] == "No VAT"
+        if not line.vat:
+            assert values[8] == 0 and row[8].number_format.endswith('"No VAT"')
         else:
             assert Decimal(str(values[8])) * 100 == line.vat_rate and "%" in row[8].number_format
         for cell, expected in zip(row[9:12], (line.net, line.vat, line.total), strict=True):
@@ -134,15 +139,20 @@ def test_one_row_per_line_with_numbers_dates_and_money_formats(invoice):
         assert "£" in row[7].number_format
 
 
-def test_frozen_header_filter_and_readable_widths(invoice):
+def test_lines_sheet_freezes_only_its_heading_row(invoice):
+    """The lines have their own sheet: headings in row 1, the only row frozen (the invoice
+    sheet froze 32 rows, its whole header block, which filled a laptop screen)."""
     _, wb = invoice
-    ws = wb["Invoice"]
+    ws = wb["Lines"]
     header, rows, _ = line_table(ws)
-    assert ws.freeze_panes == f"A{header + 1}"
-    assert ws.auto_filter.ref == f"A{header}:O{rows[-1][0].row}"
-    for letter in "ABCDEFGHIJKL":
+    assert header == 1 and ws["A1"].value == "Line" and ws["B1"].value == "Incident"
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == f"A1:P{rows[-1][0].row}"
+    assert ws.print_title_rows == "$1:$1"
+    assert wb["Invoice"].freeze_panes is None
+    for letter in "BCDEFGHIJKLM":
         assert ws.column_dimensions[letter].width >= 8
-    assert ws.column_dimensions["D"].width >= 30
+    assert ws.column_dimensions["E"].width >= 30
     summary = wb["Summary"]
     assert summary.freeze_panes == "A4"
     assert summary.auto_filter.ref.startswith("A3:F")
@@ -150,17 +160,17 @@ def test_frozen_header_filter_and_readable_widths(invoice):
 
 def test_totals_are_the_sums_of_the_lines_and_match_the_pdf(invoice):
     doc, wb = invoice
-    _, rows, totals = line_table(wb["Invoice"])
-    for column, expected in ((9, doc.net_total), (10, doc.vat_total), (11, doc.total)):
+    _, rows, totals = line_table(wb["Lines"])
+    for column, expected in ((10, doc.net_total), (11, doc.vat_total), (12, doc.total)):
         assert sum(pennies(row[column].value) for row in rows) == expected
         assert pennies(totals[column].value) == expected
     pdf_text = " ".join(
         p.extract_text() for p in PdfReader(io.BytesIO(build_invoice_pdf(doc))).pages
     )
     pdf_text = re.sub(r"\s+", " ", pdf_text)
-    assert f"Net total {format_money(pennies(totals[9].value))}" in pdf_text
-    assert f"VAT total {format_money(pennies(totals[10].value))}" in pdf_text
-    assert f"Total due {format_money(pennies(totals[11].value))}" in pdf_text
+    assert f"Net total {format_money(pennies(totals[10].value))}" in pdf_text
+    assert f"VAT total {format_money(pennies(totals[11].value))}" in pdf_text
+    assert f"Total due {format_money(pennies(totals[12].value))}" in pdf_text
 
 
 def test_summary_by_incident_and_kind_adds_up(invoice):
@@ -207,34 +217,35 @@ def test_text_a_user_typed_never_becomes_a_formula():
     )
     doc = make_document(lines=lines, po_reference="=cmd|' /C calc'!A0", notes="@notes")
     data = build_invoice_xlsx(doc)
-    ws = load(data)["Invoice"]
+    ws = load(data)["Lines"]
     _, rows, _ = line_table(ws)
     for row, text in zip(rows, DANGEROUS, strict=True):
-        for cell in (row[0], row[3], row[4], row[6]):
+        for cell in (row[1], row[4], row[5], row[7]):
             assert cell.data_type == "s"
             assert cell.value in (text, f"{text} incident")
             assert cell.quotePrefix
-    labels = labels_of(ws)
+    labels = labels_of(load(data)["Invoice"])
     assert labels["Purchase order / reference"].value == "=cmd|' /C calc'!A0"
     assert labels["Purchase order / reference"].data_type == "s"
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
-    assert "<f>" not in sheet and "<f " not in sheet
+        for name in ("xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"):
+            sheet = archive.read(name).decode()
+            assert "<f>" not in sheet and "<f " not in sheet
 
 
 def test_characters_xml_forbids_are_dropped_not_fatal():
     line = replace(
         make_line(0, "Outage", "staff", "Staff time"), description="Bell\x07 and\x00 nul"
     )
-    ws = load(build_invoice_xlsx(make_document(lines=(line,))))["Invoice"]
+    ws = load(build_invoice_xlsx(make_document(lines=(line,))))["Lines"]
     _, rows, _ = line_table(ws)
-    assert rows[0][3].value == "Bell and nul"
+    assert rows[0][4].value == "Bell and nul"
 
 
 def test_names_outside_ascii_survive(invoice):
     _, wb = invoice
-    _, rows, _ = line_table(wb["Invoice"])
-    descriptions = {row[3].value for row in rows}
+    _, rows, _ = line_table(wb["Lines"])
+    descriptions = {row[4].value for row in rows}
     assert "Extra hours: Zoë Hughes, receptionist" in descriptions
     assert "Extra hours: Łukasz Nowak, practice nurse" in descriptions
     assert "Extra hours: Siân O'Brien, HCA" in descriptions
@@ -245,16 +256,16 @@ def test_credit_note_and_draft_titles():
     assert credit["A1"].value == "Credit note A81001CN20240001"
     labels = labels_of(credit)
     assert labels["Credits invoice"].value == "A8100120240007"
-    assert labels["Total due"].value < 0
+    assert labels["Total credited"].value < 0
     draft = load(build_invoice_xlsx(make_document(3, draft=True)))["Invoice"]
     assert draft["A1"].value == "Invoice DRAFT (not yet issued)"
 
 
 def test_an_invoice_with_no_lines_still_builds():
-    ws = load(build_invoice_xlsx(make_document(lines=())))["Invoice"]
+    ws = load(build_invoice_xlsx(make_document(lines=())))["Lines"]
     _, rows, totals = line_table(ws)
     assert rows == []
-    assert totals[11].value == 0
+    assert totals[12].value == 0
 
 
 def test_the_same_document_gives_the_same_bytes():
@@ -318,3 +329,51 @@ def test_empty_register():
     ws = load(build_register_xlsx([]))["Register"]
     assert ws["A2"].value == "Total"
     assert ws["I2"].value == 0
+
+
+def test_credit_note_says_total_credited_with_no_terms_and_the_invoice_date():
+    """A credit note is not a bill: "Total credited", no due date, terms or bank details,
+    and the date of the invoice it reverses beside that invoice's number."""
+    note = make_credit_note(8)
+    wb = load(build_invoice_xlsx(note))
+    labels = labels_of(wb["Invoice"])
+    assert pennies(labels["Total credited"].value) == note.total < 0
+    assert labels["Credited invoice date"].is_date
+    assert labels["Credited invoice date"].value == datetime(2024, 8, 1)
+    assert labels["Issue date"].value == datetime(2024, 8, 20)
+    everything = {cell.value for sheet in wb for row in sheet.iter_rows() for cell in row}
+    for absent in ("Total due", "Terms (days)", "Due date", "Account number", "Sort code"):
+        assert absent not in everything
+    _, _, totals = line_table(wb["Lines"])
+    after = next(wb["Lines"].iter_rows(min_row=totals[0].row + 1, max_row=totals[0].row + 1))
+    assert after[1].value == "Total credited"
+
+
+def test_every_line_has_its_number_and_a_vat_rate_even_without_vat():
+    """A practice with no VAT number: the VAT-rate column is filled on every line (0, shown
+    "No VAT"), and the VAT column holds £0.00, so both filter and add up."""
+    lines = tuple(make_line(i, "Outage", "staff", "Staff time") for i in range(5))
+    lines = tuple(replace(line, number=n) for n, line in enumerate(lines, start=1))
+    doc = make_document(lines=lines)
+    assert not doc.shows_vat
+    _, rows, _ = line_table(load(build_invoice_xlsx(doc))["Lines"])
+    assert [row[0].value for row in rows] == [1, 2, 3, 4, 5]
+    for row in rows:
+        rate, vat = row[HEADINGS.index("VAT rate")], row[HEADINGS.index("VAT")]
+        assert rate.value == 0 and rate.data_type == "n"
+        assert rate.number_format == '0%;-0%;"No VAT"'
+        assert vat.value == 0 and "£" in vat.number_format
+
+
+def test_an_expense_with_vat_but_no_rate_shows_the_rate_its_vat_makes():
+    line = replace(
+        make_line(3, "Outage", "expense", "Other expenses"),
+        vat_rate=None,
+        net=Decimal("30.00"),
+        vat=Decimal("5.00"),
+        total=Decimal("35.00"),
+        number=1,
+    )
+    _, rows, _ = line_table(load(build_invoice_xlsx(make_document(lines=(line,))))["Lines"])
+    rate = rows[0][HEADINGS.index("VAT rate")]
+    assert Decimal(str(rate.value)) == Decimal("0.167") and "0.0%" in rate.number_format

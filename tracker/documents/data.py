@@ -61,6 +61,9 @@ class DocumentLine:
     evidence: tuple[str, ...] = ()
     #: for lost appointments: their type as printed ("GP", "Nurse", "HCA", "Other clinician")
     appointment_type: str | None = None
+    #: the line's number on the invoice (its position, 1 up), as the evidence list cites it
+    #: ("Receipt.pdf (line 3)") and a clerk quotes it in a query
+    number: int = 0
 
     @property
     def details_text(self) -> str:
@@ -127,6 +130,11 @@ class InvoiceDocument:
     evidence: tuple[str, ...] = field(default_factory=tuple)  # "Receipt.pdf (line 3)"
     notes: str = ""
     credited_number: str | None = None  # for a credit note: the invoice it reverses
+    #: for a credit note: the date of the invoice it reverses, which a credit note gives
+    #: with that invoice's number (HMRC VAT Notice 700, paragraph 18.2.2, as the VAT Traders'
+    #: Records manual VATREC13040 asks: https://www.gov.uk/hmrc-internal-manuals/
+    #: vat-trader-records/vatrec13040)
+    credited_issue_date: date | None = None
     draft: bool = False  # marks every page DRAFT
 
     @cached_property

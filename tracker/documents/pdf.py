@@ -60,6 +60,18 @@ SMALL = 7.0  # working, labels
 PAD = 3.0  # vertical padding inside a table row
 GAP = 4.0  # horizontal padding between columns
 
+#: The largest amount (in pounds, either sign) the VAT and net columns are sized for: above
+#: any line the forms accept. The largest are 10,000 hours at £10,000 an hour with overtime,
+#: employer NI and VAT at their limits (200%, 200%, 100%), under £2bn, and 100,000
+#: appointments at £10,000, £1bn (tracker.cost_kinds MAX_QUANTITY, MAX_RATE and the VAT
+#: rate's maximum; services.rates.RATE_LIMITS). So every line amount, and every subtotal of
+#: lines up to £10bn, is drawn whole, in bold too, inside its column: £1,000,000 used to wrap
+#: and a bold £100,000 ran into the next column. A sum beyond it (many such lines) is drawn
+#: smaller to fit (_amount_size), never wrapped or overlapping.
+LARGEST_AMOUNT = Decimal("9999999999.99")
+#: Bold "-£9,999,999,999.99" at BODY size is 87.8 pt wide; the column adds GAP.
+AMOUNT_WIDTH = 92.0
+
 # Table columns: (heading, width, align, indent). The description column takes the rest.
 # The VAT column is printed only for a VAT-registered practice: an invoice from a practice
 # without a VAT number says nothing about VAT line by line.
@@ -69,12 +81,13 @@ _FIXED = (
     ("Qty", 34.0, "r", 0.0),
     ("Unit", 66.0, "l", 5.0),
     ("Rate", 52.0, "r", 0.0),
-    ("VAT", 48.0, "r", 0.0),
-    ("Net amount", 58.0, "r", 0.0),
+    ("VAT", AMOUNT_WIDTH, "r", 0.0),
+    ("Net amount", AMOUNT_WIDTH, "r", 0.0),
 )
 VAT_COLUMN = 5
 
 Column = tuple[str, float, float, str]
+SUBTOTAL_HEIGHT = BODY * 1.3 + 2 * PAD  # a subtotal row, without the space after it
 
 
 def _columns(with_vat: bool = True) -> tuple[Column, ...]:
@@ -174,14 +187,25 @@ def _cell(text: str, width: float, size: float = BODY, colour: Color = INK) -> l
     return [(part, REGULAR, size, colour) for part in wrap(text, REGULAR, size, width)]
 
 
-def _vat_cell(line: DocumentLine) -> list[Cell]:
+def _amount_size(text: str, font: str, width: float, size: float = BODY) -> float:
+    """The size an amount is drawn at: `size`, or smaller when the amount (a sum beyond
+    LARGEST_AMOUNT) would not fit its column. An amount is never wrapped: a figure cut
+    across two lines is misread."""
+    natural = pdfmetrics.stringWidth(text, font, size)
+    return size if natural <= width else size * width / natural
+
+
+def _money_cell(value: Decimal, width: float) -> list[Cell]:
+    """An amount on one line, whole, inside its column."""
+    text = format_money(value)
+    return [(text, REGULAR, _amount_size(text, REGULAR, width), INK)]
+
+
+def _vat_cell(line: DocumentLine, width: float) -> list[Cell]:
     """The VAT and its rate, which a VAT invoice shows per item ("No VAT" when none)."""
     if not line.vat:
         return [(line.vat_rate_text, REGULAR, BODY, GREY)]
-    return [
-        (format_money(line.vat), REGULAR, BODY, INK),
-        (line.vat_rate_text, REGULAR, SMALL, GREY),
-    ]
+    return [*_money_cell(line.vat, width), (line.vat_rate_text, REGULAR, SMALL, GREY)]
 
 
 # A drawing operation: ("t", align, font, size, colour, x, baseline from top, text),
@@ -311,7 +335,9 @@ class _Layout:
         if doc.due_date and not doc.credited_number:
             due_lines.append((f"by {long_date(doc.due_date)}", REGULAR, 9, INK))
         if doc.credited_number:
-            due_lines.append((f"Reverses invoice {doc.credited_number} in full", REGULAR, 9, INK))
+            of = f" of {long_date(doc.credited_issue_date)}" if doc.credited_issue_date else ""
+            reverses = f"Reverses invoice {doc.credited_number}{of} in full"
+            due_lines.append((reverses, REGULAR, 9, INK))
         elif doc.number:
             due_lines.append((f"Please quote {doc.number} with your payment", REGULAR, SMALL, GREY))
         due_end = self.block(right_x + 8, RIGHT - right_x - 16, due_lines, top + 8)
@@ -333,6 +359,8 @@ class _Layout:
         rows = [(f"{noun} number", doc.number or "DRAFT (not yet issued)")]
         if doc.credited_number:
             rows.append(("Credits invoice", doc.credited_number))
+            if doc.credited_issue_date:  # the date of the invoice reversed (HMRC, see data)
+                rows.append(("Invoice dated", long_date(doc.credited_issue_date)))
         rows.append(("Issue date", long_date(doc.issue_date)))
         if doc.supply_from or doc.supply_to:
             start, end = doc.supply_from or doc.supply_to, doc.supply_to or doc.supply_from
@@ -387,15 +415,16 @@ class _Layout:
             _cell(quantity_figure(line.quantity, line.unit), widths[2]),
             _cell(line.unit_text, widths[3]),
             _cell(format_rate(line.unit_rate), widths[4]),
-            *([_vat_cell(line)] if self.with_vat else []),
-            _cell(format_money(line.net), widths[-1]),
+            *([_vat_cell(line, widths[VAT_COLUMN])] if self.with_vat else []),
+            _money_cell(line.net, widths[-1]),
         ]
         height = max(sum(size * 1.3 for _, _, size, _ in cell) for cell in cells) + 2 * PAD
         return cells, height
 
-    def _line_row(self, line: DocumentLine) -> None:
+    def _line_row(self, line: DocumentLine, keep: float = 0.0) -> None:
+        """One line; `keep` is the height of what must stay on its page with it."""
         cells, height = self._measure_line(line)
-        self.need(height)
+        self.need(height + keep)
         top = self.y + PAD
         for (_, x, width, align), cell in zip(self.columns, cells, strict=True):
             y = top
@@ -409,7 +438,7 @@ class _Layout:
     def _subtotal_row(
         self, label: str, vat: Decimal, net: Decimal, font: str = BOLD, weight: float = 0.6
     ) -> None:
-        height = BODY * 1.3 + 2 * PAD
+        height = SUBTOTAL_HEIGHT
         self.need(height)
         _, amount_x, amount_w, _ = self.columns[-1]
         _, label_x, _, _ = self.columns[1]
@@ -419,9 +448,14 @@ class _Layout:
         self.text(first_x - GAP - 2, self.y + PAD, label, font, BODY, INK, "r")
         if self.with_vat:
             _, vat_x, vat_w, _ = self.columns[VAT_COLUMN]
-            self.text(vat_x + vat_w, self.y + PAD, format_money(vat), font, BODY, INK, "r")
-        self.text(amount_x + amount_w, self.y + PAD, format_money(net), font, BODY, INK, "r")
+            self._amount(vat_x + vat_w, vat_w, vat, font)
+        self._amount(amount_x + amount_w, amount_w, net, font)
         self.y += height + 4
+
+    def _amount(self, right: float, width: float, value: Decimal, font: str) -> None:
+        """A subtotal's amount, right-aligned at `right`, whole and inside `width`."""
+        text = format_money(value)
+        self.text(right, self.y + PAD, text, font, _amount_size(text, font, width), INK, "r")
 
     def _section_row(self, title: str) -> None:
         """A section's heading: white on NHS blue, across the table."""
@@ -461,11 +495,14 @@ class _Layout:
             self.need(BODY * 1.3 + 2 * PAD + self._measure_line(group.lines[0])[1])
             self.group = (incident.title, group.kind_label)
             self._group_row(group.kind_label, BOLD, BODY, None)
-            for line in group.lines:
+            # the last line keeps its subtotal company: a subtotal alone atop a page would
+            # follow a "(continued)" heading naming a kind with no line on that page
+            for line in group.lines[:-1]:
                 self._line_row(line)
+            self._line_row(group.lines[-1], keep=SUBTOTAL_HEIGHT)
             self._subtotal_row(f"Subtotal, {group.kind_label.lower()}", group.vat, group.net)
+            self.group = None  # finished: a page break from here on continues no group
         if several:
-            self.group = None
             self._subtotal_row("Incident total", incident.vat, incident.net)
 
     # -- totals and the sections after the table ----------------------------------------------

@@ -1,9 +1,12 @@
 """The invoice and the finance register as Excel workbooks (openpyxl).
 
-Figures are stored as numbers (Decimal in, number out) with a £ format, dates as dates; the
-line table has a frozen header row and an autofilter. Text a user typed is always stored as
-text: a description such as "=HYPERLINK(...)" or "-5 items" never becomes a formula (the cell
-is typed as a string and, when it starts with = + - or @, quote-prefixed as Excel itself does).
+Figures are stored as numbers (Decimal in, number out) with a £ format, dates as dates. The
+invoice's particulars and totals are on one sheet, its lines on their own ("Lines": the
+headings in row 1, the only row frozen, so a clerk scrolling the lines always sees them and
+a laptop screen is not filled by a frozen header block), and a summary on a third. Text a
+user typed is always stored as text: a description such as "=HYPERLINK(...)" or "-5 items"
+never becomes a formula (the cell is typed as a string and, when it starts with = + - or @,
+quote-prefixed as Excel itself does).
 The same document gives the same bytes: the workbook's dates and the ZIP entries' times are
 fixed (derived from the document), not the time of the build.
 """
@@ -16,7 +19,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
@@ -45,11 +48,16 @@ if TYPE_CHECKING:
 QUANTITY = "#,##0.00"
 WHOLE_QUANTITY = "#,##0"  # 17 appointments, 2 sessions: no ".00"
 PERCENT = "0.00%"
+#: A VAT rate: 20%, 17.5%; a line with no VAT holds 0 and shows "No VAT", as the PDF prints
+#: it, so the column is numbers a spreadsheet can filter and sum on, filled on every line.
+VAT_RATE = '0%;-0%;"No VAT"'
+VAT_RATE_TENTHS = '0.0%;-0.0%;"No VAT"'
 LABEL = Font(color="4C6272")
 ZERO = Decimal("0.00")
 
-# (heading, width) of the Invoice sheet's line table
+# (heading, width) of the Lines sheet's table
 LINE_COLUMNS = (
+    ("Line", 6),
     ("Incident", 34),
     ("Cost kind", 16),
     ("Date", 12),
@@ -107,14 +115,21 @@ def put(
     return fill_cell(cell, value, number_format, font)
 
 
-def _vat_rate(line: DocumentLine) -> tuple[Decimal | str, str | None]:
+def _vat_rate(line: DocumentLine) -> tuple[Decimal, str]:
     """VAT rate as a fraction with a % format (20 -> 0.2 shown 20%), as a VAT invoice shows
-    the rate per item; otherwise as printed ("No VAT", or an expense's rate from its VAT)."""
-    value = line.vat_rate
-    if value is None or not line.vat:
-        return line.vat_rate_text, None
-    fraction = value / 100
-    return fraction, "0%" if value == value.to_integral_value() else PERCENT
+    the rate per item; 0 shown "No VAT" when the line carries none; an expense that
+    recorded its VAT but not a rate shows the VAT over the net to a tenth of a percent, as
+    DocumentLine.vat_rate_text prints it."""
+    if not line.vat:
+        return ZERO, VAT_RATE
+    if line.vat_rate is not None:
+        value = line.vat_rate
+        whole = value == value.to_integral_value()
+        return value / 100, VAT_RATE if whole else PERCENT
+    if not line.net:
+        return ZERO, VAT_RATE
+    tenths = (line.vat * 100 / line.net).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return tenths / 100, VAT_RATE_TENTHS
 
 
 def _table_header(ws: Worksheet, row: int, columns: Sequence[tuple[str, int]]) -> None:
@@ -213,20 +228,46 @@ def _save(wb: Workbook, moment: datetime, title: str) -> bytes:
 
 
 def _header_block(ws: Worksheet, doc: InvoiceDocument) -> int:
-    """The invoice's particulars as label / value rows; returns the next free row."""
+    """The invoice's particulars and totals as label / value rows; returns the next free
+    row. A credit note gives the date of the invoice it reverses and says "Total credited";
+    it has no due date, terms or bank details: nothing is to be paid on it."""
     number = doc.number or "DRAFT (not yet issued)"
     put(ws, 1, 1, f"{doc.title} {number}", font=TITLE)
-    supplier, customer, payment = doc.supplier, doc.customer, doc.payment
-    noun = "Credit note" if doc.credited_number else "Invoice"
+    credit = doc.credited_number is not None
+    noun = "Credit note" if credit else "Invoice"
+    total_label = "Total credited" if credit else "Total due"
     rows: list[tuple[str, Any, str | None]] = [(f"{noun} number", number, None)]
-    if doc.credited_number:
+    if credit:
         rows.append(("Credits invoice", doc.credited_number, None))
+        rows.append(("Credited invoice date", doc.credited_issue_date, DATE))
+    rows.append(("Issue date", doc.issue_date, DATE))
+    if not credit:
+        rows.append(("Due date", doc.due_date, DATE))
     rows += [
-        ("Issue date", doc.issue_date, DATE),
-        ("Due date", doc.due_date, DATE),
         ("Supply from", doc.supply_from, DATE),
         ("Supply to", doc.supply_to, DATE),
         ("Purchase order / reference", doc.po_reference or "", None),
+        *_party_rows(doc),
+        *([] if credit else _payment_rows(doc)),
+        *_total_rows(doc, total_label),
+    ]
+    row = 3
+    for label, value, number_format in rows:
+        if label:
+            put(ws, row, 1, label, font=LABEL)
+            if value is not None and value != "":
+                bold = BOLD if label in (total_label, f"{noun} number") else None
+                put(ws, row, 2, value, number_format, bold)
+        row += 1
+    return row + 1
+
+
+Rows = list[tuple[str, Any, str | None]]
+
+
+def _party_rows(doc: InvoiceDocument) -> Rows:
+    supplier, customer = doc.supplier, doc.customer
+    return [
         ("", None, None),
         ("Supplier", supplier.name, None),
         ("Supplier address", ", ".join(supplier.address_lines), None),
@@ -238,14 +279,23 @@ def _header_block(ws: Worksheet, doc: InvoiceDocument) -> int:
         ("Customer", customer.name, None),
         ("Customer address", ", ".join(customer.address_lines), None),
         ("Customer ODS code", customer.ods_code, None),
+    ]
+
+
+def _payment_rows(doc: InvoiceDocument) -> Rows:
+    payment = doc.payment
+    return [
         ("", None, None),
         ("Account name", payment.account_name or "", None),
         ("Sort code", payment.sort_code or "", None),
         ("Account number", payment.account_number or "", None),
         ("Remittance email", payment.remittance_email or "", None),
         ("Terms (days)", payment.terms_days, None),
-        ("", None, None),
     ]
+
+
+def _total_rows(doc: InvoiceDocument, total_label: str) -> Rows:
+    rows: Rows = [("", None, None)]
     if doc.has_notional:
         rows += [(section.title, section.total, MONEY) for section in doc.sections]
     rows += [
@@ -254,48 +304,53 @@ def _header_block(ws: Worksheet, doc: InvoiceDocument) -> int:
     ]
     if doc.mixed_vat:
         rows.append(("Lines with no VAT (included)", doc.no_vat_lines_total, MONEY))
-    rows.append(("Total due", doc.total, MONEY))
+    rows.append((total_label, doc.total, MONEY))
     if doc.vat_statement:
         rows.append(("VAT", doc.vat_statement, None))
-    row = 3
-    for label, value, number_format in rows:
-        if label:
-            put(ws, row, 1, label, font=LABEL)
-            if value is not None and value != "":
-                bold = BOLD if label in ("Total due", f"{noun} number") else None
-                put(ws, row, 2, value, number_format, bold)
-        row += 1
-    return row + 1
+    return rows
 
 
 def _line_rows(ws: Worksheet, doc: InvoiceDocument, first: int) -> int:
     """One row per line from row first, section by section; returns the row after the last
-    line. VAT columns stay empty for a practice without a VAT number: nothing on its lines
-    speaks of VAT."""
+    line. Every line has its number and its VAT rate (0, shown "No VAT", when it carries
+    none) and VAT amount, so the columns filter and add up."""
     row = first
     for section in doc.sections:
         for group in (group for incident in section.incidents for group in incident.kinds):
             for line in group.lines:
-                put(ws, row, 1, line.incident_title)
-                put(ws, row, 2, line.kind_label)
-                put(ws, row, 3, line.line_date, DATE)
-                put(ws, row, 4, line.description)
-                put(ws, row, 5, line.working)
                 whole = line.quantity == line.quantity.to_integral_value()
-                put(ws, row, 6, line.quantity, WHOLE_QUANTITY if whole else QUANTITY)
-                put(ws, row, 7, line.unit_text)
-                put(ws, row, 8, line.unit_rate, MONEY)
-                if doc.shows_vat:
-                    vat_rate, vat_format = _vat_rate(line)
-                    put(ws, row, 9, vat_rate, vat_format)
-                    put(ws, row, 11, line.vat, MONEY)
-                put(ws, row, 10, line.net, MONEY)
-                put(ws, row, 12, line.total, MONEY)
-                put(ws, row, 13, line.details_text)
-                put(ws, row, 14, ", ".join(line.evidence))
-                put(ws, row, 15, section.title)
+                values: list[tuple[Any, str | None]] = [
+                    (line.number, None),
+                    (line.incident_title, None),
+                    (line.kind_label, None),
+                    (line.line_date, DATE),
+                    (line.description, None),
+                    (line.working, None),
+                    (line.quantity, WHOLE_QUANTITY if whole else QUANTITY),
+                    (line.unit_text, None),
+                    (line.unit_rate, MONEY),
+                    _vat_rate(line),
+                    (line.net, MONEY),
+                    (line.vat, MONEY),
+                    (line.total, MONEY),
+                    (line.details_text, None),
+                    (", ".join(line.evidence), None),
+                    (section.title, None),
+                ]
+                for column, (value, number_format) in enumerate(values, start=1):
+                    put(ws, row, column, value, number_format)
                 row += 1
     return row
+
+
+#: Columns of the Lines sheet's amounts: net, VAT, total.
+NET_COLUMN, VAT_AMOUNT_COLUMN, TOTAL_COLUMN = 11, 12, 13
+
+
+def _amounts(ws: Worksheet, row: int, net: Decimal, vat: Decimal, total: Decimal) -> None:
+    put(ws, row, NET_COLUMN, net, MONEY, BOLD)
+    put(ws, row, VAT_AMOUNT_COLUMN, vat, MONEY, BOLD)
+    put(ws, row, TOTAL_COLUMN, total, MONEY, BOLD)
 
 
 def _section_subtotals(ws: Worksheet, doc: InvoiceDocument, row: int) -> int:
@@ -303,12 +358,28 @@ def _section_subtotals(ws: Worksheet, doc: InvoiceDocument, row: int) -> int:
     if not doc.has_notional:
         return row
     for section in doc.sections:
-        put(ws, row, 1, section.subtotal_label, font=BOLD)
-        put(ws, row, 10, section.net, MONEY, BOLD)
-        put(ws, row, 11, section.vat, MONEY, BOLD)
-        put(ws, row, 12, section.total, MONEY, BOLD)
+        put(ws, row, 2, section.subtotal_label, font=BOLD)
+        _amounts(ws, row, section.net, section.vat, section.total)
         row += 1
     return row
+
+
+def _lines_sheet(wb: Workbook, doc: InvoiceDocument) -> None:
+    """The lines on their own sheet: headings in row 1, frozen and filtered; the sections'
+    subtotals and the totals below them."""
+    ws = wb.create_sheet("Lines")
+    _table_header(ws, 1, LINE_COLUMNS)
+    end = _line_rows(ws, doc, 2)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{LAST_LINE_COLUMN}{max(end - 1, 1)}"
+    end = _section_subtotals(ws, doc, end)
+    put(ws, end, 2, "Totals", font=BOLD)
+    _amounts(ws, end, doc.net_total, doc.vat_total, doc.total)
+    total_label = "Total credited" if doc.credited_number else "Total due"
+    put(ws, end + 1, 2, total_label, font=BOLD)
+    put(ws, end + 1, TOTAL_COLUMN, doc.total, MONEY, BOLD)
+    ws.print_title_rows = "1:1"
+    _fit_to_page_width(ws)
 
 
 def _summary_sheet(wb: Workbook, doc: InvoiceDocument) -> None:
@@ -359,20 +430,12 @@ def build_invoice_xlsx(doc: InvoiceDocument) -> bytes:
 
 def _invoice_workbook(doc: InvoiceDocument) -> bytes:
     wb, ws = _new_workbook("Invoice")
-    header_row = _header_block(ws, doc)
-    _table_header(ws, header_row, LINE_COLUMNS)
-    end = _line_rows(ws, doc, header_row + 1)
-    ws.freeze_panes = f"A{header_row + 1}"
-    ws.auto_filter.ref = f"A{header_row}:{LAST_LINE_COLUMN}{max(end - 1, header_row)}"
-    end = _section_subtotals(ws, doc, end)
-
-    put(ws, end, 1, "Totals", font=BOLD)
-    put(ws, end, 10, doc.net_total, MONEY, BOLD)
-    put(ws, end, 11, doc.vat_total, MONEY, BOLD)
-    put(ws, end, 12, doc.total, MONEY, BOLD)
-    put(ws, end + 1, 1, "Total credited" if doc.credited_number else "Total due", font=BOLD)
-    put(ws, end + 1, 12, doc.total, MONEY, BOLD)
-    row = end + 3
+    row = _header_block(ws, doc)
+    ws.column_dimensions["A"].width = 30
+    ws.column_dimensions["B"].width = 48
+    count = len(doc.lines)
+    put(ws, row, 1, f"{count} line{'' if count == 1 else 's'}: see the Lines sheet", font=LABEL)
+    row += 2
     if doc.evidence:
         put(ws, row, 1, "Evidence attached", font=BOLD)
         for offset, item in enumerate(doc.evidence, start=1):
@@ -381,9 +444,9 @@ def _invoice_workbook(doc: InvoiceDocument) -> bytes:
     if doc.notes.strip():
         put(ws, row, 1, "Notes", font=BOLD)
         put(ws, row + 1, 1, doc.notes)
-    ws.print_title_rows = f"{header_row}:{header_row}"
     _fit_to_page_width(ws)
 
+    _lines_sheet(wb, doc)
     _summary_sheet(wb, doc)
     return _save(wb, _fixed_moment(doc.issue_date), f"{doc.title} {doc.number or 'DRAFT'}")
 

@@ -125,12 +125,13 @@ def invoice_document(
             details=tuple((item["label"], item["value"]) for item in line.details or []),
             evidence=tuple(by_line.get(line.position, ())),
             appointment_type=_appointment_type(line),
+            number=line.position,
         )
         for line in invoice.lines
     )
     issue_date = invoice.issue_date or today
     terms = int(supplier.get("payment_terms_days") or 30)  # type: ignore[call-overload]
-    credited = invoice.credited_invoice.number if invoice.credited_invoice else None
+    original = invoice.credited_invoice
     return InvoiceDocument(
         title="Credit note" if invoice.kind == DocumentKind.CREDIT_NOTE else "Invoice",
         number=invoice.number,
@@ -157,6 +158,7 @@ def invoice_document(
         vat_statement=vat_statement(invoice.lines, invoice.vat_total),
         evidence=tuple(evidence_names),
         notes=invoice.notes or "",
-        credited_number=credited,
+        credited_number=original.number if original else None,
+        credited_issue_date=original.issue_date if original else None,
         draft=is_draft,
     )
