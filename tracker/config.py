@@ -27,6 +27,9 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_UPLOAD_BYTES = 10 * 1024 * 1024
     UPLOAD_FOLDER: str | None = None  # instance/uploads unless set
+    #: The largest claim pack PDF: NHS SBS takes emails of at most 10 MB, and base64 makes
+    #: the attachment 37% larger (services.claim_pack.DEFAULT_MAX_BYTES).
+    CLAIM_PACK_MAX_BYTES = 7_000_000
     #: Failed sign-ins a minute for one account from one address; then, looser, for one
     #: account from any address and from one address over every account (see
     #: services.accounts.ThrottleLimits).

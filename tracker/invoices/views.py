@@ -40,6 +40,7 @@ from tracker.invoices.forms import (
 from tracker.models import PRACTICE_ROLES, Invoice, InvoiceStatus, Practice, Role
 from tracker.services import (
     capacity,
+    claim_pack,
     cost_lines,
     invoice_documents,
     invoicing,
@@ -422,3 +423,23 @@ def xlsx(invoice_id: int) -> Response:
         mimetype=XLSX_MIME,
         filename=f"{_file_stem(invoice)}.xlsx",
     )
+
+
+@bp.route("/<int:invoice_id>/claim-pack.pdf")
+def pack(invoice_id: int) -> Response:
+    """The claim pack (invoice, contents, covering statement and every backing document in
+    one PDF) for whoever may download the invoice PDF, the ICB's reviewers included. It only
+    reads; a pack that cannot be made says why on the invoice's page."""
+    invoice = invoice_or_404(invoice_id, reviewers=True)
+    try:
+        data = claim_pack.build(
+            db_session(),
+            invoice,
+            today=today_in_london(),
+            folder=current_app.config["UPLOAD_FOLDER"],
+            max_bytes=current_app.config["CLAIM_PACK_MAX_BYTES"],
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for("invoices.detail", invoice_id=invoice.id))
+    return send_download(data, mimetype="application/pdf", filename=claim_pack.file_name(invoice))

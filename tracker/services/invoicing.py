@@ -543,6 +543,12 @@ def _evidence_files(session: Session, invoice: Invoice) -> list[tuple[InvoiceLin
     return sorted(pairs, key=lambda pair: (pair[0].position, pair[1].id))
 
 
+def evidence_files(session: Session, invoice: Invoice) -> list[tuple[InvoiceLine, Evidence]]:
+    """(invoice line, evidence file) of every file on the invoice's cost lines, in print
+    order: what a draft's claim pack carries (services.claim_pack)."""
+    return _evidence_files(session, invoice)
+
+
 def _evidence_names(session: Session, invoice: Invoice) -> list[str]:
     return [
         f"{e.original_filename}: {_short(line.description)}"
