@@ -235,3 +235,48 @@ def test_a_pack_never_leaves_out_a_document_it_cannot_read(
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "lost-receipt.pdf" in page and "cannot be read" in page
+
+
+def test_a_damaged_pdf_receipt_is_named_not_left_out(
+    client: FlaskClient, world: World, lines: list[CostLine]
+) -> None:
+    """A file that starts like a PDF but holds no pages cannot be merged: the user is told
+    which one to replace, and gets no pack without it."""
+    login(client, world.manager)
+    damaged = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    upload(client, lines[0], damaged, "scan-from-the-copier.pdf")
+    invoice = issue(world, lines)
+
+    response = client.get(f"/invoices/{invoice.id}/claim-pack.pdf")
+
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "scan-from-the-copier.pdf cannot be opened" in page
+
+
+def test_credit_note_pack_and_the_cancelled_invoice_keep_their_documents(
+    client: FlaskClient, world: World, lines: list[CostLine]
+) -> None:
+    """A credit note's pack is the note, the contents and a statement saying what it
+    cancels; the cancelled invoice's pack still carries the receipts frozen with it."""
+    from tracker.services import invoicing
+
+    login(client, world.manager)
+    upload(client, lines[0], receipt_pdf("Receipt", pages=1), "receipt.pdf")
+    invoice = issue(world, lines)
+    note = invoicing.credit_invoice(
+        db.session, invoice, user_id=None, today=invoice.issue_date, reason="Wrong ICB"
+    )
+    db.session.commit()
+    client.post("/logout")
+    login(client, world.finance)
+
+    credit = PdfReader(io.BytesIO(client.get(f"/invoices/{note.id}/claim-pack.pdf").get_data()))
+    cancelled = client.get(f"/invoices/{invoice.id}/claim-pack.pdf").get_data()
+
+    texts = [page_text(credit, i) for i in range(len(credit.pages))]
+    assert len(texts) == 3
+    assert texts[1].startswith(f"Claim pack for credit note {note.number}")
+    assert f"cancels invoice {invoice.number} in full" in texts[2]
+    assert "Wrong ICB" in texts[2]
+    assert page_text(PdfReader(io.BytesIO(cancelled)), 3).startswith("Receipt page 1 of 1")

@@ -283,12 +283,22 @@ class _Flow:
             self.y = top - len(labels) * TEXT * LEADING
         self.y -= 2.0
 
-    def row(self, cells: Sequence[tuple[str, float, float, str]], *, bold: bool = False) -> None:
-        """A table row: (text, x, width, align) per cell, each wrapped within its width."""
+    def row(
+        self,
+        cells: Sequence[tuple[str, float, float, str]],
+        *,
+        bold: bool = False,
+        header: Sequence[tuple[str, float, float, str]] = (),
+    ) -> None:
+        """A table row: (text, x, width, align) per cell, each wrapped within its width; a
+        row that starts a new page repeats the table's `header` above it."""
         font = BOLD if bold else REGULAR
         wrapped = [wrap(text, font, TEXT, width) for text, _, width, _ in cells]
         height = max(len(lines) for lines in wrapped) * TEXT * LEADING + 3
+        pages = len(self.pages)
         self.room(height)
+        if header and len(self.pages) > pages:
+            self.row(header, bold=True)
         top = self.y
         page = self.pages[-1]
         if bold:
@@ -407,13 +417,11 @@ def _contents_pages(doc: CoveringStatement, parts: Sequence[_Part]) -> list[list
         (pages_x, 22 * mm, "r"),
     )
     assert cells[-1][0] + cells[-1][1] <= MARGIN + width + 0.01
-    flow.row(
-        [
-            (text, *cell)
-            for text, cell in zip(("No.", "Document", "Supports", "Pages"), cells, strict=True)
-        ],
-        bold=True,
-    )
+    header = [
+        (text, *cell)
+        for text, cell in zip(("No.", "Document", "Supports", "Pages"), cells, strict=True)
+    ]
+    flow.row(header, bold=True)
     for index, part in enumerate(parts, start=1):
         last = part.first + part.pages - 1
         pages = str(part.first) if part.pages == 1 else f"{part.first}–{last}"
@@ -423,7 +431,8 @@ def _contents_pages(doc: CoveringStatement, parts: Sequence[_Part]) -> list[list
                 for text, cell in zip(
                     (str(index), part.name, part.supports, pages), cells, strict=True
                 )
-            ]
+            ],
+            header=header,
         )
     return flow.pages
 
