@@ -9,9 +9,9 @@ covering statement and the documents in the order of the lines they support. PDF
 merged page for page; PNG and JPEG receipts are each placed upright (by their EXIF
 orientation) on an A4 page turned to suit them, under a caption naming the line they support.
 
-The pack must fit `max_bytes`. Photos are the part that can shrink: they are tried as
-uploaded, then downscaled and recompressed, all together, one step at a time, until the pack
-fits. If even the smallest step is too big, `PackTooLarge` names the documents to drop or
+The pack must fit `max_bytes`. Photos are the part that can shrink: all of them together
+take the first of IMAGE_STEPS (as uploaded, then ever smaller and more compressed) at which
+the pack fits. If even the smallest step is too big, `PackTooLarge` names the documents to drop or
 send separately, and no pack is made: a pack is never cut short without a word.
 
 Plain data in, bytes out: no Flask, no database (import-linter contract "documents").
@@ -20,9 +20,9 @@ Plain data in, bytes out: no Flask, no database (import-linter contract "documen
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from PIL import Image, ImageOps
 from pypdf import PdfReader, PdfWriter
@@ -146,41 +146,43 @@ class _Part:
 # --- photos --------------------------------------------------------------------------------
 
 
+Step = tuple[int, int] | None
+
+
 @dataclass
 class _Photo:
-    """A PNG or JPEG receipt, opened once, upright."""
+    """A PNG or JPEG receipt. It is decoded afresh for each size asked for and never kept
+    decoded: thirty 12-megapixel photos held at once would take a gigabyte of memory."""
 
     file: PackFile
-    image: Image.Image = field(init=False)
+    _sizes: dict[Step, tuple[bytes, tuple[int, int]]] = field(default_factory=dict, init=False)
 
-    def __post_init__(self) -> None:
-        try:
-            with Image.open(io.BytesIO(self.file.data)) as opened:
-                opened.load()
-                self.image = ImageOps.exif_transpose(opened)
-        except (OSError, ValueError, Image.DecompressionBombError) as error:
-            raise PackError(
-                f"{self.file.name} cannot be read as an image. Replace it with a clear photo "
-                "or scan (PDF, PNG or JPEG).",
-                [self.file.name],
-            ) from error
+    def encoded(self, step: Step) -> tuple[bytes, tuple[int, int]]:
+        """(image bytes, upright size in pixels) at a shrink step; PackError naming the
+        file when it cannot be decoded."""
+        if step not in self._sizes:
+            try:
+                self._sizes[step] = self._encode(step)
+            except (OSError, ValueError, Image.DecompressionBombError) as error:
+                raise PackError(
+                    f"{self.file.name} cannot be read as an image. Replace it with a clear "
+                    "photo or scan (PDF, PNG or JPEG).",
+                    [self.file.name],
+                ) from error
+        return self._sizes[step]
 
-    @cached_property
-    def upright_as_uploaded(self) -> bool:
-        """Whether the uploaded bytes can go in unchanged: a JPEG with no turn to apply and
-        no larger than the page needs (a PNG is re-encoded losslessly by reportlab)."""
-        with Image.open(io.BytesIO(self.file.data)) as raw:
-            turned = raw.getexif().get(0x0112, 1) not in (None, 1)
-            return raw.format == "JPEG" and not turned and max(raw.size) <= AS_UPLOADED_SIDE
-
-    def encoded(self, step: tuple[int, int] | None) -> tuple[bytes, tuple[int, int]]:
-        """(image bytes, size in pixels) at a shrink step."""
-        if step is None and self.upright_as_uploaded:
-            return self.file.data, self.image.size
+    def _encode(self, step: Step) -> tuple[bytes, tuple[int, int]]:
         side, quality = step or (AS_UPLOADED_SIDE, 90)
-        image = self.image
+        with Image.open(io.BytesIO(self.file.data)) as raw:
+            turned = raw.getexif().get(0x0112, 1) != 1
+            width, height = raw.size
+            if step is None and raw.format == "JPEG" and not turned and max(width, height) <= side:
+                return self.file.data, (width, height)  # as uploaded: no loss at all
+            if raw.format == "JPEG":  # decode at 1/2, 1/4 or 1/8 scale if still big enough
+                scale = side / max(width, height)
+                raw.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
+            image = ImageOps.exif_transpose(raw)
         if max(image.size) > side:
-            image = image.copy()
             image.thumbnail((side, side), Image.Resampling.LANCZOS)
         out = io.BytesIO()
         if step is None and self.file.content_type == "image/png":
@@ -499,7 +501,7 @@ class _Plan:
         return parts
 
 
-def _own_pages(plan: _Plan, step: tuple[int, int] | None) -> tuple[bytes, list[_Part]]:
+def _own_pages(plan: _Plan, step: Step) -> tuple[bytes, list[_Part]]:
     """Our own pages as one PDF (one embedded font for all): the contents, the statement
     and every photo page, in that order, with the pack's page numbers in their footers."""
     statement = _statement_pages(plan.statement)
@@ -603,10 +605,22 @@ def build_claim_pack(
     photos = {i: _Photo(f) for i, f in enumerate(files) if f.content_type != PDF}
     plan = _Plan(statement, PdfReader(io.BytesIO(invoice_pdf)), files, readers, photos)
     steps = IMAGE_STEPS if photos else IMAGE_STEPS[:1]
-    for step in steps:
+    fixed = len(invoice_pdf) + sum(len(files[i].data) for i in readers) + MERGE_MARGIN
+
+    def fits(step: Step) -> bool:
+        """Whether the documents alone, at `step`, leave room for our pages."""
+        return fixed + sum(len(photo.encoded(step)[0]) for photo in photos.values()) <= max_bytes
+
+    # the largest photos that can fit: the steps only shrink, so halve the range each time
+    low, high = 0, len(steps)
+    while low < high:
+        middle = (low + high) // 2
+        if fits(steps[middle]):
+            high = middle
+        else:
+            low = middle + 1
+    for step in steps[low:]:
         own, parts = _own_pages(plan, step)
-        if len(own) + sum(len(files[i].data) for i in readers) + len(invoice_pdf) > max_bytes:
-            continue  # clearly too big: no need to merge to know
         pack = _merge(plan, own, parts)
         if len(pack) <= max_bytes:
             return pack
