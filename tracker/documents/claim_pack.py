@@ -647,8 +647,9 @@ def _too_large(plan: _Plan, max_bytes: int, invoice_size: int) -> PackTooLarge:
         kept -= size
     limit = f"{max_bytes / 1_000_000:.1f} MB"
     message = (
-        f"The claim pack would be larger than {limit}, the most NHS SBS accepts by email, even "
-        "with every photo made smaller. Remove or split these documents and send them "
-        f"separately: {', '.join(drop) or 'the largest documents'}."
+        f"The claim pack would be larger than {limit} (the most that fits in one 10 MB email "
+        "to NHS SBS) even with every photo made smaller, so no pack was made. Documents to "
+        f"drop from it or split: {', '.join(drop) or 'the largest ones'}. Send them to the "
+        "ICB separately, or, on a draft, replace them with smaller scans."
     )
     return PackTooLarge(message, drop)
