@@ -13,10 +13,12 @@ from flask_wtf.csrf import CSRFError
 from jinja2 import ChainableUndefined, ChoiceLoader, FileSystemLoader, PackageLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter, Map
 
 from tracker import web_errors
 from tracker.config import load_config
 from tracker.extensions import csrf, db, db_session, login_manager, migrate
+from tracker.models import MAX_INTEGER
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_FOLDER = str(PROJECT_ROOT / "templates")
@@ -39,12 +41,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     register_templates(app)
     register_extensions(app)
+    app.url_map.converters["int"] = RecordIdConverter  # before any route is added
     register_blueprints(app)
     register_cli(app)
     register_error_handlers(app)
     web_errors.register(app)
     register_security_headers(app)
     return app
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:...>` in a route, bounded by what an INTEGER column holds (1 to 2**31 - 1).
+
+    Werkzeug's converter takes a number of any length; one past the column's range reached
+    the database as a query parameter, which PostgreSQL refuses (from 2,147,483,648) and
+    SQLite's driver cannot bind (from 2**63): a 500 for /invoices/99999999999999999999. Out
+    of range now simply matches no route: "Page not found", like any other unknown id."""
+
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_INTEGER)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def register_templates(app: Flask) -> None:
