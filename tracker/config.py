@@ -42,6 +42,22 @@ class Defaults:
     BEHIND_PROXY = False
     #: Production: Secure cookies, a real secret key required. Set TRACKER_PRODUCTION=true.
     PRODUCTION = False
+    #: Sending invoices to the ICB by email (services.mailing): off until a server and a
+    #: sender are set. USE_TLS is STARTTLS on the submission port; port 465 is TLS from the
+    #: first byte. A username makes the app log in (over TLS only, see services.mailing).
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 587
+    MAIL_USE_TLS = True
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_SENDER: str | None = None
+    #: Seconds to wait for the mail server before giving up with a message.
+    MAIL_TIMEOUT = 30
+
+
+#: Settings that are text whatever they look like: a password of digits ("0123") or a
+#: username "yes" must reach the mail server as typed, not as a number or a boolean.
+TEXT_SETTINGS = ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_SENDER")
 
 
 def _coerce(value: str) -> Any:
@@ -61,6 +77,9 @@ def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     app.config.from_object(Defaults)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("TRACKER", loads=_coerce)
+    for name in TEXT_SETTINGS:
+        if f"TRACKER_{name}" in os.environ:
+            app.config[name] = os.environ[f"TRACKER_{name}"]
     if os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     if test_config:

@@ -139,6 +139,14 @@ class PracticeDetailsForm(AppForm):
             Email("Enter an email address in the correct format", check_deliverability=False),
         ],
     )
+    lmc_email = EmailField(
+        "LMC email",
+        filters=[blank_to_none],
+        validators=[
+            Optional(),
+            Email("Enter an email address in the correct format", check_deliverability=False),
+        ],
+    )
     payment_terms_days = SelectField(
         "Payment terms",
         coerce=int,

@@ -138,3 +138,8 @@ class RegisterFilterForm(AppForm):
     def validate_date_to(self, field: DateField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError("“Issued to” must be the same as or after “Issued from”")
+
+
+class SendForm(AppForm):
+    """Confirms sending an invoice to the ICB by email: no fields, only the CSRF token, so
+    a send is always a deliberate POST from the confirmation page."""

@@ -36,14 +36,16 @@ from tracker.invoices.forms import (
     PaymentForm,
     RefundForm,
     RegisterFilterForm,
+    SendForm,
 )
-from tracker.models import PRACTICE_ROLES, Invoice, InvoiceStatus, Practice, Role
+from tracker.models import PRACTICE_ROLES, Invoice, InvoiceStatus, Practice, Role, SendOutcome
 from tracker.services import (
     capacity,
     claim_pack,
     cost_lines,
     invoice_documents,
     invoicing,
+    mailing,
     payments,
     register,
 )
@@ -244,6 +246,7 @@ def _render_detail(
         refund_form=refund_form or RefundForm(formdata=None, paid_on=today),
         is_finance=may_act_for_practice(invoice.practice_id, FINANCE_ROLES),
         credit_note=credit_note,
+        sends=mailing.sends_of(db_session(), invoice.id) if not is_draft else [],
         today=today,
     )
     return html, status
@@ -301,7 +304,10 @@ def issue(invoice_id: int) -> Response:
         db_session().rollback()
         flash(error.message, "error")
     else:
-        flash(f"Invoice {invoice.number} issued. Download the PDF to send to the ICB.", "success")
+        flash(
+            f"Invoice {invoice.number} issued. Send it to the ICB from here, or download the PDF.",
+            "success",
+        )
     return redirect(url_for("invoices.detail", invoice_id=invoice_id))
 
 
@@ -443,3 +449,81 @@ def pack(invoice_id: int) -> Response:
         flash(error.message, "error")
         return redirect(url_for("invoices.detail", invoice_id=invoice.id))
     return send_download(data, mimetype="application/pdf", filename=claim_pack.file_name(invoice))
+
+
+def attachment_for(invoice: Invoice) -> tuple[str, bytes]:
+    """What is attached when the invoice is emailed to the ICB: (file name, PDF bytes). The
+    one place to change what goes (the invoice PDF today; the claim pack with its backing
+    documents once it exists)."""
+    return f"{_file_stem(invoice)}.pdf", _pdf_bytes(invoice, today_in_london())
+
+
+# --- sending to the ICB ------------------------------------------------------------------
+
+
+def _render_send(
+    invoice: Invoice, form: SendForm, status: int = 200, error: str | None = None
+) -> tuple[str, int]:
+    """The confirmation page: who the email goes to and copies, the subject and the file,
+    or what stops it (no mail settings, no ICB address), with the PDF to download instead."""
+    settings = mailing.MailSettings.from_config(current_app.config)
+    problem = error
+    to = None
+    attachment: tuple[str, bytes] | None = None
+    try:
+        mailing.check_sendable(invoice)
+        to = mailing.recipients(invoice, current_user)
+    except DomainError as refusal:
+        problem = problem or refusal.message
+    if settings is not None and to is not None:
+        attachment = attachment_for(invoice)
+    if problem:
+        form.form_errors.append(problem)
+    html = render_template(
+        "invoices/send.html",
+        invoice=invoice,
+        form=form,
+        settings=settings,
+        missing=mailing.missing_settings(current_app.config),
+        to=to,
+        subject=mailing.subject_of(invoice),
+        attachment=attachment,
+        problem=problem,
+        sends=mailing.sends_of(db_session(), invoice.id),
+    )
+    return html, status
+
+
+@bp.route("/<int:invoice_id>/send", methods=["GET", "POST"])
+def send(invoice_id: int) -> Response | tuple[str, int]:
+    """Email an issued invoice to its ICB, the LMC and the practice in copy, after the user
+    has seen the recipients. A refusal by the mail server is shown with its words; the
+    attempt is logged as failed and nothing else changes, so sending again is safe."""
+    invoice = invoice_or_404(invoice_id)
+    _require(invoice)
+    form = SendForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        return _render_send(invoice, form, 200 if request.method == "GET" else 422)
+    settings = mailing.MailSettings.from_config(current_app.config)
+    if settings is None:  # the page says which settings to set; nothing is sent
+        return _render_send(invoice, form, 409)
+    filename, content = attachment_for(invoice)
+    try:
+        attempt = mailing.send_invoice(
+            db_session(),
+            invoice,
+            sender=current_user,
+            attachment=mailing.Attachment(filename, content),
+            settings=settings,
+        )
+        db_session().commit()
+    except DomainError as refusal:
+        db_session().rollback()
+        return _render_send(invoice, form, refusal.http_status, refusal.message)
+    if attempt.outcome == SendOutcome.FAILED:
+        # as services.errors.Unavailable: the server could not do it now; the attempt is logged
+        return _render_send(invoice, form, 503, f"Not sent. {attempt.error}")
+    copy = f", with a copy to {attempt.cc_addresses}" if attempt.cc_addresses else ""
+    name = mailing.document_name(invoice)
+    flash(f"{name} {invoice.number} sent to {attempt.to_address}{copy}.", "success")
+    return redirect(url_for("invoices.detail", invoice_id=invoice.id))

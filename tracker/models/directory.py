@@ -71,6 +71,9 @@ class Practice(Base):
     bank_sort_code: Mapped[str | None] = mapped_column(String(8))
     bank_account_number: Mapped[str | None] = mapped_column(String(8))
     remittance_email: Mapped[str | None] = mapped_column(String(254))
+    #: The local medical committee, copied on every invoice sent to the ICB by email (the
+    #: BMA's advice after the outage); blank when the practice has not given one.
+    lmc_email: Mapped[str | None] = mapped_column(String(254))
     payment_terms_days: Mapped[int] = mapped_column(default=30)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = created_at_column()

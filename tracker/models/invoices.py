@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from tracker import cost_kinds, presentation
 from tracker.models.base import Base, Fixed, Money, created_at_column
 from tracker.models.directory import Practice
+from tracker.models.users import User
 
 
 class DocumentKind(StrEnum):
@@ -182,6 +183,39 @@ class LineDecision(Base):
     decided_at: Mapped[datetime] = created_at_column()
 
     invoice_line: Mapped[InvoiceLine] = relationship(back_populates="decision")
+
+
+class SendOutcome(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class InvoiceSend(Base):
+    """One attempt to email an issued invoice to its ICB: whom it went to, the message id
+    the ICB can quote back, its size, and whether the mail server took it (with the server's
+    answer when it did not). Rows are only ever added: re-sending adds another."""
+
+    __tablename__ = "invoice_send"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), index=True)
+    sent_at: Mapped[datetime] = created_at_column()
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    to_address: Mapped[str] = mapped_column(String(254))
+    #: The copy addresses, comma-separated, as on the message's Cc header.
+    cc_addresses: Mapped[str] = mapped_column(String(600), default="")
+    subject: Mapped[str] = mapped_column(String(200))
+    attachment_name: Mapped[str] = mapped_column(String(200))
+    message_id: Mapped[str] = mapped_column(String(250))
+    #: The whole message as sent, in bytes (attachment encoded), and the attachment's own.
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    attachment_bytes: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(20), default=SendOutcome.SENT)
+    #: The mail server's refusal, or why it could not be reached; blank when sent.
+    error: Mapped[str] = mapped_column(Text, default="")
+
+    invoice: Mapped[Invoice] = relationship()
+    sent_by: Mapped[User | None] = relationship()
 
 
 class ClaimMessage(Base):
