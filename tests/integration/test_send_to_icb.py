@@ -143,6 +143,7 @@ def test_the_icb_receives_the_invoice_with_the_lmc_and_practice_in_copy(
     assert message["To"] == ICB_EMAIL
     assert message["Cc"] == f"{LMC_EMAIL}, {practice_email}"
     assert message["Reply-To"] == practice_email
+    assert message["Date"].datetime is not None
     assert invoice.number in message["Subject"] and "A81001" in message["Subject"]
     assert message["From"].addresses[0].addr_spec == "claims@outage-claims.example.org"
     body = message.get_body(preferencelist=("plain",))

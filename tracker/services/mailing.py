@@ -23,9 +23,10 @@ import smtplib
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime, make_msgid
 from typing import Any
 
 from sqlalchemy import select
@@ -189,6 +190,8 @@ def compose(
     if to.reply_to:
         message["Reply-To"] = to.reply_to
     message["Subject"] = subject_of(invoice)
+    # a Date header is required (RFC 5322 3.6); smtplib does not add one
+    message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
     message.set_content(body_of(invoice, sender))
     message.add_attachment(
