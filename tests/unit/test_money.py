@@ -44,3 +44,11 @@ def test_numbers_drop_trailing_zeros() -> None:
 )
 def test_parses_what_people_type(text: str, expected: Decimal | None) -> None:
     assert parse_decimal(text) == expected
+
+
+@pytest.mark.parametrize("text", ["-0", "-0.00", "-£0", "-0,000"])
+def test_a_negative_zero_is_read_as_zero(text: str) -> None:
+    """Typed "-0" passed every "not negative" check and printed as "-£0.00" on the invoice."""
+    value = parse_decimal(text)
+    assert value == 0 and not value.is_signed()
+    assert format_money(to_pence(value * Decimal("6.5"))) == "£0.00"

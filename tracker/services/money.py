@@ -44,7 +44,8 @@ def parse_decimal(text: str | None) -> Decimal | None:
 
     A comma is accepted only between groups of three digits, so a decimal comma ("12,08")
     or a slip of the finger is refused rather than silently multiplied by a hundred.
-    Only figures are read: "1e3", "Infinity" and "NaN" are refused (see `PLAIN`).
+    Only figures are read: "1e3", "Infinity" and "NaN" are refused (see `PLAIN`). "-0" is
+    read as 0: a negative zero would pass the "not negative" checks and print as "-£0.00".
     """
     if text is None:
         return None
@@ -61,7 +62,9 @@ def parse_decimal(text: str | None) -> Decimal | None:
         value = Decimal(cleaned)
     except InvalidOperation:
         return None
-    return value if value.is_finite() else None
+    if not value.is_finite():
+        return None
+    return abs(value) if value.is_zero() else value
 
 
 def too_many_figures(text: str | None) -> bool:
