@@ -125,7 +125,9 @@ def test_the_icb_receives_the_invoice_with_the_lmc_and_practice_in_copy(
 ) -> None:
     invoice = issued(world)
     practice_email = world.practice_a.contact_email
-    pdf = as_finance.get(f"/invoices/{invoice.id}.pdf").data
+    pack = as_finance.get(f"/invoices/{invoice.id}/claim-pack.pdf")
+    assert pack.status_code == 200 and pack.data.startswith(b"%PDF")
+    pdf = pack.data  # SBS: the backing documents travel inside the one emailed PDF
 
     page = as_finance.get(f"/invoices/{invoice.id}/send")
     assert page.status_code == 200
@@ -148,7 +150,8 @@ def test_the_icb_receives_the_invoice_with_the_lmc_and_practice_in_copy(
     assert message["From"].addresses[0].addr_spec == "claims@outage-claims.example.org"
     body = message.get_body(preferencelist=("plain",))
     assert body is not None and invoice.number in body.get_content()
-    assert attachments(message) == [(f"{invoice.number}.pdf", "application/pdf", pdf)]
+    attached = [(f"{invoice.number}-claim-pack.pdf", "application/pdf", pdf)]
+    assert attachments(message) == attached
 
     # a header longer than a line is folded after its name (RFC 5322 2.2.3), and the parser
     # keeps the fold's space: a Message-ID is longer when the process id is
@@ -269,7 +272,7 @@ def test_without_mail_settings_the_page_says_how_and_offers_the_pdf(
     html = page.data.decode()
     assert "not set up" in html
     assert "TRACKER_MAIL_SERVER" in html and "TRACKER_MAIL_SENDER" in html
-    assert f'href="/invoices/{invoice.id}.pdf"' in html
+    assert f'href="/invoices/{invoice.id}/claim-pack.pdf"' in html
     response = as_finance.post(f"/invoices/{invoice.id}/send")
     assert response.status_code == 409 and "not set up" in response.data.decode()
     assert sends() == 0
@@ -405,4 +408,25 @@ def test_an_email_over_10_mb_is_refused_before_sending(
     monkeypatch.setattr(views, "attachment_for", lambda _invoice: ("pack.pdf", large))
     response = as_finance.post(f"/invoices/{invoice.id}/send")
     assert response.status_code == 422 and "at most 10 MB" in response.data.decode()
+    assert mail_settings.received == [] and sends() == 0
+
+
+def test_a_claim_pack_that_cannot_be_made_is_not_sent_and_says_why(
+    as_finance: FlaskClient,
+    world: World,
+    mail_settings: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What goes is the claim pack (SBS: backing documents inside the one PDF). When the
+    pack cannot be made, the page says why, offers the bare invoice PDF, and sends nothing:
+    never an invoice without the documents it promises."""
+    invoice = issued(world)
+    monkeypatch.setitem(as_finance.application.config, "CLAIM_PACK_MAX_BYTES", 1_000)
+    page = as_finance.get(f"/invoices/{invoice.id}/send")
+    html = page.data.decode()
+    assert page.status_code == 200 and "Send to the ICB</button>" not in html
+    assert f'href="/invoices/{invoice.id}.pdf"' in html
+    response = as_finance.post(f"/invoices/{invoice.id}/send")
+    assert response.status_code == 409  # PackTooLarge: the documents must be dropped or split
+    assert "claim pack" in response.data.decode().lower()
     assert mail_settings.received == [] and sends() == 0

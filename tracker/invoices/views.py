@@ -438,24 +438,26 @@ def pack(invoice_id: int) -> Response:
     reads; a pack that cannot be made says why on the invoice's page."""
     invoice = invoice_or_404(invoice_id, reviewers=True)
     try:
-        data = claim_pack.build(
-            db_session(),
-            invoice,
-            today=today_in_london(),
-            folder=current_app.config["UPLOAD_FOLDER"],
-            max_bytes=current_app.config["CLAIM_PACK_MAX_BYTES"],
-        )
+        filename, data = attachment_for(invoice)
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("invoices.detail", invoice_id=invoice.id))
-    return send_download(data, mimetype="application/pdf", filename=claim_pack.file_name(invoice))
+    return send_download(data, mimetype="application/pdf", filename=filename)
 
 
 def attachment_for(invoice: Invoice) -> tuple[str, bytes]:
-    """What is attached when the invoice is emailed to the ICB: (file name, PDF bytes). The
-    one place to change what goes (the invoice PDF today; the claim pack with its backing
-    documents once it exists)."""
-    return f"{_file_stem(invoice)}.pdf", _pdf_bytes(invoice, today_in_london())
+    """What is attached when the invoice is emailed to the ICB, and downloaded as its claim
+    pack: (file name, PDF bytes). SBS takes an emailed invoice only with its backing
+    documents inside the same PDF, so this is the claim pack, not the bare invoice. Raises
+    the pack's DomainError (too large, a document missing or unreadable) with its message."""
+    data = claim_pack.build(
+        db_session(),
+        invoice,
+        today=today_in_london(),
+        folder=current_app.config["UPLOAD_FOLDER"],
+        max_bytes=current_app.config["CLAIM_PACK_MAX_BYTES"],
+    )
+    return claim_pack.file_name(invoice), data
 
 
 # --- sending to the ICB ------------------------------------------------------------------
@@ -476,7 +478,10 @@ def _render_send(
     except DomainError as refusal:
         problem = problem or refusal.message
     if settings is not None and to is not None:
-        attachment = attachment_for(invoice)
+        try:
+            attachment = attachment_for(invoice)
+        except DomainError as refusal:
+            problem = problem or refusal.message
     if problem:
         form.form_errors.append(problem)
     html = render_template(
@@ -507,8 +512,8 @@ def send(invoice_id: int) -> Response | tuple[str, int]:
     settings = mailing.MailSettings.from_config(current_app.config)
     if settings is None:  # the page says which settings to set; nothing is sent
         return _render_send(invoice, form, 409)
-    filename, content = attachment_for(invoice)
     try:
+        filename, content = attachment_for(invoice)
         attempt = mailing.send_invoice(
             db_session(),
             invoice,
