@@ -43,6 +43,7 @@ from tracker.documents.pdf import (
     REGULAR,
     RULE,
     clean,
+    document_canvas,
     fit,
     register_fonts,
     wrap,
@@ -517,17 +518,12 @@ def _own_pages(plan: _Plan, step: Step) -> tuple[bytes, list[_Part]]:
         plan.statement.practice
     )
     buffer = io.BytesIO()
-    canvas = Canvas(
+    canvas = document_canvas(
         buffer,
-        pagesize=A4,
-        invariant=1,
-        pageCompression=1,
-        initialFontName=REGULAR,  # type: ignore[arg-type]
-        initialFontSize=TEXT,
+        title=f"Claim pack {plan.statement.number}",
+        author=plan.statement.practice,
+        font_size=TEXT,
     )
-    canvas.setTitle(clean(f"Claim pack {plan.statement.number}"))
-    canvas.setAuthor(clean(plan.statement.practice))
-    canvas.setCreator("Outage Claims")
     number = parts[1].first
     for ops in [*contents, *statement]:
         canvas.setPageSize(A4)

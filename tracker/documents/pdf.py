@@ -663,6 +663,26 @@ def _draw(canvas: Canvas, doc: InvoiceDocument, pages: list[list[Op]]) -> None:
         canvas.showPage()
 
 
+def document_canvas(buffer: io.BytesIO, *, title: str, author: str, font_size: float) -> Canvas:
+    """An A4 canvas for one of our documents: invariant (the same document gives the same
+    bytes, so a download can be compared or sent again unchanged), compressed, in the
+    embedded font, with its title and author in the PDF's properties."""
+    canvas = Canvas(
+        buffer,
+        pagesize=A4,
+        invariant=1,
+        pageCompression=1,
+        # otherwise every page also references Helvetica; the stubs type this font name as
+        # a float (reportlab takes a name: `initialFontName if initialFontName else ...`)
+        initialFontName=REGULAR,  # type: ignore[arg-type]
+        initialFontSize=font_size,
+    )
+    canvas.setTitle(clean(title))
+    canvas.setAuthor(clean(author))
+    canvas.setCreator("Outage Claims")
+    return canvas
+
+
 def build_invoice_pdf(doc: InvoiceDocument) -> bytes:
     """The invoice or credit note as PDF bytes; the same document always gives the same bytes."""
     register_fonts()
@@ -673,21 +693,14 @@ def build_invoice_pdf(doc: InvoiceDocument) -> bytes:
     layout.after_table()
 
     buffer = io.BytesIO()
-    canvas = Canvas(
-        buffer,
-        pagesize=A4,
-        invariant=1,
-        pageCompression=1,
-        # otherwise every page also references Helvetica; the stubs type this font name as
-        # a float (reportlab takes a name: `initialFontName if initialFontName else ...`)
-        initialFontName=REGULAR,  # type: ignore[arg-type]
-        initialFontSize=BODY,
-    )
     name = f"{doc.title} {doc.number or 'DRAFT'}"
-    canvas.setTitle(clean(name))
-    canvas.setAuthor(clean(f"{doc.supplier.name} ({doc.supplier.ods_code})"))
+    canvas = document_canvas(
+        buffer,
+        title=name,
+        author=f"{doc.supplier.name} ({doc.supplier.ods_code})",
+        font_size=BODY,
+    )
     canvas.setSubject(clean(f"{name} to {doc.customer.name}"))
-    canvas.setCreator("Outage Claims")
     _draw(canvas, doc, layout.pages)
     canvas.save()
     return buffer.getvalue()
