@@ -623,19 +623,37 @@ def update_line(
         raise Invalid("The kind of a cost cannot change: delete it and add a new one", "kind")
     inp = replace(inp, rebook_hours=None, rebook_rate=None)
     _check(inp, today, editing=True)
-    before = audit_snapshot(line)
-    price_into(line, inp, pricing_context(session, line.incident.practice, inp.line_date))
-    changes = audit.diff(before, audit_snapshot(line))
+    context = pricing_context(session, line.incident.practice, inp.line_date)
+    practice_id = line.incident.practice_id
+    changes = _price_again(session, line, inp, context, user_id, practice_id, why="changed")
     invoicing.refresh_drafts_holding(session, [line.id])
+    return changes
+
+
+def _price_again(
+    session: Session,
+    line: CostLine,
+    inp: LineInput,
+    context: PricingContext,
+    user_id: int | None,
+    practice_id: int,
+    *,
+    why: str,
+) -> dict[str, list[Any]]:
+    """Price a held line from `inp` and audit what moved ("<kind> <why>: <description>");
+    nothing is audited when nothing changed."""
+    before = audit_snapshot(line)
+    price_into(line, inp, context)
+    changes = audit.diff(before, audit_snapshot(line))
     if changes:
         audit.record(
             session,
             user_id=user_id,
             entity=line,
             action="update",
-            practice_id=line.incident.practice_id,
+            practice_id=practice_id,
             incident_id=line.incident_id,
-            summary=f"{CostKind(line.kind).label} changed: {line.description}",
+            summary=f"{CostKind(line.kind).label} {why}: {line.description}",
             changes=changes,
         )
     return changes
@@ -673,20 +691,8 @@ def reprice_expenses_for_vat(session: Session, practice: Practice, user_id: int 
     )
     context = PricingContext(vat_registered=bool((practice.vat_number or "").strip()))
     for line in session.scalars(stmt).all():
-        before = audit_snapshot(line)
-        price_into(line, line_input_from(line), context)
-        changes = audit.diff(before, audit_snapshot(line))
-        if changes:
-            audit.record(
-                session,
-                user_id=user_id,
-                entity=line,
-                action="update",
-                practice_id=practice.id,
-                incident_id=line.incident_id,
-                summary=f"{CostKind(line.kind).label} priced again for VAT: {line.description}",
-                changes=changes,
-            )
+        inp = line_input_from(line)
+        _price_again(session, line, inp, context, user_id, practice.id, why="priced again for VAT")
     session.flush()
 
 
