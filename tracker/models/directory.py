@@ -35,6 +35,10 @@ class Icb(Base):
     #: Free-text invoice address; when blank it is derived from the payables code.
     invoice_address: Mapped[str | None] = mapped_column(Text)
     invoice_email: Mapped[str | None] = mapped_column(String(254))
+    #: Peppol electronic address (EN 16931 BT-49 on the practice's e-invoices): the scheme
+    #: from the EAS code list (e.g. 0088 for a GS1 GLN) and the identifier; blank when unknown.
+    endpoint_scheme: Mapped[str | None] = mapped_column(String(4))
+    endpoint_id: Mapped[str | None] = mapped_column(String(50))
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = created_at_column()
 
@@ -74,6 +78,9 @@ class Practice(Base):
     #: The local medical committee, copied on every invoice sent to the ICB by email (the
     #: BMA's advice after the outage); blank when the practice has not given one.
     lmc_email: Mapped[str | None] = mapped_column(String(254))
+    #: Peppol electronic address (EN 16931 BT-34, the seller's): EAS scheme and identifier.
+    endpoint_scheme: Mapped[str | None] = mapped_column(String(4))
+    endpoint_id: Mapped[str | None] = mapped_column(String(50))
     payment_terms_days: Mapped[int] = mapped_column(default=30)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = created_at_column()
