@@ -13,7 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
-from pypdf import PdfReader
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import RectangleObject
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
@@ -154,6 +155,9 @@ def test_pack_of_receipts_over_ten_megabytes_fits_and_holds_every_page(
     assert re.search(r"ryman-receipt\.pdf Line 2 .* 8–9", texts[contents]), texts[contents]
     assert texts[7].startswith("Paper receipt page 1 of 2")
     assert texts[8].startswith("Paper receipt page 2 of 2")
+    for page in (7, 8):  # a merged receipt's page says what it is, as a photo page does
+        assert "Document 8 · ryman-receipt.pdf · supports Line 2" in texts[page]
+        assert f"Page {page + 1} of 9" in texts[page]
     assert len(reader.pages) == 3 + 2 + 4
     assert [item.title for item in reader.outline][:3] == [
         "Invoice",
@@ -280,3 +284,53 @@ def test_credit_note_pack_and_the_cancelled_invoice_keep_their_documents(
     assert f"cancels invoice {invoice.number} in full" in texts[2]
     assert "Wrong ICB" in texts[2]
     assert page_text(PdfReader(io.BytesIO(cancelled)), 3).startswith("Receipt page 1 of 1")
+
+
+def sideways_receipt_pdf() -> bytes:
+    """A one-page receipt as scanners write them: landscape content on a page turned by
+    /Rotate 90, its crop box away from the origin."""
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=(900, 700))
+    canvas.drawString(150, 600, "Sideways receipt top line")
+    canvas.drawString(150, 110, "Sideways receipt bottom line")
+    canvas.showPage()
+    canvas.save()
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(out.getvalue())))
+    page = writer.pages[0]
+    page.cropbox = RectangleObject((100, 100, 800, 650))
+    page.rotate(90)
+    result = io.BytesIO()
+    writer.write(result)
+    return result.getvalue()
+
+
+def test_a_merged_receipt_is_upright_whole_and_labelled(
+    client: FlaskClient, world: World, lines: list[CostLine]
+) -> None:
+    """A receipt page turned by /Rotate comes out at the size it is seen at, its content
+    shrunk clear of the foot band that names the document, the line and the pack's page."""
+    login(client, world.manager)
+    upload(client, lines[1], sideways_receipt_pdf(), "scan.pdf")
+    invoice = issue(world, lines)
+
+    reader = PdfReader(io.BytesIO(client.get(f"/invoices/{invoice.id}/claim-pack.pdf").data))
+    page = reader.pages[-1]
+    assert page.rotation == 0
+    assert (float(page.mediabox.width), float(page.mediabox.height)) == (550, 700)
+    text = page_text(reader, len(reader.pages) - 1)
+    assert "Sideways receipt top line" in text and "Sideways receipt bottom line" in text
+    assert "Document 4 · scan.pdf · supports Line 2" in text
+    assert f"Page {len(reader.pages)} of {len(reader.pages)}" in text
+    # where each piece of text landed (text matrix through the page's matrix): the receipt's
+    # lines inside the page, above the band, as a viewer shows the turned page
+    spots: dict[str, tuple[float, float]] = {}
+
+    def visit(text: str, cm: list[float], tm: list[float], *_rest: object) -> None:
+        if text.strip():
+            a, b, c, d, e, f = cm
+            spots[text.strip()] = (a * tm[4] + c * tm[5] + e, b * tm[4] + d * tm[5] + f)
+
+    page.extract_text(visitor_text=visit)
+    band = 10 * 72 / 25.4 + 2 * 7.5 * 1.35 + 4
+    receipt = [spots[k] for k in spots if k.startswith("Sideways receipt")]
+    assert len(receipt) == 2 and all(0 < x < 550 and band < y < 700 for x, y in receipt)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps
-from pypdf import PdfReader, PdfWriter
+from pypdf import PageObject, PdfReader, PdfWriter, Transformation
 from pypdf.errors import PdfReadError
 from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4, landscape
@@ -73,6 +73,8 @@ HEADING = 11.0
 TEXT = 9.0
 SMALL = 7.5
 LEADING = 1.35
+#: the foot of a PDF receipt's page kept for its caption and the pack's page number
+STAMP_BAND = FOOTER + 2 * SMALL * LEADING + 4
 
 
 class PackError(Exception):
@@ -463,6 +465,42 @@ def _photo_page(canvas: Canvas, data: bytes, size: tuple[int, int], caption: str
     )
 
 
+def _receipt_size(page: PageObject) -> tuple[float, float]:
+    """The size a PDF receipt's page is seen at: its crop box, turned by its /Rotate."""
+    box = page.cropbox
+    width, height = float(box.width), float(box.height)
+    return (height, width) if page.rotation % 180 else (width, height)
+
+
+def _stamp_page(canvas: Canvas, size: tuple[float, float], caption: str) -> None:
+    """What is laid over a page of a PDF receipt: the caption a photo page has (which document,
+    which line), in a band at the foot kept clear by shrinking the receipt (_framed)."""
+    canvas.setPageSize(size)
+    lines = wrap(caption, BOLD, SMALL, size[0] - 2 * MARGIN)[:1]
+    canvas.setFillColor(INK)
+    canvas.setFont(BOLD, SMALL)
+    canvas.drawString(MARGIN, FOOTER + SMALL * LEADING + 1, lines[0])
+
+
+def _framed(receipt: PageObject, stamp: PageObject) -> PageObject:
+    """A receipt's page upright on a page of the size it is seen at, shrunk just enough to
+    leave the foot band to `stamp`: nothing of the receipt is covered or cut."""
+    width, height = _receipt_size(receipt)
+    box = receipt.cropbox
+    turn = receipt.rotation % 360
+    # move the crop box to the origin, then undo /Rotate (clockwise) and bring it back in view
+    upright = Transformation().translate(-float(box.left), -float(box.bottom)).rotate(-turn)
+    upright = upright.translate(
+        *{0: (0, 0), 90: (0, width), 180: (width, height)}.get(turn, (height, 0))
+    )
+    scale = (height - STAMP_BAND) / height
+    placed = upright.scale(scale).translate(width * (1 - scale) / 2, STAMP_BAND)
+    page = PageObject.create_blank_page(width=width, height=height)
+    page.merge_transformed_page(receipt, placed)
+    page.merge_page(stamp)
+    return page
+
+
 def _footer(canvas: Canvas, text: str, number: int, total: int) -> None:
     page_width, _ = canvas._pagesize  # type: ignore[attr-defined]
     canvas.setFont(REGULAR, SMALL)
@@ -542,6 +580,13 @@ def _own_pages(plan: _Plan, step: Step) -> tuple[bytes, list[_Part]]:
             _photo_page(canvas, data, size, clean(caption))
             _footer(canvas, footer, part.first, total)
             canvas.showPage()
+    for index, part in enumerate(parts[3:]):
+        reader = plan.readers.get(index)
+        for offset, page in enumerate(reader.pages if reader is not None else ()):
+            caption = f"Document {index + 4} · {part.name} · supports {part.supports}"
+            _stamp_page(canvas, _receipt_size(page), clean(caption))
+            _footer(canvas, footer, part.first + offset, total)
+            canvas.showPage()
     canvas.save()
     return buffer.getvalue(), parts
 
@@ -561,21 +606,19 @@ def _merge(plan: _Plan, own: bytes, parts: Sequence[_Part]) -> bytes:
     bookmark for each part so a reader's side panel lists them too."""
     writer = PdfWriter()
     ours = PdfReader(io.BytesIO(own))
-    own_index = 0
-    sources: list[tuple[PdfReader, range]] = [(plan.invoice, range(len(plan.invoice.pages)))]
+    for page in plan.invoice.pages:
+        writer.add_page(page)
     own_count = parts[1].pages + parts[2].pages
-    sources.append((ours, range(0, own_count)))
-    own_index = own_count
+    for page in ours.pages[:own_count]:
+        writer.add_page(page)
+    photo_pages = iter(ours.pages[own_count : own_count + len(plan.photos)])
+    stamps = iter(ours.pages[own_count + len(plan.photos) :])
     for index in range(len(plan.files)):
         if index in plan.readers:
-            reader = plan.readers[index]
-            sources.append((reader, range(len(reader.pages))))
+            for page in plan.readers[index].pages:
+                writer.add_page(_framed(page, next(stamps)))
         else:
-            sources.append((ours, range(own_index, own_index + 1)))
-            own_index += 1
-    for reader, pages in sources:
-        for page in pages:
-            writer.add_page(reader.pages[page])
+            writer.add_page(next(photo_pages))
     bookmarks = [parts[0], parts[1], parts[2], *parts[3:]]
     for part in bookmarks:
         writer.add_outline_item(title=clean(part.name), page_number=part.first - 1)
