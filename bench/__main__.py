@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import invoice_documents
+from bench import claim_pack, invoice_documents
 
-BENCHMARKS = {"invoices": invoice_documents.main}
+BENCHMARKS = {"invoices": invoice_documents.main, "packs": claim_pack.main}
 
 
 def main(argv: list[str]) -> int:

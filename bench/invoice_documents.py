@@ -228,10 +228,10 @@ def verdicts(results: dict[tuple[str, int], dict | None]) -> list[str]:
     return [f"- {'met' if ok else 'MISSED'}: {label}" for label, ok in checks]
 
 
-def write_results(section: str) -> None:
-    """Replace this benchmark's section of RESULTS.md, keeping every other section."""
+def write_results(section: str, heading: str = HEADING) -> None:
+    """Replace a benchmark's section of RESULTS.md, keeping every other section."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
     if pattern.search(text):
         text = pattern.sub(lambda _: section, text, count=1)
     else:
