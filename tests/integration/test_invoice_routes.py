@@ -42,6 +42,27 @@ def invoice_count() -> int:
     return db.session.scalar(select(func.count(Invoice.id)))
 
 
+def test_invoice_the_icb_from_an_incident_opens_with_that_incident_chosen(
+    as_manager: FlaskClient, world: World
+) -> None:
+    """The incident page's "Invoice the ICB" link opens the new-invoice page with that incident
+    ticked and no other; an id that is not one of the practice's uninvoiced incidents ticks
+    nothing."""
+    incident, _lines = costed(world)
+    other = make_incident(db.session, world.practice_a, title="Docman down")
+    make_expense_line(db.session, other)
+    foreign, _ = costed(world, world.practice_b)
+    db.session.commit()
+    link = f'href="/invoices/new?incident={incident.id}"'
+    assert link in as_manager.get(f"/incidents/{incident.id}").data.decode()
+    page = as_manager.get(f"/invoices/new?incident={incident.id}").data.decode()
+    ticked = re.findall(r'name="incident_ids" type="checkbox" value="(\d+)" checked', page)
+    assert ticked == [str(incident.id)]
+    for asked in (str(foreign.id), "99999999999", "x"):
+        page = as_manager.get(f"/invoices/new?incident={asked}").data.decode()
+        assert "Docman down" in page and " checked" not in page
+
+
 def test_build_preview_and_issue_an_invoice(as_manager: FlaskClient, world: World) -> None:
     incident, lines = costed(world)
     page = as_manager.get("/invoices/new").data.decode()

@@ -51,6 +51,7 @@ from tracker.services import (
 )
 from tracker.services.dates import today_in_london
 from tracker.services.errors import DomainError, Invalid
+from tracker.services.text import parse_id
 from tracker.view_helpers import query_page, send_download, show_domain_error
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
@@ -178,6 +179,9 @@ def new() -> str | Response:
     form = NewInvoiceForm()
     form.incident_ids.choices = [(incident.id, incident.title) for incident, _ in incidents]
     form.cost_line_ids.choices = [(line.id, line.description) for line in lines]
+    if request.method == "GET":  # "Invoice the ICB" on an incident's page: that incident chosen
+        asked = parse_id(request.args.get("incident"))
+        form.incident_ids.data = [i.id for i, _ in incidents if i.id == asked]
     if form.validate_on_submit():
         chosen = set(form.cost_line_ids.data or [])
         picked_incidents = set(form.incident_ids.data or [])
