@@ -53,11 +53,22 @@ class Defaults:
     MAIL_SENDER: str | None = None
     #: Seconds to wait for the mail server before giving up with a message.
     MAIL_TIMEOUT = 30
+    #: The sales account code the CSV exports for Xero give each line (AccountCode): 200 is
+    #: "Sales" in Xero's demo chart of accounts. Set TRACKER_ACCOUNTS_SALES_CODE to the code
+    #: of the income account the practice books NHS claims to, exactly as its chart shows it.
+    ACCOUNTS_SALES_CODE = "200"
 
 
 #: Settings that are text whatever they look like: a password of digits ("0123") or a
-#: username "yes" must reach the mail server as typed, not as a number or a boolean.
-TEXT_SETTINGS = ("MAIL_SERVER", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_SENDER")
+#: username "yes" must reach the mail server as typed, not as a number or a boolean; an
+#: account code "0200" must reach Xero with its zero.
+TEXT_SETTINGS = (
+    "MAIL_SERVER",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_SENDER",
+    "ACCOUNTS_SALES_CODE",
+)
 
 
 def _coerce(value: str) -> Any:

@@ -55,7 +55,17 @@ ROLES = (
 SKIPPED_POSTS = frozenset({"auth.logout"})
 #: Tables a refused request may still write: a failed sign-in is counted for throttling.
 WRITTEN_WHEN_REFUSED = {"auth.login": frozenset({"login_attempt"})}
-DOWNLOADS = (".pdf", ".xlsx", ".zip")
+DOWNLOADS = (".pdf", ".xlsx", ".zip", ".csv")
+#: The downloads that take the register's filters.
+REGISTER_DOWNLOADS = (
+    "invoices.register_xlsx",
+    "invoices.register_zip",
+    "invoices.register_xero",
+    "invoices.register_xero_credit_notes",
+    "invoices.register_quickbooks",
+    "invoices.register_quickbooks_credit_notes",
+    "invoices.register_lines",
+)
 
 
 # --- what the pages offer ---------------------------------------------------------------
@@ -197,7 +207,7 @@ def discover(app: Flask, client: FlaskClient, email: str | None) -> list[Target]
     gets += [
         Target("GET", url, endpoint, query)
         for endpoint, url, methods in routes
-        if endpoint in ("invoices.register_xlsx", "invoices.register_zip")
+        if endpoint in REGISTER_DOWNLOADS
     ]
     return [*posts.values(), *gets]
 
@@ -452,6 +462,7 @@ HUGE_QUERIES = (
     ("finance@example.org", f"/invoices?page={HUGE}"),
     ("finance@example.org", f"/invoices?icb={HUGE}&practice={HUGE}"),
     ("finance@example.org", f"/invoices/register.xlsx?icb={HUGE}"),
+    ("finance@example.org", f"/invoices/register-lines.csv?icb={HUGE}&practice={HUGE}"),
     ("reviewer@example.org", f"/review?page={HUGE}"),
     ("reviewer@example.org", f"/review?outage_event_id={HUGE}&practice_id={HUGE}"),
 )

@@ -27,6 +27,8 @@ from tracker.access import (
     practice_ids_for,
     roles_required,
 )
+from tracker.documents import accounts_csv
+from tracker.documents.accounts_csv import ExportDocument
 from tracker.documents.data import InvoiceDocument
 from tracker.extensions import db_session
 from tracker.invoices.forms import (
@@ -38,8 +40,17 @@ from tracker.invoices.forms import (
     RegisterFilterForm,
     SendForm,
 )
-from tracker.models import PRACTICE_ROLES, Invoice, InvoiceStatus, Practice, Role, SendOutcome
+from tracker.models import (
+    PRACTICE_ROLES,
+    DocumentKind,
+    Invoice,
+    InvoiceStatus,
+    Practice,
+    Role,
+    SendOutcome,
+)
 from tracker.services import (
+    accounts_export,
     capacity,
     claim_pack,
     cost_lines,
@@ -58,6 +69,7 @@ bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 
 FINANCE_ROLES = frozenset({Role.FINANCE})
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MIME = "text/csv"
 
 
 def _require(invoice: Invoice, roles: frozenset[Role] = PRACTICE_ROLES) -> None:
@@ -120,22 +132,24 @@ def index() -> str:
     )
 
 
-@bp.route("/register.xlsx")
-@roles_required(*FINANCE_ROLES)
-def register_xlsx() -> Response:
-    """The filtered register as a workbook: a bulk export, so for finance only, and only of
-    the practices where the user is finance (PRODUCT.md, users and roles)."""
-    from tracker.documents.xlsx import build_register_xlsx
-
-    today = today_in_london()
+def _register_issued(today: date) -> list[Invoice]:
+    """The issued invoices and credit notes (no drafts) of the register as filtered in the
+    query string, over the practices where the user is finance: what every bulk export of
+    the register holds (PRODUCT.md, users and roles)."""
     result = register.register(
         db_session(), _register_filter(RegisterFilterForm(request.args), FINANCE_ROLES), today
     )
-    rows = [
-        register.register_row(invoice, today)
-        for invoice in result.invoices
-        if invoice.status != InvoiceStatus.DRAFT
-    ]
+    return [invoice for invoice in result.invoices if invoice.status != InvoiceStatus.DRAFT]
+
+
+@bp.route("/register.xlsx")
+@roles_required(*FINANCE_ROLES)
+def register_xlsx() -> Response:
+    """The filtered register as a workbook: a bulk export, so for finance only."""
+    from tracker.documents.xlsx import build_register_xlsx
+
+    today = today_in_london()
+    rows = [register.register_row(invoice, today) for invoice in _register_issued(today)]
     return send_download(
         build_register_xlsx(rows),
         mimetype=XLSX_MIME,
@@ -149,20 +163,102 @@ def register_zip() -> Response:
     """The PDFs of every issued invoice and credit note in the filtered register: a bulk
     export, for finance only, of the practices where the user is finance."""
     today = today_in_london()
-    result = register.register(
-        db_session(), _register_filter(RegisterFilterForm(request.args), FINANCE_ROLES), today
-    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for invoice in result.invoices:
-            if invoice.status == InvoiceStatus.DRAFT:
-                continue
+        for invoice in _register_issued(today):
             archive.writestr(f"{invoice.number}.pdf", _pdf_bytes(invoice, today))
     return send_download(
         buffer.getvalue(),
         mimetype="application/zip",
         filename=f"invoices-{today.isoformat()}.zip",
     )
+
+
+# --- CSV for the practice's accounts -----------------------------------------------------
+
+
+def _accounts_csv(layout: str, entries: list[ExportDocument], credit_notes: bool) -> bytes:
+    """The documents in an accounts layout (documents.accounts_csv): "xero", "quickbooks",
+    or "lines" (invoices and credit notes together)."""
+    documents = [entry.document for entry in entries]
+    if layout == "xero":
+        code = str(current_app.config["ACCOUNTS_SALES_CODE"])
+        return accounts_csv.xero_csv(documents, account_code=code, credit_notes=credit_notes)
+    if layout == "quickbooks":
+        return accounts_csv.quickbooks_csv(documents, credit_notes=credit_notes)
+    return accounts_csv.lines_csv(entries)
+
+
+def _register_csv(layout: str, kind: DocumentKind | None) -> Response:
+    """The filtered register's invoices (or credit notes, which each importer takes in an
+    import of its own) in an accounts layout; `kind` None: both, for the plain lines."""
+    today = today_in_london()
+    entries = accounts_export.export_documents(_register_issued(today), today, kind=kind)
+    what = {None: "lines", DocumentKind.INVOICE: "invoices"}.get(kind, "credit-notes")
+    suffix = "" if layout == "lines" else f"-{layout}"
+    return send_download(
+        _accounts_csv(layout, entries, kind == DocumentKind.CREDIT_NOTE),
+        mimetype=CSV_MIME,
+        filename=f"{what}{suffix}-{today.isoformat()}.csv",
+    )
+
+
+@bp.route("/register-xero.csv")
+@roles_required(*FINANCE_ROLES)
+def register_xero() -> Response:
+    return _register_csv("xero", DocumentKind.INVOICE)
+
+
+@bp.route("/register-xero-credit-notes.csv")
+@roles_required(*FINANCE_ROLES)
+def register_xero_credit_notes() -> Response:
+    return _register_csv("xero", DocumentKind.CREDIT_NOTE)
+
+
+@bp.route("/register-quickbooks.csv")
+@roles_required(*FINANCE_ROLES)
+def register_quickbooks() -> Response:
+    return _register_csv("quickbooks", DocumentKind.INVOICE)
+
+
+@bp.route("/register-quickbooks-credit-notes.csv")
+@roles_required(*FINANCE_ROLES)
+def register_quickbooks_credit_notes() -> Response:
+    return _register_csv("quickbooks", DocumentKind.CREDIT_NOTE)
+
+
+@bp.route("/register-lines.csv")
+@roles_required(*FINANCE_ROLES)
+def register_lines() -> Response:
+    return _register_csv("lines", None)
+
+
+def _invoice_csv(invoice_id: int, layout: str) -> Response:
+    """One issued invoice or credit note in an accounts layout (a credit note in the layout's
+    credit-note import), for whoever may download its PDF; a draft is refused with why."""
+    invoice = invoice_or_404(invoice_id, reviewers=True)
+    entry = accounts_export.export_document(invoice, today_in_london())
+    credit_note = invoice.kind == DocumentKind.CREDIT_NOTE
+    return send_download(
+        _accounts_csv(layout, [entry], credit_note),
+        mimetype=CSV_MIME,
+        filename=f"{invoice.number}-{layout}.csv",
+    )
+
+
+@bp.route("/<int:invoice_id>/xero.csv")
+def xero_csv(invoice_id: int) -> Response:
+    return _invoice_csv(invoice_id, "xero")
+
+
+@bp.route("/<int:invoice_id>/quickbooks.csv")
+def quickbooks_csv(invoice_id: int) -> Response:
+    return _invoice_csv(invoice_id, "quickbooks")
+
+
+@bp.route("/<int:invoice_id>/lines.csv")
+def lines_csv(invoice_id: int) -> Response:
+    return _invoice_csv(invoice_id, "lines")
 
 
 # --- building and issuing ----------------------------------------------------------------
