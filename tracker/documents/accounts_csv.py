@@ -122,13 +122,9 @@ XERO_NO_VAT = "No VAT"
 
 # --- QuickBooks Online ---------------------------------------------------------------------
 
-#: The headings of Intuit's sample invoice file for a UK company (with VAT columns).
-QUICKBOOKS_INVOICE_COLUMNS = (
-    "InvoiceNo",
-    "Customer",
-    "InvoiceDate",
-    "DueDate",
-    "Terms",
+#: The line columns of Intuit's sample invoice file for a UK company (with VAT columns),
+#: which the credit-note file shares.
+QUICKBOOKS_LINE_COLUMNS = (
     "Location",
     "Memo",
     "Item(Product/Service)",
@@ -141,22 +137,21 @@ QUICKBOOKS_INVOICE_COLUMNS = (
     "Currency",
     "Service Date",
 )
+#: The headings of Intuit's sample invoice file.
+QUICKBOOKS_INVOICE_COLUMNS = (
+    "InvoiceNo",
+    "Customer",
+    "InvoiceDate",
+    "DueDate",
+    "Terms",
+    *QUICKBOOKS_LINE_COLUMNS,
+)
 #: The credit-note import maps its columns by hand; these name each for what it holds.
 QUICKBOOKS_CREDIT_NOTE_COLUMNS = (
     "CreditNoteNo",
     "Customer",
     "CreditNoteDate",
-    "Location",
-    "Memo",
-    "Item(Product/Service)",
-    "ItemDescription",
-    "ItemQuantity",
-    "ItemRate",
-    "ItemAmount",
-    "ItemTaxCode",
-    "ItemTaxAmount",
-    "Currency",
-    "Service Date",
+    *QUICKBOOKS_LINE_COLUMNS,
 )
 #: QuickBooks Online's UK VAT codes by name; the import's last mapping step matches them to
 #: the company's own.
