@@ -57,6 +57,8 @@ DEMO_PRACTICES = (
         "bank_sort_code": "30-94-57",
         "bank_account_number": "12345678",
         "remittance_email": "riverside.finance@nhs.net",
+        "endpoint_scheme": "0088",
+        "endpoint_id": "5099999000011",
     },
     {
         "ods_code": "Y09902",
@@ -69,6 +71,8 @@ DEMO_PRACTICES = (
         "bank_sort_code": "20-00-00",
         "bank_account_number": "87654321",
         "remittance_email": "canalstreet.accounts@nhs.net",
+        "endpoint_scheme": "0088",
+        "endpoint_id": "5099999000028",
     },
 )
 
@@ -86,6 +90,10 @@ def seed_directory(session: Session) -> tuple[Icb, list[Practice]]:
     assert icb is not None, "the ICB directory must contain QMJ"
     icb.payables_code = icb.payables_code or "M105"
     icb.invoice_email = icb.invoice_email or "nclicb.accountspayable@nhs.net"
+    # Peppol electronic addresses: fake GS1 GLNs (prefix 50, the UK's) with valid check
+    # digits, so the demo's e-invoices pass Peppol's GLN rule (PEPPOL-COMMON-R040)
+    if not icb.endpoint_id:
+        icb.endpoint_scheme, icb.endpoint_id = "0088", "5099999000103"
     practices = []
     for details in DEMO_PRACTICES:
         practice = session.scalar(select(Practice).where(Practice.ods_code == details["ods_code"]))

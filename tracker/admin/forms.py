@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Optional, Regexp, ValidationError
@@ -16,6 +17,7 @@ from tracker.forms import (
 from tracker.models import ROLE_LABELS_CHOICES, Icb, Practice, User, is_valid_practice_code
 from tracker.models.directory import ICB_ODS_PATTERN
 from tracker.services.accounts import MAX_PASSWORD_LENGTH, password_problem
+from tracker.services.peppol import SCHEMES, endpoint_problem, normalise_endpoint
 
 SORT_CODE = re.compile(r"^\d{2}-?\d{2}-?\d{2}$")
 
@@ -79,7 +81,35 @@ def validate_ods_code(_form: AppForm, field: StringField) -> None:
 MAX_ADDRESS = 500
 
 
-class PracticeDetailsForm(AppForm):
+class EndpointFields(AppForm):
+    """The Peppol electronic address an e-invoice is delivered to (EN 16931 BT-34 for a
+    practice, BT-49 for an ICB): a scheme and an identifier, both or neither, checked by
+    services.peppol (a GLN's GS1 check digit, a VAT number's form)."""
+
+    endpoint_scheme = SelectField(
+        "Peppol endpoint scheme",
+        choices=[("", "None yet"), *SCHEMES],
+        default="",
+        validate_choice=True,
+    )
+    endpoint_id = StringField(
+        "Peppol endpoint identifier", filters=[normalise_endpoint], validators=[Optional()]
+    )
+
+    def validate_endpoint_id(self, field: StringField) -> None:
+        problem = endpoint_problem(self.endpoint_scheme.data or None, field.data)
+        if problem:
+            raise ValidationError(problem)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The form's values, a scheme left as "None yet" stored as none."""
+        values: dict[str, Any] = dict(super().data)
+        values["endpoint_scheme"] = values.get("endpoint_scheme") or None
+        return values
+
+
+class PracticeDetailsForm(EndpointFields):
     """What a practice's own staff may edit."""
 
     model = Practice
@@ -173,7 +203,7 @@ class PracticeForm(PracticeDetailsForm):
     active = BooleanField("Practice active", default=True)
 
 
-class IcbForm(AppForm):
+class IcbForm(EndpointFields):
     model = Icb
     limits = {"invoice_address": MAX_ADDRESS}
     nouns = {"name": "Name"}

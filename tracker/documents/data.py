@@ -26,6 +26,10 @@ class Party:
     email: str | None = None
     phone: str | None = None
     vat_number: str | None = None
+    #: Peppol electronic address (EN 16931 BT-34 / BT-49): EAS scheme code and identifier,
+    #: the party's current setting (a routing address, not a printed detail)
+    endpoint_scheme: str | None = None
+    endpoint_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,18 +93,26 @@ class DocumentLine:
         return f"{presentation.quantity_figure(self.quantity, self.unit)} {self.unit_text}"
 
     @property
+    def vat_percent(self) -> Decimal | None:
+        """The rate the line's VAT was charged at; None when no VAT is charged. An expense
+        records the VAT on its receipt, not a rate: its rate is the VAT over the net, to a
+        tenth of a percent."""
+        if not self.vat:
+            return None
+        if self.vat_rate is not None:
+            return self.vat_rate
+        if not self.net:
+            return None
+        return (self.vat * 100 / self.net).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+    @property
     def vat_rate_text(self) -> str:
         """The line's VAT rate as a VAT invoice must show it per item: "20%", or "No VAT"
-        when none is charged. An expense records the VAT on its receipt, not a rate: its
-        rate is the VAT over the net, to a tenth of a percent."""
+        when none is charged (see vat_percent)."""
         if not self.vat:
             return "No VAT"
-        if self.vat_rate is not None:
-            return presentation.format_percent(self.vat_rate)
-        if not self.net:
-            return ""
-        rate = (self.vat * 100 / self.net).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-        return presentation.format_percent(rate)
+        rate = self.vat_percent
+        return "" if rate is None else presentation.format_percent(rate)
 
     @property
     def evidence_text(self) -> str:

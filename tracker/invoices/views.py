@@ -30,6 +30,7 @@ from tracker.access import (
 from tracker.documents import accounts_csv
 from tracker.documents.accounts_csv import ExportDocument
 from tracker.documents.data import InvoiceDocument
+from tracker.documents.ubl import build_ubl, missing_endpoints, ubl_file_name
 from tracker.extensions import db_session
 from tracker.invoices.forms import (
     CreditForm,
@@ -347,6 +348,7 @@ def _render_detail(
         is_finance=may_act_for_practice(invoice.practice_id, FINANCE_ROLES),
         credit_note=credit_note,
         sends=mailing.sends_of(db_session(), invoice.id) if not is_draft else [],
+        missing_endpoints=missing_endpoints(document),
         today=today,
     )
     return html, status
@@ -528,6 +530,22 @@ def xlsx(invoice_id: int) -> Response:
         build_invoice_xlsx(_document(invoice, today_in_london())),
         mimetype=XLSX_MIME,
         filename=f"{_file_stem(invoice)}.xlsx",
+    )
+
+
+@bp.route("/<int:invoice_id>.xml")
+def ubl_xml(invoice_id: int) -> Response:
+    """The e-invoice (Peppol BIS Billing 3.0 UBL) of an issued invoice or credit note, for
+    whoever may download its PDF. A draft has no number yet, so no e-invoice: its page
+    says so. The app does not validate the XML here (the tests do, against the official
+    rules): the builder only writes what those rules accept."""
+    invoice = invoice_or_404(invoice_id, reviewers=True)
+    if invoice.status == InvoiceStatus.DRAFT:
+        flash("A draft has no e-invoice: issue it first, then download its e-invoice.", "error")
+        return redirect(url_for("invoices.detail", invoice_id=invoice.id))
+    document = _document(invoice, today_in_london())
+    return send_download(
+        build_ubl(document), mimetype="application/xml", filename=ubl_file_name(document)
     )
 
 

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+
+from sqlalchemy.orm import object_session
 
 from tracker.documents.data import DocumentLine, InvoiceDocument, Party, PaymentDetails
 from tracker.models import (
     COST_KIND_LABELS,
     CostKind,
     DocumentKind,
+    Icb,
     Invoice,
     InvoiceLine,
     InvoiceStatus,
+    Practice,
 )
 from tracker.presentation import format_money
 from tracker.services import invoicing
@@ -92,6 +97,20 @@ def _party(snapshot: dict[str, object]) -> Party:
     )
 
 
+def _with_endpoint(party: Party, holder: Practice | Icb | None) -> Party:
+    """The party with its Peppol electronic address as currently set: an address to deliver
+    to, so a corrected GLN applies to invoices issued before the correction too."""
+    if holder is None:
+        return party
+    return replace(party, endpoint_scheme=holder.endpoint_scheme, endpoint_id=holder.endpoint_id)
+
+
+def _invoice_icb(invoice: Invoice) -> Icb | None:
+    """The ICB the invoice was addressed to (a practice may have moved ICB since)."""
+    session = object_session(invoice)
+    return session.get(Icb, invoice.icb_id) if session is not None else invoice.practice.icb
+
+
 def invoice_document(
     invoice: Invoice, today: date, evidence: Mapping[str, object] | None = None
 ) -> InvoiceDocument:
@@ -142,8 +161,8 @@ def invoice_document(
         supply_from=invoice.supply_from,
         supply_to=invoice.supply_to,
         po_reference=invoice.po_reference,
-        supplier=_party(supplier),
-        customer=_party(customer),
+        supplier=_with_endpoint(_party(supplier), invoice.practice),
+        customer=_with_endpoint(_party(customer), _invoice_icb(invoice)),
         lines=lines,
         net_total=invoice.net_total,
         vat_total=invoice.vat_total,
