@@ -17,7 +17,7 @@ from tracker.forms import (
 from tracker.models import ROLE_LABELS_CHOICES, Icb, Practice, User, is_valid_practice_code
 from tracker.models.directory import ICB_ODS_PATTERN
 from tracker.services.accounts import MAX_PASSWORD_LENGTH, password_problem
-from tracker.services.peppol import SCHEMES, endpoint_problem, normalise_endpoint
+from tracker.services.peppol import SCHEME_CODES, SCHEMES, endpoint_problem, normalise_endpoint
 
 SORT_CODE = re.compile(r"^\d{2}-?\d{2}-?\d{2}$")
 
@@ -90,13 +90,20 @@ class EndpointFields(AppForm):
         "Peppol endpoint scheme",
         choices=[("", "None yet"), *SCHEMES],
         default="",
-        validate_choice=True,
+        # a party with no scheme yet holds None, not "": the check is validate_endpoint_id's
+        validate_choice=False,
     )
     endpoint_id = StringField(
         "Peppol endpoint identifier", filters=[normalise_endpoint], validators=[Optional()]
     )
 
+    def validate_endpoint_scheme(self, field: SelectField) -> None:
+        if field.data and field.data not in SCHEME_CODES:
+            raise ValidationError("Choose one of the schemes listed")
+
     def validate_endpoint_id(self, field: StringField) -> None:
+        if self.endpoint_scheme.data and self.endpoint_scheme.data not in SCHEME_CODES:
+            return  # said beside the scheme
         problem = endpoint_problem(self.endpoint_scheme.data or None, field.data)
         if problem:
             raise ValidationError(problem)
