@@ -81,6 +81,16 @@ def create_schema(app: Flask) -> None:
         upgrade()
 
 
+def demo_schema_app(database_url: str, instance: Path) -> Flask:
+    """An app on `database_url` with the migrated schema and the demo data, as a migration's
+    down-and-up test starts from."""
+    app = build_app(database_url, instance)
+    create_schema(app)
+    result = app.test_cli_runner().invoke(args=["seed-demo", "--password", PASSWORD])
+    assert result.exit_code == 0, result.output
+    return app
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def app(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory

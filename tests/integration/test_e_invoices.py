@@ -8,11 +8,12 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from flask.testing import FlaskClient
 from lxml import etree
 from sqlalchemy import inspect, select, text
 
-from tests.conftest import PASSWORD, build_app, create_schema, login
+from tests.conftest import demo_schema_app, login
 from tests.factories import (
     World,
     make_appointments_line,
@@ -182,19 +183,32 @@ def practice_settings(**changes: str) -> dict[str, str]:
     return data
 
 
-def test_practice_settings_keep_a_valid_endpoint_and_refuse_a_wrong_gln(
-    as_manager: FlaskClient, world: World
+@pytest.mark.parametrize(
+    ("scheme", "identifier", "field", "message"),
+    [
+        ("0088", "5099999000012", "endpoint_id", "13 digits ending in the GS1 check digit"),
+        ("9932", "123456789", "endpoint_id", "Enter a UK VAT number"),
+        ("", "5099999000011", "endpoint_id", "Choose the scheme this identifier belongs to"),
+        ("0192", "123456785", "endpoint_scheme", "Choose one of the schemes listed"),
+    ],
+)
+def test_a_wrong_endpoint_is_refused_beside_its_field_and_nothing_is_saved(
+    as_manager: FlaskClient, world: World, scheme: str, identifier: str, field: str, message: str
 ) -> None:
     response = as_manager.post(
         "/practice/settings",
-        data=practice_settings(endpoint_scheme="0088", endpoint_id="5099999000012"),
+        data=practice_settings(endpoint_scheme=scheme, endpoint_id=identifier),
     )
     page = response.data.decode()
-    assert response.status_code == 200 and 'id="endpoint_id-error"' in page
-    assert "13 digits ending in the GS1 check digit" in page
-    assert 'value="5099999000012"' in page
+    assert response.status_code == 200 and f'id="{field}-error"' in page and message in page
+    assert page.count('class="nhsuk-error-message"') == 1  # beside that field only
+    assert f'value="{identifier}"' in page
     db.session.expire_all()
-    assert db.session.get(Practice, world.practice_a.id).address != "2 New Road\nLondon\nN1 1AA"
+    practice = db.session.get(Practice, world.practice_a.id)
+    assert practice.address != "2 New Road\nLondon\nN1 1AA" and practice.endpoint_id is None
+
+
+def test_practice_settings_keep_a_valid_endpoint(as_manager: FlaskClient, world: World) -> None:
     response = as_manager.post(
         "/practice/settings",
         data=practice_settings(endpoint_scheme="0088", endpoint_id="5099 9990 0001 1"),
@@ -233,9 +247,7 @@ def test_migration_0007_adds_the_endpoints_and_back(
     are back, empty."""
     from flask_migrate import downgrade, upgrade
 
-    app = build_app(empty_database, tmp_path)
-    create_schema(app)
-    assert app.test_cli_runner().invoke(args=["seed-demo", "--password", PASSWORD]).exit_code == 0
+    app = demo_schema_app(empty_database, tmp_path)
     with app.app_context():
         practices = {p.ods_code: p.name for p in db.session.scalars(select(Practice))}
         icbs = {i.ods_code: i.name for i in db.session.scalars(select(Icb))}
@@ -261,15 +273,3 @@ def test_migration_0007_adds_the_endpoints_and_back(
         assert {i.endpoint_scheme for i in db.session.scalars(select(Icb))} == {None}
         db.session.remove()
         db.engine.dispose()
-
-
-def test_a_scheme_not_offered_is_refused_beside_the_scheme(
-    as_manager: FlaskClient, world: World
-) -> None:
-    response = as_manager.post(
-        "/practice/settings",
-        data=practice_settings(endpoint_scheme="0192", endpoint_id="123456785"),
-    )
-    page = response.data.decode()
-    assert response.status_code == 200 and 'id="endpoint_scheme-error"' in page
-    assert "Choose one of the schemes listed" in page and 'id="endpoint_id-error"' not in page

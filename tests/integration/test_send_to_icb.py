@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, inspect, select, text
 
-from tests.conftest import PASSWORD, build_app, create_schema, login
+from tests.conftest import build_app, demo_schema_app, login
 from tests.factories import World, make_expense_line, make_incident, make_issued_invoice
 from tests.integration.test_cost_kind_details import empty_database  # noqa: F401 (fixture)
 from tracker.extensions import db
@@ -369,9 +369,7 @@ def test_migration_0006_adds_the_lmc_address_and_the_send_log_and_back(
     are back, empty."""
     from flask_migrate import downgrade, upgrade
 
-    app = build_app(empty_database, tmp_path)
-    create_schema(app)
-    assert app.test_cli_runner().invoke(args=["seed-demo", "--password", PASSWORD]).exit_code == 0
+    app = demo_schema_app(empty_database, tmp_path)
     with app.app_context():
         db.session.execute(text("UPDATE practice SET lmc_email = 'lmc@example.org'"))
         db.session.commit()
