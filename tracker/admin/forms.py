@@ -86,6 +86,9 @@ class EndpointFields(AppForm):
     practice, BT-49 for an ICB): a scheme and an identifier, both or neither, checked by
     services.peppol (a GLN's GS1 check digit, a VAT number's form)."""
 
+    #: as long as the column allows (the same on practice and icb, migration 0007)
+    limits = {"endpoint_id": 50}
+
     endpoint_scheme = SelectField(
         "Peppol endpoint scheme",
         choices=[("", "None yet"), *SCHEMES],
@@ -120,7 +123,7 @@ class PracticeDetailsForm(EndpointFields):
     """What a practice's own staff may edit."""
 
     model = Practice
-    limits = {"address": MAX_ADDRESS}
+    limits = {**EndpointFields.limits, "address": MAX_ADDRESS}
     nouns = {"name": "Name"}
 
     address = TextAreaField(
@@ -212,7 +215,7 @@ class PracticeForm(PracticeDetailsForm):
 
 class IcbForm(EndpointFields):
     model = Icb
-    limits = {"invoice_address": MAX_ADDRESS}
+    limits = {**EndpointFields.limits, "invoice_address": MAX_ADDRESS}
     nouns = {"name": "Name"}
 
     ods_code = StringField(
