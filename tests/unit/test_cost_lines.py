@@ -352,3 +352,47 @@ def test_bad_expense_and_appointment_lines() -> None:
     problems = fields_of(line_problems(appointments, TODAY))
     assert "appointment_type" in problems
     assert "rebook_rate" in problems
+
+
+# --- hours from a start and a finish (the timesheet) --------------------------------------
+
+
+def test_hours_between_a_start_and_a_finish_are_to_the_minute_and_cross_midnight() -> None:
+    from datetime import time
+
+    from tracker.services.cost_lines import hours_between, worked_hours
+
+    assert hours_between(time(17, 30), time(20, 0)) == D("2.5")
+    assert hours_between(time(9, 0), time(13, 10)) == D("4.1667")
+    assert hours_between(time(22, 0), time(6, 30)) == D("8.5")
+    assert worked_hours(time(17, 30), time(20, 0), None) == (D("2.5"), [])
+    # hours win: what was paid, perhaps less a break, within the time between
+    assert worked_hours(time(17, 30), time(20, 0), D("2")) == (D("2"), [])
+    assert worked_hours(None, None, D("3")) == (D("3"), [])
+
+
+@pytest.mark.parametrize(
+    ("start", "finish", "hours", "field", "message"),
+    [
+        (None, None, None, "quantity", "Enter the hours, or the start and finish times"),
+        ((9, 0), None, None, "finish", "Enter the finish time, or the hours"),
+        (None, (9, 0), None, "start", "Enter the start time, or the hours"),
+        ((9, 0), (9, 0), None, "finish", "Finish must be a different time from the start"),
+        (
+            (17, 30),
+            (19, 0),
+            D("1.75"),
+            "quantity",
+            "Hours cannot be more than the 1 hour 30 minutes from start to finish",
+        ),
+    ],
+)
+def test_start_finish_and_hours_problems(start, finish, hours, field, message) -> None:
+    from datetime import time
+
+    from tracker.services.cost_lines import worked_hours
+
+    _, problems = worked_hours(
+        time(*start) if start else None, time(*finish) if finish else None, hours
+    )
+    assert [(p.field, p.message) for p in problems] == [(field, message)]

@@ -7,6 +7,7 @@ services.incidents and services.cost_lines, whose refusals are shown next to the
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
@@ -25,7 +26,8 @@ from wtforms import (
 from wtforms.validators import InputRequired, ValidationError
 from wtforms.widgets import TextInput
 
-from tracker.cost_kinds import KINDS, FieldSpec, FieldType, KindSpec
+from tracker.columns import FINISH, START, columns
+from tracker.cost_kinds import KINDS, CostKind, FieldSpec, FieldType, KindSpec
 from tracker.forms import AppForm, MultiCheckboxField, strip_filter, whole_id
 from tracker.models import SYSTEMS, Incident, OutageEvent
 from tracker.presentation import clock_minutes, clock_text, format_number
@@ -254,6 +256,46 @@ def line_form_class(spec: KindSpec) -> type[LineForm]:
 FORMS: dict[str, type[LineForm]] = {
     kind.value: line_form_class(spec) for kind, spec in KINDS.items()
 }
+
+
+def _optional(spec: FieldSpec) -> Field:
+    """A field of the specification that may be left blank (its blank is checked elsewhere)."""
+    return form_field(replace(spec, required=False))
+
+
+_STAFF = KINDS[CostKind.STAFF]
+_StaffForm = FORMS[CostKind.STAFF.value]
+
+
+class TimesheetRowForm(_StaffForm):  # type: ignore[misc, valid-type]
+    """One person's row of the timesheet page: the staff-time form's fields (so its checks
+    and messages), less the evidence, plus Start and Finish, from which the hours are worked
+    out when Hours is blank (services.cost_lines.worked_hours). Posted under a prefix per row
+    ("row-2-quantity") within the page's form, which holds the CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    evidence = None
+    start = UKTimeField("Start", "Enter the start time in the 24-hour clock, like 17:30")
+    finish = UKTimeField("Finish", "Enter the finish time in the 24-hour clock, like 20:00")
+    quantity = _optional(_STAFF.field_named("quantity"))
+    display_order = tuple(column.key for column in columns(CostKind.STAFF))
+
+    #: What someone typed for a person: a row with none of these is blank and left out
+    #: (the date, rate, basis and premium are filled in for every row).
+    typed_fields = ("staff_role", "description", START, FINISH, "quantity")
+
+    def is_blank(self) -> bool:
+        return not any(
+            str(value).strip()
+            for name in self.typed_fields
+            for value in (self[name].raw_data or ())
+        )
+
+
+class TimesheetForm(AppForm):
+    """The timesheet page: its CSRF token; the rows are TimesheetRowForms."""
 
 
 class EvidenceForm(AppForm):

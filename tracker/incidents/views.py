@@ -3,6 +3,7 @@ services.incidents, services.cost_lines and services.evidence."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import (
@@ -17,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from tracker.access import (
@@ -28,6 +30,7 @@ from tracker.access import (
     roles_required,
 )
 from tracker.charts import Bar, bar_chart
+from tracker.columns import columns
 from tracker.cost_kinds import CAPACITY_LOST
 from tracker.extensions import db, db_session
 from tracker.incidents.forms import (
@@ -37,6 +40,8 @@ from tracker.incidents.forms import (
     FilterForm,
     IncidentForm,
     LineForm,
+    TimesheetForm,
+    TimesheetRowForm,
     combine,
 )
 from tracker.models import (
@@ -49,10 +54,11 @@ from tracker.models import (
     Role,
     utcnow,
 )
-from tracker.presentation import duration_text, size_text
+from tracker.presentation import duration_text, format_money, size_text
 from tracker.services import capacity, cost_lines, evidence, incidents
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid
+from tracker.services.money import ZERO
 from tracker.services.rates import card_on
 from tracker.view_helpers import (
     query_page,
@@ -372,6 +378,136 @@ def new_line(incident_id: int, kind: str) -> str | Response:
     if kind not in FORMS:
         abort(404)
     return _save_line(incident, kind, None)
+
+
+# --- the timesheet: several staff-time lines at once ----------------------------------
+
+#: Empty rows the timesheet starts with, how many "Add more rows" adds, and the most it shows.
+TIMESHEET_ROWS = 5
+MAX_TIMESHEET_ROWS = 60
+_ROW_KEY = re.compile(r"^row-([0-9]{1,3})-(.+)$")
+
+
+def _row_count(text: str | None) -> int:
+    count = int(text) if text and text.isdigit() and len(text) < 4 else TIMESHEET_ROWS
+    return min(max(count, 1), MAX_TIMESHEET_ROWS)
+
+
+def _without_row(formdata: MultiDict[str, Any], removed: int) -> MultiDict[str, Any]:
+    """The posted rows less row `removed`, the rows after it moved up by one, as typed."""
+    kept: MultiDict[str, Any] = MultiDict()
+    for key, value in formdata.items(multi=True):
+        match = _ROW_KEY.match(key)
+        if match is None:
+            kept.add(key, value)
+            continue
+        number = int(match.group(1))
+        if number != removed:
+            kept.add(f"row-{number - 1 if number > removed else number}-{match.group(2)}", value)
+    return kept
+
+
+def _timesheet_rows(
+    formdata: MultiDict[str, Any] | None, count: int, posted: int, defaults: dict[str, Any]
+) -> list[TimesheetRowForm]:
+    """`count` rows: the first `posted` read from what was posted (kept as typed), the rest
+    new, with the rate card's figures and the incident's date."""
+    return [
+        TimesheetRowForm(formdata=formdata, prefix=f"row-{number}")
+        if formdata is not None and number <= posted
+        else TimesheetRowForm(formdata=None, prefix=f"row-{number}", data=defaults)
+        for number in range(1, count + 1)
+    ]
+
+
+def _timesheet_line(row: TimesheetRowForm) -> cost_lines.LineInput | None:
+    """A row's staff-time line, checked by the staff-time form's rules and the service's
+    (services.cost_lines), with its hours from Start and Finish when Hours is blank; the
+    problems are shown next to the row's boxes. None when the row has a problem."""
+    valid = row.validate()
+    hours, hour_problems = cost_lines.worked_hours(
+        row.start.data, row.finish.data, row.quantity.data
+    )
+    inp = cost_lines.line_input(CostKind.STAFF.value, {**row.data, "quantity": hours})
+    problems = [*hour_problems, *cost_lines.line_problems(inp, today_in_london())]
+    show_domain_errors(row, problems)
+    return inp if valid and not problems and not any(f.errors for f in row) else None
+
+
+@bp.route("/incidents/<int:incident_id>/timesheet", methods=["GET", "POST"])
+@practice_staff
+def timesheet(incident_id: int) -> str | Response:
+    """Several people's staff time at once, a row each. Adding and removing rows are posts
+    that show the page again with what was typed, so they work without JavaScript. Saving
+    checks every row that is not blank by the staff-time form's rules and saves nothing
+    unless all pass; the lines are then added in one transaction, each audited as adding
+    it alone would be (services.cost_lines.add_line)."""
+    incident = _incident_or_404(incident_id)
+    form = TimesheetForm()
+    choices = _rate_card_prefill(CostKind.STAFF.value, incident)
+    defaults = {
+        "line_date": _default_line_date(incident),
+        **{k: v for k, v in choices.values.items() if k != "staff_role"},
+    }
+    if request.method == "GET":
+        rows = _timesheet_rows(None, TIMESHEET_ROWS, 0, defaults)
+        return _render_timesheet(incident, form, rows, choices)
+    formdata: MultiDict[str, Any] = MultiDict(request.form)
+    posted = _row_count(request.form.get("rows"))
+    removed = request.form.get("remove", "")
+    if removed.isdigit() and 1 <= int(removed) <= posted:
+        formdata, posted = _without_row(formdata, int(removed)), posted - 1
+        rows = _timesheet_rows(formdata, max(posted, 1), posted, defaults)
+        return _render_timesheet(incident, form, rows, choices)
+    if request.form.get("action") == "add":
+        count = min(posted + TIMESHEET_ROWS, MAX_TIMESHEET_ROWS)
+        rows = _timesheet_rows(formdata, count, posted, defaults)
+        return _render_timesheet(incident, form, rows, choices)
+    rows = _timesheet_rows(formdata, posted, posted, defaults)
+    filled = [row for row in rows if not row.is_blank()]
+    if not filled:
+        form.form_errors.append("Enter at least one person's time")
+        return _render_timesheet(incident, form, rows, choices)
+    inputs = [_timesheet_line(row) for row in filled]
+    if any(inp is None for inp in inputs):
+        return _render_timesheet(incident, form, rows, choices)
+    saved: list[CostLine] = []
+    for row, inp in zip(filled, inputs, strict=True):
+        assert inp is not None
+        try:
+            saved += cost_lines.add_line(
+                db_session(), incident, current_user.id, inp, today_in_london()
+            )
+        except DomainError as error:  # checked above; the service has the last word
+            db_session().rollback()
+            show_domain_error(row, error)
+            return _render_timesheet(incident, form, rows, choices)
+    db_session().commit()
+    total = sum((line.total_amount for line in saved), ZERO)
+    count_text = f"{len(saved)} staff-time line{'' if len(saved) == 1 else 's'}"
+    flash(f"{count_text} added from the timesheet: {format_money(total)} in all.", "success")
+    for line in saved:
+        warning = cost_lines.date_warning(line.line_date, incident)
+        if warning:
+            flash(f"{line.description}: {warning}.", "warning")
+    return redirect(url_for("incidents.detail", incident_id=incident.id) + "#kind-staff")
+
+
+def _render_timesheet(
+    incident: Incident,
+    form: TimesheetForm,
+    rows: list[TimesheetRowForm],
+    choices: cost_lines.Prefill,
+) -> str:
+    return render_template(
+        "incidents/timesheet.html",
+        incident=incident,
+        form=form,
+        rows=rows,
+        columns=columns(CostKind.STAFF),
+        choices=choices,
+        add_rows=min(TIMESHEET_ROWS, MAX_TIMESHEET_ROWS - len(rows)),
+    )
 
 
 @bp.route("/incidents/<int:incident_id>/costs/<int:line_id>/edit", methods=["GET", "POST"])

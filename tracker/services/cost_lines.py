@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -39,9 +39,11 @@ from tracker.models import (
     table_of,
 )
 from tracker.presentation import (
+    duration_text,
     format_money,
     format_number,
     long_date,
+    minutes_to_hours,
     utc_to_london,
     whole_minutes,
 )
@@ -463,6 +465,46 @@ def _check(inp: LineInput, today: date, *, editing: bool = False) -> None:
     problems = line_problems(inp, today, editing=editing)
     if problems:
         raise problems[0]
+
+
+# --- hours from a start and a finish (the timesheet page; tracker.columns) ------------
+
+
+def _minutes_between(start: time, finish: time) -> int:
+    minutes = (finish.hour * 60 + finish.minute) - (start.hour * 60 + start.minute)
+    return minutes % (24 * 60)
+
+
+def hours_between(start: time, finish: time) -> Decimal:
+    """The hours from `start` to `finish`, to the minute (minutes_to_hours, the rule by which
+    h:mm is stored); a finish earlier than the start is the next morning (a night shift)."""
+    return minutes_to_hours(_minutes_between(start, finish))
+
+
+def worked_hours(
+    start: time | None, finish: time | None, hours: Decimal | None
+) -> tuple[Decimal | None, list[Invalid]]:
+    """The hours of a staff-time line given as Start and Finish, or as Hours (the rule of
+    tracker.columns): Hours wins when both are given, as it is what was paid and may leave
+    out a break, so it may not be more than the time between them; without Hours, both
+    times are needed. Returns the hours (None when unknown) and the problems, each naming
+    its field ("start", "finish" or "quantity")."""
+    if start is not None and finish is not None and start == finish:
+        return hours, [Invalid("Finish must be a different time from the start", "finish")]
+    if hours is not None:
+        if start is not None and finish is not None and hours > hours_between(start, finish):
+            span = duration_text(timedelta(minutes=_minutes_between(start, finish)))
+            return hours, [
+                Invalid(f"Hours cannot be more than the {span} from start to finish", "quantity")
+            ]
+        return hours, []
+    if start is None and finish is None:
+        return None, [Invalid("Enter the hours, or the start and finish times", "quantity")]
+    if start is None:
+        return None, [Invalid("Enter the start time, or the hours", "start")]
+    if finish is None:
+        return None, [Invalid("Enter the finish time, or the hours", "finish")]
+    return hours_between(start, finish), []
 
 
 # --- dates a reviewer would query --------------------------------------------------------
