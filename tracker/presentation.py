@@ -157,6 +157,14 @@ def london_datetime(utc: datetime | None) -> str:
     return f"{long_date(local)} at {short_time(local)}"
 
 
+def period_text(starts_utc: datetime, ends_utc: datetime | None) -> str:
+    """When something ran, in London time: "19 July 2024 at 7:10am to 20 July 2024 at
+    1:00pm", or "from 19 July 2024 at 7:10am, not yet ended"."""
+    if ends_utc is None:
+        return f"from {london_datetime(starts_utc)}, not yet ended"
+    return f"{london_datetime(starts_utc)} to {london_datetime(ends_utc)}"
+
+
 def duration_text(delta: timedelta) -> str:
     """1 day 4 hours 30 minutes, for elapsed (not wall-clock) time."""
     minutes = int(delta.total_seconds() // 60)

@@ -22,6 +22,7 @@ from werkzeug.routing import Rule
 from tests.conftest import PASSWORD, wipe
 from tracker import demo
 from tracker.access import SESSION_PRACTICE_KEY
+from tracker.documents import paper_forms
 from tracker.extensions import db
 from tracker.models import (
     Base,
@@ -59,6 +60,10 @@ IDS_BY_PARAMETER = {
     "icb_id": Icb,
     "practice_id": Practice,
     "user_id": User,
+}
+#: Parameters that are not ids: every value a route takes, and one it does not.
+VALUES_BY_PARAMETER = {
+    "key": [*(form.key for form in paper_forms.FORMS), "all", "nonsense"],
 }
 
 
@@ -123,7 +128,9 @@ def parameter_sets(rule: Rule) -> Iterator[dict[str, Any]]:
         for incident_id, kind in itertools.product(_ids(Incident), [*CostKind, "nonsense"]):
             yield {"incident_id": incident_id, "kind": str(kind)}
         return
-    choices = [[*_ids(IDS_BY_PARAMETER[name]), 999_999] for name in names]
+    choices = [
+        VALUES_BY_PARAMETER.get(name) or [*_ids(IDS_BY_PARAMETER[name]), 999_999] for name in names
+    ]
     for values in itertools.product(*choices):
         yield dict(zip(names, values, strict=True))
 

@@ -32,6 +32,7 @@ from tracker.access import (
 from tracker.charts import Bar, bar_chart
 from tracker.columns import columns
 from tracker.cost_kinds import CAPACITY_LOST
+from tracker.documents import paper_forms
 from tracker.extensions import db, db_session
 from tracker.incidents.forms import (
     FORMS,
@@ -54,7 +55,7 @@ from tracker.models import (
     Role,
     utcnow,
 )
-from tracker.presentation import duration_text, format_money, size_text
+from tracker.presentation import duration_text, format_money, period_text, size_text
 from tracker.services import capacity, cost_lines, evidence, incidents
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid
@@ -63,6 +64,7 @@ from tracker.services.rates import card_on
 from tracker.view_helpers import (
     query_page,
     say_file_not_kept,
+    send_download,
     send_evidence,
     show_domain_error,
     show_domain_errors,
@@ -240,6 +242,7 @@ def detail(incident_id: int) -> str:
         duration=duration_text(span) if span is not None else None,
         history=incidents.history(db_session(), incident.id),
         double_counting=capacity.double_counting_warnings(incident.cost_lines),
+        paper_forms=paper_forms.FORMS,
     )
 
 
@@ -585,6 +588,60 @@ def delete_line(incident_id: int, line_id: int) -> str | Response:
         flash(f"{description} has been deleted.", "success")
         return redirect(url_for("incidents.detail", incident_id=incident.id) + "#costs")
     return render_template("incidents/delete_line.html", incident=incident, line=cost)
+
+
+# --- paper forms for the outage -------------------------------------------------------
+
+
+def _paper_forms(key: str) -> list[paper_forms.PaperForm]:
+    """The forms a download asks for: one by its key, or "all" of them; else 404."""
+    if key == "all":
+        return list(paper_forms.FORMS)
+    form = paper_forms.FORMS_BY_KEY.get(key)
+    if form is None:
+        abort(404)
+    return [form]
+
+
+def _send_paper_forms(
+    forms: list[paper_forms.PaperForm], header: paper_forms.Header, name: str
+) -> Response:
+    return send_download(
+        paper_forms.build_paper_forms(forms, header),
+        mimetype="application/pdf",
+        filename=f"{forms[0].key if len(forms) == 1 else 'paper-forms'}-{name}.pdf",
+    )
+
+
+@bp.route("/be-ready")
+@practice_staff
+def be_ready() -> str:
+    """What to print and keep before an outage: the paper forms, and a checklist."""
+    practice = current_practice_or_404()
+    return render_template("incidents/be_ready.html", practice=practice, forms=paper_forms.FORMS)
+
+
+@bp.route("/be-ready/forms/<key>.pdf")
+@practice_staff
+def blank_paper_forms(key: str) -> Response:
+    """A paper form (or all of them) with the practice's name and ODS code."""
+    practice = current_practice_or_404()
+    header = paper_forms.Header(practice.name, practice.ods_code)
+    return _send_paper_forms(_paper_forms(key), header, practice.ods_code)
+
+
+@bp.route("/incidents/<int:incident_id>/paper-forms/<key>.pdf")
+@practice_staff
+def incident_paper_forms(incident_id: int, key: str) -> Response:
+    """A paper form (or all of them) with the incident's title and dates printed too."""
+    incident = _incident_or_404(incident_id)
+    header = paper_forms.Header(
+        incident.practice.name,
+        incident.practice.ods_code,
+        incident_title=incident.title,
+        incident_dates=period_text(incident.starts_at, incident.ends_at),
+    )
+    return _send_paper_forms(_paper_forms(key), header, f"incident-{incident.id}")
 
 
 # --- evidence --------------------------------------------------------------------------
