@@ -174,9 +174,9 @@ def test_start_and_finish_or_hours(as_manager: FlaskClient, world: World) -> Non
     assert count(CostLine) == 0
     for box in cases:
         assert f'id="{box}-error"' in page, box
-    assert "Enter the finish time, or the hours" in page
+    assert "Enter the finish time too, or the hours" in page
     assert "Enter the hours, or the start and finish times" in page
-    assert "Hours cannot be more than the 1 hour 30 minutes from start to finish" in page
+    assert "2 hours is more than the time from 17:30 to 19:00 (1:30)" in page
     assert "Enter the start time in the 24-hour clock, like 17:30" in page
     # a night shift: a finish earlier than the start is the next morning
     response = as_manager.post(

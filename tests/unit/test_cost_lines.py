@@ -375,15 +375,30 @@ def test_hours_between_a_start_and_a_finish_are_to_the_minute_and_cross_midnight
     ("start", "finish", "hours", "field", "message"),
     [
         (None, None, None, "quantity", "Enter the hours, or the start and finish times"),
-        ((9, 0), None, None, "finish", "Enter the finish time, or the hours"),
-        (None, (9, 0), None, "start", "Enter the start time, or the hours"),
-        ((9, 0), (9, 0), None, "finish", "Finish must be a different time from the start"),
+        ((9, 0), None, None, "finish", "Enter the finish time too, or the hours"),
+        (None, (9, 0), None, "start", "Enter the start time too, or the hours"),
+        (
+            (9, 0),
+            (9, 0),
+            None,
+            "finish",
+            "The finish time is the same as the start: enter the hours worked",
+        ),
         (
             (17, 30),
             (19, 0),
             D("1.75"),
             "quantity",
-            "Hours cannot be more than the 1 hour 30 minutes from start to finish",
+            "1.75 hours is more than the time from 17:30 to 19:00 (1:30): check the hours or "
+            "the times",
+        ),
+        (
+            (22, 0),
+            (6, 0),
+            D("9"),
+            "quantity",
+            "9 hours is more than the time from 22:00 to 06:00 (next day) (8:00): check the "
+            "hours or the times",
         ),
     ],
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, time, timedelta
+from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +39,7 @@ from tracker.models import (
     table_of,
 )
 from tracker.presentation import (
-    duration_text,
+    clock_text,
     format_money,
     format_number,
     long_date,
@@ -470,15 +470,14 @@ def _check(inp: LineInput, today: date, *, editing: bool = False) -> None:
 # --- hours from a start and a finish (the timesheet page; tracker.columns) ------------
 
 
-def _minutes_between(start: time, finish: time) -> int:
-    minutes = (finish.hour * 60 + finish.minute) - (start.hour * 60 + start.minute)
-    return minutes % (24 * 60)
+def _minutes(clock: time) -> int:
+    return clock.hour * 60 + clock.minute
 
 
 def hours_between(start: time, finish: time) -> Decimal:
     """The hours from `start` to `finish`, to the minute (minutes_to_hours, the rule by which
     h:mm is stored); a finish earlier than the start is the next morning (a night shift)."""
-    return minutes_to_hours(_minutes_between(start, finish))
+    return minutes_to_hours((_minutes(finish) - _minutes(start)) % (24 * 60))
 
 
 def worked_hours(
@@ -488,23 +487,34 @@ def worked_hours(
     tracker.columns): Hours wins when both are given, as it is what was paid and may leave
     out a break, so it may not be more than the time between them; without Hours, both
     times are needed. Returns the hours (None when unknown) and the problems, each naming
-    its field ("start", "finish" or "quantity")."""
-    if start is not None and finish is not None and start == finish:
-        return hours, [Invalid("Finish must be a different time from the start", "finish")]
-    if hours is not None:
-        if start is not None and finish is not None and hours > hours_between(start, finish):
-            span = duration_text(timedelta(minutes=_minutes_between(start, finish)))
-            return hours, [
-                Invalid(f"Hours cannot be more than the {span} from start to finish", "quantity")
-            ]
-        return hours, []
+    its field ("start", "finish" or "quantity"), worded as the import words them."""
     if start is None and finish is None:
-        return None, [Invalid("Enter the hours, or the start and finish times", "quantity")]
-    if start is None:
-        return None, [Invalid("Enter the start time, or the hours", "start")]
-    if finish is None:
-        return None, [Invalid("Enter the finish time, or the hours", "finish")]
-    return hours_between(start, finish), []
+        if hours is None:
+            return None, [Invalid("Enter the hours, or the start and finish times", "quantity")]
+        return hours, []
+    if start is None or finish is None:
+        missing = "start" if start is None else "finish"
+        problem = Invalid(f"Enter the {missing} time too, or the hours", missing)
+        return hours, [] if hours is not None else [problem]
+    if start == finish:
+        return hours, [
+            Invalid("The finish time is the same as the start: enter the hours worked", "finish")
+        ]
+    span = hours_between(start, finish)
+    if hours is None:
+        return span, []
+    if hours > span:
+        minutes = (_minutes(finish) - _minutes(start)) % (24 * 60)
+        overnight = " (next day)" if finish < start else ""
+        worked = f"{start:%H:%M} to {finish:%H:%M}{overnight}"
+        return hours, [
+            Invalid(
+                f"{format_number(hours)} hours is more than the time from {worked} "
+                f"({clock_text(minutes)}): check the hours or the times",
+                "quantity",
+            )
+        ]
+    return hours, []
 
 
 # --- dates a reviewer would query --------------------------------------------------------
