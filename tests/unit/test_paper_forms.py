@@ -43,34 +43,29 @@ def printed_headings(text: str, expected: tuple[Column, ...]) -> list[str]:
     onto more lines inside its own column, so each word is given to the column it starts
     under. The columns' left edges are where each heading's first word is found on the
     heading line, searched left to right in the expected order (so a column out of order,
-    or missing, is not found)."""
+    or missing, is not found). The headings end where the hints begin."""
     lines = text.splitlines()
-    first_words = [column.name.split()[0] for column in expected]
-    found_on = [(i, _starts(line, first_words)) for i, line in enumerate(lines)]
-    heading = next(((i, found) for i, found in found_on if found is not None), None)
-    assert heading is not None, f"no line has the headings {first_words} in this order"
-    top, starts = heading
-    hint_word = expected[0].hint.split()[0]
-    end = next(
-        i
-        for i in range(top + 1, len(lines))
-        if lines[i][starts[0] : starts[0] + len(hint_word)] == hint_word
-    )
+    top, starts = _first_line_with(lines, [column.name.split()[0] for column in expected])
+    end, _ = _first_line_with(lines, [column.hint.split()[0] for column in expected])
     return _by_column(lines[top:end], starts)
 
 
 def printed_hints(text: str, expected: tuple[Column, ...]) -> list[str]:
     """The hints printed under the headings, read back as printed_headings reads them (in
-    their own smaller type, so their own left edges): from the line with every hint's first
-    word in order, to the example row's line."""
+    their own smaller type, so their own left edges), down to the example row."""
     lines = text.splitlines()
-    first_words = [column.hint.split()[0] for column in expected]
-    found_on = [(i, _starts(line, first_words)) for i, line in enumerate(lines)]
-    hints = next(((i, found) for i, found in found_on if found is not None), None)
-    assert hints is not None, f"no line has the hints {first_words} in this order"
-    begin, starts = hints
+    begin, starts = _first_line_with(lines, [column.hint.split()[0] for column in expected])
     end = next(i for i in range(begin, len(lines)) if lines[i].lstrip().startswith("e.g."))
     return _by_column(lines[begin:end], starts)
+
+
+def _first_line_with(lines: list[str], words: list[str]) -> tuple[int, list[int]]:
+    """The first line holding `words` in this order, and where each starts on it."""
+    for number, line in enumerate(lines):
+        starts = _starts(line, words)
+        if starts is not None:
+            return number, starts
+    raise AssertionError(f"no line has {words} in this order")
 
 
 def _by_column(lines: list[str], starts: list[int]) -> list[str]:
