@@ -8,6 +8,8 @@ AppForm and that each text field has a limit):
   String column of the same name (`model`), or from `limits` for a field with another name
   or an unbounded TEXT column; the message is worded once, in services.text;
 - no text holds a control character (tab and line breaks are allowed in a textarea);
+- no text (but a password) holds a character our PDFs cannot print (services.text
+  printable_problem: most emoji, private-use characters);
 - a file sent where text is expected is an error next to that field, not a crash.
 
 OWASP ASVS 4.0.3 V5.1.3 and V5.1.4 (input validated for length and characters on the
@@ -33,7 +35,7 @@ from wtforms import (
 from wtforms.form import BaseForm
 
 from tracker.models import Base, string_length
-from tracker.services.text import control_problem, length_problem, parse_id
+from tracker.services.text import control_problem, length_problem, parse_id, printable_problem
 
 #: What a text field says when a file part arrives in its place (no browser sends one).
 FILE_IN_TEXT = "Enter text here, not a file"
@@ -87,8 +89,11 @@ class AppForm(FlaskForm):
         typed = [value for value in field.raw_data or () if isinstance(value, str)]
         noun = self.noun_of(field)
         multiline = isinstance(field, TextAreaField)
+        secret = isinstance(field, PasswordField)
         for text in typed:
-            problem = control_problem(noun, text, multiline=multiline)
+            problem = control_problem(noun, text, multiline=multiline) or (
+                None if secret else printable_problem(noun, text)
+            )
             if problem:
                 return problem
         if isinstance(field, StringField) and not isinstance(field, PasswordField):

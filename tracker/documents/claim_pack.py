@@ -31,9 +31,9 @@ from reportlab.lib.colors import Color
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
+from tracker.documents import fonts
 from tracker.documents.pdf import (
     BAND,
     BLUE,
@@ -311,7 +311,7 @@ class _Flow:
         for (_, x, width, align), lines in zip(cells, wrapped, strict=True):
             for index, line in enumerate(lines):
                 baseline = top - (index + 1) * TEXT * LEADING
-                left = x + width - pdfmetrics.stringWidth(line, font, TEXT) if align == "r" else x
+                left = x + width - fonts.width(line, font, TEXT) if align == "r" else x
                 page.append(_text_op(left, baseline, line, font, TEXT, INK))
         page.append(_rule_op(MARGIN, A4[0] - MARGIN, top - height))
         self.y = top - height
@@ -321,7 +321,7 @@ def _text_op(x: float, y: float, text: str, font: str, size: float, colour: Colo
     def draw(canvas: Canvas) -> None:
         canvas.setFont(font, size)
         canvas.setFillColor(colour)
-        canvas.drawString(x, y, text)
+        fonts.draw(canvas, x, y, text, font, size)
 
     return draw
 
@@ -453,7 +453,7 @@ def _photo_page(canvas: Canvas, data: bytes, size: tuple[int, int], caption: str
     canvas.setFont(BOLD, SMALL + 1)
     for line in lines:
         top -= (SMALL + 1) * LEADING
-        canvas.drawString(MARGIN, top, line)
+        fonts.draw(canvas, MARGIN, top, line, BOLD, SMALL + 1)
     top -= 4
     box_width = page_width - 2 * MARGIN
     box_height = top - MARGIN - FOOTER
@@ -506,8 +506,8 @@ def _footer(canvas: Canvas, text: str, number: int, total: int) -> None:
     canvas.setFont(REGULAR, SMALL)
     canvas.setFillColor(GREY)
     label = f"Page {number} of {total}"
-    room = page_width - 2 * MARGIN - pdfmetrics.stringWidth(label, REGULAR, SMALL) - 12
-    canvas.drawString(MARGIN, FOOTER, fit(text, REGULAR, SMALL, room))
+    room = page_width - 2 * MARGIN - fonts.width(label, REGULAR, SMALL) - 12
+    fonts.draw(canvas, MARGIN, FOOTER, fit(text, REGULAR, SMALL, room), REGULAR, SMALL)
     canvas.drawRightString(page_width - MARGIN, FOOTER, label)
 
 

@@ -6,8 +6,10 @@ once, and the whole document is laid out before anything is drawn, so the footer
 "Page N of M" without a second rendering pass.
 
 Everything a user typed is drawn as a plain string (never a Paragraph), so "<b>" and "&" print
-as typed. The embedded DejaVu Sans covers names such as Zoë, Łukasz and Siân. The output is
-byte-for-byte the same for the same document (reportlab's invariant mode).
+as typed. Text is measured and drawn through tracker.documents.fonts: DejaVu Sans covers names
+such as Zoë, Łukasz, Siân, דוד כהן and محمد, a fallback font Chinese, Japanese and Korean,
+and right-to-left lines are drawn in reading order. The output is byte-for-byte the same for
+the same document (reportlab's invariant mode).
 """
 
 from __future__ import annotations
@@ -16,18 +18,16 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from typing import Literal
 
 from reportlab.lib.colors import Color, HexColor, white
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+from tracker.documents import fonts
 from tracker.documents.data import DocumentLine, IncidentGroup, InvoiceDocument, Party
+from tracker.documents.fonts import BOLD, REGULAR, register_fonts
 from tracker.presentation import (
     format_money,
     format_rate,
@@ -35,9 +35,7 @@ from tracker.presentation import (
     quantity_figure,
 )
 
-FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
-REGULAR = "DejaVuSans"
-BOLD = "DejaVuSans-Bold"
+__all__ = ["BOLD", "REGULAR", "register_fonts"]  # shared by the other PDFs
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 LEFT = 16 * mm
@@ -108,13 +106,6 @@ COLUMNS_WITHOUT_VAT = _columns(with_vat=False)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-@cache
-def register_fonts() -> None:
-    """Register the embedded TTF fonts once per process (parsing them costs ~20 ms)."""
-    pdfmetrics.registerFont(TTFont(REGULAR, str(FONT_DIR / "DejaVuSans.ttf")))
-    pdfmetrics.registerFont(TTFont(BOLD, str(FONT_DIR / "DejaVuSans-Bold.ttf")))
-
-
 def clean(text: object) -> str:
     """Plain printable text: tabs become spaces, other control characters go."""
     value = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
@@ -122,15 +113,18 @@ def clean(text: object) -> str:
 
 
 def wrap(text: object, font: str, size: float, width: float) -> list[str]:
-    """Split text into lines no wider than width: at spaces, or inside a word too long."""
+    """Split text into lines no wider than width: at spaces, or inside a word too long.
+    Lines are wrapped in logical order, then each is put in visual (drawing) order: draw
+    them with fonts.draw, and never wrap a line twice."""
     lines: list[str] = []
     for paragraph in clean(text).split("\n"):
-        lines.extend(_wrap_paragraph(paragraph, font, size, width))
+        shaped = fonts.shape(paragraph)
+        lines.extend(fonts.visual_lines(_wrap_paragraph(shaped, font, size, width), shaped))
     return lines
 
 
 def _wrap_paragraph(text: str, font: str, size: float, width: float) -> list[str]:
-    measure = pdfmetrics.stringWidth
+    measure = fonts.width
     if measure(text, font, size) <= width:
         return [text]
     space = measure(" ", font, size)
@@ -157,19 +151,20 @@ def _wrap_paragraph(text: str, font: str, size: float, width: float) -> list[str
 def fit(text: object, font: str, size: float, width: float) -> str:
     """Text for one line that cannot wrap (the running header, the footer): whole when it
     fits, else cut to fit with an ellipsis. The first page prints the name in full."""
-    value = " ".join(clean(text).split())
-    measure = pdfmetrics.stringWidth
+    value = fonts.shape(" ".join(clean(text).split()))
+    base = fonts.base_direction(value)
+    measure = fonts.width
     if measure(value, font, size) <= width:
-        return value
+        return fonts.visual(value, base)
     while value and measure(value + "…", font, size) > width:
         value = value[:-1]
-    return value.rstrip() + "…"
+    return fonts.visual(value.rstrip() + "…", base)
 
 
 def _break_word(word: str, font: str, size: float, width: float) -> list[str]:
     pieces, current = [], ""
     for char in word:
-        if current and pdfmetrics.stringWidth(current + char, font, size) > width:
+        if current and fonts.width(current + char, font, size) > width:
             pieces.append(current)
             current = ""
         current += char
@@ -191,7 +186,7 @@ def _amount_size(text: str, font: str, width: float, size: float = BODY) -> floa
     """The size an amount is drawn at: `size`, or smaller when the amount (a sum beyond
     LARGEST_AMOUNT) would not fit its column. An amount is never wrapped: a figure cut
     across two lines is misread."""
-    natural = pdfmetrics.stringWidth(text, font, size)
+    natural = fonts.width(text, font, size)
     return size if natural <= width else size * width / natural
 
 
@@ -294,7 +289,7 @@ class _Layout:
         title = clean(f"{doc.title} {doc.number or '(draft)'}")
         self.text(LEFT, self.y, title, BOLD, 9)
         ods = f" ({doc.supplier.ods_code})"
-        room = RIGHT - LEFT - 12 - pdfmetrics.stringWidth(title + ods, BOLD, 9)
+        room = RIGHT - LEFT - 12 - fonts.width(title + ods, BOLD, 9)
         name = fit(doc.supplier.name, REGULAR, SMALL, room)
         self.text(RIGHT, self.y, clean(name + ods), REGULAR, SMALL, GREY, "r")
         self.y += 14
@@ -614,8 +609,8 @@ def _party_lines(party: Party) -> list[Cell]:
 def _draw(canvas: Canvas, doc: InvoiceDocument, pages: list[list[Op]]) -> None:
     total = len(pages)
     document = clean(f" · {doc.title} {doc.number or 'DRAFT'}")
-    room = RIGHT - LEFT - 12 - pdfmetrics.stringWidth(f"Page {total} of {total}", BOLD, SMALL)
-    room -= pdfmetrics.stringWidth(document, REGULAR, SMALL)
+    room = RIGHT - LEFT - 12 - fonts.width(f"Page {total} of {total}", BOLD, SMALL)
+    room -= fonts.width(document, REGULAR, SMALL)
     footer = fit(doc.supplier.name, REGULAR, SMALL, room) + document
     for number, ops in enumerate(pages, start=1):
         font_state = None
@@ -629,11 +624,7 @@ def _draw(canvas: Canvas, doc: InvoiceDocument, pages: list[list[Op]]) -> None:
                 if colour_state is not colour:
                     canvas.setFillColor(colour)
                     colour_state = colour
-                y = PAGE_HEIGHT - baseline
-                if align == "l":
-                    canvas.drawString(x, y, text)
-                else:
-                    canvas.drawRightString(x, y, text)
+                fonts.draw(canvas, x, PAGE_HEIGHT - baseline, text, font, size, align)
             elif op[0] == "f":
                 _, x, top, width, height, colour = op
                 canvas.setFillColor(colour)
@@ -649,7 +640,7 @@ def _draw(canvas: Canvas, doc: InvoiceDocument, pages: list[list[Op]]) -> None:
         canvas.line(LEFT, FOOTER_BASELINE + 10, RIGHT, FOOTER_BASELINE + 10)
         canvas.setFont(REGULAR, SMALL)
         canvas.setFillColor(GREY)
-        canvas.drawString(LEFT, FOOTER_BASELINE, clean(footer))
+        fonts.draw(canvas, LEFT, FOOTER_BASELINE, clean(footer), REGULAR, SMALL)
         canvas.setFont(BOLD, SMALL)
         canvas.drawRightString(RIGHT, FOOTER_BASELINE, f"Page {number} of {total}")
         if doc.draft:

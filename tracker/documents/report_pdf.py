@@ -1,7 +1,8 @@
 """The outage report as a PDF: headline figures, a chart of claimed against approved by cost
 kind and by practice (or ICB), and the same figures as tables. A4 landscape, DejaVu Sans
 embedded (names like Zoë or Łukasz print), "Page N of M" on every page. Text is escaped
-before it reaches reportlab's paragraph markup."""
+before it reaches reportlab's paragraph markup. Names in other scripts (Chinese, Hebrew,
+Arabic) go through tracker.documents.fonts: the fallback font, and lines in reading order."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from tracker.documents.pdf import BOLD, REGULAR, register_fonts
+from tracker.documents import fonts
+from tracker.documents.pdf import BOLD, REGULAR, fit, register_fonts, wrap
 from tracker.documents.report_data import COUNTING_NOTE, Figures, OutageReport
 from tracker.presentation import format_money, format_number, long_date
 
@@ -59,6 +61,38 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 def _text(value: object) -> str:
     return escape(str(value))
+
+
+def _para(value: object, style: ParagraphStyle, width: float = WIDTH) -> Paragraph:
+    """Typed text as a paragraph, escaped (so "<b>" prints as typed). Text that DejaVu Sans
+    alone draws left to right is left to reportlab; other text is wrapped here to `width`,
+    each line in reading order with its runs in the font that draws them."""
+    text = str(value)
+    if fonts.simple(text, style.fontName):
+        return Paragraph(_text(text), style)
+    lines = wrap(text, style.fontName, style.fontSize, width)
+    return Paragraph("<br/>".join(fonts.markup(line, style.fontName) for line in lines), style)
+
+
+def _event_name(name: str, styles: dict[str, ParagraphStyle]) -> Paragraph:
+    """The event's name in bold under the title."""
+    if fonts.simple(name, BOLD):
+        return Paragraph(f"<b>{_text(name)}</b>", styles["body"])
+    return _para(name, ParagraphStyle("lead", parent=styles["body"], fontName=BOLD))
+
+
+def _label(drawing: Drawing, right: float, y: float, text: str, size: float) -> None:
+    """A chart label ending at `right`: one String, or one per run of another font."""
+    if fonts.simple(text, REGULAR):
+        drawing.add(
+            String(right, y, text, fontName=REGULAR, fontSize=size, fillColor=INK, textAnchor="end")
+        )
+        return
+    line = fit(text, REGULAR, size, 10_000)
+    x = right - fonts.width(line, REGULAR, size)
+    for run, name in fonts.runs(line, REGULAR):
+        drawing.add(String(x, y, run, fontName=name, fontSize=size, fillColor=INK))
+        x += fonts.width(run, name, size)
 
 
 FIGURE_HEADINGS = (
@@ -110,7 +144,10 @@ def _table(
     widths = [w or rest for w in label_widths] + figure_widths
     data: list[list[Any]] = [[*labels, *FIGURE_HEADINGS]]  # text and Paragraphs
     for cells, figures in rows:
-        data.append([Paragraph(_text(c), styles["cell"]) for c in cells] + _figure_cells(figures))
+        data.append(
+            [_para(c, styles["cell"], w - 12) for c, w in zip(cells, widths, strict=False)]
+            + _figure_cells(figures)
+        )
     data.append([*total[0], *_figure_cells(total[1])])
     first_figure = len(labels)
     table = Table(data, colWidths=widths, repeatRows=1)
@@ -160,17 +197,7 @@ def _chart(title: str, bars: Sequence[tuple[str, Decimal, Decimal]]) -> Drawing:
     for index, (label, claimed, approved) in enumerate(bars):
         y = height - 22 - (index + 1) * row
         short = label if len(label) <= 40 else label[:39] + "…"
-        drawing.add(
-            String(
-                label_width - 4,
-                y + 5,
-                short,
-                fontName=REGULAR,
-                fontSize=7.5,
-                fillColor=INK,
-                textAnchor="end",
-            )
-        )
+        _label(drawing, label_width - 4, y + 5, short, 7.5)
         for value, colour, dy in ((claimed, BLUE, 7.0), (approved, GREEN, 1.0)):
             length = float(value / top) * plot if top > 0 and value > 0 else 0.0
             drawing.add(_bar(label_width, y + dy, max(length, 0.5), 6, colour))
@@ -208,7 +235,7 @@ class _NumberedCanvas(Canvas):
             self.__dict__.update(state)
             self.setFont(REGULAR, 7.5)
             self.setFillColor(GREY)
-            self.drawString(MARGIN, 8 * mm, self._footer)
+            fonts.draw(self, MARGIN, 8 * mm, self._footer, REGULAR, 7.5)
             self.drawRightString(
                 PAGE[0] - MARGIN, 8 * mm, f"Page {self.getPageNumber()} of {total}"
             )
@@ -222,15 +249,13 @@ def build_report_pdf(report: OutageReport) -> bytes:
     t = report.totals
     story: list[Flowable] = [
         Paragraph("Outage report", styles["title"]),
-        Paragraph(f"<b>{_text(report.event_name)}</b>", styles["body"]),
-        Paragraph(
-            _text(
-                f"{report.scope} · generated {long_date(report.generated_on)}"
-                + (
-                    f" · event started {long_date(report.event_started_on)}"
-                    if report.event_started_on
-                    else ""
-                )
+        _event_name(report.event_name, styles),
+        _para(
+            f"{report.scope} · generated {long_date(report.generated_on)}"
+            + (
+                f" · event started {long_date(report.event_started_on)}"
+                if report.event_started_on
+                else ""
             ),
             styles["small"],
         ),
@@ -386,6 +411,6 @@ def build_report_pdf(report: OutageReport) -> bytes:
         author="Outage Claims",
         subject=report.scope,
     )
-    footer = f"Outage report · {report.event_name} · {report.scope}"
+    footer = fit(f"Outage report · {report.event_name} · {report.scope}", REGULAR, 7.5, WIDTH - 80)
     doc.build(story, canvasmaker=lambda *a, **k: _NumberedCanvas(*a, footer=footer, **k))
     return out.getvalue()

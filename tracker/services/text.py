@@ -1,5 +1,5 @@
-"""The rules every piece of typed text obeys, wherever it is stored: it fits its column, and it
-holds no control characters.
+"""The rules every piece of typed text obeys, wherever it is stored: it fits its column, it
+holds no control characters, and every character can be printed on our documents.
 
 Both rules exist because the two databases disagree. PostgreSQL refuses text longer than a
 VARCHAR column and any NUL byte (with an error, which was a 500), while SQLite stores both
@@ -11,12 +11,18 @@ services call the same functions, so a limit or a message is worded once.
 OWASP ASVS 4.0.3 V5.1.3 (validate input against an allow list of characters or a length),
 V5.1.4 (structured data is checked for length and characters); Unicode general category Cc
 (C0 U+0000-U+001F, DEL U+007F, C1 U+0080-U+009F) is what "control character" means here.
+
+Printable: the invoice, claim pack and report PDFs draw text in DejaVu Sans with Droid Sans
+Fallback for Chinese, Japanese and Korean (tracker.documents.fonts). A character neither has
+(most emoji, private-use and unassigned code points) would print as an empty box, so it is
+refused where it is typed, with the character named, instead of surprising an ICB later.
 """
 
 from __future__ import annotations
 
 import re
 
+from tracker.documents.fonts import unprintable
 from tracker.models import MAX_INTEGER
 
 #: Any control character: none belongs in a one-line field (a name, a reference, a title).
@@ -38,6 +44,21 @@ def control_problem(noun: str, text: str | None, *, multiline: bool = False) -> 
     return f"{noun} contains a control character that cannot be stored: type it again"
 
 
+def printable_problem(noun: str, text: str | None) -> str | None:
+    """The message when `text` holds characters our documents cannot print, or None."""
+    if not text or text.isascii():
+        return None
+    found = unprintable(text)
+    if not found:
+        return None
+    shown = ", ".join(f"“{char}”" for char in found[:3]) + (" and others" if found[3:] else "")
+    it = "it" if len(found) == 1 else "them"
+    return (
+        f"{noun} contains {shown}, which can't be printed on an invoice or claim pack: "
+        f"remove {it} or write {it} in words"
+    )
+
+
 def length_problem(noun: str, text: str | None, limit: int | None) -> str | None:
     """The message when `text` is longer than `limit` characters, or None."""
     if text is None or limit is None or len(text) <= limit:
@@ -48,8 +69,13 @@ def length_problem(noun: str, text: str | None, limit: int | None) -> str | None
 def text_problem(
     noun: str, text: str | None, limit: int | None, *, multiline: bool = False
 ) -> str | None:
-    """The first problem with a typed text: a control character, then its length."""
-    return control_problem(noun, text, multiline=multiline) or length_problem(noun, text, limit)
+    """The first problem with a typed text: a control character, one that cannot be
+    printed, then its length."""
+    return (
+        control_problem(noun, text, multiline=multiline)
+        or printable_problem(noun, text)
+        or length_problem(noun, text, limit)
+    )
 
 
 #: A whole number as sent in a link or a choice: ASCII figures only (str.isdigit would take
