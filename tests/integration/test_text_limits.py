@@ -175,6 +175,28 @@ def test_control_characters_are_refused_beside_the_field(
             assert tab.errors
 
 
+@pytest.mark.parametrize(
+    ("cls", "name"), _cases(), ids=lambda v: v if isinstance(v, str) else v.__qualname__
+)
+def test_characters_our_pdfs_cannot_print_are_refused_beside_the_field(
+    plain_app: Flask, cls: type[AppForm], name: str
+) -> None:
+    """A text can reach a document (a name, an address, a title, a reason...): an emoji no
+    font of ours draws is refused and named; the scripts the fonts cover are not."""
+    with plain_app.test_request_context():
+        form = _submit(cls, name, "A1 🦄")
+        field = form[name]
+        assert field.errors, f"{name}: an unprintable character accepted"
+        if not _has_format_check(form, field):
+            noun = form.noun_of(field)
+            assert field.errors == [
+                f"{noun} contains “🦄”, which can't be printed on an invoice or claim pack: "
+                "remove it or write it in words"
+            ]
+        names = _submit(cls, name, "王小明 דוד כהן محمد Łukasz")[name]
+        assert not any("can't be printed" in e for e in names.errors)
+
+
 # --- through the pages, on both databases -----------------------------------------------
 
 
@@ -200,6 +222,7 @@ OVER_DETAIL = "x" * 121
         ("staff", {"description": "x" * 501}, "description", "Description must be 500"),
         ("staff", {"staff_role": "Nurse\x00"}, "staff_role", "control character"),
         ("staff", {"description": "Paper\x1b[31m"}, "description", "control character"),
+        ("locum", {"locum_name": "Dr 🦄"}, "locum_name", "Locum's name contains “🦄”"),
     ],
 )
 def test_cost_line_text_over_its_limit_is_refused(
@@ -256,6 +279,11 @@ def test_cost_line_text_over_its_limit_is_refused(
             "Other system affected must be 200 characters or fewer",
         ),
         ({"cause": "Faulty\x00 update"}, "cause", "Cause contains a control character"),
+        (
+            {"title": "EMIS down 😡"},
+            "title",
+            "Title contains “😡”, which can't be printed on an invoice or claim pack",
+        ),
         ({"impact": "x" * 5001}, "impact", "5,000 characters or fewer"),
     ],
 )
@@ -268,6 +296,23 @@ def test_incident_text_over_its_limit_is_refused(
     assert f'id="{field}-error"' in page
     assert message in page
     assert _count(Incident) == 0
+
+
+def test_an_unprintable_character_is_refused_with_the_input_kept(
+    as_manager: FlaskClient, world: World
+) -> None:
+    response = as_manager.post(
+        "/incidents/new", data=incident_form(cause="Update 🦄 from\r\nthe supplier")
+    )
+    assert response.status_code == 200
+    page = html.unescape(response.data.decode())
+    assert 'id="cause-error"' in page
+    assert "Cause contains “🦄”, which can't be printed" in page
+    assert "Update 🦄 from" in page  # kept in the field, to be corrected
+    assert _count(Incident) == 0
+    written = as_manager.post("/incidents/new", data=incident_form(cause="Update 王小明 דוד"))
+    assert written.status_code == 302
+    assert db.session.scalars(select(Incident)).one().cause == "Update 王小明 דוד"
 
 
 def test_line_breaks_stay_allowed_in_multi_line_text(as_manager: FlaskClient, world: World) -> None:

@@ -18,7 +18,7 @@ left) with the paragraph's base direction from its first strong character (rules
 Arabic letters are first shaped into their joined presentation forms, which DejaVu Sans
 draws (PDF text has no shaping engine).
 
-Characters neither font draws (most emoji, private-use and unassigned code points) are
+Characters neither font draws (emoji, private-use and unassigned code points) are
 refused where they are typed (services.text.printable_problem); text stored before that
 rule prints them as "?" (REPLACEMENT), never as an empty box.
 """
@@ -96,8 +96,13 @@ def _ignorable(char: str) -> bool:
 def _font_for(char: str, font: str) -> str | None:
     """The first font of `font`'s chain that draws `char` (bold falls back to regular, then
     to the fallback), or None when none does. Private-use and unassigned code points are
-    never drawn: what they would show depends on the font, not on what was meant."""
+    never drawn: what they would show depends on the font, not on what was meant. Nor is
+    anything beyond the Basic Multilingual Plane (DejaVu's emoticons such as U+1F600):
+    reportlab writes their text layer cut to 16 bits, so copied or searched text, and
+    pdftotext, read U+1F60 "ὠ" where 😀 was drawn."""
     code = ord(char)
+    if code > 0xFFFF:
+        return None
     if code in _codepoints(font):
         return font
     if font == BOLD and code in _codepoints(REGULAR):
@@ -160,23 +165,32 @@ def width(text: str, font: str, size: float) -> float:
 
 @cache
 def _reshaper(ligatures: bool) -> arabic_reshaper.ArabicReshaper:
-    return arabic_reshaper.ArabicReshaper(configuration={"support_ligatures": ligatures})
+    # vowel marks (harakat) are kept, as typed: DejaVu Sans draws them as combining marks
+    return arabic_reshaper.ArabicReshaper(
+        configuration={"support_ligatures": ligatures, "delete_harakat": False}
+    )
+
+
+_ARABIC_FORM = re.compile(r"[\ufb50-\ufdff\ufe70-\ufeff]")
 
 
 def shape(text: str) -> str:
     """Arabic letters in their joined (initial, medial, final) presentation forms, in
-    logical order; with ligatures where DejaVu Sans has them. Other text is unchanged."""
+    logical order; with ligatures where DejaVu Sans has them all. A form DejaVu Sans lacks
+    is left as the letter typed (drawn unjoined rather than as "?"). Other text is
+    unchanged."""
     if not _ARABIC.search(text):
         return text
-    shaped: str = _reshaper(True).reshape(text)
     covered = _codepoints(REGULAR)
+    shaped: str = _reshaper(True).reshape(text)
     if all(ord(char) in covered or not _ARABIC_FORM.match(char) for char in shaped):
         return shaped
     plain: str = _reshaper(False).reshape(text)
-    return plain
-
-
-_ARABIC_FORM = re.compile(r"[\ufb50-\ufdff\ufe70-\ufeff]")
+    if len(plain) != len(text):  # not one form per letter: keep the letters as typed
+        return text
+    return "".join(
+        form if ord(form) in covered else typed for form, typed in zip(plain, text, strict=True)
+    )
 
 
 def base_direction(paragraph: str) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 
-from tracker.documents.fonts import unprintable
 from tracker.models import MAX_INTEGER
 
 #: Any control character: none belongs in a one-line field (a name, a reference, a title).
@@ -48,6 +47,10 @@ def printable_problem(noun: str, text: str | None) -> str | None:
     """The message when `text` holds characters our documents cannot print, or None."""
     if not text or text.isascii():
         return None
+    # imported here: the fonts (reportlab) are loaded on the first text beyond ASCII, not
+    # when the application starts
+    from tracker.documents.fonts import unprintable
+
     found = unprintable(text)
     if not found:
         return None
