@@ -105,6 +105,12 @@ def _submit(cls: type[AppForm], name: str, text: str) -> AppForm:
     return form
 
 
+#: every text field of every form, as (form class, field name)
+EACH_TEXT_FIELD = pytest.mark.parametrize(
+    ("cls", "name"), _cases(), ids=lambda v: v if isinstance(v, str) else v.__qualname__
+)
+
+
 def test_every_form_derives_from_the_common_base() -> None:
     assert len(FORMS) >= 20, FORMS
     outside = [c.__qualname__ for c in FORMS if not issubclass(c, AppForm)]
@@ -134,9 +140,7 @@ def test_cost_kind_limits_are_the_columns() -> None:
         assert spec.field_named("description").max_length == string_length(CostLine, "description")
 
 
-@pytest.mark.parametrize(
-    ("cls", "name"), _cases(), ids=lambda v: v if isinstance(v, str) else v.__qualname__
-)
+@EACH_TEXT_FIELD
 def test_one_character_over_is_refused_beside_the_field(
     plain_app: Flask, cls: type[AppForm], name: str
 ) -> None:
@@ -155,9 +159,7 @@ def test_one_character_over_is_refused_beside_the_field(
             assert not any("characters or fewer" in e for e in at_limit.errors)
 
 
-@pytest.mark.parametrize(
-    ("cls", "name"), _cases(), ids=lambda v: v if isinstance(v, str) else v.__qualname__
-)
+@EACH_TEXT_FIELD
 def test_control_characters_are_refused_beside_the_field(
     plain_app: Flask, cls: type[AppForm], name: str
 ) -> None:
@@ -175,9 +177,7 @@ def test_control_characters_are_refused_beside_the_field(
             assert tab.errors
 
 
-@pytest.mark.parametrize(
-    ("cls", "name"), _cases(), ids=lambda v: v if isinstance(v, str) else v.__qualname__
-)
+@EACH_TEXT_FIELD
 def test_characters_our_pdfs_cannot_print_are_refused_beside_the_field(
     plain_app: Flask, cls: type[AppForm], name: str
 ) -> None:
