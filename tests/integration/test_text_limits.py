@@ -190,8 +190,8 @@ def test_characters_our_pdfs_cannot_print_are_refused_beside_the_field(
         if not _has_format_check(form, field):
             noun = form.noun_of(field)
             assert field.errors == [
-                f"{noun} contains “🦄”, which can't be printed on an invoice or claim pack: "
-                "remove it or write it in words"
+                f"{noun} contains “🦄” (unicorn face), which can't be printed on an invoice or "
+                "claim pack: remove it or write it in words"
             ]
         names = _submit(cls, name, "王小明 דוד כהן محمد Łukasz")[name]
         assert not any("can't be printed" in e for e in names.errors)
@@ -222,7 +222,12 @@ OVER_DETAIL = "x" * 121
         ("staff", {"description": "x" * 501}, "description", "Description must be 500"),
         ("staff", {"staff_role": "Nurse\x00"}, "staff_role", "control character"),
         ("staff", {"description": "Paper\x1b[31m"}, "description", "control character"),
-        ("locum", {"locum_name": "Dr 🦄"}, "locum_name", "Locum's name contains “🦄”"),
+        (
+            "locum",
+            {"locum_name": "Dr 🦄"},
+            "locum_name",
+            "Locum's name contains “🦄” (unicorn face)",
+        ),
     ],
 )
 def test_cost_line_text_over_its_limit_is_refused(
@@ -282,7 +287,7 @@ def test_cost_line_text_over_its_limit_is_refused(
         (
             {"title": "EMIS down 😡"},
             "title",
-            "Title contains “😡”, which can't be printed on an invoice or claim pack",
+            "Title contains “😡” (pouting face), which can't be printed on an invoice",
         ),
         ({"impact": "x" * 5001}, "impact", "5,000 characters or fewer"),
     ],
@@ -307,7 +312,7 @@ def test_an_unprintable_character_is_refused_with_the_input_kept(
     assert response.status_code == 200
     page = html.unescape(response.data.decode())
     assert 'id="cause-error"' in page
-    assert "Cause contains “🦄”, which can't be printed" in page
+    assert "Cause contains “🦄” (unicorn face), which can't be printed" in page
     assert "Update 🦄 from" in page  # kept in the field, to be corrected
     assert _count(Incident) == 0
     written = as_manager.post("/incidents/new", data=incident_form(cause="Update 王小明 דוד"))

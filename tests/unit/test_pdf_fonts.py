@@ -161,12 +161,15 @@ def test_characters_no_font_draws_are_named(text, found):
 
 def test_the_message_names_the_characters_and_says_what_to_do():
     assert printable_problem("Title", "Outage 😀") == (
-        "Title contains “😀”, which can't be printed on an invoice or claim pack: "
+        "Title contains “😀” (grinning face), which can't be printed on an invoice or claim pack: "
         "remove it or write it in words"
     )
     message = printable_problem("Notes", "🦄🚑🎉🎂")
     assert message is not None
-    assert "“🦄”, “🚑”, “🎉” and others" in message and "remove them" in message
+    assert (
+        "“🦄” (unicorn face), “🚑” (ambulance), “🎉” (party popper) and others" in message
+        and "remove them" in message
+    )
 
 
 # --- the documents -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ refused where it is typed, with the character named, instead of surprising an IC
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from tracker.models import MAX_INTEGER
 
@@ -54,12 +55,19 @@ def printable_problem(noun: str, text: str | None) -> str | None:
     found = unprintable(text)
     if not found:
         return None
-    shown = ", ".join(f"“{char}”" for char in found[:3]) + (" and others" if found[3:] else "")
+    shown = ", ".join(_named(char) for char in found[:3]) + (" and others" if found[3:] else "")
     it = "it" if len(found) == 1 else "them"
     return (
         f"{noun} contains {shown}, which can't be printed on an invoice or claim pack: "
         f"remove {it} or write {it} in words"
     )
+
+
+def _named(char: str) -> str:
+    """A character as shown in a message, with its Unicode name, which says what it is where
+    the browser has no glyph for it either: “🦄” (unicorn face)."""
+    name = unicodedata.name(char, "").lower() or f"U+{ord(char):04X}"
+    return f"“{char}” ({name})"
 
 
 def length_problem(noun: str, text: str | None, limit: int | None) -> str | None:
