@@ -11,7 +11,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 from tracker.documents.data import InvoiceDocument
-from tracker.documents.pdf import REGULAR, register_fonts
+from tracker.documents.fonts import REGULAR, register_fonts
 from tracker.presentation import format_money, format_number, long_date
 
 X = (45, 105, 300, 335, 420, 470, 550)

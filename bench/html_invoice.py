@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from tracker.documents.data import InvoiceDocument
-from tracker.documents.pdf import FONT_DIR
+from tracker.documents.fonts import FONT_DIR
 from tracker.presentation import format_money, format_number, long_date
 
 CSS = """

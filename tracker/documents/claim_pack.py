@@ -34,18 +34,16 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
 from tracker.documents import fonts
+from tracker.documents.fonts import BOLD, REGULAR, register_fonts
 from tracker.documents.pdf import (
     BAND,
     BLUE,
-    BOLD,
     GREY,
     INK,
-    REGULAR,
     RULE,
     clean,
     document_canvas,
     fit,
-    register_fonts,
     wrap,
 )
 

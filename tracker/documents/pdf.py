@@ -35,8 +35,6 @@ from tracker.presentation import (
     quantity_figure,
 )
 
-__all__ = ["BOLD", "REGULAR", "register_fonts"]  # shared by the other PDFs
-
 PAGE_WIDTH, PAGE_HEIGHT = A4
 LEFT = 16 * mm
 RIGHT = PAGE_WIDTH - 16 * mm

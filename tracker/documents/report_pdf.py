@@ -30,7 +30,8 @@ from reportlab.platypus import (
 )
 
 from tracker.documents import fonts
-from tracker.documents.pdf import BOLD, REGULAR, fit, register_fonts, wrap
+from tracker.documents.fonts import BOLD, REGULAR, register_fonts
+from tracker.documents.pdf import fit, wrap
 from tracker.documents.report_data import COUNTING_NOTE, Figures, OutageReport
 from tracker.presentation import format_money, format_number, long_date
 
