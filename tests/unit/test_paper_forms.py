@@ -167,3 +167,18 @@ def test_names_of_any_length_and_characters_print_inside_the_header() -> None:
     pdf = build_paper_forms(FORMS, Header(long_name, "Y12345", "Zoë's outage\tagain", None))
     text = " ".join(layout_text(pdf).split())
     assert "Little Snoring-on-Sea <b>" in text and "Zoë's outage again" in text
+
+
+def test_names_in_other_scripts_print_in_reading_order() -> None:
+    """The practice's and the incident's names go through the same text drawing as the
+    invoice: Chinese in the fallback font, Hebrew in reading order (pdftotext puts right-to-left
+    text back in typed order, so a reversed drawing would read back reversed)."""
+    pdf = build_paper_forms(FORMS[:1], Header("上海路诊所", "Y12345", "תקלה במערכת", None))
+    text = " ".join(layout_text(pdf).split())
+    assert "上海路诊所" in text and "תקלה במערכת" in text
+    fonts = {
+        str(font.get("/BaseFont"))
+        for page in PdfReader(io.BytesIO(pdf)).pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert any("Droid" in name for name in fonts), fonts

@@ -474,10 +474,10 @@ def _stamp_page(canvas: Canvas, size: tuple[float, float], caption: str) -> None
     """What is laid over a page of a PDF receipt: the caption a photo page has (which document,
     which line), in a band at the foot kept clear by shrinking the receipt (_framed)."""
     canvas.setPageSize(size)
-    lines = wrap(caption, BOLD, SMALL, size[0] - 2 * MARGIN)[:1]
+    line = fit(caption, BOLD, SMALL, size[0] - 2 * MARGIN)
     canvas.setFillColor(INK)
     canvas.setFont(BOLD, SMALL)
-    canvas.drawString(MARGIN, FOOTER + SMALL * LEADING + 1, lines[0])
+    fonts.draw(canvas, MARGIN, FOOTER + SMALL * LEADING + 1, line, BOLD, SMALL)
 
 
 def _framed(receipt: PageObject, stamp: PageObject) -> PageObject:

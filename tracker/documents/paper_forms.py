@@ -23,22 +23,13 @@ from dataclasses import dataclass
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from tracker.columns import DATETIME, TIME, Column, columns, incident_columns
 from tracker.cost_kinds import APPOINTMENT_TYPES, CostKind, FieldType
-from tracker.documents.pdf import (
-    BOLD,
-    GREY,
-    INK,
-    REGULAR,
-    clean,
-    document_canvas,
-    fit,
-    register_fonts,
-    wrap,
-)
+from tracker.documents import fonts
+from tracker.documents.fonts import BOLD, REGULAR, register_fonts
+from tracker.documents.pdf import GREY, INK, clean, document_canvas, fit, wrap
 
 MARGIN = 12 * mm
 GRID = HexColor("#4c6272")  # the boxes: dark enough to photocopy
@@ -188,7 +179,7 @@ def _widths(form: PaperForm, width: float) -> list[float]:
             weight = 3.2  # room for tally marks
         weights.append(weight)
     floors = [
-        max(pdfmetrics.stringWidth(word, BOLD, HEADING) for word in column.name.split()) + 8
+        max(fonts.width(word, BOLD, HEADING) for word in column.name.split()) + 8
         for column in form.columns
     ]
     widths = [width * weight / sum(weights) for weight in weights]
@@ -228,11 +219,7 @@ class _Sheet:
     ) -> None:
         self.canvas.setFont(font, size)
         self.canvas.setFillColor(colour)
-        y = self.page_height - top - size * 0.93
-        if align == "r":
-            self.canvas.drawRightString(x, y, text)
-        else:
-            self.canvas.drawString(x, y, text)
+        fonts.draw(self.canvas, x, self.page_height - top - size * 0.93, text, font, size, align)
 
     def lines(
         self,
@@ -354,7 +341,7 @@ class _Sheet:
         header = self.header
         practice = f"{header.practice_name} ({header.ods_code})"
         left = f"Outage Claims · {self.form.title} · "
-        room = self.width * 0.75 - pdfmetrics.stringWidth(left, REGULAR, HINT)
+        room = self.width * 0.75 - fonts.width(left, REGULAR, HINT)
         self.text(
             self.left,
             self.page_height - MARGIN - 6,
