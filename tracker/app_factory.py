@@ -120,6 +120,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def register_blueprints(app: Flask) -> None:
     from tracker.admin.views import bp as admin_bp
     from tracker.auth.views import bp as auth_bp
+    from tracker.incidents.imports import bp as imports_bp
     from tracker.incidents.views import bp as incidents_bp
     from tracker.invoices.views import bp as invoices_bp
     from tracker.main.views import bp as main_bp
@@ -133,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
         admin_bp,
         practices_bp,
         incidents_bp,
+        imports_bp,
         invoices_bp,
         review_bp,
         reports_bp,

@@ -27,6 +27,8 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     MAX_UPLOAD_BYTES = 10 * 1024 * 1024
     UPLOAD_FOLDER: str | None = None  # instance/uploads unless set
+    #: Spreadsheets waiting for their import to be confirmed (services.imports.stash).
+    IMPORT_FOLDER: str | None = None  # instance/imports unless set
     #: The largest claim pack PDF: NHS SBS takes emails of at most 10 MB, and base64 makes
     #: the attachment 37% larger (services.claim_pack.DEFAULT_MAX_BYTES).
     CLAIM_PACK_MAX_BYTES = 7_000_000
@@ -104,6 +106,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     _derive_request_limits(app)
     if not app.config["UPLOAD_FOLDER"]:
         app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
+    if not app.config["IMPORT_FOLDER"]:
+        app.config["IMPORT_FOLDER"] = str(instance / "imports")
     # cookies travel only over HTTPS in production; a local run serves plain http://127.0.0.1
     if app.config["PRODUCTION"]:
         app.config["SESSION_COOKIE_SECURE"] = True

@@ -14,9 +14,11 @@ from typing import Any
 
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeField,
     Field,
+    HiddenField,
     RadioField,
     SelectField,
     StringField,
@@ -31,6 +33,7 @@ from tracker.cost_kinds import KINDS, CostKind, FieldSpec, FieldType, KindSpec
 from tracker.forms import AppForm, MultiCheckboxField, strip_filter, whole_id
 from tracker.models import SYSTEMS, Incident, OutageEvent
 from tracker.presentation import clock_minutes, clock_text, format_number
+from tracker.services.cost_lines import clock_unit_problem, decimal_hours_problem
 from tracker.services.incidents import MAX_TEXT
 from tracker.services.money import (
     ClockError,
@@ -191,7 +194,7 @@ class LineForm(AppForm):
             if not isinstance(item, NumberField) or not item.typed_clock or item.errors:
                 continue
             if unit not in item.clock_units:
-                item.errors = [f"Enter {unit}s as a number, like 2: h:mm is for hours"]
+                item.errors = [clock_unit_problem(unit)]
                 valid = False
         return valid
 
@@ -204,18 +207,13 @@ def _whole_number(message: str) -> Callable[[Any, Any], None]:
     return check
 
 
-def _decimal_places(noun: str, places: int) -> Callable[[Any, Any], None]:
-    """Hours typed as a decimal keep at most `places` places: only h:mm stores more (4:10 is
-    4.1667), so "4.1667" typed by hand is refused rather than taken for a time."""
+def _decimal_places(spec: FieldSpec) -> Callable[[Any, Any], None]:
+    """Hours typed as a decimal keep at most the field's places (services.cost_lines)."""
 
     def check(form: Any, field: Any) -> None:
-        value = field.data
-        typed_decimal = isinstance(value, Decimal) and not field.typed_clock
-        if typed_decimal and value != value.quantize(Decimal(1).scaleb(-places)):
-            raise ValidationError(
-                f"{noun} must have no more than {places} decimal places, "
-                "or be typed as h:mm, like 4:10"
-            )
+        problem = decimal_hours_problem(spec, field.data, field.typed_clock)
+        if problem:
+            raise ValidationError(problem)
 
     return check
 
@@ -235,7 +233,7 @@ def form_field(spec: FieldSpec) -> Field:
     if spec.places == 0:
         validators.append(_whole_number(spec.invalid))
     if spec.clock_units:
-        validators.append(_decimal_places(spec.noun_for("hour"), spec.places))
+        validators.append(_decimal_places(spec))
     return NumberField(spec.label, spec.invalid, spec.clock_units, validators=validators)
 
 
@@ -325,3 +323,28 @@ class FilterForm(AppForm):
         validate_choice=False,
     )
     event = SelectField("Outage event", validate_choice=False)
+
+
+class ImportForm(AppForm):
+    """A spreadsheet of one kind of cost to import into an incident."""
+
+    kind = RadioField(
+        "What does the file hold?",
+        choices=[(kind.value, spec.label) for kind, spec in KINDS.items()],
+        validate_choice=True,
+    )
+    upload = FileField("Spreadsheet", validators=[FileRequired("Select a CSV or Excel file")])
+
+    def validate_kind(self, field: RadioField) -> None:
+        if not field.data:
+            raise ValidationError("Choose what the file holds")
+
+
+class ConfirmImportForm(AppForm):
+    """Confirm an import checked on the preview page: the upload is named by its token."""
+
+    limits = {"token": 64}
+
+    token = HiddenField()
+    only_valid = BooleanField("Import only the valid rows")
+    again = BooleanField("Import this file again")

@@ -51,7 +51,7 @@ from tracker.services import audit, costing, invoicing, locks
 from tracker.services.costing import PayBasis
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.money import ZERO, to_pence
-from tracker.services.rates import card_on, period_text
+from tracker.services.rates import card_on, period_text, rate_card, rates_on
 from tracker.services.text import text_problem
 
 EARLIEST_DATE = date(2000, 1, 1)
@@ -203,6 +203,25 @@ def _check_number(
             return Invalid(f"{what} must be a whole number", field)
         return Invalid(f"{what} must have no more than {places} decimal places", field)
     return None
+
+
+def clock_unit_problem(unit: str) -> str:
+    """Why a quantity typed as h:mm is refused in a unit other than hours (2 sessions)."""
+    return f"Enter {unit}s as a number, like 2: h:mm is for hours"
+
+
+def decimal_hours_problem(spec: FieldSpec, value: Decimal | None, typed_clock: bool) -> str | None:
+    """Hours typed as a decimal keep at most `spec.places` places: only h:mm stores more
+    (4:10 is 4.1667), so "4.1667" typed as a decimal is refused rather than taken for a
+    time. None for a field that is not in hours, or a value typed as h:mm."""
+    if not spec.clock_units or typed_clock or not isinstance(value, Decimal):
+        return None
+    if value == value.quantize(Decimal(1).scaleb(-spec.places)):
+        return None
+    return (
+        f"{spec.noun_for('hour')} must have no more than {spec.places} decimal places, "
+        "or be typed as h:mm, like 4:10"
+    )
 
 
 def _check_text(spec: FieldSpec, value: Any, required: bool) -> Invalid | None:
@@ -592,6 +611,53 @@ def add_line(
         rebook = _rebooking_line(inp)
         _check(rebook, today)
         lines.append(_new_line(session, incident, user_id, rebook, context))
+    return lines
+
+
+def lines_of(inp: LineInput) -> list[LineInput]:
+    """The lines one input makes: itself, and for lost appointments with admin time to
+    rebook, that time as its own staff-time line."""
+    if inp.kind == CostKind.APPOINTMENTS and inp.rebook_hours is not None:
+        return [inp, _rebooking_line(inp)]
+    return [inp]
+
+
+class PricingContexts:
+    """The pricing context of each day of one practice, its rate card read once: pricing
+    many lines (an import) asks the card for each day's rates without a query per line."""
+
+    def __init__(self, session: Session, practice: Practice) -> None:
+        self.items = rate_card(session, practice.id)
+        self.vat_registered = bool((practice.vat_number or "").strip())
+        self.by_day: dict[date | None, PricingContext] = {}
+
+    def on(self, day: date | None) -> PricingContext:
+        if day not in self.by_day:
+            rates = rates_on(self.items, day) if day is not None else {}
+            self.by_day[day] = PricingContext(rates=rates, vat_registered=self.vat_registered)
+        return self.by_day[day]
+
+
+def add_lines(
+    session: Session,
+    incident: Incident,
+    user_id: int | None,
+    inputs: list[LineInput],
+    today: date,
+) -> list[CostLine]:
+    """Add many lines at once (an import): each checked and priced exactly as `add_line`
+    does (with its rebooking line), all inserted in one flush. No audit entry is recorded
+    per line: the caller records one for the whole batch, listing its lines."""
+    contexts = PricingContexts(session, incident.practice)
+    lines = []
+    for inp in inputs:
+        for one in lines_of(inp):
+            _check(one, today)
+            line = CostLine(incident_id=incident.id, created_by_id=user_id)
+            price_into(line, one, contexts.on(one.line_date))
+            lines.append(line)
+    session.add_all(lines)
+    session.flush()
     return lines
 
 
