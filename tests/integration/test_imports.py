@@ -5,6 +5,7 @@ valid-only choice, the duplicate warning, the audit entry, and access."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -99,6 +100,20 @@ def staff_row(**changes: object) -> list[object]:
     return [row[name] for name in STAFF_HEADER]
 
 
+def problem_lines(page: str) -> dict[tuple[int, str], tuple[str, str]]:
+    """The preview's problems: (row, column) -> (what it says, the message)."""
+    found = re.findall(
+        r'<tr data-row="(\d+)" data-error-column="([^"]*)".*?app-import-typed">([^<]*)</td>'
+        r".*?Error:</span> ([^<]*)</span>",
+        page,
+        re.DOTALL,
+    )
+    return {
+        (int(row), html.unescape(column)): (html.unescape(typed), html.unescape(message.strip()))
+        for row, column, typed, message in found
+    }
+
+
 def lines_of(incident: Incident) -> list[CostLine]:
     return list(
         db.session.scalars(
@@ -179,16 +194,13 @@ def test_the_preview_shows_each_error_by_row_and_column_and_saves_nothing(
     assert response.status_code == 200
     page = response.text
     assert "3 read: 1 valid, 2 with problems" in page
-    row5 = page[page.index('data-row="5"') :]
-    row5 = row5[: row5.index("</tr>")]
-    assert (
-        'data-error-column="Hourly rate"' in row5 and "Enter the hourly rate as an amount" in row5
-    )
-    assert 'data-error-column="Date"' in row5 and "like 19/07/2024" in row5
-    assert "twelve" in row5 and "31/02/2024" in row5  # the user's values kept
+    problems = problem_lines(page)
+    assert problems[(5, "Hourly rate")][0] == "twelve"  # the user's value kept
+    assert problems[(5, "Hourly rate")][1].startswith("Enter the hourly rate as an amount")
+    assert problems[(5, "Date")] == ("31/02/2024", "Enter the date as a real date, like 19/07/2024")
+    assert problems[(7, "Paid as")] == ("Bank holiday", "Choose how the hours were paid")
+    assert set(problems) == {(5, "Hourly rate"), (5, "Date"), (7, "Paid as")}
     assert 'data-row="6"' not in page  # the blank row is ignored, the next keeps its number
-    row7 = page[page.index('data-row="7"') :]
-    assert "Choose how the hours were paid" in row7[: row7.index("</tr>")]
     # the valid row's amount and working
     row4 = page[page.index('data-row="4"', page.index('data-testid="valid-rows"')) :]
     assert "6.5 h × £12.45" in row4[: row4.index("</tr>")]
