@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import claim_pack, invoice_documents
+from bench import claim_pack, imports, invoice_documents
 
-BENCHMARKS = {"invoices": invoice_documents.main, "packs": claim_pack.main}
+BENCHMARKS = {
+    "invoices": invoice_documents.main,
+    "packs": claim_pack.main,
+    "imports": imports.main,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -21,6 +21,7 @@ renderer can all read it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from tracker.cost_kinds import CostKind, FieldSpec, FieldType, spec_for
 
@@ -194,7 +195,11 @@ def _time_column(kind: str, name: str, key: str) -> Column:
 def columns(kind: CostKind | str) -> tuple[Column, ...]:
     """The columns of a kind's template and paper form, in the form's order. Staff time has
     Start and Finish before its Hours (give those, or the hours)."""
-    value = CostKind(kind).value
+    return _columns(CostKind(kind).value)
+
+
+@cache
+def _columns(value: str) -> tuple[Column, ...]:
     result: list[Column] = []
     for spec in spec_for(value).fields:
         if value == CostKind.STAFF and spec.name == "quantity":

@@ -142,7 +142,13 @@ def confirm(incident_id: int) -> str | Response:
         return redirect(url_for("imports.upload", incident_id=incident.id))
     try:
         result = imports.preview(
-            db_session(), incident, stashed.kind, stashed.filename, stashed.data, today_in_london()
+            db_session(),
+            incident,
+            stashed.kind,
+            stashed.filename,
+            stashed.data,
+            today_in_london(),
+            priced=False,  # saving prices every line
         )
         lines = imports.save(
             db_session(),

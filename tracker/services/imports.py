@@ -632,8 +632,11 @@ def preview(
     filename: str,
     data: bytes,
     today: date,
+    *,
+    priced: bool = True,
 ) -> Preview:
-    """Read, check and price every row of a file, saving nothing."""
+    """Read, check and (unless `priced` is False: saving prices them again) price every row
+    of a file, saving nothing."""
     kind = CostKind(kind).value
     result = Preview(kind=kind, filename=filename, sha256=sha256(data))
     table = read_table(filename, data)
@@ -665,7 +668,8 @@ def preview(
         )
     if len(result.rows) > MAX_ROWS:
         result.problems.append(f"The file has more than {MAX_ROWS:,} rows: split it")
-    _price(session, incident, result)
+    if priced:
+        _price(session, incident, result)
     return result
 
 
