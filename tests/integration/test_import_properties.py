@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from tests.factories import World, make_incident
+from tests.factories import World
+from tests.integration.test_imports import fresh_incident
 from tracker.columns import columns
 from tracker.extensions import db
-from tracker.models import AuditEntry, CostLine, Incident
+from tracker.models import AuditEntry, CostLine
 from tracker.services import cost_lines, imports
 from tracker.services.errors import Invalid
 
@@ -129,12 +130,6 @@ def file_of(kind: str, rows: list[dict[str, Any]], as_csv: bool) -> tuple[str, b
     data = io.BytesIO()
     book.save(data)
     return "rows.xlsx", data.getvalue()
-
-
-def fresh_incident(world: World) -> Incident:
-    incident = make_incident(db.session, world.practice_a)
-    db.session.commit()
-    return incident
 
 
 @pytest.mark.parametrize("kind", sorted(ROWS))

@@ -132,11 +132,16 @@ def imports_of(incident: Incident) -> list[AuditEntry]:
     )
 
 
-@pytest.fixture
-def incident(world: World) -> Incident:
+def fresh_incident(world: World) -> Incident:
+    """A new incident of practice A, committed."""
     found = make_incident(db.session, world.practice_a)
     db.session.commit()
     return found
+
+
+@pytest.fixture
+def incident(world: World) -> Incident:
+    return fresh_incident(world)
 
 
 @pytest.mark.parametrize("kind", list(CostKind))
@@ -333,6 +338,19 @@ def test_unknown_and_missing_columns_are_named(as_manager: FlaskClient, incident
     assert "“Colour” is not a column of other expenses" in response.text
     assert "The column “Net amount” is missing: it is required" in response.text
     assert 'name="token"' not in response.text
+
+
+def test_the_upload_form_says_what_is_missing(as_manager: FlaskClient, incident: Incident) -> None:
+    response = as_manager.post(f"/incidents/{incident.id}/import", data={})
+    assert response.status_code == 422
+    assert "Choose what the file holds" in response.text
+    assert "Select a CSV or Excel file" in response.text
+
+
+def test_another_kinds_template_is_recognised(as_manager: FlaskClient, incident: Incident) -> None:
+    data = csv_bytes([[c.name for c in columns("expense")], ["Ryman", "Paper", "19/07/2024", "10"]])
+    response = upload(as_manager, incident, "staff", data)
+    assert "These are the columns of other expenses, not of staff time" in response.text
 
 
 def test_other_files_and_large_files_are_refused_next_to_the_upload(

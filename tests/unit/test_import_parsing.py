@@ -82,7 +82,9 @@ def test_a_time_that_is_not_one_is_refused(value: str) -> None:
         ("1,234", D(1234)),
         (18.66, D("18.66")),
         (1234, D(1234)),
-        (0.1 + 0.2, D("0.30000000000000004")),
+        (0.1 + 0.2, D("0.3")),
+        (50.12 - 49.99, D("0.13")),
+        (1250.0, D(1250)),
     ],
 )
 def test_money_with_or_without_pound_signs_and_thousands(value: object, expected: Decimal) -> None:

@@ -331,12 +331,12 @@ class ImportForm(AppForm):
     kind = RadioField(
         "What does the file hold?",
         choices=[(kind.value, spec.label) for kind, spec in KINDS.items()],
-        validate_choice=True,
+        validate_choice=False,  # checked below, in words people understand
     )
     upload = FileField("Spreadsheet", validators=[FileRequired("Select a CSV or Excel file")])
 
     def validate_kind(self, field: RadioField) -> None:
-        if not field.data:
+        if field.data not in {kind.value for kind in KINDS}:
             raise ValidationError("Choose what the file holds")
 
 

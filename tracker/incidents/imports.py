@@ -123,6 +123,19 @@ def _preview_page(incident: Incident, result: imports.Preview, confirm: ConfirmI
     )
 
 
+def _checked_again(incident: Incident, stashed: imports.Stashed, priced: bool) -> imports.Preview:
+    """The waiting file read and checked again, as it is now (rates, earlier imports)."""
+    return imports.preview(
+        db_session(),
+        incident,
+        stashed.kind,
+        stashed.filename,
+        stashed.data,
+        today_in_london(),
+        priced=priced,
+    )
+
+
 @bp.route("/incidents/<int:incident_id>/import/confirm", methods=["POST"])
 @practice_staff
 def confirm(incident_id: int) -> str | Response:
@@ -141,15 +154,7 @@ def confirm(incident_id: int) -> str | Response:
         flash(EXPIRED, "error")
         return redirect(url_for("imports.upload", incident_id=incident.id))
     try:
-        result = imports.preview(
-            db_session(),
-            incident,
-            stashed.kind,
-            stashed.filename,
-            stashed.data,
-            today_in_london(),
-            priced=False,  # saving prices every line
-        )
+        result = _checked_again(incident, stashed, priced=False)  # saving prices every line
         lines = imports.save(
             db_session(),
             incident,
@@ -163,15 +168,8 @@ def confirm(incident_id: int) -> str | Response:
     except DomainError as error:
         db_session().rollback()
         if isinstance(error, Conflict | Invalid) and error.field in ("again", "upload"):
-            # the file changed nothing; show its preview again with the reason
-            result = imports.preview(
-                db_session(),
-                incident,
-                stashed.kind,
-                stashed.filename,
-                stashed.data,
-                today_in_london(),
-            )
+            # nothing was saved: show the file's preview again, with the reason
+            result = _checked_again(incident, stashed, priced=True)
             db_session().rollback()
             form.again.errors = [error.message] if error.field == "again" else []
             if error.field != "again":

@@ -159,6 +159,8 @@ def _read_xlsx(data: bytes) -> Table:
         ) from error
     try:
         sheet = book.worksheets[0]
+        # some writers declare a wrong size; read every cell the sheet really has
+        sheet.reset_dimensions()
         rows = []
         for all_cells in sheet.iter_rows():
             cells = all_cells[:MAX_COLUMNS]
@@ -208,10 +210,22 @@ def shown(value: Any) -> str:
     return str(value).strip()
 
 
+#: A spreadsheet number is read to this many decimal places: Excel keeps 15 significant
+#: figures and a formula's binary rounding shows beyond them (=50.12-49.99 is stored as
+#: 0.129999999999995; Microsoft, "Floating-point arithmetic may give inaccurate results in
+#: Excel"), far below the 2 places of money and the 4 of hours typed as h:mm.
+FLOAT_PLACES = Decimal("1e-10")
+
+
 def _number(value: int | float | Decimal) -> Decimal:
-    """A spreadsheet number as a Decimal, by its shortest decimal text (18.66, not
-    18.6599999...): floats are how Excel stores every number."""
-    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    """A spreadsheet number as a Decimal: a float (how Excel stores every number) by its
+    shortest decimal text (18.66, not 18.6599999...), without a formula's binary noise."""
+    if isinstance(value, float):
+        number = Decimal(repr(value))
+        if abs(number) < 10**15:
+            number = number.quantize(FLOAT_PLACES).normalize()
+        return number if number != number.to_integral_value() else number.quantize(Decimal(1))
+    return Decimal(value)
 
 
 # --- cells as values ----------------------------------------------------------------------
@@ -386,6 +400,18 @@ def read_header(kind: str, cells: Sequence[Cell], data: Sequence[Sequence[Cell]]
             "The columns “Hours”, or “Start” and “Finish”, are missing: give one or the other"
         )
     return layout
+
+
+def _other_kind(kind: str, header: Sequence[Cell]) -> list[str]:
+    """When a file's header is another kind's template, say so first."""
+    for other in CostKind:
+        if other.value != kind and not read_header(other.value, header, []).problems:
+            return [
+                f"These are the columns of {other.label.lower()}, not of "
+                f"{cost_kind_label(kind).lower()}: choose “{other.label}” and upload the "
+                "file again"
+            ]
+    return []
 
 
 def _letter(position: int) -> str:
@@ -650,6 +676,7 @@ def preview(
     result.problems = layout.problems
     result.earlier = earlier_imports(session, incident.id, result.sha256)
     if layout.problems:
+        result.problems[:0] = _other_kind(kind, header)
         return result
     first = True
     for number, cells in data_rows:
