@@ -128,6 +128,11 @@ def parameter_sets(rule: Rule) -> Iterator[dict[str, Any]]:
         for incident_id, kind in itertools.product(_ids(Incident), [*CostKind, "nonsense"]):
             yield {"incident_id": incident_id, "kind": str(kind)}
         return
+    if rule.endpoint == "imports.template":
+        kinds, formats = [*CostKind, "nonsense"], ["xlsx", "csv", "pdf"]
+        for incident_id, kind, fmt in itertools.product(_ids(Incident), kinds, formats):
+            yield {"incident_id": incident_id, "kind": str(kind), "fmt": fmt}
+        return
     choices = [
         VALUES_BY_PARAMETER.get(name) or [*_ids(IDS_BY_PARAMETER[name]), 999_999] for name in names
     ]
