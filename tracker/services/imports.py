@@ -567,47 +567,38 @@ def _column_name(kind: str, key: str) -> str:
 def _staff_hours(
     layout: Layout, values: dict[str, Any], times: dict[str, int | None], result: RowResult
 ) -> None:
-    """Staff time's hours from Start and Finish when Hours is blank (a finish earlier than
-    the start is the next morning); with Hours given too, Hours wins and may not be more
-    than the time between them (it may leave out a break)."""
+    """Staff time's hours by the timesheet's rule (cost_lines.worked_hours: from Start and
+    Finish when Hours is blank, a finish earlier than the start being the next morning; with
+    Hours given too, Hours wins and may not be more than the time between them), with a note
+    on the preview saying which it was."""
     names = {c.key: c.name for c in layout.positions.values()}
     hours_name = _column_name(CostKind.STAFF, "quantity")
-    start, finish = times.get(START), times.get(FINISH)
     if names.get(START) in result.errors or names.get(FINISH) in result.errors:
         if values.get("quantity") is None:
             result.errors.setdefault(hours_name, "Enter the hours, or correct the start and finish")
         return
-    if start is None and finish is None:
-        if values.get("quantity") is None and hours_name not in result.errors:
-            result.errors[hours_name] = "Enter the hours, or the start and finish times"
-        return
-    if start is None or finish is None:
-        missing = START if start is None else FINISH
-        if values.get("quantity") is None:
-            result.errors[_column_name(CostKind.STAFF, missing)] = (
-                f"Enter the {_column_name(CostKind.STAFF, missing).lower()} time too, or the hours"
-            )
-        return
-    if start == finish:
-        result.errors[_column_name(CostKind.STAFF, FINISH)] = (
-            "The finish time is the same as the start: enter the hours worked"
-        )
-        return
-    minutes = (finish - start) % (24 * 60)
-    span = minutes_to_hours(minutes)
-    overnight = " (next day)" if finish < start else ""
-    worked = f"{clock_text(start).zfill(5)} to {clock_text(finish).zfill(5)}{overnight}"
+    start, finish = (_clock_time(times.get(key)) for key in (START, FINISH))
     hours = values.get("quantity")
-    if hours is None:
-        values["quantity"] = span
-        result.note = f"Hours from {worked}: {clock_text(minutes)}"
-    elif hours > span:
-        result.errors[hours_name] = (
-            f"{format_number(hours)} hours is more than the time from {worked} "
-            f"({clock_text(minutes)}): check the hours or the times"
+    worked, problems = cost_lines.worked_hours(start, finish, hours)
+    for problem in problems:
+        result.errors.setdefault(
+            _column_name(CostKind.STAFF, problem.field or "quantity"), problem.message
         )
+    if problems or start is None or finish is None:
+        return
+    minutes = (times[FINISH] - times[START]) % (24 * 60)  # type: ignore[operator]
+    overnight = " (next day)" if finish < start else ""
+    span = f"{start:%H:%M} to {finish:%H:%M}{overnight}"
+    if hours is None:
+        values["quantity"] = worked
+        result.note = f"Hours from {span}: {clock_text(minutes)}"
     else:
-        result.note = f"{format_number(hours)} hours as written, worked {worked}"
+        result.note = f"{format_number(hours)} hours as written, worked {span}"
+
+
+def _clock_time(minutes: int | None) -> time | None:
+    """Minutes after midnight as a time of day (None stays None)."""
+    return None if minutes is None else time(minutes // 60, minutes % 60)
 
 
 # --- the preview --------------------------------------------------------------------------
