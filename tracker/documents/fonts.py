@@ -89,6 +89,13 @@ def _codepoints(name: str) -> frozenset[int]:
     return frozenset(font.face.charToGlyph)  # type: ignore[attr-defined]
 
 
+@cache
+def _characters(name: str) -> frozenset[str]:
+    """The characters a font draws, as characters: `_characters(font).issuperset(text)`
+    tells in one C-speed step whether the font draws the whole string."""
+    return frozenset(map(chr, _codepoints(name)))
+
+
 def _ignorable(char: str) -> bool:
     return unicodedata.category(char) == "Cf" or _VARIATION.match(char) is not None
 
@@ -126,7 +133,7 @@ def unprintable(text: str) -> list[str]:
 def runs(text: str, font: str) -> list[tuple[str, str]]:
     """`text` as (run, font) pieces, each drawn by one font; ignorable characters go and
     undrawable ones become REPLACEMENT. Plain ASCII text is one run in `font`."""
-    if text.isascii() or all(ord(char) in _codepoints(font) for char in text):
+    if text.isascii() or _characters(font).issuperset(text):
         return [(text, font)] if text else []
     pieces: list[tuple[str, str]] = []
     for char in text:
