@@ -66,6 +66,7 @@ REFUSALS = (
     "Some lines were invoiced by someone else",
     "This invoice was issued a moment ago",
     "Another reviewer decided this line a moment ago",
+    "An issued invoice cannot be changed",
 )
 
 
@@ -312,9 +313,11 @@ def test_changing_or_deleting_a_draft_while_it_is_issued_never_touches_the_issue
                 (other, lambda c, url=url, data=data: c.post(url, data=data)),
             ]
         )
-        bad += [f"round {number}: {o}" for o in outcomes if not o.acceptable]
         db.session.expire_all()
         invoice = db.session.get(Invoice, draft_id)
+        # issuing a draft deleted before the request found it: not found, as for any draft gone
+        gone = invoice is None and outcomes[0].status == 404
+        bad += [f"round {number}: {o}" for o in outcomes[gone:] if not o.acceptable]
         issued = outcomes[0].status == 302  # else refused: the draft was deleted first
         if issued and (invoice is None or invoice.status != InvoiceStatus.ISSUED):
             lost.append(number)
