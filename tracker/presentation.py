@@ -216,6 +216,7 @@ PAYMENT_STATE_TAGS = {
     "unpaid": Tag("Issued", "blue"),
     "part_paid": Tag("Part-paid", "yellow"),
     "paid": Tag("Paid", "green"),
+    "settled": Tag("Settled", "green"),
     "overdue": Tag("Overdue", "red"),
     "cancelled": Tag("Cancelled", "grey"),
     "credit_note": Tag("Credit note", "purple"),

@@ -263,12 +263,12 @@ def test_credit_note_pack_and_the_cancelled_invoice_keep_their_documents(
 ) -> None:
     """A credit note's pack is the note, the contents and a statement saying what it
     cancels; the cancelled invoice's pack still carries the receipts frozen with it."""
-    from tracker.services import invoicing
+    from tracker.services import crediting
 
     login(client, world.manager)
     upload(client, lines[0], receipt_pdf("Receipt", pages=1), "receipt.pdf")
     invoice = issue(world, lines)
-    note = invoicing.credit_invoice(
+    note = crediting.credit_invoice(
         db.session, invoice, user_id=None, today=invoice.issue_date, reason="Wrong ICB"
     )
     db.session.commit()

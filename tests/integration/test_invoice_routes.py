@@ -260,7 +260,7 @@ def test_a_bad_refund_is_shown_on_the_refund_form_not_the_payment_form(
     )
     page = response.data.decode()
     assert response.status_code == 422
-    refund_section = page.index("A paid invoice can be credited only after")
+    refund_section = page.index("Money received can be credited only after")
     assert 'value="abc"' in page[refund_section:]
     assert 'value="RF 77"' in page[refund_section:]
     assert 'value="abc"' not in page[:refund_section]

@@ -14,7 +14,7 @@ from tests import factories
 from tests.factories import World, make_expense_line, make_incident, make_staff_line
 from tracker.extensions import db
 from tracker.models import CostLine, Invoice, InvoiceStatus, NumberSeries
-from tracker.services import invoice_documents, invoicing, payments
+from tracker.services import crediting, invoice_documents, invoicing, payments
 from tracker.services.errors import DomainError
 from tracker.services.payments import PaymentState, payment_state
 
@@ -178,7 +178,7 @@ def test_issuing_the_same_draft_twice_at_once_issues_it_once(app_ctx: Flask, wor
 def test_credit_note_reverses_in_full_and_frees_the_lines(world: World) -> None:
     lines = costed_incident(world)
     invoice = factories.make_issued_invoice(db.session, world.practice_a, lines)
-    credit = invoicing.credit_invoice(
+    credit = crediting.credit_invoice(
         db.session, invoice, user_id=world.finance.id, today=TODAY, reason="Wrong hours on line 1"
     )
     db.session.commit()
@@ -192,7 +192,7 @@ def test_credit_note_reverses_in_full_and_frees_the_lines(world: World) -> None:
     again = factories.make_issued_invoice(db.session, world.practice_a, lines)
     assert again.number == "A8100120240002"
     with pytest.raises(DomainError):
-        invoicing.credit_invoice(db.session, invoice, user_id=None, today=TODAY, reason="x")
+        crediting.credit_invoice(db.session, invoice, user_id=None, today=TODAY, reason="x")
 
 
 def test_payments_part_paid_paid_and_refund(world: World) -> None:
@@ -233,7 +233,7 @@ def test_payments_part_paid_paid_and_refund(world: World) -> None:
     db.session.commit()
     assert payment_state(invoice, date(2025, 1, 1)) == PaymentState.PAID
     with pytest.raises(DomainError, match="Record a refund"):
-        invoicing.credit_invoice(db.session, invoice, user_id=None, today=TODAY, reason="x")
+        crediting.credit_invoice(db.session, invoice, user_id=None, today=TODAY, reason="x")
     payments.record_payment(
         db.session,
         invoice,
@@ -244,7 +244,7 @@ def test_payments_part_paid_paid_and_refund(world: World) -> None:
         today=TODAY,
     )
     db.session.commit()
-    invoicing.credit_invoice(db.session, invoice, user_id=None, today=TODAY, reason="Refunded")
+    crediting.credit_invoice(db.session, invoice, user_id=None, today=TODAY, reason="Refunded")
     db.session.commit()
     assert invoice.status == InvoiceStatus.CANCELLED
 

@@ -17,7 +17,7 @@ from tests.conftest import login
 from tests.factories import World, make_claim, make_event, make_practice
 from tracker.extensions import db
 from tracker.models import CostKind, Invoice, InvoiceLine
-from tracker.services import invoicing, reports, review
+from tracker.services import crediting, invoicing, reports, review
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def setup(world: World):
     claim_a2 = make_claim(db.session, world.practice_a2, event, user=world.finance, scale=3)
     claim_b = make_claim(db.session, world.practice_b, event, user=world.manager_b, scale=2)
     withdrawn = make_claim(db.session, world.practice_a, event, user=world.manager, scale=5)
-    invoicing.credit_invoice(
+    crediting.credit_invoice(
         db.session,
         withdrawn,
         user_id=world.manager.id,

@@ -24,7 +24,7 @@ from tracker.models import (
     LineDecision,
     ReviewStatus,
 )
-from tracker.services import review
+from tracker.services import crediting, review
 from tracker.services.errors import DomainError
 
 
@@ -448,7 +448,7 @@ def test_deciding_a_withdrawn_claim_says_so(client: FlaskClient, world: World, c
     from tracker.services import invoicing
 
     _, claim, _, _ = claims
-    invoicing.credit_invoice(
+    crediting.credit_invoice(
         db.session, claim, user_id=world.manager.id, today=claim.issue_date, reason="Duplicate"
     )
     db.session.commit()

@@ -16,7 +16,7 @@ from tests.factories import World, make_expense_line, make_incident, make_staff_
 from tracker import demo
 from tracker.extensions import db
 from tracker.models import CostLine, DocumentKind, Invoice, InvoiceStatus, NumberSeries
-from tracker.services import invoicing
+from tracker.services import crediting, invoicing
 from tracker.services.errors import Invalid
 from tracker.services.invoicing import SBS_NUMBER
 
@@ -46,7 +46,7 @@ def test_every_invoice_and_credit_note_number_is_one_sbs_accepts(world: World) -
     for practice in ("practice_a", "practice_b"):
         lines = _lines(world, practice)
         invoice = factories.make_issued_invoice(db.session, getattr(world, practice), lines)
-        credit = invoicing.credit_invoice(
+        credit = crediting.credit_invoice(
             db.session, invoice, user_id=None, today=TODAY, reason="Wrong hours"
         )
         db.session.commit()
@@ -71,7 +71,7 @@ def test_the_series_goes_on_after_numbers_in_the_old_pattern(world: World) -> No
     """An invoice and a credit note numbered before SBS numbers keep their numbers; the next
     of each takes the following counter value, with no gap and no restart."""
     old_invoice = factories.make_issued_invoice(db.session, world.practice_a, _lines(world))
-    old_credit = invoicing.credit_invoice(
+    old_credit = crediting.credit_invoice(
         db.session, old_invoice, user_id=None, today=TODAY, reason="Wrong hours"
     )
     db.session.flush()
@@ -80,7 +80,7 @@ def test_the_series_goes_on_after_numbers_in_the_old_pattern(world: World) -> No
     db.session.commit()
 
     invoice = factories.make_issued_invoice(db.session, world.practice_a, _lines(world))
-    credit = invoicing.credit_invoice(
+    credit = crediting.credit_invoice(
         db.session, invoice, user_id=None, today=TODAY, reason="Wrong date"
     )
     db.session.commit()

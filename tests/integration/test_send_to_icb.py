@@ -25,7 +25,7 @@ from tests.factories import World, make_expense_line, make_incident, make_issued
 from tests.integration.test_cost_kind_details import empty_database  # noqa: F401 (fixture)
 from tracker.extensions import db
 from tracker.models import AuditEntry, Invoice, InvoiceSend, Practice, SendOutcome
-from tracker.services import audit, invoicing
+from tracker.services import audit, crediting, invoicing
 
 ICB_EMAIL = "qxa.accountspayable@nhs.net"
 LMC_EMAIL = "secretary@exampleshire-lmc.org.uk"
@@ -295,7 +295,7 @@ def test_drafts_and_cancelled_invoices_are_not_sent(
     as_finance: FlaskClient, world: World, mail_settings: Mailbox
 ) -> None:
     invoice = issued(world)
-    note = invoicing.credit_invoice(
+    note = crediting.credit_invoice(
         db.session, invoice, user_id=world.finance.id, today=invoice.issue_date, reason="Wrong"
     )
     db.session.commit()

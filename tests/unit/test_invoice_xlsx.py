@@ -293,29 +293,34 @@ def test_register_one_row_per_invoice_with_totals():
         "Net",
         "VAT",
         "Total",
+        "Approved",
+        "Credited",
         "Paid",
         "Outstanding",
         "Status",
     ]
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:N7"
+    assert ws.auto_filter.ref == "A1:P7"
     data = list(ws.iter_rows(min_row=2, max_row=7))
     for cells, row in zip(data, rows, strict=True):
         assert cells[0].value == row.number
         assert cells[5].is_date and cells[5].value.date() == row.issue_date
         assert cells[6].is_date and cells[6].value.date() == row.due_date
-        for cell, amount in zip(
-            cells[8:13], (row.net, row.vat, row.total, row.paid, row.outstanding), strict=True
-        ):
-            assert cell.data_type == "n" and "£" in cell.number_format
-            assert pennies(cell.value) == amount
-        assert cells[13].value == row.status
+        assert cells[11].value is None if row.approved is None else cells[11].value is not None
+        for cell, amount in zip(cells[8:15], [getattr(row, a) for a in AMOUNTS], strict=True):
+            if amount is not None:
+                assert cell.data_type == "n" and "£" in cell.number_format
+                assert pennies(cell.value) == amount
+        assert cells[15].value == row.status
     totals = ws[8]
     assert totals[0].value == "Total"
-    for column, attribute in enumerate(("net", "vat", "total", "paid", "outstanding"), start=8):
-        expected = sum(getattr(row, attribute) for row in rows)
+    for column, attribute in enumerate(AMOUNTS, start=8):
+        expected = sum(getattr(row, attribute) or 0 for row in rows)
         assert pennies(totals[column].value) == expected
-        assert sum(pennies(cells[column].value) for cells in data) == expected
+        assert sum(pennies(cells[column].value or 0) for cells in data) == expected
+
+
+AMOUNTS = ("net", "vat", "total", "approved", "credited", "paid", "outstanding")
 
 
 def test_register_text_is_never_a_formula():

@@ -318,6 +318,8 @@ class RegisterRow:
     net: Decimal
     vat: Decimal
     total: Decimal
+    approved: Decimal | None  # what the ICB approved, once it has decided the claim
+    credited: Decimal  # what credit notes took off an invoice (0 on a credit note's row)
     paid: Decimal
     outstanding: Decimal
-    status: str  # "Issued", "Part-paid", "Paid", "Overdue", "Cancelled", ...
+    status: str  # "Issued", "Part-paid", "Paid", "Settled", "Overdue", "Cancelled", ...

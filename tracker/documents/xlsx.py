@@ -95,6 +95,8 @@ REGISTER_COLUMNS = (
     ("Net", 14),
     ("VAT", 12),
     ("Total", 14),
+    ("Approved", 14),
+    ("Credited", 14),
     ("Paid", 14),
     ("Outstanding", 14),
     ("Status", 12),
@@ -460,10 +462,18 @@ def build_register_xlsx(rows: Iterable[RegisterRow]) -> bytes:
 def _register_workbook(rows: list[RegisterRow]) -> bytes:
     wb, ws = _new_workbook("Register")
     _table_header(ws, 1, REGISTER_COLUMNS)
-    sums = [ZERO] * 5
+    sums = [ZERO] * 7
     row = 2
     for item in rows:
-        money = (item.net, item.vat, item.total, item.paid, item.outstanding)
+        money = (
+            item.net,
+            item.vat,
+            item.total,
+            item.approved,
+            item.credited,
+            item.paid,
+            item.outstanding,
+        )
         values: list[tuple[Any, str | None]] = [
             (item.number, None),
             (item.kind, None),
@@ -479,10 +489,10 @@ def _register_workbook(rows: list[RegisterRow]) -> bytes:
         for column, (value, number_format) in enumerate(values, start=1):
             if value is not None and value != "":
                 put(ws, row, column, value, number_format)
-        sums = [total + amount for total, amount in zip(sums, money, strict=True)]
+        sums = [total + (amount or ZERO) for total, amount in zip(sums, money, strict=True)]
         row += 1
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:N{max(row - 1, 1)}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(REGISTER_COLUMNS))}{max(row - 1, 1)}"
     put(ws, row, 1, "Total", font=BOLD)
     put(ws, row, 2, f"{len(rows)} documents")
     for column, amount in enumerate(sums, start=9):

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any, ClassVar
 
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional, Regexp, ValidationError
@@ -113,12 +115,81 @@ class CreditForm(AppForm):
     )
 
 
+class LineCreditForm(AppForm):
+    """A credit note for chosen lines or parts of lines: one amount field per invoice line
+    (``amount_<line id>``, blank for a line not credited) and the reason. Made for one
+    invoice's lines by line_credit_form."""
+
+    limits: ClassVar[Mapping[str, int]] = {"reason": MAX_CREDIT_REASON}
+    nouns = {"reason": "The reason"}
+    #: the invoice line ids, in print order, each with its amount field
+    line_ids: ClassVar[tuple[int, ...]] = ()
+
+    reason = TextAreaField(
+        "Why are these amounts being credited?",
+        filters=[strip_filter],
+        validators=[DataRequired("Enter the reason for the credit note")],
+    )
+
+    def amount_field(self, line_id: int) -> StringField:
+        field = self[f"amount_{line_id}"]
+        assert isinstance(field, StringField)
+        return field
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for line_id in self.line_ids:
+            field = self.amount_field(line_id)
+            if field.errors or not field.data:
+                continue
+            value = parse_decimal(field.data)
+            if value is None:
+                message = "Enter the amount as a number, like 450.00"
+                problem = with_figures_hint(message, field.data)
+            elif value <= 0:
+                problem = "Enter an amount greater than £0, or leave it blank"
+            elif value != value.quantize(Decimal("0.01")):
+                problem = "Enter the amount in pounds and pence, like 450.00"
+            else:
+                continue
+            field.errors = [*field.errors, problem]
+            valid = False
+        if valid and not self.amounts:
+            self.form_errors.append("Enter an amount to credit on at least one line")
+            valid = False
+        return valid
+
+    @property
+    def amounts(self) -> dict[int, Decimal]:
+        """The amounts typed, by invoice line id (call after validate)."""
+        typed = {i: parse_decimal(self.amount_field(i).data) for i in self.line_ids}
+        return {i: value for i, value in typed.items() if value is not None}
+
+
+def line_credit_form(line_ids: Sequence[int], **kwargs: Any) -> LineCreditForm:
+    """A LineCreditForm with an amount field for each of these invoice lines."""
+    fields: dict[str, Any] = {
+        f"amount_{i}": StringField(
+            "Amount to credit", filters=[strip_filter], validators=[Optional()]
+        )
+        for i in line_ids
+    }
+    limits = {**LineCreditForm.limits, **{name: MAX_TYPED_NUMBER for name in fields}}
+    form_class = type(
+        "InvoiceLineCreditForm",
+        (LineCreditForm,),
+        {**fields, "limits": limits, "line_ids": tuple(line_ids)},
+    )
+    return form_class(prefix="part", **kwargs)  # type: ignore[no-any-return]
+
+
 STATUS_CHOICES = [
     ("", "Any status"),
     ("draft", "Draft"),
     ("unpaid", "Issued, not paid"),
     ("part_paid", "Part-paid"),
     ("paid", "Paid"),
+    ("settled", "Settled (part credited, rest paid)"),
     ("overdue", "Overdue"),
     ("cancelled", "Cancelled"),
     ("credit_note", "Credit notes"),

@@ -35,11 +35,13 @@ from tracker.extensions import db_session
 from tracker.invoices.forms import (
     CreditForm,
     DraftDetailsForm,
+    LineCreditForm,
     NewInvoiceForm,
     PaymentForm,
     RefundForm,
     RegisterFilterForm,
     SendForm,
+    line_credit_form,
 )
 from tracker.models import (
     PRACTICE_ROLES,
@@ -55,14 +57,16 @@ from tracker.services import (
     capacity,
     claim_pack,
     cost_lines,
+    crediting,
     invoice_documents,
     invoicing,
     mailing,
     payments,
     register,
 )
+from tracker.presentation import format_money
 from tracker.services.dates import today_in_london
-from tracker.services.errors import DomainError, Invalid
+from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.text import parse_id
 from tracker.view_helpers import query_page, send_download, show_domain_error
 
@@ -323,11 +327,9 @@ def _render_detail(
         details_form = DraftDetailsForm(obj=invoice, formdata=None)
     evidence = invoicing.draft_evidence(db_session(), invoice) if is_draft else None
     document = invoice_documents.invoice_document(invoice, today, evidence)
-    credit_note = None
-    if invoice.status == InvoiceStatus.CANCELLED:
-        credit_note = db_session().scalar(
-            select(Invoice).where(Invoice.credited_invoice_id == invoice.id)
-        )
+    credit_notes = (
+        crediting.credit_notes_of(db_session(), invoice) if invoice.kind == "invoice" else []
+    )
     html = render_template(
         "invoices/detail.html",
         invoice=invoice,
@@ -346,7 +348,13 @@ def _render_detail(
         payment_form=payment_form or PaymentForm(formdata=None, paid_on=today),
         refund_form=refund_form or RefundForm(formdata=None, paid_on=today),
         is_finance=may_act_for_practice(invoice.practice_id, FINANCE_ROLES),
-        credit_note=credit_note,
+        credit_notes=credit_notes,
+        balance=payments.balance_of(invoice),
+        to_credit=(
+            crediting.disallowed_total(db_session(), invoice)
+            if invoice.kind == "invoice" and invoice.status == InvoiceStatus.ISSUED
+            else None
+        ),
         sends=mailing.sends_of(db_session(), invoice.id) if not is_draft else [],
         missing_endpoints=missing_endpoints(document),
         today=today,
@@ -423,14 +431,54 @@ def delete(invoice_id: int) -> Response:
     return redirect(url_for("invoices.index"))
 
 
+def _render_credit(
+    invoice: Invoice,
+    *,
+    form: CreditForm | None = None,
+    lines_form: LineCreditForm | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    balances = crediting.line_balances(db_session(), invoice)
+    if lines_form is None:
+        lines_form = line_credit_form([b.line.id for b in balances], formdata=None)
+    html = render_template(
+        "invoices/credit.html",
+        invoice=invoice,
+        form=form or CreditForm(formdata=None),
+        lines_form=lines_form,
+        balances=balances,
+        creditable=crediting.creditable(invoice),
+    )
+    return html, status
+
+
+def _credited(invoice: Invoice, note: Invoice) -> Response:
+    if invoice.status == InvoiceStatus.CANCELLED:
+        flash(
+            f"Credit note {note.number} issued. Invoice {invoice.number} is cancelled and "
+            "its cost lines can go on a new invoice.",
+            "success",
+        )
+        return redirect(url_for("invoices.detail", invoice_id=note.id))
+    flash(
+        f"Credit note {note.number} issued: {format_money(-note.total)} credited. "
+        f"{format_money(payments.outstanding(invoice))} is outstanding on invoice "
+        f"{invoice.number}.",
+        "success",
+    )
+    return redirect(url_for("invoices.detail", invoice_id=invoice.id))
+
+
 @bp.route("/<int:invoice_id>/credit", methods=["GET", "POST"])
-def credit(invoice_id: int) -> str | Response:
+def credit(invoice_id: int) -> Response | tuple[str, int]:
+    """The credit page: part of the invoice (chosen lines or amounts) or all of it. A POST
+    here cancels the invoice in full."""
     invoice = invoice_or_404(invoice_id)
     _require(invoice, FINANCE_ROLES)
     form = CreditForm()
     if form.validate_on_submit():
         try:
-            note = invoicing.credit_invoice(
+            note = crediting.credit_invoice(
                 db_session(),
                 invoice,
                 user_id=current_user.id,
@@ -442,13 +490,51 @@ def credit(invoice_id: int) -> str | Response:
             db_session().rollback()
             show_domain_error(form, error)
         else:
-            flash(
-                f"Credit note {note.number} issued. Invoice {invoice.number} is cancelled and "
-                "its cost lines can go on a new invoice.",
-                "success",
+            return _credited(invoice, note)
+    return _render_credit(invoice, form=form, status=422 if request.method == "POST" else 200)
+
+
+@bp.route("/<int:invoice_id>/credit/lines", methods=["POST"])
+def credit_lines(invoice_id: int) -> Response | tuple[str, int]:
+    """A credit note for the amounts typed against chosen lines."""
+    invoice = invoice_or_404(invoice_id)
+    _require(invoice, FINANCE_ROLES)
+    form = line_credit_form([line.id for line in invoice.lines])
+    if form.validate_on_submit():
+        try:
+            note = crediting.credit_lines(
+                db_session(),
+                invoice,
+                form.amounts,
+                reason=form.reason.data or "",
+                user_id=current_user.id,
+                today=today_in_london(),
             )
-            return redirect(url_for("invoices.detail", invoice_id=note.id))
-    return render_template("invoices/credit.html", invoice=invoice, form=form)
+            db_session().commit()
+        except Invalid as error:
+            db_session().rollback()
+            show_domain_error(form, error)
+        else:
+            return _credited(invoice, note)
+    db_session().refresh(invoice)
+    return _render_credit(invoice, lines_form=form, status=422)
+
+
+@bp.route("/<int:invoice_id>/credit/disallowed", methods=["POST"])
+def credit_disallowed(invoice_id: int) -> Response:
+    """One credit note for everything the ICB did not approve."""
+    invoice = invoice_or_404(invoice_id)
+    _require(invoice, FINANCE_ROLES)
+    try:
+        note = crediting.credit_disallowed(
+            db_session(), invoice, user_id=current_user.id, today=today_in_london()
+        )
+        db_session().commit()
+    except Conflict as error:
+        db_session().rollback()
+        flash(error.message, "error")
+        return redirect(url_for("invoices.detail", invoice_id=invoice.id))
+    return _credited(invoice, note)
 
 
 @bp.route("/<int:invoice_id>/payments", methods=["POST"])

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker import cost_kinds, presentation
@@ -86,6 +87,9 @@ class Invoice(Base):
     vat_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     amount_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    #: What credit notes have taken off this invoice, kept in step with them: each credit
+    #: note raises it in the same transaction, under the invoice row's lock (migration 0008).
+    amount_credited: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     review_status: Mapped[str] = mapped_column(String(20), default=ReviewStatus.NEW, index=True)
     approved_total: Mapped[Decimal | None] = mapped_column(Money)
     outage_event_id: Mapped[int | None] = mapped_column(ForeignKey("outage_event.id"), index=True)
@@ -102,6 +106,13 @@ class Invoice(Base):
         back_populates="invoice", order_by="Payment.paid_on, Payment.id"
     )
     credited_invoice: Mapped[Invoice | None] = relationship(remote_side=[id])
+
+    @hybrid_property
+    def balance(self) -> Decimal:
+        """The one balance: total less what credit notes took off and what was paid (net
+        of refunds). The same expression in Python and in SQL, so the register's filters
+        and the invoice page cannot disagree; services.payments.outstanding applies it."""
+        return self.total - self.amount_credited - self.amount_paid
 
 
 class InvoiceLine(Base):
@@ -148,6 +159,10 @@ class InvoiceLine(Base):
     def details_text(self) -> str:
         """The frozen details as the invoice prints them, for the reviewer's pages."""
         return presentation.details_text((d["label"], d["value"]) for d in self.details or [])
+
+    #: On a credit note's line: the invoice line it credits (part or all of). The credit
+    #: notes' lines of one invoice line never add up to more than it (services.crediting).
+    credits_line_id: Mapped[int | None] = mapped_column(ForeignKey("invoice_line.id"), index=True)
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     decision: Mapped[LineDecision | None] = relationship(back_populates="invoice_line")

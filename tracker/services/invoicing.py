@@ -6,7 +6,8 @@ The rules that make an invoice trustworthy live here:
 - numbers come from a counter row incremented inside the issuing transaction, so two people
   issuing at the same moment get consecutive numbers and a failed issue leaves no gap;
 - numbers are ones NHS SBS accepts: capital letters and digits only (format_number);
-- an issued invoice is never edited or deleted: a credit note reverses it in full.
+- an issued invoice is never edited or deleted: credit notes (services.crediting) take
+  all or part of it off.
 
 Payments live in services.payments and the printable document in services.invoice_documents.
 """
@@ -147,7 +148,7 @@ def _snapshot_line(line: CostLine, position: int, vat_registered: bool) -> Invoi
 LINE_PARTS = ("base_amount", "premium_amount", "ni_amount", "pension_amount")
 
 
-def _negated(value: Decimal | None) -> Decimal | None:
+def negated(value: Decimal | None) -> Decimal | None:
     return None if value is None else -value
 
 
@@ -663,102 +664,7 @@ def issue_invoice(
     return invoice
 
 
-# --- credit notes ------------------------------------------------------------------------
-
-
-def credit_invoice(
-    session: Session, invoice: Invoice, *, user_id: int | None, today: date, reason: str
-) -> Invoice:
-    """Cancel an issued invoice with a credit note that reverses it in full, and free its
-    cost lines so they can go on a new invoice."""
-    if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
-        raise Conflict("Only an issued invoice can be credited.")
-    if invoice.amount_paid != ZERO:
-        raise Conflict(
-            "This invoice has payments against it. Record a refund of "
-            f"{format_money(invoice.amount_paid)} before crediting it."
-        )
-    if not reason.strip():
-        raise Invalid("Enter the reason for the credit note", "reason")
-    invoices = table_of(Invoice)
-    cancelled = rows_updated(
-        session,
-        update(invoices)
-        .where(
-            invoices.c.id == invoice.id,
-            invoices.c.status == InvoiceStatus.ISSUED,
-            invoices.c.amount_paid == 0,
-        )
-        .values(status=InvoiceStatus.CANCELLED),
-    )
-    if cancelled != 1:
-        raise Conflict("This invoice changed a moment ago. Reload the page and try again.")
-    session.refresh(invoice)
-    credit = Invoice(
-        practice_id=invoice.practice_id,
-        icb_id=invoice.icb_id,
-        kind=DocumentKind.CREDIT_NOTE,
-        status=InvoiceStatus.ISSUED,
-        credited_invoice_id=invoice.id,
-        issue_date=today,
-        due_date=None,
-        supply_from=invoice.supply_from,
-        supply_to=invoice.supply_to,
-        po_reference=invoice.po_reference,
-        notes=reason.strip(),
-        supplier_snapshot=invoice.supplier_snapshot,
-        customer_snapshot=invoice.customer_snapshot,
-        evidence_snapshot="[]",
-        outage_event_id=invoice.outage_event_id,
-        net_total=-invoice.net_total,
-        vat_total=-invoice.vat_total,
-        total=-invoice.total,
-        created_by_id=user_id,
-        issued_at=utcnow(),
-        issued_by_id=user_id,
-    )
-    for line in invoice.lines:
-        credit.lines.append(
-            InvoiceLine(
-                cost_line_id=None,
-                position=line.position,
-                incident_id=line.incident_id,
-                incident_title=line.incident_title,
-                kind=line.kind,
-                line_date=line.line_date,
-                description=line.description,
-                working=line.working,
-                quantity=-line.quantity,
-                unit=line.unit,
-                unit_rate=line.unit_rate,
-                vat_rate=line.vat_rate,
-                net_amount=-line.net_amount,
-                vat_amount=-line.vat_amount,
-                total_amount=-line.total_amount,
-                details=line.details,
-                **{name: _negated(getattr(line, name)) for name in LINE_PARTS},
-                rates_used=line.rates_used,
-            )
-        )
-    credit.number = next_number(session, invoice.practice, DocumentKind.CREDIT_NOTE, today.year)
-    session.add(credit)
-    cost_lines = table_of(CostLine)
-    session.execute(
-        update(cost_lines).where(cost_lines.c.invoice_id == invoice.id).values(invoice_id=None)
-    )
-    audit.record(
-        session,
-        user_id=user_id,
-        entity=credit,
-        action="credit",
-        practice_id=invoice.practice_id,
-        summary=f"Credit note {credit.number} cancels invoice {invoice.number}",
-        changes={
-            "status": [InvoiceStatus.ISSUED, InvoiceStatus.CANCELLED],
-            "reason": [None, reason.strip()],
-        },
-    )
-    return credit
+# --- credit notes: services.crediting ----------------------------------------------------
 
 
 def draft_evidence(session: Session, invoice: Invoice) -> dict[str, object]:

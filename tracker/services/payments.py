@@ -1,13 +1,16 @@
-"""Payments and refunds against issued invoices, and the payment state finance staff see
-(issued, part-paid, paid, overdue), derived from the amounts and the due date."""
+"""Payments and refunds against issued invoices, the one balance (outstanding = total -
+credited - paid + refunded) and the state finance staff see (issued, part-paid, paid,
+settled, overdue, cancelled), derived from the amounts and the due date, in Python
+(payment_state) and in SQL (state_condition) side by side."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, case, func, or_, update
 from sqlalchemy.orm import Session
 
 from tracker.models import DocumentKind, Invoice, InvoiceStatus, Payment, rows_updated, table_of
@@ -18,14 +21,15 @@ from tracker.services.money import ZERO
 
 
 class PaymentState(StrEnum):
-    """What finance staff see: stored status plus payments and the due date."""
+    """What finance staff see: stored status plus credits, payments and the due date."""
 
     DRAFT = "draft"
     UNPAID = "unpaid"
     PART_PAID = "part_paid"
     PAID = "paid"
+    SETTLED = "settled"  # credit notes and payments make up the total, something credited
     OVERDUE = "overdue"
-    CANCELLED = "cancelled"
+    CANCELLED = "cancelled"  # credited in full
     CREDIT_NOTE = "credit_note"
 
     @property
@@ -38,27 +42,90 @@ class PaymentState(StrEnum):
         return PAYMENT_STATE_TAGS[self.value].colour
 
 
+def _is_open(invoice: Invoice) -> bool:
+    return invoice.kind == DocumentKind.INVOICE and invoice.status == InvoiceStatus.ISSUED
+
+
 def outstanding(invoice: Invoice) -> Decimal:
-    """What is still owed: nothing on a draft, a cancelled invoice or a credit note."""
-    if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
+    """What is still owed: total - credited - paid + refunded (Invoice.balance); nothing on
+    a draft, a cancelled invoice or a credit note. Never negative: every credit note and
+    payment is checked against it in the write that records it."""
+    if not _is_open(invoice):
         return ZERO
-    return invoice.total - invoice.amount_paid
+    return max(invoice.balance, ZERO)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """An invoice's balance as the invoice page shows it: outstanding = claimed - credited
+    - paid + refunded."""
+
+    claimed: Decimal
+    approved: Decimal | None  # None until the ICB has decided the claim
+    credited: Decimal
+    paid: Decimal
+    refunded: Decimal
+    outstanding: Decimal
+
+
+def balance_of(invoice: Invoice) -> Balance:
+    received = [payment.amount for payment in invoice.payments]
+    return Balance(
+        claimed=invoice.total,
+        approved=invoice.approved_total,
+        credited=invoice.amount_credited,
+        paid=sum((amount for amount in received if amount > ZERO), ZERO),
+        refunded=-sum((amount for amount in received if amount < ZERO), ZERO),
+        outstanding=outstanding(invoice),
+    )
 
 
 def payment_state(invoice: Invoice, today: date) -> PaymentState:
+    """The state of one document. state_condition is the same rule in SQL: change both."""
     if invoice.kind == DocumentKind.CREDIT_NOTE:
         return PaymentState.CREDIT_NOTE
     if invoice.status == InvoiceStatus.DRAFT:
         return PaymentState.DRAFT
     if invoice.status == InvoiceStatus.CANCELLED:
         return PaymentState.CANCELLED
-    if invoice.amount_paid >= invoice.total:
-        return PaymentState.PAID
+    if outstanding(invoice) == ZERO:
+        return PaymentState.SETTLED if invoice.amount_credited > ZERO else PaymentState.PAID
     if invoice.due_date and today > invoice.due_date:
         return PaymentState.OVERDUE
     if invoice.amount_paid > ZERO:
         return PaymentState.PART_PAID
     return PaymentState.UNPAID
+
+
+def state_condition(state: str, today: date) -> ColumnElement[bool] | None:
+    """payment_state as a WHERE clause, for the register's filter (None: no such state)."""
+    open_invoice = and_(
+        Invoice.kind == DocumentKind.INVOICE, Invoice.status == InvoiceStatus.ISSUED
+    )
+    owing = Invoice.balance > 0
+    not_due = or_(Invoice.due_date.is_(None), Invoice.due_date >= today)
+    conditions: dict[str, ColumnElement[bool]] = {
+        PaymentState.DRAFT: and_(
+            Invoice.kind == DocumentKind.INVOICE, Invoice.status == InvoiceStatus.DRAFT
+        ),
+        PaymentState.UNPAID: and_(open_invoice, owing, Invoice.amount_paid <= 0, not_due),
+        PaymentState.PART_PAID: and_(open_invoice, owing, Invoice.amount_paid > 0, not_due),
+        PaymentState.PAID: and_(open_invoice, ~owing, Invoice.amount_credited <= 0),
+        PaymentState.SETTLED: and_(open_invoice, ~owing, Invoice.amount_credited > 0),
+        PaymentState.OVERDUE: and_(open_invoice, owing, Invoice.due_date < today),
+        PaymentState.CANCELLED: and_(
+            Invoice.kind == DocumentKind.INVOICE, Invoice.status == InvoiceStatus.CANCELLED
+        ),
+        PaymentState.CREDIT_NOTE: Invoice.kind == DocumentKind.CREDIT_NOTE,
+    }
+    return conditions.get(state)
+
+
+def outstanding_sum(rows: type[Invoice] = Invoice) -> ColumnElement[Decimal]:
+    """SUM of outstanding() over the rows selected (`rows`: Invoice or an alias), in SQL."""
+    open_invoice = and_(rows.kind == DocumentKind.INVOICE, rows.status == InvoiceStatus.ISSUED)
+    owed = case((and_(open_invoice, rows.balance > 0), rows.balance), else_=ZERO)
+    return func.coalesce(func.sum(owed), ZERO)
 
 
 def record_payment(
@@ -96,11 +163,14 @@ def record_payment(
             table.c.id == invoice.id,
             table.c.status == InvoiceStatus.ISSUED,
             table.c.amount_paid == invoice.amount_paid,
-        )  # nobody paid in between
+            table.c.amount_credited == invoice.amount_credited,
+        )  # nobody paid, refunded or credited in between
         .values(amount_paid=table.c.amount_paid + amount),
     )
     if applied != 1:
-        raise Conflict("Another payment was recorded a moment ago. Reload and try again.")
+        raise Conflict(
+            "Another payment or a credit note was recorded a moment ago. Reload and try again."
+        )
     session.refresh(invoice)
     payment = Payment(
         invoice_id=invoice.id,

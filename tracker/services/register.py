@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from tracker.documents.data import RegisterRow
 from tracker.models import DocumentKind, Icb, Invoice, InvoiceStatus, Practice
@@ -30,36 +30,22 @@ class RegisterTotals:
     count: int = 0
     net: Decimal = ZERO
     vat: Decimal = ZERO
-    total: Decimal = ZERO
+    total: Decimal = ZERO  # net, vat and total: every document, credit notes negative
+    #: The balance of the invoices listed (credit notes' rows add nothing here): what they
+    #: claimed, what the ICB approved (decided claims), what credit notes took off them,
+    #: what was paid net of refunds, and the sum of each one's outstanding, so that
+    #: outstanding == claimed - credited - paid (services.payments.outstanding).
+    claimed: Decimal = ZERO
+    approved: Decimal = ZERO
+    credited: Decimal = ZERO
     paid: Decimal = ZERO
-
-    @property
-    def outstanding(self) -> Decimal:
-        return self.total - self.paid
+    outstanding: Decimal = ZERO
 
 
 @dataclass
 class RegisterPage:
     invoices: list[Invoice] = field(default_factory=list)
     totals: RegisterTotals = field(default_factory=RegisterTotals)
-
-
-def _status_condition(status: str, today: date) -> ColumnElement[bool] | None:
-    issued_invoice = and_(
-        Invoice.kind == DocumentKind.INVOICE, Invoice.status == InvoiceStatus.ISSUED
-    )
-    not_paid = Invoice.amount_paid < Invoice.total
-    return {
-        "draft": Invoice.status == InvoiceStatus.DRAFT,
-        "unpaid": and_(issued_invoice, Invoice.amount_paid == 0, Invoice.due_date >= today),
-        "part_paid": and_(
-            issued_invoice, Invoice.amount_paid > 0, not_paid, Invoice.due_date >= today
-        ),
-        "paid": and_(issued_invoice, Invoice.amount_paid >= Invoice.total),
-        "overdue": and_(issued_invoice, not_paid, Invoice.due_date < today),
-        "cancelled": Invoice.status == InvoiceStatus.CANCELLED,
-        "credit_note": Invoice.kind == DocumentKind.CREDIT_NOTE,
-    }.get(status)
 
 
 def _filtered(filters: RegisterFilter, today: date) -> Select[Invoice]:
@@ -69,7 +55,7 @@ def _filtered(filters: RegisterFilter, today: date) -> Select[Invoice]:
     if filters.icb_id:
         stmt = stmt.where(Invoice.icb_id == filters.icb_id)
     if filters.status:
-        condition = _status_condition(filters.status, today)
+        condition = payments.state_condition(filters.status, today)
         if condition is not None:
             stmt = stmt.where(condition)
     if filters.date_from:
@@ -105,17 +91,23 @@ def register(
     if limit is not None:
         ordered = ordered.limit(limit)
     invoices = list(session.scalars(ordered).unique())
-    sub = stmt.where(Invoice.status != InvoiceStatus.DRAFT).subquery()
-    count, net, vat, total, paid = session.execute(
+    matching = stmt.where(Invoice.status != InvoiceStatus.DRAFT).subquery()
+    rows = aliased(Invoice, matching)
+    is_invoice = rows.kind == DocumentKind.INVOICE
+    figures = session.execute(
         select(
-            func.count(sub.c.id),
-            func.coalesce(func.sum(sub.c.net_total), ZERO),
-            func.coalesce(func.sum(sub.c.vat_total), ZERO),
-            func.coalesce(func.sum(sub.c.total), ZERO),
-            func.coalesce(func.sum(sub.c.amount_paid), ZERO),
+            func.count(rows.id),
+            func.coalesce(func.sum(rows.net_total), ZERO),
+            func.coalesce(func.sum(rows.vat_total), ZERO),
+            func.coalesce(func.sum(rows.total), ZERO),
+            func.coalesce(func.sum(case((is_invoice, rows.total), else_=ZERO)), ZERO),
+            func.coalesce(func.sum(case((is_invoice, rows.approved_total), else_=ZERO)), ZERO),
+            func.coalesce(func.sum(rows.amount_credited), ZERO),
+            func.coalesce(func.sum(rows.amount_paid), ZERO),
+            payments.outstanding_sum(rows),
         )
     ).one()
-    return RegisterPage(invoices, RegisterTotals(count, net, vat, total, paid))
+    return RegisterPage(invoices, RegisterTotals(*figures))
 
 
 def count(session: Session, filters: RegisterFilter, today: date) -> int:
@@ -149,6 +141,8 @@ def register_row(invoice: Invoice, today: date) -> RegisterRow:
         net=invoice.net_total,
         vat=invoice.vat_total,
         total=invoice.total,
+        approved=invoice.approved_total,
+        credited=invoice.amount_credited,
         paid=invoice.amount_paid,
         outstanding=payments.outstanding(invoice),
         status=payments.payment_state(invoice, today).label,
