@@ -17,7 +17,7 @@ from tests.conftest import login
 from tests.factories import World, make_claim, make_event, make_practice
 from tracker.extensions import db
 from tracker.models import CostKind, Invoice, InvoiceLine
-from tracker.services import crediting, invoicing, reports, review
+from tracker.services import crediting, reports, review
 
 
 @pytest.fixture

@@ -445,7 +445,6 @@ def test_claim_page_fetches_receipts_in_one_query(client: FlaskClient, world: Wo
 
 
 def test_deciding_a_withdrawn_claim_says_so(client: FlaskClient, world: World, claims) -> None:
-    from tracker.services import invoicing
 
     _, claim, _, _ = claims
     crediting.credit_invoice(

@@ -25,7 +25,7 @@ from tests.factories import World, make_expense_line, make_incident, make_issued
 from tests.integration.test_cost_kind_details import empty_database  # noqa: F401 (fixture)
 from tracker.extensions import db
 from tracker.models import AuditEntry, Invoice, InvoiceSend, Practice, SendOutcome
-from tracker.services import audit, crediting, invoicing
+from tracker.services import audit, crediting
 
 ICB_EMAIL = "qxa.accountspayable@nhs.net"
 LMC_EMAIL = "secretary@exampleshire-lmc.org.uk"

@@ -52,6 +52,7 @@ from tracker.models import (
     Role,
     SendOutcome,
 )
+from tracker.presentation import format_money
 from tracker.services import (
     accounts_export,
     capacity,
@@ -64,7 +65,6 @@ from tracker.services import (
     payments,
     register,
 )
-from tracker.presentation import format_money
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.text import parse_id
