@@ -147,6 +147,8 @@ class InvoiceDocument:
     #: Records manual VATREC13040 asks: https://www.gov.uk/hmrc-internal-manuals/
     #: vat-trader-records/vatrec13040)
     credited_issue_date: date | None = None
+    #: for a credit note: whether it reverses the invoice in full (False: it credits part)
+    credits_in_full: bool = True
     draft: bool = False  # marks every page DRAFT
 
     @cached_property

@@ -329,7 +329,11 @@ class _Layout:
             due_lines.append((f"by {long_date(doc.due_date)}", REGULAR, 9, INK))
         if doc.credited_number:
             of = f" of {long_date(doc.credited_issue_date)}" if doc.credited_issue_date else ""
-            reverses = f"Reverses invoice {doc.credited_number}{of} in full"
+            reverses = (
+                f"Reverses invoice {doc.credited_number}{of} in full"
+                if doc.credits_in_full
+                else f"Credits part of invoice {doc.credited_number}{of}"
+            )
             due_lines.append((reverses, REGULAR, 9, INK))
         elif doc.number:
             due_lines.append((f"Please quote {doc.number} with your payment", REGULAR, SMALL, GREY))

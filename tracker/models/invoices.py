@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    type_coerce,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -113,6 +115,12 @@ class Invoice(Base):
         of refunds). The same expression in Python and in SQL, so the register's filters
         and the invoice page cannot disagree; services.payments.outstanding applies it."""
         return self.total - self.amount_credited - self.amount_paid
+
+    @balance.inplace.expression
+    @classmethod
+    def _balance_expression(cls) -> ColumnElement[Decimal]:
+        """In SQL, typed as money: the arithmetic alone would come back as integer pence."""
+        return type_coerce(cls.total - cls.amount_credited - cls.amount_paid, Money)
 
 
 class InvoiceLine(Base):

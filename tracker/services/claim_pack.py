@@ -182,8 +182,10 @@ def covering_statement(
     number = document.number or "DRAFT"
     event_name = event.name if event else "Not linked to one outage event"
     if document.credited_number:
+        what = "cancels" if document.credits_in_full else "credits part of"
+        extent = " in full" if document.credits_in_full else ""
         summary = (
-            f"This credit note cancels invoice {document.credited_number} in full "
+            f"This credit note {what} invoice {document.credited_number}{extent} "
             f"({format_money(-document.total)}). The backing documents went with that invoice."
         )
     else:

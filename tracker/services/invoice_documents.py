@@ -179,5 +179,6 @@ def invoice_document(
         notes=invoice.notes or "",
         credited_number=original.number if original else None,
         credited_issue_date=original.issue_date if original else None,
+        credits_in_full=original is None or invoice.total == -original.total,
         draft=is_draft,
     )
