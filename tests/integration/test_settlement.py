@@ -166,7 +166,7 @@ def test_partial_credit_notes_any_number_of_times_up_to_the_total(world: World) 
     assert one.number != two.number and one.number.startswith(world.practice_a.ods_code + "CN")
     assert invoice.amount_credited == D("100.00")
     assert payments.payment_state(invoice, TODAY) is payments.PaymentState.UNPAID
-    with pytest.raises(Invalid, match="Only £50.00 of this line is left") as error:
+    with pytest.raises(Invalid, match=r"Only £50\.00 of this line is left") as error:
         credit(invoice, {first.id: "50.01"})
     assert error.value.field == f"amount_{first.id}"
     db.session.rollback()
@@ -188,14 +188,14 @@ def test_credit_after_a_part_payment_is_up_to_what_is_unpaid(world: World) -> No
     invoice = invoice_of(world, "100.00")
     pay(invoice, "60.00")
     line = invoice.lines[0]
-    with pytest.raises(Invalid, match="record a refund of £10.00 first") as error:
+    with pytest.raises(Invalid, match=r"record a refund of £10\.00 first") as error:
         credit(invoice, {line.id: "50.00"})
     assert error.value.field == "lines"
     db.session.rollback()
     credit(invoice, {line.id: "40.00"})
     assert payments.outstanding(invoice) == D("0.00")
     assert payments.payment_state(invoice, LONG_AFTER) is payments.PaymentState.SETTLED
-    with pytest.raises(Conflict, match="Record a refund of £60.00"):
+    with pytest.raises(Conflict, match=r"Record a refund of £60\.00"):
         crediting.credit_invoice(db.session, invoice, user_id=None, today=TODAY, reason="x")
 
 
@@ -259,7 +259,7 @@ def test_a_partial_credit_note_reads_right_as_pdf_and_excel(
 def test_register_filters_agree_with_each_invoices_state(world: World) -> None:
     """An invoice in every state; each status filter lists exactly those whose
     payment_state is that status, on days before and after they fall due."""
-    unpaid = invoice_of(world, "10.00")
+    invoice_of(world, "10.00")  # unpaid
     part_paid = invoice_of(world, "10.00")
     pay(part_paid, "4.00")
     paid = invoice_of(world, "10.00")
