@@ -500,3 +500,37 @@ def test_decisions_keep_their_lines(world: World) -> None:
     db.session.commit()
     decisions = db.session.scalars(select(LineDecision)).all()
     assert {d.invoice_line_id for d in decisions} == {line.id for line in invoice.lines}
+
+
+# --- the balance where it is shown --------------------------------------------------------
+
+
+def test_the_icb_decisions_page_offers_the_one_step_credit_to_finance(
+    as_finance: FlaskClient, world: World
+) -> None:
+    invoice = scenario(world)
+    page = as_finance.get(f"/claims/{invoice.id}/feedback").data.decode()
+    assert "Credit £450.00 not approved by the ICB" in page
+
+
+def test_dashboard_shows_claimed_approved_credited_paid_and_outstanding(
+    as_manager: FlaskClient, world: World
+) -> None:
+    from tracker.services import dashboard
+
+    invoice = scenario(world)
+    crediting.credit_disallowed(db.session, invoice, user_id=None, today=TODAY)
+    db.session.commit()
+    pay(invoice, "600.00")
+    invoice_of(world, "100.00")
+    summary = dashboard.practice_summary(db.session, world.practice_a.id)
+    assert (summary.invoiced, summary.approved, summary.credited, summary.paid) == (
+        D("1224.61"),
+        D("674.61"),
+        D("450.00"),
+        D("600.00"),
+    )
+    assert summary.outstanding == D("174.61")
+    page = as_manager.get("/").data.decode()
+    for figure in ("£1,224.61", "£674.61", "£450.00", "£600.00", "£174.61"):
+        assert figure in page

@@ -134,6 +134,7 @@ def index() -> str:
         query=query,
         may_export=bool(practice_ids_for(current_user, FINANCE_ROLES)),
         state_of=lambda invoice: payments.payment_state(invoice, today),
+        outstanding_of=payments.outstanding,
     )
 
 

@@ -28,7 +28,7 @@ from tracker.extensions import db, db_session
 from tracker.models import DocumentKind, Invoice, InvoiceLine, InvoiceStatus, Role
 from tracker.presentation import size_text
 from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm
-from tracker.services import evidence, review
+from tracker.services import crediting, evidence, review
 from tracker.services.errors import DomainError, Invalid, Unavailable
 from tracker.services.money import parse_decimal
 from tracker.view_helpers import query_page, say_file_not_kept, send_evidence, show_domain_error
@@ -201,6 +201,11 @@ def feedback(invoice_id: int) -> str:
         form=AnswerForm(),
         lines_decided=review.decided_count(claim),
         overall_decision=review.overall_decision(claim),
+        to_credit=(
+            crediting.disallowed_total(db_session(), claim)
+            if may_act_for_practice(claim.practice_id, frozenset({Role.FINANCE}))
+            else None
+        ),
     )
 
 

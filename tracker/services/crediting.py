@@ -142,7 +142,7 @@ def _credit_line(balance: LineBalance, amount: Decimal, note: str) -> InvoiceLin
     working = note or (
         line.working
         if whole
-        else f"Part of line {line.position} ({format_money(line.total_amount)})"
+        else f"{format_money(amount)} of {format_money(line.total_amount)} credited"
     )
     return InvoiceLine(
         cost_line_id=None,
@@ -369,6 +369,18 @@ def disallowed(session: Session, invoice: Invoice) -> list[Disallowed]:
     return found
 
 
+def _disallowed_note(item: Disallowed) -> str:
+    """The working of a disallowed line on the credit note: what of the line was not
+    approved, and the reviewer's reason."""
+    part = (
+        ""
+        if item.approved == ZERO
+        else f" ({format_money(item.to_credit)} of {format_money(item.line.total_amount)})"
+    )
+    reason = f": {item.reason.strip()}" if item.reason.strip() else ""
+    return f"Not approved by the ICB{part}{reason}"
+
+
 def disallowed_total(session: Session, invoice: Invoice) -> Decimal:
     return sum_amounts(item.to_credit for item in disallowed(session, invoice))
 
@@ -391,8 +403,5 @@ def credit_disallowed(
         reason="Not approved by the ICB on review",
         user_id=user_id,
         today=today,
-        line_notes={
-            item.line.id: f"Not approved by the ICB: {item.reason}".strip().rstrip(":")
-            for item in items
-        },
+        line_notes={item.line.id: _disallowed_note(item) for item in items},
     )

@@ -22,11 +22,16 @@ from tracker.models import (
     Practice,
     ReviewStatus,
 )
+from tracker.services import payments
 from tracker.services.money import ZERO
 
 
 @dataclass
 class PracticeSummary:
+    """A practice's costs and claims. Across its issued invoices (cancelled ones left
+    out): claimed, approved by the ICB (decided claims only), credited, paid net of
+    refunds and outstanding (services.payments.outstanding, summed)."""
+
     open_incidents: list[Incident] = field(default_factory=list)
     not_invoiced: Decimal = ZERO
     invoiced: Decimal = ZERO
@@ -34,10 +39,9 @@ class PracticeSummary:
     incident_count: int = 0
     #: cost so far of each open incident, by incident id
     open_totals: dict[int, Decimal] = field(default_factory=dict)
-
-    @property
-    def outstanding(self) -> Decimal:
-        return self.invoiced - self.paid
+    approved: Decimal = ZERO
+    credited: Decimal = ZERO
+    outstanding: Decimal = ZERO
 
 
 def practice_summary(session: Session, practice_id: int) -> PracticeSummary:
@@ -57,10 +61,13 @@ def practice_summary(session: Session, practice_id: int) -> PracticeSummary:
         .join(Incident, CostLine.incident_id == Incident.id)
         .where(Incident.practice_id == practice_id, CostLine.invoice_id.is_(None))
     )
-    invoiced, paid = session.execute(
+    invoiced, approved, credited, paid, outstanding = session.execute(
         select(
             func.coalesce(func.sum(Invoice.total), ZERO),
+            func.coalesce(func.sum(Invoice.approved_total), ZERO),
+            func.coalesce(func.sum(Invoice.amount_credited), ZERO),
             func.coalesce(func.sum(Invoice.amount_paid), ZERO),
+            payments.outstanding_sum(),
         ).where(
             Invoice.practice_id == practice_id,
             Invoice.kind == DocumentKind.INVOICE,
@@ -76,6 +83,9 @@ def practice_summary(session: Session, practice_id: int) -> PracticeSummary:
         invoiced=invoiced or ZERO,
         paid=paid or ZERO,
         incident_count=incident_count or 0,
+        approved=approved or ZERO,
+        credited=credited or ZERO,
+        outstanding=outstanding or ZERO,
     )
 
 
