@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from datetime import date
 
 from flask import (
@@ -17,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -453,6 +455,18 @@ def _render_credit(
     return html, status
 
 
+def _issue_credit(form: FlaskForm, issue: Callable[[], Invoice]) -> Invoice | None:
+    """Issue a credit note and commit; on a refusal roll back, show it on the form, None."""
+    try:
+        note = issue()
+        db_session().commit()
+    except Invalid as error:
+        db_session().rollback()
+        show_domain_error(form, error)
+        return None
+    return note
+
+
 def _credited(invoice: Invoice, note: Invoice) -> Response:
     if invoice.status == InvoiceStatus.CANCELLED:
         flash(
@@ -478,19 +492,17 @@ def credit(invoice_id: int) -> Response | tuple[str, int]:
     _require(invoice, FINANCE_ROLES)
     form = CreditForm()
     if form.validate_on_submit():
-        try:
-            note = crediting.credit_invoice(
+        note = _issue_credit(
+            form,
+            lambda: crediting.credit_invoice(
                 db_session(),
                 invoice,
                 user_id=current_user.id,
                 today=today_in_london(),
                 reason=form.reason.data or "",
-            )
-            db_session().commit()
-        except Invalid as error:
-            db_session().rollback()
-            show_domain_error(form, error)
-        else:
+            ),
+        )
+        if note is not None:
             return _credited(invoice, note)
     return _render_credit(invoice, form=form, status=422 if request.method == "POST" else 200)
 
@@ -502,20 +514,18 @@ def credit_lines(invoice_id: int) -> Response | tuple[str, int]:
     _require(invoice, FINANCE_ROLES)
     form = line_credit_form([line.id for line in invoice.lines])
     if form.validate_on_submit():
-        try:
-            note = crediting.credit_lines(
+        note = _issue_credit(
+            form,
+            lambda: crediting.credit_lines(
                 db_session(),
                 invoice,
                 form.amounts,
                 reason=form.reason.data or "",
                 user_id=current_user.id,
                 today=today_in_london(),
-            )
-            db_session().commit()
-        except Invalid as error:
-            db_session().rollback()
-            show_domain_error(form, error)
-        else:
+            ),
+        )
+        if note is not None:
             return _credited(invoice, note)
     db_session().refresh(invoice)
     return _render_credit(invoice, lines_form=form, status=422)

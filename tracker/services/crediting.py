@@ -42,7 +42,6 @@ from tracker.models import (
     InvoiceLine,
     InvoiceStatus,
     LineDecision,
-    rows_updated,
     table_of,
     utcnow,
 )
@@ -52,7 +51,7 @@ from tracker.services.costing import sum_amounts
 from tracker.services.errors import Conflict, Invalid
 from tracker.services.invoicing import LINE_PARTS, negated, next_number
 from tracker.services.money import ZERO, to_pence
-from tracker.services.payments import outstanding
+from tracker.services.payments import move_balance, outstanding
 from tracker.services.review import Decision
 
 #: The unit of a line that credits part of an invoice line: "-1 part at £X".
@@ -261,21 +260,13 @@ def credit_lines(
     credit.total = credit.net_total + credit.vat_total
     in_full = invoice.amount_credited + total == invoice.total
     invoices = table_of(Invoice)
-    applied = rows_updated(
+    moved = move_balance(
         session,
-        update(invoices)
-        .where(
-            invoices.c.id == invoice.id,
-            invoices.c.status == InvoiceStatus.ISSUED,
-            invoices.c.amount_credited == invoice.amount_credited,
-            invoices.c.amount_paid == invoice.amount_paid,
-        )
-        .values(
-            amount_credited=invoices.c.amount_credited + total,
-            status=InvoiceStatus.CANCELLED if in_full else InvoiceStatus.ISSUED,
-        ),
+        invoice,
+        amount_credited=invoices.c.amount_credited + total,
+        status=InvoiceStatus.CANCELLED if in_full else InvoiceStatus.ISSUED,
     )
-    if applied != 1:  # the hold makes this unreachable; kept as the write's own check
+    if not moved:  # the hold makes this unreachable; kept as the write's own check
         raise Conflict("This invoice changed a moment ago. Reload the page and try again.")
     credit.number = next_number(session, invoice.practice, DocumentKind.CREDIT_NOTE, today.year)
     session.add(credit)

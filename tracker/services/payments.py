@@ -128,6 +128,26 @@ def outstanding_sum(rows: type[Invoice] = Invoice) -> ColumnElement[Decimal]:
     return func.coalesce(func.sum(owed), ZERO)
 
 
+def move_balance(session: Session, invoice: Invoice, **values: object) -> bool:
+    """Write `values` to an issued invoice's row only if nobody paid, refunded or credited
+    since it was read (its amounts as `invoice` holds them): the check is in the write, so
+    a payment and a credit note at the same moment cannot both pass a check made before
+    either wrote. False when the row had moved (or is no longer issued)."""
+    table = table_of(Invoice)
+    applied = rows_updated(
+        session,
+        update(table)
+        .where(
+            table.c.id == invoice.id,
+            table.c.status == InvoiceStatus.ISSUED,
+            table.c.amount_paid == invoice.amount_paid,
+            table.c.amount_credited == invoice.amount_credited,
+        )
+        .values(**values),
+    )
+    return applied == 1
+
+
 def record_payment(
     session: Session,
     invoice: Invoice,
@@ -156,18 +176,7 @@ def record_payment(
             f"A refund cannot be more than the {format_money(invoice.amount_paid)} paid", "amount"
         )
     table = table_of(Invoice)
-    applied = rows_updated(
-        session,
-        update(table)
-        .where(
-            table.c.id == invoice.id,
-            table.c.status == InvoiceStatus.ISSUED,
-            table.c.amount_paid == invoice.amount_paid,
-            table.c.amount_credited == invoice.amount_credited,
-        )  # nobody paid, refunded or credited in between
-        .values(amount_paid=table.c.amount_paid + amount),
-    )
-    if applied != 1:
+    if not move_balance(session, invoice, amount_paid=table.c.amount_paid + amount):
         raise Conflict(
             "Another payment or a credit note was recorded a moment ago. Reload and try again."
         )
