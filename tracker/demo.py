@@ -23,6 +23,7 @@ from tracker.models import (
     Incident,
     IncidentStatus,
     Invoice,
+    InvoiceStatus,
     OutageEvent,
     Practice,
     Role,
@@ -291,9 +292,8 @@ def _seed_incident_lines(session: Session, incident: Incident, scale: int) -> No
 
 
 def seed_invoices(session: Session) -> None:
-    """Riverside's claim as finance would leave it: one invoice part-paid (settled later by
-    seed_settled_claim), one issued and unpaid, and a draft for the expenses still waiting
-    for the ICB's reference."""
+    """Riverside's claim as finance would leave it: one invoice part-paid, one issued and
+    unpaid, and a draft for the expenses still waiting for the ICB's reference."""
     from tracker.services import invoicing, payments
     from tracker.services.dates import today_in_london
 
@@ -469,35 +469,28 @@ def _leave_in_state(session: Session, claim: Invoice, state: str, reviewer_id: i
 
 
 def seed_settled_claim(session: Session) -> None:
-    """Riverside's staff and locum invoice, settled: the ICB approves the staff time and one
-    locum session of the two, finance credits what was not approved in one step and
-    records the ICB's payment of the rest, on top of the £1,000.00 paid on account."""
-    from tracker.services import crediting, payments, review
+    """Archway's part-approved claim, settled: its finance team credited what the ICB did
+    not approve in one step (a credit note itemised by the part-approved and rejected lines,
+    with the reviewer's reasons), and the ICB paid the approved amount."""
+    from tracker.services import crediting, payments
     from tracker.services.dates import today_in_london
 
-    claim = session.scalar(select(Invoice).where(Invoice.po_reference == "NCL-PO-240719-01"))
-    reviewer = session.scalar(select(User).where(User.email == "reviewer@example.org"))
-    finance = session.scalar(select(User).where(User.email == "finance@example.org"))
-    if claim is None or reviewer is None or finance is None or claim.approved_total is not None:
+    claim = session.scalar(
+        select(Invoice)
+        .join(Practice, Practice.id == Invoice.practice_id)
+        .where(Practice.ods_code == "Y09904", Invoice.status == InvoiceStatus.ISSUED)
+    )
+    if claim is None or claim.approved_total is None or claim.amount_credited:
         return
     today = today_in_london()
-    for line in claim.lines:
-        decision = review.LineDecisionInput("approved")
-        if line.kind == CostKind.LOCUM:
-            decision = review.LineDecisionInput(
-                "part_approved",
-                (line.total_amount / 2).quantize(Decimal("0.01")),
-                "Locum cover agreed for one session of the two claimed.",
-            )
-        review.decide_line(session, claim, line, decision, user_id=reviewer.id)
-    crediting.credit_disallowed(session, claim, user_id=finance.id, today=today)
+    crediting.credit_disallowed(session, claim, user_id=None, today=today)
     payments.record_payment(
         session,
         claim,
         amount=payments.outstanding(claim),
         paid_on=today - timedelta(days=1),
         reference="NCL ICB BACS 90417",
-        user_id=finance.id,
+        user_id=None,
         today=today,
     )
 
