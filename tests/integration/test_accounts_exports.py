@@ -26,7 +26,7 @@ from tests.factories import (
 from tracker.config import load_config
 from tracker.extensions import db
 from tracker.models import Invoice
-from tracker.services import invoicing
+from tracker.services import crediting, invoicing
 
 D = Decimal
 
@@ -96,7 +96,7 @@ def test_each_export_of_an_invoice_equals_it_to_the_penny(
 def test_a_credit_note_exports_to_the_credit_note_imports(
     client: FlaskClient, world: World, vat_invoice: Invoice
 ) -> None:
-    note = invoicing.credit_invoice(
+    note = crediting.credit_invoice(
         db.session, vat_invoice, user_id=None, today=vat_invoice.issue_date, reason="Duplicate"
     )
     db.session.commit()
@@ -154,7 +154,7 @@ def test_the_register_exports_follow_its_filters_and_split_credit_notes(
     first = make_claim(db.session, world.practice_a, None)
     second = make_claim(db.session, world.practice_a2, None, scale=2)
     cancelled = make_claim(db.session, world.practice_a, None, scale=3)
-    note = invoicing.credit_invoice(
+    note = crediting.credit_invoice(
         db.session, cancelled, user_id=None, today=cancelled.issue_date, reason="Wrong"
     )
     other = make_claim(db.session, world.practice_b, None)

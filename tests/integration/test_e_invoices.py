@@ -29,7 +29,7 @@ from tests.ubl_rules import validate
 from tracker.extensions import db
 from tracker.models import Icb, Invoice, Practice
 from tracker.presentation import format_money
-from tracker.services import invoicing
+from tracker.services import crediting, invoicing
 
 NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
@@ -117,7 +117,7 @@ def test_a_credit_note_downloads_as_a_valid_ubl_credit_note(
 ) -> None:
     set_endpoints(world)
     invoice = issue(world, vat_registered=True)
-    credit = invoicing.credit_invoice(
+    credit = crediting.credit_invoice(
         db.session, invoice, user_id=world.finance.id, today=date(2024, 8, 1), reason="Duplicate"
     )
     db.session.commit()
