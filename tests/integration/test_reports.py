@@ -105,6 +105,27 @@ def test_icb_report_totals_equal_the_lines(world: World, setup) -> None:
     assert report.status_counts == {"in_review": 1, "decided": 1}
 
 
+def test_a_part_credit_leaves_the_claim_in_and_is_not_left_out(world: World, setup) -> None:
+    """Crediting what the ICB did not approve does not withdraw the claim: it stays claimed
+    and approved as before, and its credit note is not among those left out (which are the
+    ones that cancel a claim with it)."""
+    event, claim_a, *_ = setup
+    before = reports.icb_report(db.session, event, world.icb_x, today=claim_a.issue_date)
+    line = claim_a.lines[0]
+    crediting.credit_lines(
+        db.session,
+        claim_a,
+        {line.id: Decimal("10.00")},
+        reason="Agreed with the ICB",
+        user_id=None,
+        today=claim_a.issue_date,
+    )
+    db.session.commit()
+    after = reports.icb_report(db.session, event, world.icb_x, today=claim_a.issue_date)
+    assert after.totals == before.totals
+    assert after.excluded.credit_notes == before.excluded.credit_notes == 1
+
+
 def test_national_report_groups_by_icb(world: World, setup) -> None:
     event, claim_a, claim_a2, claim_b, _, _ = setup
     report = reports.national_report(

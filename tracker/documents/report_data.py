@@ -128,8 +128,9 @@ def _sum(figures: Iterable[Figures]) -> Figures:
 #: How the figures are counted, printed on the page, the workbook and the PDF.
 COUNTING_NOTE = (
     "Claimed: lines of issued invoices whose incidents belong to this outage event. "
-    "Drafts are not claims. An invoice cancelled by a credit note is left out together with "
-    "its credit note (the credit note reverses it in full); a replacement invoice counts. "
+    "Drafts are not claims. An invoice cancelled by credit notes is left out together with "
+    "them (together they net to nothing); a replacement invoice counts. A credit note for part "
+    "of a claim (what the ICB did not approve, say) leaves the claim in, as claimed. "
     "Approved: the amounts approved on lines with a final decision (a rejected line approves "
     "£0). Awaiting decision: claimed on lines not yet decided or queried. Disallowed: the "
     "rest, cut by part-approvals and rejections. Hours: staff time and locum cover "

@@ -6,8 +6,10 @@ of queries is fixed, whatever the number of practices, claims or lines.
 
 What counts as claimed: the lines of issued invoices (kind "invoice", status "issued") whose
 incidents all belong to the event. Drafts are not claims. A cancelled invoice and the credit
-note that cancels it are both left out: the credit note reverses the invoice in full, so
-together they net to nothing; a replacement invoice counts as a claim of its own.
+notes that cancel it are all left out: together they net to nothing; a replacement invoice
+counts as a claim of its own. A credit note for part of an invoice still issued (what the ICB
+did not approve, credited in one step) leaves the claim in the report as claimed, and is not
+counted among the credit notes left out.
 Approved: the approved amount of each line with a final decision (approved, part-approved,
 rejected = £0). Awaiting decision: what is claimed on lines with no decision or a query.
 """
@@ -29,7 +31,7 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from tracker.cost_kinds import is_notional
 from tracker.documents.report_data import (
@@ -202,10 +204,13 @@ def _excluded(session: Session, event_id: int, icb_ids: Sequence[int] | None) ->
         Invoice.status == InvoiceStatus.CANCELLED,
         Invoice.outage_event_id == event_id,
     )
+    credited = aliased(Invoice)
+    cancelled = select(credited.id).where(credited.status == InvoiceStatus.CANCELLED)
     credit = and_(
         Invoice.kind == DocumentKind.CREDIT_NOTE,
         Invoice.status == InvoiceStatus.ISSUED,
         Invoice.outage_event_id == event_id,
+        Invoice.credited_invoice_id.in_(cancelled),
     )
     mixed = and_(
         Invoice.kind == DocumentKind.INVOICE,
