@@ -33,6 +33,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "number": presentation.format_number,
     "percent": presentation.format_percent,
     "date": presentation.long_date,
+    "short_date": presentation.short_date,
     "datetime": presentation.london_datetime,
     "london": presentation.utc_to_london,
     "masked": mask_account,

@@ -142,6 +142,13 @@ def long_date(value: date | datetime | None) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
+def short_date(value: date | datetime | None) -> str:
+    """2 Dec 2026: for a table's narrow date column, where a long month breaks mid-word."""
+    if value is None:
+        return ""
+    return f"{value.day} {value:%b %Y}"
+
+
 def short_time(value: datetime) -> str:
     """9:05am, 2:30pm (the GOV.UK / NHS style)."""
     hour = value.hour % 12 or 12

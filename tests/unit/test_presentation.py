@@ -91,3 +91,15 @@ def test_groups_and_subtotals_are_computed_once_on_the_document() -> None:
 def test_a_document_without_lines_has_no_groups() -> None:
     doc = make_document(0)
     assert doc.groups == () and doc.incidents == ()
+
+
+def test_a_short_date_fits_a_narrow_column() -> None:
+    """The register's dates: the month abbreviated, so "25 November 2026" does not break
+    inside "November" in a nine-column table."""
+    from datetime import date
+
+    from tracker.presentation import short_date
+
+    assert short_date(date(2026, 11, 25)) == "25 Nov 2026"
+    assert short_date(date(2027, 1, 1)) == "1 Jan 2027"
+    assert short_date(None) == ""
