@@ -3,6 +3,7 @@ and the invoice's groups and subtotals worked out once, on the document."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -96,10 +97,6 @@ def test_a_document_without_lines_has_no_groups() -> None:
 def test_a_short_date_fits_a_narrow_column() -> None:
     """The register's dates: the month abbreviated, so "25 November 2026" does not break
     inside "November" in a nine-column table."""
-    from datetime import date
-
-    from tracker.presentation import short_date
-
-    assert short_date(date(2026, 11, 25)) == "25 Nov 2026"
-    assert short_date(date(2027, 1, 1)) == "1 Jan 2027"
-    assert short_date(None) == ""
+    assert p.short_date(date(2026, 11, 25)) == "25 Nov 2026"
+    assert p.short_date(date(2027, 1, 1)) == "1 Jan 2027"
+    assert p.short_date(None) == ""
