@@ -331,7 +331,9 @@ def _render_detail(
     evidence = invoicing.draft_evidence(db_session(), invoice) if is_draft else None
     document = invoice_documents.invoice_document(invoice, today, evidence)
     credit_notes = (
-        crediting.credit_notes_of(db_session(), invoice) if invoice.kind == "invoice" else []
+        crediting.credit_notes_of(db_session(), invoice)
+        if invoice.kind == DocumentKind.INVOICE
+        else []
     )
     html = render_template(
         "invoices/detail.html",
@@ -355,7 +357,7 @@ def _render_detail(
         balance=payments.balance_of(invoice),
         to_credit=(
             crediting.disallowed_total(db_session(), invoice)
-            if invoice.kind == "invoice" and invoice.status == InvoiceStatus.ISSUED
+            if invoice.kind == DocumentKind.INVOICE and invoice.status == InvoiceStatus.ISSUED
             else None
         ),
         sends=mailing.sends_of(db_session(), invoice.id) if not is_draft else [],

@@ -213,6 +213,29 @@ def credit_lines(
     if not reason.strip():
         raise Invalid("Enter the reason for the credit note", "reason")
     _hold_issued(session, invoice)
+    return _credit_held(
+        session,
+        invoice,
+        amounts,
+        reason=reason,
+        user_id=user_id,
+        today=today,
+        line_notes=line_notes,
+    )
+
+
+def _credit_held(
+    session: Session,
+    invoice: Invoice,
+    amounts: Mapping[int, Decimal],
+    *,
+    reason: str,
+    user_id: int | None,
+    today: date,
+    line_notes: Mapping[int, str] | None = None,
+) -> Invoice:
+    """credit_lines once the invoice is held (_hold_issued) and read again: every check
+    below is made on the committed row, and the write cannot interleave with another."""
     balances = {b.line.id: b for b in line_balances(session, invoice)}
     chosen = {line_id: amount for line_id, amount in amounts.items() if amount != ZERO}
     if not chosen:
@@ -302,8 +325,7 @@ def credit_invoice(
     """Cancel an issued invoice with a credit note for everything not yet credited, and
     free its cost lines so they can go on a new invoice. Money received must be refunded
     first."""
-    if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
-        raise Conflict("Only an issued invoice can be credited.")
+    _hold_issued(session, invoice)
     if invoice.amount_paid != ZERO:
         raise Conflict(
             "This invoice has payments against it. Record a refund of "
@@ -311,11 +333,8 @@ def credit_invoice(
         )
     if not reason.strip():
         raise Invalid("Enter the reason for the credit note", "reason")
-    _hold_issued(session, invoice)
-    if invoice.amount_paid != ZERO:
-        raise Conflict("A payment was recorded a moment ago. Reload the page and try again.")
     rest = {b.line.id: b.remaining for b in line_balances(session, invoice)}
-    return credit_lines(session, invoice, rest, reason=reason, user_id=user_id, today=today)
+    return _credit_held(session, invoice, rest, reason=reason, user_id=user_id, today=today)
 
 
 # --- what the ICB did not approve -------------------------------------------------------
@@ -387,7 +406,7 @@ def credit_disallowed(
     items = disallowed(session, invoice)
     if not items:
         raise Conflict("Nothing the ICB did not approve is left to credit on this invoice.")
-    return credit_lines(
+    return _credit_held(
         session,
         invoice,
         {item.line.id: item.to_credit for item in items},
