@@ -604,13 +604,11 @@ def add_line(
     session: Session, incident: Incident, user_id: int | None, inp: LineInput, today: date
 ) -> list[CostLine]:
     """Add a line (and, for lost appointments with admin time, its rebooking staff line)."""
-    _check(inp, today)
     context = pricing_context(session, incident.practice, inp.line_date)
-    lines = [_new_line(session, incident, user_id, inp, context)]
-    if inp.kind == CostKind.APPOINTMENTS and inp.rebook_hours is not None:
-        rebook = _rebooking_line(inp)
-        _check(rebook, today)
-        lines.append(_new_line(session, incident, user_id, rebook, context))
+    lines = []
+    for one in lines_of(inp):
+        _check(one, today)
+        lines.append(_new_line(session, incident, user_id, one, context))
     return lines
 
 
