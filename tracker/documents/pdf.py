@@ -209,18 +209,16 @@ RuleOp = tuple[Literal["h"], float, float, float, Color, float]
 Op = TextOp | FillOp | RuleOp
 
 
-class _Layout:
-    """Lays the document out into pages of drawing operations (y measured from the top)."""
+class PageLayout:
+    """Lays a document out into A4 pages of drawing operations (y measured from the top),
+    each page started by `page_started` (a running header, a table's header again). The
+    invoice and the statement of account (documents.statement_pdf) are both laid out on it,
+    so they share the page, its type and its furniture."""
 
-    def __init__(self, doc: InvoiceDocument) -> None:
-        self.doc = doc
+    def __init__(self) -> None:
         self.pages: list[list[Op]] = []
         self.ops: list[Op] = []
         self.y = TOP
-        self.in_table = False
-        self.group: tuple[str, str] | None = None  # (incident, kind label) being printed
-        self.with_vat = doc.shows_vat
-        self.columns = COLUMNS if self.with_vat else COLUMNS_WITHOUT_VAT
 
     # -- primitives -------------------------------------------------------------------------
     def text(
@@ -252,13 +250,10 @@ class _Layout:
         self.ops = []
         self.pages.append(self.ops)
         self.y = TOP
-        if len(self.pages) > 1:
-            self._running_header()
-        if self.in_table:
-            self._table_header()
-            if self.group:
-                incident, kind = self.group
-                self._group_row(f"{incident}: {kind} (continued)", BOLD, BODY, GROUP_BAND)
+        self.page_started()
+
+    def page_started(self) -> None:
+        """What each page begins with; nothing here."""
 
     def need(self, height: float) -> None:
         """Start a new page unless height still fits on this one."""
@@ -281,18 +276,101 @@ class _Layout:
                 y += size * 1.3
         return y
 
-    # -- page furniture ---------------------------------------------------------------------
-    def _running_header(self) -> None:
-        doc = self.doc
-        title = clean(f"{doc.title} {doc.number or '(draft)'}")
+    def move_fills_back(self, count: int) -> None:
+        """Fills were added after the text they sit behind; draw them first on this page."""
+        fills = self.ops[-count:]
+        del self.ops[-count:]
+        self.ops[:0] = fills
+
+    def key_values(
+        self, x: float, width: float, rows: Sequence[tuple[str, str]], top: float
+    ) -> float:
+        """Label (grey) and value (bold, right-aligned) rows from `top`; returns the end."""
+        label_width = 100.0
+        y = top
+        for label, value in rows:
+            self.text(x, y, label, REGULAR, BODY, GREY)
+            end = self.block(
+                x + label_width, width - label_width, [(value, BOLD, BODY, INK)], y, "r"
+            )
+            y = end + 2
+        return y
+
+    def section(self, title: str, lines: list[Cell], x: float = LEFT, width: float = WIDTH) -> None:
+        """A heading and wrapped lines; the heading stays with the first line."""
+        wrapped = _wrapped(lines, width)
+        first = wrapped[0][2] * 1.3 if wrapped else 0
+        self.need(12 + 6 + first)
+        self.text(x, self.y, title, BOLD, 10, BLUE)
+        self.y += 15
+        for text, font, size, colour in wrapped:
+            self.need(size * 1.3)
+            self.text(x, self.y, text, font, size, colour)
+            self.y += size * 1.3
+        self.y += 8
+
+    def side_by_side(self, left: tuple[str, list[Cell]], right: tuple[str, list[Cell]]) -> None:
+        """Two sections in two columns when both fit on one page; else one after the other."""
+        width = WIDTH / 2 - 10
+        height = (
+            15
+            + 10
+            + max(
+                sum(size * 1.3 for _, _, size, _ in _wrapped(lines, width))
+                for _, lines in (left, right)
+            )
+        )
+        if height > (BOTTOM - TOP) / 2:
+            self.section(*left)
+            self.section(*right)
+            return
+        self.need(height)
+        top = self.y
+        self.section(*left, x=LEFT, width=width)
+        self.y = top
+        self.section(*right, x=LEFT + WIDTH / 2 + 10, width=width)
+        self.y = top + height
+
+    def running_header(self, title: str, name: str, suffix: str = "") -> None:
+        """A page after the first: the document's title in bold and, at the right, whose it
+        is (`name` cut to fit, then `suffix` whole); a rule under both."""
+        title = clean(title)
         self.text(LEFT, self.y, title, BOLD, 9)
-        ods = f" ({doc.supplier.ods_code})"
-        room = RIGHT - LEFT - 12 - fonts.width(title + ods, BOLD, 9)
-        name = fit(doc.supplier.name, REGULAR, SMALL, room)
-        self.text(RIGHT, self.y, clean(name + ods), REGULAR, SMALL, GREY, "r")
+        room = RIGHT - LEFT - 12 - fonts.width(title + suffix, BOLD, 9)
+        owner = fit(name, REGULAR, SMALL, room)
+        self.text(RIGHT, self.y, clean(owner + suffix), REGULAR, SMALL, GREY, "r")
         self.y += 14
         self.rule(self.y, INK, 0.6)
         self.y += 8
+
+
+class _Layout(PageLayout):
+    """The invoice or credit note, laid out into pages."""
+
+    def __init__(self, doc: InvoiceDocument) -> None:
+        super().__init__()
+        self.doc = doc
+        self.in_table = False
+        self.group: tuple[str, str] | None = None  # (incident, kind label) being printed
+        self.with_vat = doc.shows_vat
+        self.columns = COLUMNS if self.with_vat else COLUMNS_WITHOUT_VAT
+
+    def page_started(self) -> None:
+        """The running header after the first page; within the table, its header again and
+        the group being printed, "(continued)"."""
+        if len(self.pages) > 1:
+            self._running_header()
+        if self.in_table:
+            self._table_header()
+            if self.group:
+                incident, kind = self.group
+                self._group_row(f"{incident}: {kind} (continued)", BOLD, BODY, GROUP_BAND)
+
+    # -- page furniture ---------------------------------------------------------------------
+    def _running_header(self) -> None:
+        doc = self.doc
+        title = f"{doc.title} {doc.number or '(draft)'}"
+        self.running_header(title, doc.supplier.name, f" ({doc.supplier.ods_code})")
 
     # -- first page header ------------------------------------------------------------------
     def header(self) -> None:
@@ -304,7 +382,7 @@ class _Layout:
         left_end = self.block(LEFT, half, _party_lines(supplier), left_end + 2)
 
         self.text(RIGHT, self.y - 2, clean(doc.title), BOLD, 22, BLUE, "r")
-        right_end = self._key_values(right_x, RIGHT - right_x, self._meta(), self.y + 32)
+        right_end = self.key_values(right_x, RIGHT - right_x, self._meta(), self.y + 32)
         self.y = max(left_end, right_end) + 10
 
         # Bill to (left) and the amount due (right), in two framed boxes.
@@ -341,14 +419,8 @@ class _Layout:
         bottom = max(bill_end, due_end) + 6
         self.fill(LEFT, top, half, bottom - top, GROUP_BAND)
         self.fill(right_x, top, RIGHT - right_x, bottom - top, GROUP_BAND)
-        self._move_fills_back(2)
+        self.move_fills_back(2)
         self.y = bottom + 12
-
-    def _move_fills_back(self, count: int) -> None:
-        """Fills were added after the text they sit behind; draw them first on this page."""
-        fills = self.ops[-count:]
-        del self.ops[-count:]
-        self.ops[:0] = fills
 
     def _meta(self) -> list[tuple[str, str]]:
         doc = self.doc
@@ -366,19 +438,6 @@ class _Layout:
         if doc.due_date and not doc.credited_number:
             rows.append(("Due date", long_date(doc.due_date)))
         return rows
-
-    def _key_values(
-        self, x: float, width: float, rows: Sequence[tuple[str, str]], top: float
-    ) -> float:
-        label_width = 100.0
-        y = top
-        for label, value in rows:
-            self.text(x, y, label, REGULAR, BODY, GREY)
-            end = self.block(
-                x + label_width, width - label_width, [(value, BOLD, BODY, INK)], y, "r"
-            )
-            y = end + 2
-        return y
 
     # -- the itemised table -----------------------------------------------------------------
     def _table_header(self) -> None:
@@ -522,41 +581,6 @@ class _Layout:
         self.text(RIGHT - 4, self.y + 5, format_money(doc.total), BOLD, 10, white, "r")
         self.y += 24
 
-    def section(self, title: str, lines: list[Cell], x: float = LEFT, width: float = WIDTH) -> None:
-        """A heading and wrapped lines; the heading stays with the first line."""
-        wrapped = _wrapped(lines, width)
-        first = wrapped[0][2] * 1.3 if wrapped else 0
-        self.need(12 + 6 + first)
-        self.text(x, self.y, title, BOLD, 10, BLUE)
-        self.y += 15
-        for text, font, size, colour in wrapped:
-            self.need(size * 1.3)
-            self.text(x, self.y, text, font, size, colour)
-            self.y += size * 1.3
-        self.y += 8
-
-    def side_by_side(self, left: tuple[str, list[Cell]], right: tuple[str, list[Cell]]) -> None:
-        """Two sections in two columns when both fit on one page; else one after the other."""
-        width = WIDTH / 2 - 10
-        height = (
-            15
-            + 10
-            + max(
-                sum(size * 1.3 for _, _, size, _ in _wrapped(lines, width))
-                for _, lines in (left, right)
-            )
-        )
-        if height > (BOTTOM - TOP) / 2:
-            self.section(*left)
-            self.section(*right)
-            return
-        self.need(height)
-        top = self.y
-        self.section(*left, x=LEFT, width=width)
-        self.y = top
-        self.section(*right, x=LEFT + WIDTH / 2 + 10, width=width)
-        self.y = top + height
-
     def after_table(self) -> None:
         doc = self.doc
         self.totals()
@@ -608,12 +632,16 @@ def _party_lines(party: Party) -> list[Cell]:
     return lines
 
 
-def _draw(canvas: Canvas, doc: InvoiceDocument, pages: list[list[Op]]) -> None:
+def draw_pages(
+    canvas: Canvas, pages: list[list[Op]], *, owner: str, document: str, draft: bool = False
+) -> None:
+    """Draw laid-out pages, each with its footer: `owner` (cut to fit) and `document` at the
+    left, "Page N of M" at the right; `draft` marks every page DRAFT."""
     total = len(pages)
-    document = clean(f" · {doc.title} {doc.number or 'DRAFT'}")
+    document = clean(f" · {document}")
     room = RIGHT - LEFT - 12 - fonts.width(f"Page {total} of {total}", BOLD, SMALL)
     room -= fonts.width(document, REGULAR, SMALL)
-    footer = fit(doc.supplier.name, REGULAR, SMALL, room) + document
+    footer = fit(owner, REGULAR, SMALL, room) + document
     for number, ops in enumerate(pages, start=1):
         font_state = None
         colour_state = None
@@ -645,7 +673,7 @@ def _draw(canvas: Canvas, doc: InvoiceDocument, pages: list[list[Op]]) -> None:
         fonts.draw(canvas, LEFT, FOOTER_BASELINE, clean(footer), REGULAR, SMALL)
         canvas.setFont(BOLD, SMALL)
         canvas.drawRightString(RIGHT, FOOTER_BASELINE, f"Page {number} of {total}")
-        if doc.draft:
+        if draft:
             canvas.saveState()
             canvas.setFillColor(WATERMARK)
             canvas.setFont(BOLD, 120)
@@ -694,6 +722,12 @@ def build_invoice_pdf(doc: InvoiceDocument) -> bytes:
         font_size=BODY,
     )
     canvas.setSubject(clean(f"{name} to {doc.customer.name}"))
-    _draw(canvas, doc, layout.pages)
+    draw_pages(
+        canvas,
+        layout.pages,
+        owner=doc.supplier.name,
+        document=f"{doc.title} {doc.number or 'DRAFT'}",
+        draft=doc.draft,
+    )
     canvas.save()
     return buffer.getvalue()

@@ -32,6 +32,7 @@ from tracker.models.invoices import (
     LineDecision,
     NumberSeries,
     Payment,
+    Remittance,
     ReviewStatus,
     SendOutcome,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "Payment",
     "Practice",
     "RateCardItem",
+    "Remittance",
     "ReviewStatus",
     "Role",
     "SendOutcome",

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker import cost_kinds, presentation
 from tracker.models.base import Base, Fixed, Money, created_at_column
-from tracker.models.directory import Practice
+from tracker.models.directory import Icb, Practice
 from tracker.models.users import User
 
 
@@ -176,6 +176,36 @@ class InvoiceLine(Base):
     decision: Mapped[LineDecision | None] = relationship(back_populates="invoice_line")
 
 
+class Remittance(Base):
+    """One payment from an ICB to one practice, as its remittance advice lists it: the
+    date received, the ICB's reference and the amount, allocated across that practice's
+    invoices to that ICB (one Payment per invoice, each linked here). A payment goes into
+    one bank account, the practice's on its invoices, so a remittance has one payee. Its
+    payments add up to its amount (services.remittances); it is never changed afterwards,
+    and a refund is recorded against the invoice, not here."""
+
+    __tablename__ = "remittance"
+    __table_args__ = (
+        UniqueConstraint("practice_id", "icb_id", "reference", name="uq_remittance_reference"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id"), index=True)
+    icb_id: Mapped[int] = mapped_column(ForeignKey("icb.id"), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(100))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime] = created_at_column()
+
+    practice: Mapped[Practice] = relationship()
+    icb: Mapped[Icb] = relationship()
+    recorded_by: Mapped[User | None] = relationship()
+    payments: Mapped[list[Payment]] = relationship(
+        back_populates="remittance", order_by="Payment.id"
+    )
+
+
 class Payment(Base):
     """Money received against an invoice; a refund is recorded with a negative amount."""
 
@@ -188,8 +218,12 @@ class Payment(Base):
     reference: Mapped[str] = mapped_column(String(100), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = created_at_column()
+    #: The remittance this payment is part of (migration 0009); None for a payment or
+    #: refund recorded on its own against the invoice.
+    remittance_id: Mapped[int | None] = mapped_column(ForeignKey("remittance.id"), index=True)
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
+    remittance: Mapped[Remittance | None] = relationship(back_populates="payments")
 
 
 class LineDecision(Base):

@@ -157,8 +157,12 @@ def record_payment(
     reference: str,
     user_id: int | None,
     today: date,
+    remittance_id: int | None = None,
 ) -> Payment:
-    """A payment (positive) or refund (negative). Never more than is owed or was paid."""
+    """A payment (positive) or refund (negative). Never more than is owed or was paid.
+    `remittance_id`: the remittance this payment is an allocation of (services.remittances
+    records each allocation through here, so every payment passes the same checks and the
+    same conditional write)."""
     if invoice.kind != DocumentKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
         raise Conflict("Payments can only be recorded against an issued invoice.")
     if amount == ZERO:
@@ -187,6 +191,7 @@ def record_payment(
         amount=amount,
         reference=reference.strip(),
         recorded_by_id=user_id,
+        remittance_id=remittance_id,
     )
     session.add(payment)
     word = "Payment" if amount > ZERO else "Refund"
