@@ -122,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     from tracker.auth.views import bp as auth_bp
     from tracker.incidents.imports import bp as imports_bp
     from tracker.incidents.views import bp as incidents_bp
+    from tracker.invoices import settlement  # noqa: F401 (remittances, statements: invoices_bp)
     from tracker.invoices.views import bp as invoices_bp
     from tracker.main.views import bp as main_bp
     from tracker.practices.views import bp as practices_bp

@@ -471,8 +471,9 @@ def _leave_in_state(session: Session, claim: Invoice, state: str, reviewer_id: i
 def seed_settled_claim(session: Session) -> None:
     """Archway's part-approved claim, settled: its finance team credited what the ICB did
     not approve in one step (a credit note itemised by the part-approved and rejected lines,
-    with the reviewer's reasons), and the ICB paid the approved amount."""
-    from tracker.services import crediting, payments
+    with the reviewer's reasons), and the ICB paid the approved amount, recorded as the
+    remittance it came in."""
+    from tracker.services import crediting, payments, remittances
     from tracker.services.dates import today_in_london
 
     claim = session.scalar(
@@ -484,15 +485,16 @@ def seed_settled_claim(session: Session) -> None:
         return
     today = today_in_london()
     crediting.credit_disallowed(session, claim, user_id=None, today=today)
-    payments.record_payment(
-        session,
-        claim,
-        amount=payments.outstanding(claim),
-        paid_on=today - timedelta(days=1),
+    approved = payments.outstanding(claim)
+    remittance = remittances.RemittanceEntry(
+        practice_id=claim.practice_id,
+        icb_id=claim.icb_id,
+        received_on=today - timedelta(days=1),
         reference="NCL ICB BACS 90417",
-        user_id=None,
-        today=today,
+        amount=approved,
+        allocations={claim.id: approved},
     )
+    remittances.record_remittance(session, remittance, user_id=None, today=today)
 
 
 #: Steps run in order by seed_demo; later areas append theirs (invoices, reviews).

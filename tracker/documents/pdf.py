@@ -63,7 +63,7 @@ GAP = 4.0  # horizontal padding between columns
 #: rate's maximum; services.rates.RATE_LIMITS). So every line amount, and every subtotal of
 #: lines up to £10bn, is drawn whole, in bold too, inside its column: £1,000,000 used to wrap
 #: and a bold £100,000 ran into the next column. A sum beyond it (many such lines) is drawn
-#: smaller to fit (_amount_size), never wrapped or overlapping.
+#: smaller to fit (amount_size), never wrapped or overlapping.
 LARGEST_AMOUNT = Decimal("9999999999.99")
 #: Bold "-£9,999,999,999.99" at BODY size is 87.8 pt wide; the column adds GAP.
 AMOUNT_WIDTH = 92.0
@@ -173,14 +173,14 @@ def _break_word(word: str, font: str, size: float, width: float) -> list[str]:
 Cell = tuple[str, str, float, Color]  # one printed line: text, font, size, colour
 
 
-def _cell(text: str, width: float, size: float = BODY, colour: Color = INK) -> list[Cell]:
+def text_cell(text: str, width: float, size: float = BODY, colour: Color = INK) -> list[Cell]:
     """A table cell's printed lines; empty text prints nothing."""
     if not text:
         return []
     return [(part, REGULAR, size, colour) for part in wrap(text, REGULAR, size, width)]
 
 
-def _amount_size(text: str, font: str, width: float, size: float = BODY) -> float:
+def amount_size(text: str, font: str, width: float, size: float = BODY) -> float:
     """The size an amount is drawn at: `size`, or smaller when the amount (a sum beyond
     LARGEST_AMOUNT) would not fit its column. An amount is never wrapped: a figure cut
     across two lines is misread."""
@@ -188,17 +188,17 @@ def _amount_size(text: str, font: str, width: float, size: float = BODY) -> floa
     return size if natural <= width else size * width / natural
 
 
-def _money_cell(value: Decimal, width: float) -> list[Cell]:
+def money_cell(value: Decimal, width: float) -> list[Cell]:
     """An amount on one line, whole, inside its column."""
     text = format_money(value)
-    return [(text, REGULAR, _amount_size(text, REGULAR, width), INK)]
+    return [(text, REGULAR, amount_size(text, REGULAR, width), INK)]
 
 
 def _vat_cell(line: DocumentLine, width: float) -> list[Cell]:
     """The VAT and its rate, which a VAT invoice shows per item ("No VAT" when none)."""
     if not line.vat:
         return [(line.vat_rate_text, REGULAR, BODY, GREY)]
-    return [*_money_cell(line.vat, width), (line.vat_rate_text, REGULAR, SMALL, GREY)]
+    return [*money_cell(line.vat, width), (line.vat_rate_text, REGULAR, SMALL, GREY)]
 
 
 # A drawing operation: ("t", align, font, size, colour, x, baseline from top, text),
@@ -298,7 +298,7 @@ class PageLayout:
 
     def section(self, title: str, lines: list[Cell], x: float = LEFT, width: float = WIDTH) -> None:
         """A heading and wrapped lines; the heading stays with the first line."""
-        wrapped = _wrapped(lines, width)
+        wrapped = wrapped_lines(lines, width)
         first = wrapped[0][2] * 1.3 if wrapped else 0
         self.need(12 + 6 + first)
         self.text(x, self.y, title, BOLD, 10, BLUE)
@@ -316,7 +316,7 @@ class PageLayout:
             15
             + 10
             + max(
-                sum(size * 1.3 for _, _, size, _ in _wrapped(lines, width))
+                sum(size * 1.3 for _, _, size, _ in wrapped_lines(lines, width))
                 for _, lines in (left, right)
             )
         )
@@ -379,7 +379,7 @@ class _Layout(PageLayout):
         half = WIDTH / 2 - 10
         right_x = LEFT + WIDTH / 2 + 10
         left_end = self.block(LEFT, half, [(supplier.name, BOLD, 13, INK)], self.y)
-        left_end = self.block(LEFT, half, _party_lines(supplier), left_end + 2)
+        left_end = self.block(LEFT, half, party_lines(supplier), left_end + 2)
 
         self.text(RIGHT, self.y - 2, clean(doc.title), BOLD, 22, BLUE, "r")
         right_end = self.key_values(right_x, RIGHT - right_x, self._meta(), self.y + 32)
@@ -393,7 +393,7 @@ class _Layout(PageLayout):
             [("Bill to", BOLD, SMALL, GREY), (customer.name, BOLD, 10, INK)],
             top + 8,
         )
-        bill_end = self.block(LEFT + 8, half - 16, _party_lines(customer), bill_end + 1)
+        bill_end = self.block(LEFT + 8, half - 16, party_lines(customer), bill_end + 1)
         po = doc.po_reference or "Not given"
         bill_end = self.block(
             LEFT + 8,
@@ -463,16 +463,16 @@ class _Layout(PageLayout):
     def _measure_line(self, line: DocumentLine) -> tuple[list[list[Cell]], float]:
         widths = [width for _, _, width, _ in self.columns]
         cells = [
-            _cell(long_date(line.line_date), widths[0]),
-            _cell(line.description, widths[1])
-            + (_cell(line.details_text, widths[1], SMALL, GREY) if line.details else [])
-            + _cell(line.working, widths[1], SMALL, GREY)
-            + _cell(line.evidence_text, widths[1], SMALL, GREY),
-            _cell(quantity_figure(line.quantity, line.unit), widths[2]),
-            _cell(line.unit_text, widths[3]),
-            _cell(format_rate(line.unit_rate), widths[4]),
+            text_cell(long_date(line.line_date), widths[0]),
+            text_cell(line.description, widths[1])
+            + (text_cell(line.details_text, widths[1], SMALL, GREY) if line.details else [])
+            + text_cell(line.working, widths[1], SMALL, GREY)
+            + text_cell(line.evidence_text, widths[1], SMALL, GREY),
+            text_cell(quantity_figure(line.quantity, line.unit), widths[2]),
+            text_cell(line.unit_text, widths[3]),
+            text_cell(format_rate(line.unit_rate), widths[4]),
             *([_vat_cell(line, widths[VAT_COLUMN])] if self.with_vat else []),
-            _money_cell(line.net, widths[-1]),
+            money_cell(line.net, widths[-1]),
         ]
         height = max(sum(size * 1.3 for _, _, size, _ in cell) for cell in cells) + 2 * PAD
         return cells, height
@@ -511,7 +511,7 @@ class _Layout(PageLayout):
     def _amount(self, right: float, width: float, value: Decimal, font: str) -> None:
         """A subtotal's amount, right-aligned at `right`, whole and inside `width`."""
         text = format_money(value)
-        self.text(right, self.y + PAD, text, font, _amount_size(text, font, width), INK, "r")
+        self.text(right, self.y + PAD, text, font, amount_size(text, font, width), INK, "r")
 
     def _section_row(self, title: str) -> None:
         """A section's heading: white on NHS blue, across the table."""
@@ -612,7 +612,7 @@ class _Layout(PageLayout):
             self.section("Notes", [(doc.notes, REGULAR, 9, INK)])
 
 
-def _wrapped(lines: list[Cell], width: float) -> list[Cell]:
+def wrapped_lines(lines: list[Cell], width: float) -> list[Cell]:
     return [
         (part, font, size, colour)
         for text, font, size, colour in lines
@@ -620,7 +620,7 @@ def _wrapped(lines: list[Cell], width: float) -> list[Cell]:
     ]
 
 
-def _party_lines(party: Party) -> list[Cell]:
+def party_lines(party: Party) -> list[Cell]:
     lines: list[Cell] = [(line, REGULAR, 9, INK) for line in party.address_lines if line.strip()]
     lines.append((f"ODS code: {party.ods_code}", REGULAR, 9, INK))
     if party.email:

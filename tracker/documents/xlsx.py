@@ -1,4 +1,5 @@
-"""The invoice and the finance register as Excel workbooks (openpyxl).
+"""The invoice, the finance register and the statement of account as Excel workbooks
+(openpyxl).
 
 Figures are stored as numbers (Decimal in, number out) with a £ format, dates as dates. The
 invoice's particulars and totals are on one sheet, its lines on their own ("Lines": the
@@ -31,6 +32,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from tracker.documents.data import DocumentLine, InvoiceDocument, RegisterRow
+from tracker.documents.statement_data import AGE_BANDS, NOT_YET_DUE, StatementDocument
 from tracker.documents.xlsx_cells import (
     BOLD,
     DATE,
@@ -499,3 +501,108 @@ def _register_workbook(rows: list[RegisterRow]) -> bytes:
         put(ws, row, column, amount, MONEY, BOLD)
     latest = max((item.issue_date for item in rows), default=None)
     return _save(wb, _fixed_moment(latest), "Invoice register")
+
+
+STATEMENT_COLUMNS = (
+    ("Date", 12),
+    ("Type", 13),
+    ("Reference", 24),
+    ("Details", 44),
+    ("Debit", 14),
+    ("Credit", 14),
+    ("Balance", 14),
+)
+AGED_COLUMNS = (
+    ("Invoice", 22),
+    ("Issued", 12),
+    ("Due", 12),
+    ("Days past due", 10),
+    (NOT_YET_DUE, 14),
+    *((label, 14) for label, _ in AGE_BANDS),
+    ("Outstanding", 14),
+)
+
+
+def build_statement_xlsx(doc: StatementDocument) -> bytes:
+    """The statement of account: "Statement" (who to whom, the balance and how to pay, then
+    every entry with its running balance) and "Aged" (each invoice with something
+    outstanding, its amount in its band, not yet due included, so the bands add up to the
+    balance)."""
+    with _gc_paused():
+        wb, ws = _new_workbook("Statement")
+        _statement_sheet(ws, doc)
+        _aged_sheet(wb.create_sheet("Aged"), doc)
+        title = f"{doc.title} as at {doc.as_at.isoformat()}"
+        return _save(wb, _fixed_moment(doc.as_at), title)
+
+
+def _statement_rows(doc: StatementDocument) -> Rows:
+    supplier, customer, payment = doc.supplier, doc.customer, doc.payment
+    return [
+        ("From", f"{supplier.name} ({supplier.ods_code})", None),
+        ("To", f"{customer.name} ({customer.ods_code})", None),
+        ("ICB address", ", ".join(customer.address_lines), None),
+        ("Statement date", doc.as_at, DATE),
+        ("Balance due", doc.balance, MONEY),
+        ("Overdue", doc.overdue, MONEY),
+        ("Not yet due", doc.not_yet_due, MONEY),
+        ("Account name", payment.account_name or "", None),
+        ("Sort code", payment.sort_code or "", None),
+        ("Account number", payment.account_number or "", None),
+        ("Remittance email", payment.remittance_email or "", None),
+    ]
+
+
+def _statement_sheet(ws: Worksheet, doc: StatementDocument) -> None:
+    put(ws, 1, 1, f"{doc.title} as at {doc.as_at:%d/%m/%Y}", font=TITLE)
+    row = 3
+    for label, value, number_format in _statement_rows(doc):
+        put(ws, row, 1, label, font=LABEL)
+        if value != "":
+            put(ws, row, 2, value, number_format, BOLD if label == "Balance due" else None)
+        row += 1
+    header = row + 1
+    _table_header(ws, header, STATEMENT_COLUMNS)
+    row = header + 1
+    for entry in doc.entries:
+        values: list[tuple[Any, str | None]] = [
+            (entry.on, DATE),
+            (entry.kind, None),
+            (entry.reference, None),
+            (entry.details, None),
+            (entry.debit or None, MONEY),
+            (entry.credit or None, MONEY),
+            (entry.balance, MONEY),
+        ]
+        for column, (value, number_format) in enumerate(values, start=1):
+            if value is not None:
+                put(ws, row, column, value, number_format)
+        row += 1
+    ws.freeze_panes = f"A{header + 1}"
+    ws.auto_filter.ref = f"A{header}:G{max(row - 1, header)}"
+    put(ws, row, 1, "Totals", font=BOLD)
+    for column, amount in enumerate((doc.debits, doc.credits, doc.balance), start=5):
+        put(ws, row, column, amount, MONEY, BOLD)
+    ws.print_title_rows = f"{header}:{header}"
+    _fit_to_page_width(ws)
+
+
+def _aged_sheet(ws: Worksheet, doc: StatementDocument) -> None:
+    _table_header(ws, 1, AGED_COLUMNS)
+    bands = len(AGE_BANDS) + 1  # not yet due, then each band
+    row = 2
+    for invoice in doc.open_invoices:
+        put(ws, row, 1, invoice.number)
+        put(ws, row, 2, invoice.issue_date, DATE)
+        put(ws, row, 3, invoice.due_date, DATE)
+        put(ws, row, 4, max(invoice.days_overdue, 0))
+        slot = 0 if invoice.band is None else invoice.band + 1
+        put(ws, row, 5 + slot, invoice.outstanding, MONEY)
+        put(ws, row, 5 + bands, invoice.outstanding, MONEY)
+        row += 1
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(AGED_COLUMNS))}{max(row - 1, 1)}"
+    put(ws, row, 1, "Total", font=BOLD)
+    for column, amount in enumerate((doc.not_yet_due, *doc.aged, doc.open_total), start=5):
+        put(ws, row, column, amount, MONEY, BOLD)
+    _fit_to_page_width(ws)

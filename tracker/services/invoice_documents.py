@@ -85,7 +85,9 @@ def _appointment_type(line: InvoiceLine) -> str | None:
     )
 
 
-def _party(snapshot: dict[str, object]) -> Party:
+def party(snapshot: Mapping[str, object]) -> Party:
+    """A supplier or customer as printed, from its snapshot (invoicing.supplier_snapshot,
+    customer_snapshot, or the frozen copy on an issued invoice)."""
     address = str(snapshot.get("address") or "")
     return Party(
         name=str(snapshot["name"]),
@@ -95,6 +97,24 @@ def _party(snapshot: dict[str, object]) -> Party:
         phone=snapshot.get("phone") or None,  # type: ignore[arg-type]
         vat_number=snapshot.get("vat_number") or None,  # type: ignore[arg-type]
     )
+
+
+def payment_details(supplier: Mapping[str, object]) -> PaymentDetails:
+    """How to pay the practice, from its snapshot: the bank details and remittance email
+    printed on its invoices (and statements), and its payment terms."""
+    return PaymentDetails(
+        account_name=supplier.get("bank_account_name"),  # type: ignore[arg-type]
+        sort_code=supplier.get("bank_sort_code"),  # type: ignore[arg-type]
+        account_number=supplier.get("bank_account_number"),  # type: ignore[arg-type]
+        remittance_email=supplier.get("remittance_email"),  # type: ignore[arg-type]
+        terms_days=terms_of(supplier),
+    )
+
+
+def terms_of(supplier: Mapping[str, object]) -> int:
+    """The practice's payment terms in days (30 when none is set)."""
+    days = supplier.get("payment_terms_days")
+    return int(str(days)) if days else 30
 
 
 def _with_endpoint(party: Party, holder: Practice | Icb | None) -> Party:
@@ -149,7 +169,7 @@ def invoice_document(
         for line in invoice.lines
     )
     issue_date = invoice.issue_date or today
-    terms = int(supplier.get("payment_terms_days") or 30)  # type: ignore[call-overload]
+    terms = terms_of(supplier)
     original = invoice.credited_invoice
     return InvoiceDocument(
         title="Credit note" if invoice.kind == DocumentKind.CREDIT_NOTE else "Invoice",
@@ -161,19 +181,13 @@ def invoice_document(
         supply_from=invoice.supply_from,
         supply_to=invoice.supply_to,
         po_reference=invoice.po_reference,
-        supplier=_with_endpoint(_party(supplier), invoice.practice),
-        customer=_with_endpoint(_party(customer), _invoice_icb(invoice)),
+        supplier=_with_endpoint(party(supplier), invoice.practice),
+        customer=_with_endpoint(party(customer), _invoice_icb(invoice)),
         lines=lines,
         net_total=invoice.net_total,
         vat_total=invoice.vat_total,
         total=invoice.total,
-        payment=PaymentDetails(
-            account_name=supplier.get("bank_account_name"),  # type: ignore[arg-type]
-            sort_code=supplier.get("bank_sort_code"),  # type: ignore[arg-type]
-            account_number=supplier.get("bank_account_number"),  # type: ignore[arg-type]
-            remittance_email=supplier.get("remittance_email"),  # type: ignore[arg-type]
-            terms_days=terms,
-        ),
+        payment=payment_details(supplier),
         vat_statement=vat_statement(invoice.lines, invoice.vat_total),
         evidence=tuple(evidence_names),
         notes=invoice.notes or "",
