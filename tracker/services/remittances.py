@@ -163,7 +163,7 @@ def remittance_problems(
         if problem:
             problems.append(Invalid(problem, allocation_field(invoice_id)))
     if not entry.paid_ids:
-        problems.append(Invalid("Allocate the remittance to at least one invoice", "allocations"))
+        problems.append(Invalid("Allocate the remittance to at least one invoice"))
     elif amount_ok and entry.allocated != entry.amount:
         problems.append(Invalid(_difference(entry), "amount"))
     return problems
