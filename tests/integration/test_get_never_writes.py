@@ -38,6 +38,7 @@ from tracker.models import (
     Membership,
     OutageEvent,
     Practice,
+    Remittance,
     User,
 )
 
@@ -60,6 +61,7 @@ IDS_BY_PARAMETER = {
     "icb_id": Icb,
     "practice_id": Practice,
     "user_id": User,
+    "remittance_id": Remittance,
 }
 #: Parameters that are not ids: every value a route takes, and one it does not.
 VALUES_BY_PARAMETER = {
@@ -164,6 +166,24 @@ def _child_sets(endpoint: str) -> Iterator[dict[str, Any]]:
         yield dict(zip(names, (parent, child), strict=True))
 
 
+#: Pages whose query string chooses what they show (a practice's account with an ICB), and
+#: what else each takes: crawled for every practice and ICB, as well as without a query.
+ACCOUNT_PAGES = {
+    "invoices.remittance_new": {"fill": "all"},
+    "invoices.statement": {"as_at": "2024-08-01"},
+    "invoices.statement_pdf": {"as_at": "2024-08-01"},
+    "invoices.statement_xlsx": {},
+}
+
+
+def _account_queries(endpoint: str) -> Iterator[dict[str, Any]]:
+    extra = ACCOUNT_PAGES.get(endpoint)
+    if extra is None:
+        return
+    for practice_id, icb_id in itertools.product(_ids(Practice), _icb_ids()):
+        yield {"practice": practice_id, "icb": icb_id, **extra}
+
+
 def get_urls(app: Flask) -> list[str]:
     """Every GET route of the application, with its parameters filled in."""
     urls = []
@@ -175,6 +195,7 @@ def get_urls(app: Flask) -> list[str]:
                 continue
             for values in parameter_sets(rule):
                 urls.append(url_for(rule.endpoint, **values))
+            urls += [url_for(rule.endpoint, **query) for query in _account_queries(rule.endpoint)]
     return urls
 
 
