@@ -1,11 +1,14 @@
 """Property tests of the one balance (issue 11): any sequence of issue, partial credit, full
-credit, payment and refund, through the services on SQLite, one fresh database per example.
+credit, payment, refund and remittance, through the services on SQLite, one fresh database
+per example.
 
 After every step: outstanding = total - credited - paid + refunded >= 0; what an invoice
 says is credited is what its credit notes took off, never more than the invoice nor any
-line more than itself; the state agrees with the amounts; the register's totals are the
-sums of its documents. Each operation is refused exactly when a rule says it must be. At
-the end finance can always reach "paid" or "settled" (or "cancelled"): no dead end.
+line more than itself; the state agrees with the amounts; the register's totals and the
+statement of account's are the sums of the documents; each remittance is the sum of its
+payments. Each operation is refused exactly when a rule says it must be (a remittance that
+does not add up, or pays an invoice more than it owes, is refused whole). At the end finance
+can always reach "paid" or "settled" (or "cancelled"), by one remittance: no dead end.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from tests.conftest import wipe
 from tests.factories import World, build_world, make_expense_line, make_incident
 from tests.factories import make_issued_invoice as issue_for
 from tracker.extensions import db
-from tracker.models import DocumentKind, Invoice, InvoiceStatus, Payment
-from tracker.services import crediting, payments, register
+from tracker.models import DocumentKind, Invoice, InvoiceStatus, Payment, Remittance
+from tracker.services import crediting, payments, register, remittances, statements
 from tracker.services.errors import DomainError
 from tracker.services.money import ZERO, to_pence
 
@@ -46,6 +49,12 @@ operations = st.lists(
         st.tuples(st.just("credit_all"), st.integers(0, 9)),
         st.tuples(st.just("pay"), st.integers(0, 9), shares),
         st.tuples(st.just("refund"), st.integers(0, 9), shares),
+        # allocations (invoice, share of what it owes), and pence off the amount received
+        st.tuples(
+            st.just("remit"),
+            st.lists(st.tuples(st.integers(0, 9), shares), min_size=1, max_size=3),
+            st.sampled_from([0, 0, 0, -1, 1]),
+        ),
     ),
     max_size=10,
 )
@@ -64,6 +73,7 @@ class Books:
 
     world: World
     invoices: list[int]
+    remitted: int = 0  # remittances recorded, for their references
 
 
 def issue(books: Books, lines: list[tuple[int, int]]) -> None:
@@ -99,10 +109,46 @@ def attempt(work, allowed: bool) -> None:  # type: ignore[no-untyped-def]
         assert allowed, "accepted although a rule forbids it"
 
 
+def remit(books: Books, allocations: list[tuple[int, int]], off_by: int) -> None:
+    """One remittance paying shares of what several invoices owe; `off_by` pence off."""
+    chosen: dict[int, Decimal] = {}
+    allowed = True
+    for index, share in allocations:
+        invoice = db.session.get(Invoice, books.invoices[index % len(books.invoices)])
+        assert invoice is not None
+        owed = payments.outstanding(invoice)
+        amount = share_of(owed, share) if owed else share_of(D("10.00"), share)
+        chosen[invoice.id] = amount
+    for invoice_id, amount in chosen.items():
+        invoice = db.session.get(Invoice, invoice_id)
+        assert invoice is not None
+        if amount > ZERO and amount > payments.outstanding(invoice):
+            allowed = False  # more than it owes, or it is cancelled
+    total = sum(chosen.values(), ZERO)
+    received = total + D(off_by) / 100
+    allowed = allowed and off_by == 0 and total > ZERO
+    books.remitted += 1
+    entry = remittances.RemittanceEntry(
+        practice_id=books.world.practice_a.id,
+        icb_id=books.world.icb_x.id,
+        received_on=DAY,
+        reference=f"REM {books.remitted}",
+        amount=received,
+        allocations=chosen,
+    )
+    attempt(
+        lambda: remittances.record_remittance(db.session, entry, user_id=None, today=DAY),
+        allowed,
+    )
+
+
 def step(books: Books, operation: tuple) -> None:  # type: ignore[type-arg]
     kind = operation[0]
     if kind == "issue":
         issue(books, operation[1])
+        return
+    if kind == "remit":
+        remit(books, operation[1], operation[2])
         return
     invoice = db.session.get(Invoice, books.invoices[operation[1] % len(books.invoices)])
     assert invoice is not None
@@ -189,6 +235,9 @@ def check(books: Books, *, every_state: bool = False) -> None:
                 assert (state is payments.PaymentState.SETTLED) == (invoice.amount_credited > 0)
             else:
                 assert state is not payments.PaymentState.PAID
+    for remittance in db.session.scalars(select(Remittance)):
+        assert remittance.amount == sum((p.amount for p in remittance.payments), ZERO) > ZERO
+    check_statement(books, [i for i in invoices if i is not None])
     scope = [books.world.practice_a.id]
     for today in (DAY, LATE) if every_state else (LATE,):
         page = register.register(db.session, register.RegisterFilter(scope), today)
@@ -218,9 +267,28 @@ def check(books: Books, *, every_state: bool = False) -> None:
         assert sum(by_state.values()) == len(documents)
 
 
+def check_statement(books: Books, invoices: list[Invoice]) -> None:
+    """The statement of account agrees with the documents to the penny: its closing balance
+    is the invoices' outstanding, its aged bands what is overdue, its totals the totals of
+    the invoices, credit notes and payments."""
+    world = books.world
+    owed = sum((payments.outstanding(i) for i in invoices), ZERO)
+    for as_at in (DAY, LATE):  # nothing is due on DAY; everything is 335 days late on LATE
+        doc = statements.statement(db.session, world.practice_a, world.icb_x, as_at)
+        assert doc.balance == doc.open_total == owed
+        assert doc.entries == () or doc.entries[-1].balance == owed
+        assert doc.overdue == sum(doc.aged, ZERO) == (owed if as_at == LATE else ZERO)
+        assert doc.total_of("Invoice") == sum((i.total for i in invoices), ZERO)
+        assert doc.total_of("Credit note") == sum((i.amount_credited for i in invoices), ZERO)
+        net_paid = doc.total_of("Payment") - doc.total_of("Refund")
+        assert net_paid == sum((i.amount_paid for i in invoices), ZERO)
+
+
 def settle(books: Books) -> None:
     """From wherever the steps left each invoice, finance can finish it: credit what the
-    ICB will not pay (in a savepoint, then undone), or be paid what is outstanding."""
+    ICB will not pay (in a savepoint, then undone), or be paid what is outstanding, every
+    invoice at once by one remittance."""
+    owing: dict[int, Decimal] = {}
     for invoice_id in books.invoices:
         invoice = db.session.get(Invoice, invoice_id)
         assert invoice is not None
@@ -244,10 +312,27 @@ def settle(books: Books) -> None:
         )
         savepoint.rollback()
         db.session.expire_all()
-        payments.record_payment(
-            db.session, invoice, amount=owed, paid_on=DAY, reference="", user_id=None, today=DAY
-        )
-        db.session.commit()
+        owing[invoice_id] = owed
+    if not owing:
+        return
+    world = books.world
+    remittances.record_remittance(
+        db.session,
+        remittances.RemittanceEntry(
+            practice_id=world.practice_a.id,
+            icb_id=world.icb_x.id,
+            received_on=DAY,
+            reference="SETTLES ALL",
+            amount=sum(owing.values(), ZERO),
+            allocations=owing,
+        ),
+        user_id=None,
+        today=DAY,
+    )
+    db.session.commit()
+    for invoice_id in owing:
+        invoice = db.session.get(Invoice, invoice_id)
+        assert invoice is not None
         assert payments.payment_state(invoice, LATE) in (
             payments.PaymentState.PAID,
             payments.PaymentState.SETTLED,
