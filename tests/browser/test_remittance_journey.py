@@ -10,34 +10,10 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import decide_appointments_claim, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 REFERENCE = "NCL ICB BACS 90555"
-
-
-def decide_appointments_claim(page) -> str:  # type: ignore[no-untyped-def]
-    """The reviewer approves £1,500.00 of the first line and rejects the second; the claim's
-    id."""
-    sign_in(page, "reviewer@example.org")
-    page.get_by_role("link", name="Claims to review").first.click()
-    page.get_by_label("Review status").select_option("new")
-    page.get_by_role("button", name="Apply filters").click()
-    row = page.get_by_test_id("claims").locator("tr", has_text=re.compile(r"Y09901\d{4}0002"))
-    row.first.get_by_role("link").first.click()
-    claim_id = page.url.rstrip("/").split("/")[-1]
-    page.get_by_test_id("line-1").get_by_role("link", name=re.compile("Decide")).click()
-    page.get_by_label("Part-approved").check()
-    page.get_by_label("Amount approved").fill("1500.00")
-    page.get_by_label("Reason").fill("Agreed for 50 of the 57 appointments cancelled.")
-    page.get_by_role("button", name="Save decision").click()
-    page.get_by_test_id("line-2").get_by_role("link", name=re.compile("Decide")).click()
-    page.get_by_label("Rejected").check()
-    page.get_by_label("Reason").fill("Nurse appointments were rebooked the same week.")
-    page.get_by_role("button", name="Save decision").click()
-    expect(page.get_by_test_id("approved")).to_contain_text("£1,500.00")
-    page.context.clear_cookies()
-    return claim_id
 
 
 def test_a_remittance_settles_the_claim_and_shows_on_the_statement(page, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from tests.conftest import login
 from tests.factories import World
-from tests.integration.test_races import race, signed_in
+from tests.integration.test_races import Outcome, race, signed_in
 from tests.integration.test_settlement import ISSUED_ON, TODAY, invoice_of, pay, scenario
 from tracker.extensions import db
 from tracker.models import AuditEntry, Invoice, Payment, Remittance
@@ -346,25 +346,32 @@ def test_the_remittance_form_needs_a_csrf_token(app: Flask, world: World, tmp_pa
 ROUNDS = 6
 
 
+def post_together(app: Flask, world: World, posts: list[dict[str, str]]) -> list[Outcome]:
+    """The remittance forms `posts`, each by finance in its own thread, all at once; every
+    answer is a success or a refusal that says why, never an error."""
+    url = new_url(world)
+    clients = [signed_in(app, world.finance) for _ in posts]
+    outcomes = race(
+        [
+            (client, lambda c, data=data: c.post(url, data=data))
+            for client, data in zip(clients, posts, strict=True)
+        ]
+    )
+    assert all(o.error is None for o in outcomes), outcomes
+    assert sorted(o.status for o in outcomes) == [302, 422], outcomes
+    return outcomes
+
+
 def test_two_remittances_paying_one_invoice_at_once_never_overpay_it(
     app: Flask, world: World
 ) -> None:
-    first, second = signed_in(app, world.finance), signed_in(app, world.finance)
     for round_ in range(ROUNDS):
         shared, own = invoice_of(world, "100.00"), invoice_of(world, "20.00")
-        url = new_url(world)
         posts = [
             form_data({shared: "100.00", own: "20.00"}, "120.00", f"RUN {round_} A"),
             form_data({shared: "100.00"}, "100.00", f"RUN {round_} B"),
         ]
-        outcomes = race(
-            [
-                (client, lambda c, data=data, url=url: c.post(url, data=data))
-                for client, data in zip((first, second), posts, strict=True)
-            ]
-        )
-        assert all(o.error is None for o in outcomes), outcomes
-        assert sorted(o.status for o in outcomes) == [302, 422], outcomes
+        outcomes = post_together(app, world, posts)
         refused = next(o for o in outcomes if o.status == 422)
         assert f"Only £0.00 is outstanding on {shared.number}" in refused.text
         db.session.expire_all()
@@ -379,22 +386,13 @@ def test_two_remittances_paying_one_invoice_at_once_never_overpay_it(
 
 
 def test_the_same_remittance_recorded_twice_at_once_is_kept_once(app: Flask, world: World) -> None:
-    first, second = signed_in(app, world.finance), signed_in(app, world.finance)
     for round_ in range(ROUNDS):
         one, other = invoice_of(world, "10.00"), invoice_of(world, "10.00")
-        url = new_url(world)
         posts = [
             form_data({one: "10.00"}, "10.00", f"SAME {round_}"),
             form_data({other: "10.00"}, "10.00", f"SAME {round_}"),
         ]
-        outcomes = race(
-            [
-                (client, lambda c, data=data, url=url: c.post(url, data=data))
-                for client, data in zip((first, second), posts, strict=True)
-            ]
-        )
-        assert all(o.error is None for o in outcomes), outcomes
-        assert sorted(o.status for o in outcomes) == [302, 422], outcomes
+        outcomes = post_together(app, world, posts)
         refused = next(o for o in outcomes if o.status == 422)
         assert "is recorded already" in refused.text
         db.session.expire_all()

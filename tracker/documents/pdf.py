@@ -171,6 +171,7 @@ def _break_word(word: str, font: str, size: float, width: float) -> list[str]:
 
 
 Cell = tuple[str, str, float, Color]  # one printed line: text, font, size, colour
+Part = tuple[float, list[Cell]]  # lines drawn a gap (points) below what comes before
 
 
 def text_cell(text: str, width: float, size: float = BODY, colour: Color = INK) -> list[Cell]:
@@ -331,6 +332,39 @@ class PageLayout:
         self.section(*right, x=LEFT + WIDTH / 2 + 10, width=width)
         self.y = top + height
 
+    def letterhead(
+        self, supplier: Party, title: str, size: float, rows: Sequence[tuple[str, str]]
+    ) -> None:
+        """The first page's top: the supplier's name and details at the left; the
+        document's title (NHS blue, `size` pt) and its particulars at the right."""
+        half = WIDTH / 2 - 10
+        right_x = LEFT + WIDTH / 2 + 10
+        left_end = self.block(LEFT, half, [(supplier.name, BOLD, 13, INK)], self.y)
+        left_end = self.block(LEFT, half, party_lines(supplier), left_end + 2)
+        self.text(RIGHT, self.y - 2, clean(title), BOLD, size, BLUE, "r")
+        right_end = self.key_values(right_x, RIGHT - right_x, rows, self.y + 32)
+        self.y = max(left_end, right_end) + 10
+
+    def boxes(self, left: Sequence[Part], right: Sequence[Part]) -> None:
+        """Two shaded boxes side by side, as tall as the longer: who the document is to at
+        the left, the amount at the right. Each part is drawn `gap` points below the last."""
+        half = WIDTH / 2 - 10
+        right_x = LEFT + WIDTH / 2 + 10
+        top = self.y
+        left_end = self._parts(LEFT + 8, half - 16, left, top)
+        right_end = self._parts(right_x + 8, RIGHT - right_x - 16, right, top)
+        bottom = max(left_end, right_end) + 6
+        self.fill(LEFT, top, half, bottom - top, GROUP_BAND)
+        self.fill(right_x, top, RIGHT - right_x, bottom - top, GROUP_BAND)
+        self.move_fills_back(2)
+        self.y = bottom + 12
+
+    def _parts(self, x: float, width: float, parts: Sequence[Part], top: float) -> float:
+        y = top
+        for gap, lines in parts:
+            y = self.block(x, width, lines, y + gap)
+        return y
+
     def running_header(self, title: str, name: str, suffix: str = "") -> None:
         """A page after the first: the document's title in bold and, at the right, whose it
         is (`name` cut to fit, then `suffix` whole); a rule under both."""
@@ -375,32 +409,18 @@ class _Layout(PageLayout):
     # -- first page header ------------------------------------------------------------------
     def header(self) -> None:
         doc = self.doc
-        supplier, customer = doc.supplier, doc.customer
-        half = WIDTH / 2 - 10
-        right_x = LEFT + WIDTH / 2 + 10
-        left_end = self.block(LEFT, half, [(supplier.name, BOLD, 13, INK)], self.y)
-        left_end = self.block(LEFT, half, party_lines(supplier), left_end + 2)
-
-        self.text(RIGHT, self.y - 2, clean(doc.title), BOLD, 22, BLUE, "r")
-        right_end = self.key_values(right_x, RIGHT - right_x, self._meta(), self.y + 32)
-        self.y = max(left_end, right_end) + 10
-
-        # Bill to (left) and the amount due (right), in two framed boxes.
-        top = self.y
-        bill_end = self.block(
-            LEFT + 8,
-            half - 16,
-            [("Bill to", BOLD, SMALL, GREY), (customer.name, BOLD, 10, INK)],
-            top + 8,
-        )
-        bill_end = self.block(LEFT + 8, half - 16, party_lines(customer), bill_end + 1)
+        self.letterhead(doc.supplier, doc.title, 22, self._meta())
         po = doc.po_reference or "Not given"
-        bill_end = self.block(
-            LEFT + 8,
-            half - 16,
-            [(f"Purchase order / reference: {po}", BOLD, BODY, INK)],
-            bill_end + 3,
-        )
+        bill_to: list[Part] = [
+            (8, [("Bill to", BOLD, SMALL, GREY), (doc.customer.name, BOLD, 10, INK)]),
+            (1, party_lines(doc.customer)),
+            (3, [(f"Purchase order / reference: {po}", BOLD, BODY, INK)]),
+        ]
+        self.boxes(bill_to, [(8, self._due_lines())])
+
+    def _due_lines(self) -> list[Cell]:
+        """The amount due (or credited) box: the total, by when, or what it credits."""
+        doc = self.doc
         due_label = "Total credited" if doc.credited_number else "Total due"
         due_lines = [(due_label, BOLD, SMALL, GREY), (format_money(doc.total), BOLD, 18, INK)]
         if doc.due_date and not doc.credited_number:
@@ -415,12 +435,7 @@ class _Layout(PageLayout):
             due_lines.append((reverses, REGULAR, 9, INK))
         elif doc.number:
             due_lines.append((f"Please quote {doc.number} with your payment", REGULAR, SMALL, GREY))
-        due_end = self.block(right_x + 8, RIGHT - right_x - 16, due_lines, top + 8)
-        bottom = max(bill_end, due_end) + 6
-        self.fill(LEFT, top, half, bottom - top, GROUP_BAND)
-        self.fill(right_x, top, RIGHT - right_x, bottom - top, GROUP_BAND)
-        self.move_fills_back(2)
-        self.y = bottom + 12
+        return due_lines
 
     def _meta(self) -> list[tuple[str, str]]:
         doc = self.doc
@@ -713,21 +728,25 @@ def build_invoice_pdf(doc: InvoiceDocument) -> bytes:
     layout.table()
     layout.after_table()
 
-    buffer = io.BytesIO()
     name = f"{doc.title} {doc.number or 'DRAFT'}"
+    return pages_pdf(
+        layout.pages, name=name, supplier=doc.supplier, customer=doc.customer, draft=doc.draft
+    )
+
+
+def pages_pdf(
+    pages: list[list[Op]], *, name: str, supplier: Party, customer: Party, draft: bool = False
+) -> bytes:
+    """Laid-out pages as PDF bytes: `name` (the document, as its properties and every
+    footer give it) from `supplier` to `customer`."""
+    buffer = io.BytesIO()
     canvas = document_canvas(
         buffer,
         title=name,
-        author=f"{doc.supplier.name} ({doc.supplier.ods_code})",
+        author=f"{supplier.name} ({supplier.ods_code})",
         font_size=BODY,
     )
-    canvas.setSubject(clean(f"{name} to {doc.customer.name}"))
-    draw_pages(
-        canvas,
-        layout.pages,
-        owner=doc.supplier.name,
-        document=f"{doc.title} {doc.number or 'DRAFT'}",
-        draft=doc.draft,
-    )
+    canvas.setSubject(clean(f"{name} to {customer.name}"))
+    draw_pages(canvas, pages, owner=supplier.name, document=name, draft=draft)
     canvas.save()
     return buffer.getvalue()

@@ -10,7 +10,6 @@ how to pay (the practice's bank details and remittance email, as on its invoices
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -29,17 +28,15 @@ from tracker.documents.pdf import (
     INK,
     LEFT,
     PAD,
-    RIGHT,
     RULE,
     SMALL,
     WIDTH,
     Cell,
     PageLayout,
+    Part,
     amount_size,
-    clean,
-    document_canvas,
-    draw_pages,
     money_cell,
+    pages_pdf,
     party_lines,
     text_cell,
 )
@@ -97,42 +94,25 @@ class _StatementLayout(PageLayout):
     # -- first page -------------------------------------------------------------------------
     def header(self) -> None:
         doc = self.doc
-        half = WIDTH / 2 - 10
-        right_x = LEFT + WIDTH / 2 + 10
-        supplier = doc.supplier
-        left_end = self.block(LEFT, half, [(supplier.name, BOLD, 13, INK)], self.y)
-        left_end = self.block(LEFT, half, party_lines(supplier), left_end + 2)
-        size = _title_size(doc.title, RIGHT - right_x)
-        self.text(RIGHT, self.y - 2, doc.title, BOLD, size, BLUE, "r")
         rows = [
             ("Statement date", long_date(doc.as_at)),
             ("ICB ODS code", doc.customer.ods_code),
             ("Payment terms", f"{doc.payment.terms_days} days from the invoice date"),
         ]
-        right_end = self.key_values(right_x, RIGHT - right_x, rows, self.y + 30)
-        self.y = max(left_end, right_end) + 10
-        self._boxes(half, right_x)
-
-    def _boxes(self, half: float, right_x: float) -> None:
-        """To (the ICB's payables address) at the left, the balance due at the right."""
-        doc = self.doc
-        top = self.y
-        to_lines: list[Cell] = [("To", BOLD, SMALL, GREY), (doc.customer.name, BOLD, 10, INK)]
-        to_end = self.block(LEFT + 8, half - 16, to_lines, top + 8)
-        to_end = self.block(LEFT + 8, half - 16, party_lines(doc.customer), to_end + 1)
-        due_lines: list[Cell] = [
+        self.letterhead(doc.supplier, doc.title, _title_size(doc.title, WIDTH / 2 - 10), rows)
+        to: list[Part] = [
+            (8, [("To", BOLD, SMALL, GREY), (doc.customer.name, BOLD, 10, INK)]),
+            (1, party_lines(doc.customer)),
+        ]
+        due: list[Cell] = [
             ("Balance due", BOLD, SMALL, GREY),
             (format_money(doc.balance), BOLD, 18, INK),
             (f"Overdue: {format_money(doc.overdue)}", BOLD, 9, INK),
             (f"Not yet due: {format_money(doc.not_yet_due)}", REGULAR, 9, INK),
             ("Please quote the invoice numbers with your payment", REGULAR, SMALL, GREY),
         ]
-        due_end = self.block(right_x + 8, RIGHT - right_x - 16, due_lines, top + 8)
-        bottom = max(to_end, due_end) + 6
-        self.fill(LEFT, top, half, bottom - top, GROUP_BAND)
-        self.fill(right_x, top, RIGHT - right_x, bottom - top, GROUP_BAND)
-        self.move_fills_back(2)
-        self.y = bottom + 14
+        self.boxes(to, [(8, due)])
+        self.y += 2
 
     # -- tables ------------------------------------------------------------------------------
     def _heading_row(self, columns: Columns, title: str) -> None:
@@ -311,15 +291,5 @@ def build_statement_pdf(doc: StatementDocument) -> bytes:
     layout.activity()
     layout.aged()
     layout.how_to_pay()
-    buffer = io.BytesIO()
     name = f"{doc.title} as at {long_date(doc.as_at)}"
-    canvas = document_canvas(
-        buffer,
-        title=name,
-        author=f"{doc.supplier.name} ({doc.supplier.ods_code})",
-        font_size=BODY,
-    )
-    canvas.setSubject(clean(f"{name} to {doc.customer.name}"))
-    draw_pages(canvas, layout.pages, owner=doc.supplier.name, document=name)
-    canvas.save()
-    return buffer.getvalue()
+    return pages_pdf(layout.pages, name=name, supplier=doc.supplier, customer=doc.customer)
