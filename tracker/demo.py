@@ -497,11 +497,34 @@ def seed_settled_claim(session: Session) -> None:
     remittances.record_remittance(session, remittance, user_id=None, today=today)
 
 
+#: Registered list sizes of the demo practices: made up, of the size most English practices
+#: have (NHS England, "Patients Registered at a GP Practice": most lists 4,000 to 20,000).
+#: Tufnell Park's small list makes its claim stand out per 1,000 patients in the ICB's
+#: comparison with peers (services.peers).
+DEMO_LIST_SIZES = {
+    "Y09901": 11_240,
+    "Y09902": 7_860,
+    "Y09903": 14_350,
+    "Y09904": 9_120,
+    "Y09905": 3_290,
+    "Y09906": 12_900,
+}
+
+
+def seed_list_sizes(session: Session) -> None:
+    """Every demo practice's registered list size, where it has none yet."""
+    for practice in session.scalars(
+        select(Practice).where(Practice.ods_code.in_(DEMO_LIST_SIZES), Practice.list_size.is_(None))
+    ):
+        practice.list_size = DEMO_LIST_SIZES[practice.ods_code]
+
+
 #: Steps run in order by seed_demo; later areas append theirs (invoices, reviews).
 EXTRA_STEPS: list[Callable[[Session], None]] = [
     seed_invoices,
     seed_review_claims,
     seed_settled_claim,
+    seed_list_sizes,
 ]
 
 

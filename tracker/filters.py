@@ -44,6 +44,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "decision_tag": presentation.decision_tag,
     "claim_tag": presentation.claim_tag,
     "incident_status_tag": presentation.incident_status_tag,
+    "outlier_tag": presentation.outlier_tag,
 }
 
 

@@ -243,6 +243,8 @@ REVIEW_STATUS_TAGS = {
     "decided": Tag("Decided", "green"),
 }
 WITHDRAWN = Tag("Withdrawn", "grey")
+#: A practice's figure outside its ICB's Tukey fences (services.peers).
+OUTLIER_TAGS = {"high": Tag("High outlier", "red"), "low": Tag("Low outlier", "blue")}
 #: An incident's status (models.IncidentStatus values).
 INCIDENT_STATUS_TAGS = {"open": Tag("Open", "blue"), "closed": Tag("Closed", "grey")}
 #: What a cost kind is called (models.CostKind values).
@@ -261,6 +263,10 @@ def decision_tag(value: str | None) -> Tag:
 def claim_tag(status: str, review_status: str) -> Tag:
     """A claim (an issued or cancelled invoice) as a reviewer sees it."""
     return WITHDRAWN if status == "cancelled" else REVIEW_STATUS_TAGS[review_status]
+
+
+def outlier_tag(direction: str) -> Tag:
+    return OUTLIER_TAGS[direction]
 
 
 def incident_status_tag(status: str) -> Tag:

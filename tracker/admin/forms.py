@@ -17,7 +17,9 @@ from tracker.forms import (
 from tracker.models import ROLE_LABELS_CHOICES, Icb, Practice, User, is_valid_practice_code
 from tracker.models.directory import ICB_ODS_PATTERN
 from tracker.services.accounts import MAX_PASSWORD_LENGTH, password_problem
+from tracker.services.money import MAX_TYPED_NUMBER
 from tracker.services.peppol import SCHEME_CODES, SCHEMES, endpoint_problem, normalise_endpoint
+from tracker.services.practices import list_size_problem, parse_list_size
 
 SORT_CODE = re.compile(r"^\d{2}-?\d{2}-?\d{2}$")
 
@@ -123,7 +125,7 @@ class PracticeDetailsForm(EndpointFields):
     """What a practice's own staff may edit."""
 
     model = Practice
-    limits = {**EndpointFields.limits, "address": MAX_ADDRESS}
+    limits = {**EndpointFields.limits, "address": MAX_ADDRESS, "list_size": MAX_TYPED_NUMBER}
     nouns = {"name": "Name"}
 
     address = TextAreaField(
@@ -193,6 +195,20 @@ class PracticeDetailsForm(EndpointFields):
         default=30,
         choices=[(14, "14 days"), (30, "30 days"), (60, "60 days")],
     )
+    list_size = StringField("Registered list size", filters=[strip_filter])
+
+    def validate_list_size(self, field: StringField) -> None:
+        problem = list_size_problem(None if field.data is None else str(field.data))
+        if problem:
+            raise ValidationError(problem)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The form's values, the list size as a whole number (None when left blank)."""
+        values = super().data
+        typed = values.get("list_size")
+        values["list_size"] = typed if isinstance(typed, int) else parse_list_size(typed)
+        return values
 
 
 class PracticeForm(PracticeDetailsForm):

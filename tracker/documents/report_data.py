@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from tracker.cost_kinds import CAPACITY_LOST, COSTS_INCURRED, is_notional
+from tracker.presentation import format_money, format_number
 
 ZERO = Decimal("0.00")
 HOURS_ZERO = Decimal("0.00")
@@ -54,6 +55,7 @@ class PracticeRow:
     name: str
     icb_code: str
     figures: Figures
+    list_size: int | None = None  # registered patients, when the practice has given it
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,10 @@ class OutageReport:
     by_icb: list[IcbRow] = field(default_factory=list)
     status_counts: dict[str, int] = field(default_factory=dict)
     excluded: Excluded = field(default_factory=Excluded)
+    #: The ICB report's comparison of its practices per 1,000 patients (services.peers);
+    #: nationally, one comparison per ICB code (the workbook's peer sheets).
+    peers: PeerTable | None = None
+    peers_by_icb: dict[str, PeerTable] = field(default_factory=dict)
 
     @property
     def costs_incurred(self) -> Figures:
@@ -116,6 +122,86 @@ class OutageReport:
             (f"{COSTS_INCURRED} subtotal", self.costs_incurred),
             (f"{CAPACITY_LOST} subtotal", self.capacity_lost),
         ]
+
+
+# --- comparison with peers ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeerMeasure:
+    """One figure compared between practices, per 1,000 registered patients."""
+
+    key: str
+    label: str  # what is counted: "Claimed"
+    unit: str  # what one figure per 1,000 patients is: "£ per 1,000 patients"
+    money: bool = False
+
+    def format(self, value: Decimal | None) -> str:
+        """£1,234.56 for money, 12.5 for hours and appointments; blank for no figure."""
+        if value is None:
+            return ""
+        return format_money(value) if self.money else format_number(value)
+
+
+PEER_MEASURES = (
+    PeerMeasure("claimed", "Claimed", "£ per 1,000 patients", money=True),
+    PeerMeasure("hours", "Staff and locum hours", "hours per 1,000 patients"),
+    PeerMeasure("appointments", "Appointments lost", "per 1,000 patients"),
+)
+
+
+@dataclass(frozen=True)
+class Spread:
+    """The ICB's statistics of one measure, rounded as the figures are: the quartiles (the
+    median is the second) and Tukey's fences, Q1 - 1.5 × IQR and Q3 + 1.5 × IQR."""
+
+    q1: Decimal
+    median: Decimal
+    q3: Decimal
+    low_fence: Decimal
+    high_fence: Decimal
+
+
+@dataclass(frozen=True)
+class PeerRow:
+    """One practice: its totals for the event, and per 1,000 patients when it has a list
+    size (`rates`, None without one). `outliers` maps a measure's key to "high" or "low"."""
+
+    ods_code: str
+    name: str
+    icb_code: str
+    list_size: int | None
+    totals: dict[str, Decimal]
+    rates: dict[str, Decimal] | None = None
+    outliers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PeerTable:
+    """The practices of one ICB that claimed for one event, compared per 1,000 patients.
+    `spreads` is empty when fewer than MIN_PEERS practices have a list size."""
+
+    rows: list[PeerRow]
+    spreads: dict[str, Spread]
+    compared: int  # practices in the statistics: those with a list size
+    without_list_size: int
+
+    @property
+    def outlier_rows(self) -> list[PeerRow]:
+        return [row for row in self.rows if row.outliers]
+
+
+#: How the peer figures are worked out, printed with them on the page, workbook and PDF.
+PEER_NOTE = (
+    "Per 1,000 patients: the practice's figure for this event × 1,000 ÷ its registered list "
+    "size, rounded to two places (halves up). Claimed is counted as in the rest of this "
+    "report; hours are staff time and locum cover together. Peers are the ICB's practices "
+    "with a claim for the event. Quartiles by the inclusive method (as Python's "
+    "statistics.quantiles(method='inclusive') and Excel's QUARTILE.INC) over the figures as "
+    "shown; the median is the second quartile. Outliers by Tukey's fences: a figure above "
+    "Q3 + 1.5 × IQR or below Q1 − 1.5 × IQR (IQR = Q3 − Q1), fences rounded as the figures. "
+    "A practice without a list size is listed but left out of the statistics."
+)
 
 
 def _sum(figures: Iterable[Figures]) -> Figures:

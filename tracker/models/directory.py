@@ -82,6 +82,10 @@ class Practice(Base):
     endpoint_scheme: Mapped[str | None] = mapped_column(String(4))
     endpoint_id: Mapped[str | None] = mapped_column(String(50))
     payment_terms_days: Mapped[int] = mapped_column(default=30)
+    #: Registered list size: the patients registered at the practice (NHS England's "Patients
+    #: Registered at a GP Practice" counts them monthly). It scales the ICB's peer comparison
+    #: (services.peers: figures per 1,000 patients); None until the practice gives it.
+    list_size: Mapped[int | None] = mapped_column()
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = created_at_column()
 

@@ -13,13 +13,13 @@ from werkzeug.wrappers import Response
 
 from tracker.access import admin_required, claim_icb_ids, roles_required
 from tracker.charts import Bar, bar_chart
-from tracker.documents.report_data import COUNTING_NOTE
+from tracker.documents.report_data import COUNTING_NOTE, PEER_MEASURES, PEER_NOTE
 from tracker.documents.report_pdf import build_report_pdf
 from tracker.documents.report_xlsx import build_report_xlsx
 from tracker.extensions import db_session
 from tracker.models import Icb, OutageEvent, Role
 from tracker.presentation import format_number
-from tracker.services import reports
+from tracker.services import peers, reports
 from tracker.services.dates import today_in_london as today_london
 from tracker.view_helpers import send_download
 
@@ -64,6 +64,11 @@ def _filename(report: reports.OutageReport, extension: str) -> str:
     scope = "national" if report.national else report.scope.rsplit("(", 1)[-1].rstrip(")")
     event = slug(report.event_name)
     return f"outage-report-{scope}-{event}-{report.generated_on.isoformat()}.{extension}"
+
+
+def _icb_report(event: OutageEvent, icb: Icb) -> reports.OutageReport:
+    """The ICB's report with its comparison of peers, as the page, workbook and PDF show it."""
+    return peers.with_peers(reports.icb_report(db_session(), event, icb, today=today_london()))
 
 
 def _download(data: bytes, mimetype: str, filename: str) -> Response:
@@ -133,13 +138,15 @@ def _charts(report: reports.OutageReport) -> dict[str, Markup]:
 @bp.route("/events/<int:event_id>/icbs/<int:icb_id>")
 def icb_report(event_id: int, icb_id: int) -> str:
     event, icb = _event_or_404(event_id), _icb_or_404(icb_id)
-    report = reports.icb_report(db_session(), event, icb, today=today_london())
+    report = _icb_report(event, icb)
     return render_template(
         "reports/report.html",
         report=report,
         charts=_charts(report),
         chart_practices=CHART_PRACTICES,
         counting_note=COUNTING_NOTE,
+        peer_note=PEER_NOTE,
+        peer_measures=PEER_MEASURES,
         icb=icb,
     )
 
@@ -147,14 +154,14 @@ def icb_report(event_id: int, icb_id: int) -> str:
 @bp.route("/events/<int:event_id>/icbs/<int:icb_id>.xlsx")
 def icb_report_xlsx(event_id: int, icb_id: int) -> Response:
     event, icb = _event_or_404(event_id), _icb_or_404(icb_id)
-    report = reports.icb_report(db_session(), event, icb, today=today_london())
+    report = _icb_report(event, icb)
     return _download(build_report_xlsx(report), XLSX, _filename(report, "xlsx"))
 
 
 @bp.route("/events/<int:event_id>/icbs/<int:icb_id>.pdf")
 def icb_report_pdf(event_id: int, icb_id: int) -> Response:
     event, icb = _event_or_404(event_id), _icb_or_404(icb_id)
-    report = reports.icb_report(db_session(), event, icb, today=today_london())
+    report = _icb_report(event, icb)
     return _download(build_report_pdf(report), "application/pdf", _filename(report, "pdf"))
 
 
@@ -176,7 +183,9 @@ def national(event_id: int) -> str:
 @admin_required
 def national_xlsx(event_id: int) -> Response:
     event = _event_or_404(event_id)
-    report = reports.national_report(db_session(), event, today=today_london(), with_practices=True)
+    report = peers.with_peers(
+        reports.national_report(db_session(), event, today=today_london(), with_practices=True)
+    )
     return _download(build_report_xlsx(report), XLSX, _filename(report, "xlsx"))
 
 

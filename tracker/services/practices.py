@@ -8,6 +8,7 @@ is who is invoiced). A new practice starts with the default rate card.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,40 @@ from tracker.services.rates import seed_rate_card
 
 #: Fields whose change alters what a draft invoice charges or whom it is addressed to.
 DRAFT_FIELDS = ("vat_number", "icb_id")
+
+#: The most registered patients one practice's list may hold: well above the largest lists
+#: in NHS England's "Patients Registered at a GP Practice" (most practices register 4,000 to
+#: 20,000 patients; about 4% over 20,000: July 2020 spotlight report,
+#: https://digital.nhs.uk/data-and-information/publications/statistical/patients-registered-at-a-gp-practice),
+#: leaving room for merged practices, so only a slip of the finger is refused.
+MAX_LIST_SIZE = 150_000
+#: A whole number of patients, with or without thousands commas: 8450 or 8,450.
+LIST_SIZE = re.compile(r"^([0-9]+|[0-9]{1,3}(,[0-9]{3})+)$")
+
+
+def parse_list_size(text: str | None) -> int | None:
+    """The number of patients typed ("8,450"), or None when blank or not a whole number."""
+    cleaned = (text or "").strip()
+    if not LIST_SIZE.match(cleaned) or len(cleaned) > 12:
+        return None
+    return int(cleaned.replace(",", ""))
+
+
+def list_size_problem(text: str | None) -> str | None:
+    """What is wrong with a typed list size, or None (a blank is fine: not known yet)."""
+    if not (text or "").strip():
+        return None
+    size = parse_list_size(text)
+    if size is None:
+        return "Enter the list size as a whole number of patients, like 8,450"
+    if size < 1:
+        return "Enter a list size of at least 1 patient"
+    if size > MAX_LIST_SIZE:
+        return (
+            f"Enter a list size of at most {MAX_LIST_SIZE:,} patients: "
+            "check the number for an extra figure"
+        )
+    return None
 
 
 def normalise_sort_code(value: str | None) -> str | None:

@@ -154,14 +154,24 @@ def by_kind(session: Session, event_id: int, icb_ids: Sequence[int] | None) -> l
 def by_practice(
     session: Session, event_id: int, icb_ids: Sequence[int] | None
 ) -> list[PracticeRow]:
+    """One row per practice with a claim in scope, with its list size (for services.peers)."""
     query = (
-        _lines_query(event_id, icb_ids, Practice.id, Practice.ods_code, Practice.name, Icb.ods_code)
+        _lines_query(
+            event_id,
+            icb_ids,
+            Practice.id,
+            Practice.ods_code,
+            Practice.name,
+            Icb.ods_code,
+            Practice.list_size,
+        )
         .join(Practice, Practice.id == Invoice.practice_id)
         .join(Icb, Icb.id == Invoice.icb_id)
         .order_by(Icb.ods_code, Practice.name, Practice.id)
     )
     return [
-        PracticeRow(row[1], row[2], row[3], _figures(row[4:])) for row in session.execute(query)
+        PracticeRow(row[1], row[2], row[3], _figures(row[5:]), list_size=row[4])
+        for row in session.execute(query)
     ]
 
 
