@@ -11,6 +11,7 @@ from flask import Flask, g
 from flask_login import current_user
 
 from tracker import presentation
+from tracker.documents.report_data import PEER_MEASURES, PEER_NOTE, SPREAD_ROWS
 
 
 def mask_account(value: str | None) -> str:
@@ -48,9 +49,18 @@ FILTERS: dict[str, Callable[..., Any]] = {
 }
 
 
+#: What the comparison with peers prints wherever it appears (templates/reports/_peers.html).
+GLOBALS: dict[str, Any] = {
+    "peer_measures": PEER_MEASURES,
+    "peer_note": PEER_NOTE,
+    "spread_rows": SPREAD_ROWS,
+}
+
+
 def register(app: Flask) -> None:
     for name, function in FILTERS.items():
         app.add_template_filter(function, name)
+    app.jinja_env.globals.update(GLOBALS)
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:

@@ -50,6 +50,19 @@ def format_number(value: Decimal | None) -> str:
     return format_decimal(normalised, locale="en_GB", decimal_quantization=False)
 
 
+def format_fixed(value: Decimal | None) -> str:
+    """1,234.50: a figure to two places (halves up), thousands separated, so a column of
+    computed figures (per 1,000 patients) lines up."""
+    if value is None:
+        return ""
+    return format_decimal(
+        Decimal(value).quantize(_PENNY, rounding=ROUND_HALF_UP),
+        format="#,##0.00",
+        locale="en_GB",
+        decimal_quantization=False,
+    )
+
+
 def format_percent(value: Decimal | None) -> str:
     return "" if value is None else f"{format_number(value)}%"
 

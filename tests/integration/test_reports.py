@@ -178,7 +178,12 @@ def test_excel_report_reads_back_with_the_same_figures(
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     workbook = load_workbook(io.BytesIO(response.data))
-    assert workbook.sheetnames == ["Summary", "By practice", "By cost kind"]
+    assert workbook.sheetnames == [
+        "Summary",
+        "By practice",
+        "By cost kind",
+        "Peers per 1,000 patients",
+    ]
     rows = _sheet_rows(workbook, "By practice")
     header = rows[0]
     assert header[:2] == ("ODS code", "Practice")
@@ -234,7 +239,14 @@ def test_admin_national_page_and_workbook(as_admin: FlaskClient, world: World, s
     assert world.icb_x.name in page and world.icb_y.name in page
     response = as_admin.get(f"/reports/events/{event.id}/national.xlsx")
     workbook = load_workbook(io.BytesIO(response.data))
-    assert workbook.sheetnames == ["Summary", "By ICB", "By practice", "By cost kind"]
+    assert workbook.sheetnames == [
+        "Summary",
+        "By ICB",
+        "By practice",
+        "By cost kind",
+        "Peers per 1,000 patients",
+        "Peer statistics by ICB",
+    ]
     rows = _sheet_rows(workbook, "By ICB")
     claimed = rows[0].index("Claimed")
     by_code = {row[0]: row for row in rows[1:] if row and row[0]}
@@ -344,6 +356,7 @@ def test_excel_report_has_native_charts_of_its_cells(
         "Summary",
         "By practice",
         "By cost kind",
+        "Peers per 1,000 patients",
     ]
 
 

@@ -18,7 +18,9 @@ from tracker.services import peers
 D = Decimal
 
 
-def row(code: str, list_size: int | None, claimed: str, hours: str, appointments: int) -> PracticeRow:
+def row(
+    code: str, list_size: int | None, claimed: str, hours: str, appointments: int
+) -> PracticeRow:
     """A practice's report row: `hours` split between staff and locum, as claims split them."""
     staff = D(hours) / 2
     figures = Figures(
@@ -88,7 +90,10 @@ def test_quartiles_equal_pythons_inclusive_method_exactly() -> None:
 
 
 def test_a_low_outlier_is_marked_low() -> None:
-    rows = [row(c, 10_000, amount, "10", 10) for c, amount in zip("ABCDE", ("2000", "2100", "2200", "2300", "100"), strict=True)]
+    rows = [
+        row(c, 10_000, amount, "10", 10)
+        for c, amount in zip("ABCDE", ("2000", "2100", "2200", "2300", "100"), strict=True)
+    ]
     # claimed per 1,000: 10, 200, 210, 220, 230 → Q1 200, Q3 220, fences 170 and 250
     table = peers.compare(rows)
     assert table.spreads["claimed"].low_fence == D("170.00")

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 from tracker.cost_kinds import CAPACITY_LOST, COSTS_INCURRED, is_notional
-from tracker.presentation import format_money, format_number
+from tracker.presentation import format_fixed, format_money
 
 ZERO = Decimal("0.00")
 HOURS_ZERO = Decimal("0.00")
@@ -105,6 +105,16 @@ class OutageReport:
     peers_by_icb: dict[str, PeerTable] = field(default_factory=dict)
 
     @property
+    def peer_tables(self) -> list[PeerTable]:
+        """The comparisons to print: the ICB's, or nationally one per ICB in by_icb's order
+        (an ICB's table is there whenever the report lists its practices)."""
+        if self.peers is not None:
+            return [self.peers]
+        if not self.peers_by_icb:
+            return []
+        return [self.peers_by_icb[i.ods_code] for i in self.by_icb]
+
+    @property
     def costs_incurred(self) -> Figures:
         """The kinds of money spent, summed (claims counted per kind: see section_rows)."""
         return _sum(k.figures for k in self.by_kind if not is_notional(k.kind))
@@ -137,10 +147,20 @@ class PeerMeasure:
     money: bool = False
 
     def format(self, value: Decimal | None) -> str:
-        """£1,234.56 for money, 12.5 for hours and appointments; blank for no figure."""
+        """£1,234.56 for money, 12.50 for hours and appointments; blank for no figure."""
         if value is None:
             return ""
-        return format_money(value) if self.money else format_number(value)
+        return format_money(value) if self.money else format_fixed(value)
+
+    def spread_texts(self, spread: Spread) -> list[str]:
+        """The statistics as printed, in SPREAD_ROWS' order. A lower fence at or below zero
+        cannot be undercut (no figure is negative): it reads "none possible"."""
+        return [
+            "none possible"
+            if attribute == "low_fence" and spread.low_fence <= 0
+            else self.format(getattr(spread, attribute))
+            for _, attribute in SPREAD_ROWS
+        ]
 
 
 PEER_MEASURES = (
@@ -162,6 +182,16 @@ class Spread:
     high_fence: Decimal
 
 
+#: How each statistic of a Spread is headed, in the order printed.
+SPREAD_ROWS = (
+    ("Lower quartile", "q1"),
+    ("Median", "median"),
+    ("Upper quartile", "q3"),
+    ("Outlier if under", "low_fence"),
+    ("Outlier if over", "high_fence"),
+)
+
+
 @dataclass(frozen=True)
 class PeerRow:
     """One practice: its totals for the event, and per 1,000 patients when it has a list
@@ -174,6 +204,16 @@ class PeerRow:
     totals: dict[str, Decimal]
     rates: dict[str, Decimal] | None = None
     outliers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def outlier_text(self) -> str:
+        """ "Claimed high; Staff and locum hours high" (blank when none), or why the practice
+        is not compared."""
+        if self.rates is None:
+            return "No list size: not compared"
+        return "; ".join(
+            f"{m.label} {self.outliers[m.key]}" for m in PEER_MEASURES if m.key in self.outliers
+        )
 
 
 @dataclass(frozen=True)

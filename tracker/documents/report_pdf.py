@@ -14,6 +14,7 @@ from xml.sax.saxutils import escape
 
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -32,7 +33,15 @@ from reportlab.platypus import (
 from tracker.documents import fonts
 from tracker.documents.fonts import BOLD, REGULAR, register_fonts
 from tracker.documents.pdf import fit, wrap
-from tracker.documents.report_data import COUNTING_NOTE, Figures, OutageReport
+from tracker.documents.report_data import (
+    COUNTING_NOTE,
+    PEER_MEASURES,
+    PEER_NOTE,
+    SPREAD_ROWS,
+    Figures,
+    OutageReport,
+    PeerTable,
+)
 from tracker.presentation import format_money, format_number, long_date
 
 PAGE = landscape(A4)
@@ -217,6 +226,69 @@ def _chart(title: str, bars: Sequence[tuple[str, Decimal, Decimal]]) -> Drawing:
     return drawing
 
 
+def _grid(data: list[list[Any]], widths: Sequence[float], first_figure: int) -> Table:
+    """A table in the report's style: bold header on a band, figures right-aligned."""
+    table = Table(data, colWidths=widths, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), REGULAR, 8),
+                ("FONT", (0, 0), (-1, 0), BOLD, 8),
+                ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+                ("BACKGROUND", (0, 0), (-1, 0), BAND),
+                ("ALIGN", (first_figure, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+                ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+            ]
+        )
+    )
+    return table
+
+
+def _peers(table: PeerTable, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The ICB's quartiles and fences per measure, then each practice per 1,000 patients with
+    its outliers named (a practice without a list size listed, not compared)."""
+    compared = f"{table.compared} practices compared" + (
+        f"; {table.without_list_size} without a list size listed but left out of the statistics"
+        if table.without_list_size
+        else ""
+    )
+    story: list[Flowable] = [
+        CondPageBreak(60 * mm),
+        Paragraph("Comparison with peers per 1,000 patients", styles["h2"]),
+        Paragraph(_text(compared + "."), styles["small"]),
+        Spacer(1, 4),
+    ]
+    if table.spreads:
+        spread: list[list[Any]] = [["Per 1,000 patients", *(label for label, _ in SPREAD_ROWS)]]
+        for m in PEER_MEASURES:
+            spread.append([f"{m.label}, {m.unit}", *m.spread_texts(table.spreads[m.key])])
+        story += [_grid(spread, [90 * mm] + [(WIDTH - 90 * mm) / 5] * 5, 1), Spacer(1, 6)]
+    else:
+        story.append(Paragraph("Too few practices with a list size to compare.", styles["body"]))
+    head = ParagraphStyle("head", parent=styles["cell"], fontName=BOLD)
+    head_right = ParagraphStyle("head_right", parent=head, alignment=TA_RIGHT)
+    headings = [Paragraph("ODS code", head), Paragraph("Practice", head)]
+    headings += [
+        Paragraph(_text(h), head_right)
+        for h in ["List size", *(f"{m.label}, {m.unit}" for m in PEER_MEASURES)]
+    ]
+    practices: list[list[Any]] = [[*headings, Paragraph("Outliers", head)]]
+    name_width = 60 * mm
+    for row in table.rows:
+        cells = [format_number(Decimal(row.list_size)) if row.list_size else "Not given"]
+        cells += [m.format(row.rates[m.key]) if row.rates else "" for m in PEER_MEASURES]
+        name = _para(row.name, styles["cell"], name_width - 12)
+        practices.append([row.ods_code, name, *cells, _para(row.outlier_text, styles["cell"])])
+    rest = WIDTH - 20 * mm - name_width - 20 * mm
+    widths = [20 * mm, name_width, 20 * mm, rest * 0.2, rest * 0.22, rest * 0.2, rest * 0.38]
+    grid = _grid(practices, widths, 2)
+    story += [grid, Spacer(1, 4), Paragraph(_text(PEER_NOTE), styles["small"])]
+    return story
+
+
 class _NumberedCanvas(Canvas):
     """Defers each page so the footer can say "Page N of M"."""
 
@@ -385,6 +457,8 @@ def build_report_pdf(report: OutageReport) -> bytes:
                 (["Total", ""], t),
             ),
         ]
+    if report.peers is not None:
+        story += _peers(report.peers, styles)
     ex = report.excluded
     story += [
         Spacer(1, 8),

@@ -21,7 +21,17 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from tracker.documents.report_data import COUNTING_NOTE, Figures, OutageReport
+from tracker.documents.report_data import (
+    COUNTING_NOTE,
+    PEER_MEASURES,
+    PEER_NOTE,
+    SPREAD_ROWS,
+    Figures,
+    OutageReport,
+    PeerMeasure,
+    PeerRow,
+    PeerTable,
+)
 from tracker.documents.xlsx_cells import (
     BOLD,
     DATE,
@@ -34,6 +44,7 @@ from tracker.documents.xlsx_cells import (
 
 HOURS = "#,##0.00"
 COUNT = "#,##0"
+PER_THOUSAND = "#,##0.00"
 
 #: (heading, width, number format, value) for the figure columns every view shares.
 FIGURE_COLUMNS: tuple[tuple[str, int, str, Callable[[Figures], Any]], ...] = (
@@ -172,6 +183,102 @@ def _summary(wb: Workbook, report: OutageReport) -> None:
     ws.append([_cell(ws, "How figures are counted", font=BOLD), note])
 
 
+# --- comparison with peers -------------------------------------------------------------------
+
+
+def _total_format(measure: PeerMeasure) -> str:
+    return MONEY if measure.money else COUNT if measure.key == "appointments" else HOURS
+
+
+def _rate_format(measure: PeerMeasure) -> str:
+    return MONEY if measure.money else PER_THOUSAND
+
+
+def _peer_cells(ws: WriteOnlyWorksheet, row: PeerRow, national: bool) -> list[Cell]:
+    cells = [_cell(ws, row.icb_code)] if national else []
+    cells += [_cell(ws, row.ods_code), _cell(ws, row.name), _cell(ws, row.list_size, COUNT)]
+    for m in PEER_MEASURES:
+        rate = row.rates[m.key] if row.rates is not None else None
+        cells += [_cell(ws, row.totals[m.key], _total_format(m)), _cell(ws, rate, _rate_format(m))]
+    return [*cells, _cell(ws, row.outlier_text)]
+
+
+def _peers_sheet(wb: Workbook, report: OutageReport, tables: list[PeerTable]) -> None:
+    """Every practice's totals and figures per 1,000 patients, outliers named; for one ICB
+    its quartiles and fences below the practices (nationally they are on the next sheet)."""
+    ws = wb.create_sheet("Peers per 1,000 patients")
+    labels: list[tuple[str, int]] = [("ODS code", 11), ("Practice", 40), ("List size", 11)]
+    if report.national:
+        labels.insert(0, ("ICB ODS code", 13))
+    columns = list(labels)
+    for m in PEER_MEASURES:
+        columns += [(m.label, 14), (f"{m.label}, {m.unit}", 18)]
+    columns.append(("Outliers against the ICB's peers", 40))
+    for index, (_, width) in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    rows = [row for table in tables for row in table.rows]
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+    ws.append([_cell(ws, heading, font=BOLD, fill=HEADER_FILL) for heading, _ in columns])
+    for row in rows:
+        ws.append(_peer_cells(ws, row, report.national))
+    ws.append([])
+    if not report.national and tables:
+        _spread_rows(ws, tables[0], len(labels))
+    note = _cell(ws, PEER_NOTE)
+    note.alignment = WRAP
+    ws.append([_cell(ws, "How the figures are worked out", font=BOLD), note])
+
+
+def _spread_rows(ws: WriteOnlyWorksheet, table: PeerTable, offset: int) -> None:
+    """The ICB's statistics in the per-1,000 columns, one row each."""
+    if not table.spreads:
+        ws.append([_cell(ws, "Too few practices with a list size to compare", font=BOLD)])
+        return
+    for label, attribute in SPREAD_ROWS:
+        cells = [_cell(ws, label, font=BOLD)] + [_cell(ws, None)] * (offset - 1)
+        for m in PEER_MEASURES:
+            value = getattr(table.spreads[m.key], attribute)
+            cells += [_cell(ws, None), _cell(ws, value, _rate_format(m), BOLD)]
+        ws.append(cells)
+    ws.append([])
+
+
+def _peer_statistics_sheet(wb: Workbook, report: OutageReport) -> None:
+    """Nationally: each ICB's quartiles and fences, one row per ICB."""
+    ws = wb.create_sheet("Peer statistics by ICB")
+    columns: list[tuple[str, int, str | None]] = [
+        ("ICB ODS code", 13, None),
+        ("ICB", 44, None),
+        ("Practices compared", 12, COUNT),
+        ("Without a list size", 12, COUNT),
+        ("Outliers", 10, COUNT),
+    ]
+    for m in PEER_MEASURES:
+        columns += [
+            (f"{m.label}: {label.lower()}", 14, _rate_format(m)) for label, _ in SPREAD_ROWS
+        ]
+    for index, (_, width, _) in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    ws.freeze_panes = "C2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(report.by_icb) + 1}"
+    ws.append([_cell(ws, heading, font=BOLD, fill=HEADER_FILL) for heading, _, _ in columns])
+    for icb, table in zip(report.by_icb, report.peer_tables, strict=True):
+        values: list[Any] = [
+            icb.ods_code,
+            icb.name,
+            table.compared,
+            table.without_list_size,
+            len(table.outlier_rows),
+        ]
+        for m in PEER_MEASURES:
+            s = table.spreads.get(m.key)
+            values += [getattr(s, a) if s else None for _, a in SPREAD_ROWS]
+        ws.append(
+            [_cell(ws, value, fmt) for value, (_, _, fmt) in zip(values, columns, strict=True)]
+        )
+
+
 def build_report_xlsx(report: OutageReport) -> bytes:
     wb = Workbook(write_only=True)
     _summary(wb, report)
@@ -214,6 +321,10 @@ def build_report_xlsx(report: OutageReport) -> bytes:
         len(report.by_kind),
         chart=("Claimed and approved by cost kind", 1),
     )
+    if report.peer_tables:
+        _peers_sheet(wb, report, report.peer_tables)
+        if report.national:
+            _peer_statistics_sheet(wb, report)
     wb.properties.title = f"Outage report: {ILLEGAL_CHARACTERS_RE.sub('', report.event_name)}"
     wb.properties.creator = "Outage Claims"
     out = io.BytesIO()

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from tracker.access import admin_required, claim_icb_ids, roles_required
 from tracker.charts import Bar, bar_chart
-from tracker.documents.report_data import COUNTING_NOTE, PEER_MEASURES, PEER_NOTE
+from tracker.documents.report_data import COUNTING_NOTE
 from tracker.documents.report_pdf import build_report_pdf
 from tracker.documents.report_xlsx import build_report_xlsx
 from tracker.extensions import db_session
@@ -145,8 +145,6 @@ def icb_report(event_id: int, icb_id: int) -> str:
         charts=_charts(report),
         chart_practices=CHART_PRACTICES,
         counting_note=COUNTING_NOTE,
-        peer_note=PEER_NOTE,
-        peer_measures=PEER_MEASURES,
         icb=icb,
     )
 

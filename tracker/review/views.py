@@ -28,7 +28,6 @@ from tracker.extensions import db, db_session
 from tracker.models import DocumentKind, Invoice, InvoiceLine, InvoiceStatus, Role
 from tracker.presentation import size_text
 from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm
-from tracker.documents.report_data import PEER_MEASURES, PEER_NOTE
 from tracker.services import crediting, evidence, peers, review
 from tracker.services.errors import DomainError, Invalid, Unavailable
 from tracker.services.money import parse_decimal
@@ -111,8 +110,6 @@ def claim(invoice_id: int) -> str:
         lines_decided=review.decided_count(claim),
         overall_decision=review.overall_decision(claim),
         peers=peers.for_claim(db_session(), claim),
-        peer_measures=PEER_MEASURES,
-        peer_note=PEER_NOTE,
     )
 
 
