@@ -26,14 +26,16 @@ from __future__ import annotations
 import io
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import event as sa_event
+from sqlalchemy import select
 
-from tests.conftest import login
+from tests.conftest import demo_schema_app, login
 from tests.factories import (
     World,
     make_appointments_line,
@@ -43,8 +45,9 @@ from tests.factories import (
     make_practice,
     make_staff_line,
 )
+from tracker import demo
 from tracker.extensions import db
-from tracker.models import OutageEvent, Practice
+from tracker.models import Invoice, OutageEvent, Practice, User
 from tracker.services import crediting, invoicing, peers, reports
 
 D = Decimal
@@ -266,3 +269,25 @@ def test_the_claim_page_queries_do_not_grow_with_peers(
         _round_claim(practice, event, n, n, "45.00")
     db.session.commit()
     assert _queries(client, url) == before
+
+
+def test_the_demo_practices_have_list_sizes_and_an_outlier(tmp_path: Path) -> None:
+    """The first start's data: every practice has a list size, and the reviewer sees Tufnell
+    Park's claim stand out per 1,000 patients."""
+    app = demo_schema_app(f"sqlite:///{tmp_path / 'demo.db'}", tmp_path)
+    with app.app_context():
+        sizes = dict(db.session.execute(select(Practice.ods_code, Practice.list_size)).all())
+        assert sizes == demo.DEMO_LIST_SIZES
+        claim = db.session.scalar(
+            select(Invoice)
+            .join(Practice, Practice.id == Invoice.practice_id)
+            .where(Practice.ods_code == "Y09905", Invoice.status == "issued")
+        )
+        assert claim is not None
+        client = app.test_client()
+        reviewer = db.session.scalar(select(User).where(User.email == "reviewer@example.org"))
+        login(client, reviewer)
+        page = client.get(f"/review/claims/{claim.id}").get_data(as_text=True)
+        assert "High outlier" in page and "5 practices compared" in page
+        db.session.remove()
+        db.engine.dispose()
