@@ -291,3 +291,21 @@ def test_the_demo_practices_have_list_sizes_and_an_outlier(tmp_path: Path) -> No
         assert "High outlier" in page and "5 practices compared" in page
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_national_workbook_has_each_icbs_statistics(
+    as_admin: FlaskClient, world: World, peer_set
+) -> None:
+    event, _ = peer_set
+    response = as_admin.get(f"/reports/events/{event.id}/national.xlsx")
+    rows = list(load_workbook(io.BytesIO(response.data))["Peer statistics by ICB"].values)
+    header = rows[0]
+    by_code = {row[0]: row for row in rows[1:]}
+    x, y = by_code["QXA"], by_code["QYB"]
+    assert x[header.index("Practices compared")] == 5
+    assert x[header.index("Without a list size")] == 1
+    assert x[header.index("Practices with an outlier")] == 1
+    assert D(str(x[header.index("Claimed: median")])) == D("250.00")
+    assert D(str(x[header.index("Staff and locum hours: outlier if over")])) == D("4.50")
+    assert y[header.index("Practices compared")] == 1
+    assert y[header.index("Claimed: median")] is None  # one practice: no statistics

@@ -244,7 +244,6 @@ def test_admin_national_page_and_workbook(as_admin: FlaskClient, world: World, s
         "By ICB",
         "By practice",
         "By cost kind",
-        "Peers per 1,000 patients",
         "Peer statistics by ICB",
     ]
     rows = _sheet_rows(workbook, "By ICB")

@@ -100,19 +100,9 @@ class OutageReport:
     status_counts: dict[str, int] = field(default_factory=dict)
     excluded: Excluded = field(default_factory=Excluded)
     #: The ICB report's comparison of its practices per 1,000 patients (services.peers);
-    #: nationally, one comparison per ICB code (the workbook's peer sheets).
+    #: nationally, one comparison per ICB code (the workbook's statistics by ICB).
     peers: PeerTable | None = None
     peers_by_icb: dict[str, PeerTable] = field(default_factory=dict)
-
-    @property
-    def peer_tables(self) -> list[PeerTable]:
-        """The comparisons to print: the ICB's, or nationally one per ICB in by_icb's order
-        (an ICB's table is there whenever the report lists its practices)."""
-        if self.peers is not None:
-            return [self.peers]
-        if not self.peers_by_icb:
-            return []
-        return [self.peers_by_icb[i.ods_code] for i in self.by_icb]
 
     @property
     def costs_incurred(self) -> Figures:

@@ -194,37 +194,31 @@ def _rate_format(measure: PeerMeasure) -> str:
     return MONEY if measure.money else PER_THOUSAND
 
 
-def _peer_cells(ws: WriteOnlyWorksheet, row: PeerRow, national: bool) -> list[Cell]:
-    cells = [_cell(ws, row.icb_code)] if national else []
-    cells += [_cell(ws, row.ods_code), _cell(ws, row.name), _cell(ws, row.list_size, COUNT)]
+def _peer_cells(ws: WriteOnlyWorksheet, row: PeerRow) -> list[Cell]:
+    cells = [_cell(ws, row.ods_code), _cell(ws, row.name), _cell(ws, row.list_size, COUNT)]
     for m in PEER_MEASURES:
         rate = row.rates[m.key] if row.rates is not None else None
         cells += [_cell(ws, row.totals[m.key], _total_format(m)), _cell(ws, rate, _rate_format(m))]
     return [*cells, _cell(ws, row.outlier_text)]
 
 
-def _peers_sheet(wb: Workbook, report: OutageReport, tables: list[PeerTable]) -> None:
-    """Every practice's totals and figures per 1,000 patients, outliers named; for one ICB
-    its quartiles and fences below the practices (nationally they are on the next sheet)."""
+def _peers_sheet(wb: Workbook, table: PeerTable) -> None:
+    """The ICB's practices: totals and figures per 1,000 patients, outliers named, then the
+    ICB's quartiles and fences in the per-1,000 columns below them (outside the filter)."""
     ws = wb.create_sheet("Peers per 1,000 patients")
-    labels: list[tuple[str, int]] = [("ODS code", 11), ("Practice", 40), ("List size", 11)]
-    if report.national:
-        labels.insert(0, ("ICB ODS code", 13))
-    columns = list(labels)
+    columns: list[tuple[str, int]] = [("ODS code", 11), ("Practice", 40), ("List size", 11)]
     for m in PEER_MEASURES:
         columns += [(m.label, 14), (f"{m.label}, {m.unit}", 18)]
     columns.append(("Outliers against the ICB's peers", 40))
     for index, (_, width) in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
-    rows = [row for table in tables for row in table.rows]
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(table.rows) + 1}"
     ws.append([_cell(ws, heading, font=BOLD, fill=HEADER_FILL) for heading, _ in columns])
-    for row in rows:
-        ws.append(_peer_cells(ws, row, report.national))
+    for row in table.rows:
+        ws.append(_peer_cells(ws, row))
     ws.append([])
-    if not report.national and tables:
-        _spread_rows(ws, tables[0], len(labels))
+    _spread_rows(ws, table, 3)
     note = _cell(ws, PEER_NOTE)
     note.alignment = WRAP
     ws.append([_cell(ws, "How the figures are worked out", font=BOLD), note])
@@ -252,7 +246,7 @@ def _peer_statistics_sheet(wb: Workbook, report: OutageReport) -> None:
         ("ICB", 44, None),
         ("Practices compared", 12, COUNT),
         ("Without a list size", 12, COUNT),
-        ("Outliers", 10, COUNT),
+        ("Practices with an outlier", 12, COUNT),
     ]
     for m in PEER_MEASURES:
         columns += [
@@ -263,7 +257,8 @@ def _peer_statistics_sheet(wb: Workbook, report: OutageReport) -> None:
     ws.freeze_panes = "C2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(report.by_icb) + 1}"
     ws.append([_cell(ws, heading, font=BOLD, fill=HEADER_FILL) for heading, _, _ in columns])
-    for icb, table in zip(report.by_icb, report.peer_tables, strict=True):
+    for icb in report.by_icb:
+        table = report.peers_by_icb[icb.ods_code]
         values: list[Any] = [
             icb.ods_code,
             icb.name,
@@ -321,10 +316,12 @@ def build_report_xlsx(report: OutageReport) -> bytes:
         len(report.by_kind),
         chart=("Claimed and approved by cost kind", 1),
     )
-    if report.peer_tables:
-        _peers_sheet(wb, report, report.peer_tables)
-        if report.national:
-            _peer_statistics_sheet(wb, report)
+    if report.peers is not None:
+        _peers_sheet(wb, report.peers)
+    elif report.peers_by_icb:
+        # nationally each ICB's statistics only: its practices are in the ICB's own report,
+        # and 6,300 more rows would double the national workbook's time
+        _peer_statistics_sheet(wb, report)
     wb.properties.title = f"Outage report: {ILLEGAL_CHARACTERS_RE.sub('', report.event_name)}"
     wb.properties.creator = "Outage Claims"
     out = io.BytesIO()
