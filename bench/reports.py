@@ -9,8 +9,11 @@ lines of the four cost kinds for one outage event, and review decisions (about 4
 decided, 30% in review with a query, 30% new). Then, in a fresh process (so its peak memory is
 the serving process's, not the builder's), it times through the Flask test client:
 
-- the ICB report of one ICB (page, XLSX, PDF) as that ICB's reviewer;
-- the national report (page, XLSX) as an administrator;
+- the ICB report of one ICB (page, XLSX, PDF) as that ICB's reviewer, with its comparison of
+  peers per 1,000 patients (services.peers);
+- a claim's page as that reviewer (the practice against its ICB's peers);
+- the national report (page, XLSX, the XLSX with each ICB's peer statistics) as an
+  administrator;
 
 counting the SQL statements of each request (`before_cursor_execute`) and checking them
 against a 2-practice data set (the count must not grow). PostgreSQL runs in a throw-away
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import random
@@ -41,13 +45,22 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "bench-password-123"
 KINDS = ("staff",) * 20 + ("locum",) * 5 + ("appointments",) * 10 + ("expense",) * 15
+#: Seconds. The national targets are issue 13's (national page under 300 ms, national XLSX
+#: under 1 s, on both databases); the ICB ones are the first report targets.
 TARGETS = {
     "icb_page": 0.5,
     "icb_xlsx": 2.0,
     "icb_pdf": 2.0,
-    "national_page": 2.0,
-    "national_xlsx": 10.0,
+    "national_page": 0.3,
+    "national_xlsx": 1.0,
 }
+#: Registered list sizes are made up (no list-size file is in data/): log-normal around a
+#: median of 9,000 patients, between 1,000 and 60,000, the shape of NHS England's "Patients
+#: Registered at a GP Practice" (most practices 4,000 to 20,000; about 10,000 on average in
+#: 2024); every 50th practice has none, so the "no list size" path is timed too.
+LIST_SIZE_MEDIAN = 9_000
+LIST_SIZE_SIGMA = 0.5
+WITHOUT_LIST_SIZE_EVERY = 50
 
 
 # --- building the data set ------------------------------------------------------------------
@@ -68,6 +81,13 @@ def _app(url: str, instance: Path) -> Any:
             "SERVER_NAME": None,
         }
     )
+
+
+def _list_size(rng: random.Random, n: int) -> int | None:
+    if n % WITHOUT_LIST_SIZE_EVERY == 0:
+        return None
+    size = rng.lognormvariate(math.log(LIST_SIZE_MEDIAN), LIST_SIZE_SIGMA)
+    return int(min(60_000, max(1_000, round(size, -1))))
 
 
 def _money(rng: random.Random, low: int, high: int) -> Decimal:
@@ -145,6 +165,7 @@ def build(url: str, instance: Path, practices: int, lines_per_claim: int) -> dic
                 "icb_id": icb_ids[(n - 1) % len(icb_ids)],
                 "payment_terms_days": 30,
                 "active": True,
+                "list_size": _list_size(rng, n),
             }
             for n in range(1, practices + 1)
         ]
@@ -288,6 +309,7 @@ def build(url: str, instance: Path, practices: int, lines_per_claim: int) -> dic
             "decisions": session.scalar(select(db.func.count(LineDecision.id))),
             "event_id": event_id,
             "icb_id": icb_ids[0],
+            "claim_id": 1,  # practice 1's claim, sent to the first ICB
         }
         db.session.remove()
         db.engine.dispose()
@@ -313,7 +335,9 @@ def _flush(conn: Any, invoices: list, lines: list, decisions: list, *models: Any
 # --- measuring (in a fresh process) ------------------------------------------------------------
 
 
-def measure(url: str, instance: Path, event_id: int, icb_id: int, runs: int) -> dict[str, Any]:
+def measure(
+    url: str, instance: Path, event_id: int, icb_id: int, claim_id: int, runs: int
+) -> dict[str, Any]:
     from sqlalchemy import event as sa_event
 
     from tracker.extensions import db
@@ -327,6 +351,7 @@ def measure(url: str, instance: Path, event_id: int, icb_id: int, runs: int) -> 
         "icb_xlsx": ("reviewer", f"{base}/icbs/{icb_id}.xlsx"),
         "icb_pdf": ("reviewer", f"{base}/icbs/{icb_id}.pdf"),
         "review_list": ("reviewer", "/review"),
+        "claim_page": ("reviewer", f"/review/claims/{claim_id}"),
     }
     results: dict[str, Any] = {}
     clients = {}
@@ -353,6 +378,7 @@ def measure(url: str, instance: Path, event_id: int, icb_id: int, runs: int) -> 
             if attempt:
                 times.append(elapsed)
         results[name] = {
+            "best_s": min(times),
             "median_s": statistics.median(times),
             "max_s": max(times),
             "queries": len(statements),
@@ -408,6 +434,7 @@ def run_database(kind: str, practices: int, lines: int, runs: int) -> dict[str, 
                 instance,
                 event_id=built["event_id"],
                 icb_id=built["icb_id"],
+                claim_id=built["claim_id"],
                 runs=runs,
             )
             # the same requests on a 2-practice data set: the query count must not change
@@ -426,6 +453,7 @@ def run_database(kind: str, practices: int, lines: int, runs: int) -> dict[str, 
                     small_instance,
                     event_id=small["event_id"],
                     icb_id=small["icb_id"],
+                    claim_id=small["claim_id"],
                     runs=1,
                 )
             finally:
@@ -498,6 +526,7 @@ LABELS = {
     "national_page": "National report page",
     "national_xlsx": "National report XLSX",
     "review_list": "Claims to review (list)",
+    "claim_page": "A claim's page (with its peers)",
 }
 
 
@@ -509,24 +538,28 @@ def markdown(results: list[dict[str, Any]], practices: int, lines: int, runs: in
         "",
         f"Run {now} with `.venv/bin/python -m bench.reports --write-results`.",
         "",
-        f"- Machine: {_machine()}",
+        f"- Machine: {_machine()}; load average at the end "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (shared with other work)",
         f"- {_versions()}",
         f"- Data: {first['icbs']} ICBs, {practices:,} practices, one issued claim each with "
         f"{lines} lines for one outage event ({first['invoice_lines']:,} invoice lines; "
         f"{first['decisions']:,} line decisions: 40% of claims decided, 30% in review with a "
         "query, 30% new), bulk-inserted with SQLAlchemy Core. The ICB report is for the first "
         f"ICB ({practices // max(first['icbs'], 1)} practices, "
-        f"~{practices // max(first['icbs'], 1) * lines:,} lines).",
-        f"- Time: median of {runs} requests after a warm-up, through the Flask test client "
-        "(routing, login session, access checks, SQL, template or builder), in a fresh process.",
+        f"~{practices // max(first['icbs'], 1) * lines:,} lines). Registered list sizes made "
+        f"up (log-normal, median {LIST_SIZE_MEDIAN:,}, 1,000 to 60,000; every "
+        f"{WITHOUT_LIST_SIZE_EVERY}th practice without one): no list-size file is in data/.",
+        f"- Time: best and median of {runs} requests after a warm-up, through the Flask test "
+        "client (routing, login session, access checks, SQL, template or builder), in a "
+        "fresh process.",
         "- Queries: SQL statements per request (`before_cursor_execute`), the same on a "
         "2-practice data set (shown as large / small).",
         "- Memory: peak RSS of the serving process (interpreter, app, every request); growth: "
         "rise of the peak during that request type (national XLSX runs first).",
         "",
-        "| database | request | target | median | max | queries (large / small) | size | "
+        "| database | request | target | best | median | max | queries (large / small) | size | "
         "peak RSS growth |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in results:
         measured = result["measured"]
@@ -537,7 +570,8 @@ def markdown(results: list[dict[str, Any]], practices: int, lines: int, runs: in
             out.append(
                 f"| {result['database']} | {label} | "
                 f"{'-' if target is None else f'< {target * 1000:,.0f} ms'} | "
-                f"{m['median_s'] * 1000:,.0f} ms{mark} | {m['max_s'] * 1000:,.0f} ms | "
+                f"{m['best_s'] * 1000:,.0f} ms | {m['median_s'] * 1000:,.0f} ms{mark} | "
+                f"{m['max_s'] * 1000:,.0f} ms | "
                 f"{m['queries']} / {m['queries_small']} | {m['bytes'] / 1024:,.0f} KB | "
                 f"+{m['rss_growth_mb']:.0f} MB |"
             )
@@ -573,7 +607,14 @@ def main(argv: list[str] | None = None) -> int:
         if argv[0] == "--_build":
             result = build(url, instance, options["practices"], options["lines"])
         else:
-            result = measure(url, instance, options["event_id"], options["icb_id"], options["runs"])
+            result = measure(
+                url,
+                instance,
+                options["event_id"],
+                options["icb_id"],
+                options["claim_id"],
+                options["runs"],
+            )
         print(json.dumps(result, default=str))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -32,7 +32,6 @@ import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from tests.conftest import demo_schema_app, login
@@ -45,6 +44,7 @@ from tests.factories import (
     make_practice,
     make_staff_line,
 )
+from tests.integration.test_reports import _count_queries
 from tracker import demo
 from tracker.extensions import db
 from tracker.models import Invoice, OutageEvent, Practice, User
@@ -242,33 +242,18 @@ def test_a_claim_of_no_single_event_has_no_peers(as_reviewer: FlaskClient, world
     assert 'data-testid="peers-none"' in page
 
 
-def _queries(client: FlaskClient, url: str) -> int:
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    db.session.expire_all()
-    sa_event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", count)
-    return len(statements)
-
-
 def test_the_claim_page_queries_do_not_grow_with_peers(
     client: FlaskClient, world: World, peer_set
 ) -> None:
     event, claims = peer_set
     login(client, world.reviewer)
     url = f"/review/claims/{claims['A81004'].id}"
-    before = _queries(client, url)
+    before = _count_queries(client, url)
     for n in range(7, 12):
         practice = make_practice(db.session, world.icb_x, f"C{n:05d}", list_size=3_000 * n)
         _round_claim(practice, event, n, n, "45.00")
     db.session.commit()
-    assert _queries(client, url) == before
+    assert _count_queries(client, url) == before
 
 
 def test_the_demo_practices_have_list_sizes_and_an_outlier(tmp_path: Path) -> None:

@@ -159,26 +159,7 @@ def _table(
             + _figure_cells(figures)
         )
     data.append([*total[0], *_figure_cells(total[1])])
-    first_figure = len(labels)
-    table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), REGULAR, 8),
-                ("FONT", (0, 0), (-1, 0), BOLD, 8),
-                ("FONT", (0, -1), (-1, -1), BOLD, 8),
-                ("TEXTCOLOR", (0, 0), (-1, -1), INK),
-                ("BACKGROUND", (0, 0), (-1, 0), BAND),
-                ("BACKGROUND", (0, -1), (-1, -1), BAND),
-                ("ALIGN", (first_figure, 0), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LINEBELOW", (0, 0), (-1, -2), 0.4, RULE),
-                ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-            ]
-        )
-    )
-    return table
+    return _grid(data, widths, len(labels), totals=True)
 
 
 def _bar(x: float, y: float, width: float, height: float, colour: colors.Color) -> Rect:
@@ -226,24 +207,26 @@ def _chart(title: str, bars: Sequence[tuple[str, Decimal, Decimal]]) -> Drawing:
     return drawing
 
 
-def _grid(data: list[list[Any]], widths: Sequence[float], first_figure: int) -> Table:
-    """A table in the report's style: bold header on a band, figures right-aligned."""
+def _grid(
+    data: list[list[Any]], widths: Sequence[float], first_figure: int, *, totals: bool = False
+) -> Table:
+    """A table in the report's style: bold header on a band, figures right-aligned from
+    `first_figure`; with `totals`, the last row bold on a band too."""
+    style: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), REGULAR, 8),
+        ("FONT", (0, 0), (-1, 0), BOLD, 8),
+        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+        ("BACKGROUND", (0, 0), (-1, 0), BAND),
+        ("ALIGN", (first_figure, 0), (-1, -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LINEBELOW", (0, 0), (-1, -2 if totals else -1), 0.4, RULE),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+    ]
+    if totals:
+        style += [("FONT", (0, -1), (-1, -1), BOLD, 8), ("BACKGROUND", (0, -1), (-1, -1), BAND)]
     table = Table(data, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), REGULAR, 8),
-                ("FONT", (0, 0), (-1, 0), BOLD, 8),
-                ("TEXTCOLOR", (0, 0), (-1, -1), INK),
-                ("BACKGROUND", (0, 0), (-1, 0), BAND),
-                ("ALIGN", (first_figure, 0), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
-                ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-            ]
-        )
-    )
+    table.setStyle(TableStyle(style))
     return table
 
 
