@@ -65,9 +65,10 @@ def per_thousand(total: Decimal, list_size: int) -> Decimal:
 
 def quartiles(values: Sequence[Decimal]) -> tuple[Decimal, Decimal, Decimal]:
     """Q1, median and Q3 by the inclusive method, exactly in Decimal: the cut points of the
-    sorted values at (n − 1) × i / 4, interpolated linearly between neighbours (as
-    statistics.quantiles(values, n=4, method="inclusive"), which needs floats or Fractions
-    to stay exact). Needs at least one value."""
+    sorted values at (n − 1) × i / 4, interpolated linearly between neighbours. The same
+    arithmetic as statistics.quantiles(values, n=4, method="inclusive"), written out so a
+    single value is its own quartiles (Python 3.11 refuses fewer than two) and the rule is
+    in view here. Needs at least one value."""
     if not values:
         raise ValueError("quartiles of no values")
     data = sorted(values)
