@@ -264,7 +264,9 @@ def _peers(table: PeerTable, styles: dict[str, ParagraphStyle]) -> list[Flowable
         cells = [format_number(Decimal(row.list_size)) if row.list_size else "Not given"]
         cells += [m.format(row.rates[m.key]) if row.rates else "" for m in PEER_MEASURES]
         name = _para(row.name, styles["cell"], name_width - 12)
-        practices.append([row.ods_code, name, *cells, _para(row.outlier_text, styles["cell"])])
+        # most practices have no outlier: a plain empty cell costs no paragraph layout
+        outliers = _para(row.outlier_text, styles["cell"]) if row.outlier_text else ""
+        practices.append([row.ods_code, name, *cells, outliers])
     rest = WIDTH - 20 * mm - name_width - 20 * mm
     widths = [20 * mm, name_width, 20 * mm, rest * 0.2, rest * 0.22, rest * 0.2, rest * 0.38]
     grid = _grid(practices, widths, 2)
