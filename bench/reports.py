@@ -598,7 +598,7 @@ def write_results(section: str) -> None:
         start = text.index(heading)
         rest = text[start + len(heading) :]
         end = rest.find("\n## ")
-        text = text[:start] + section + (rest[end + 1 :] if end >= 0 else "")
+        text = text[:start] + section.rstrip("\n") + "\n\n" + (rest[end + 1 :] if end >= 0 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     RESULTS.write_text(text, encoding="utf-8")
