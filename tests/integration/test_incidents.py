@@ -590,7 +590,7 @@ def test_invoiced_lines_are_frozen(app_ctx: Flask, as_manager: FlaskClient, worl
         db.session, app_ctx.config["UPLOAD_FOLDER"], line, "r.pdf", _stream(PDF), 10_000, None
     )
     db.session.commit()
-    make_issued_invoice(db.session, world.practice_a, [line])
+    invoice = make_issued_invoice(db.session, world.practice_a, [line])
     base = f"/incidents/{incident.id}/costs/{line.id}"
     assert as_manager.get(f"{base}/edit").status_code == 302
     assert as_manager.post(f"{base}/edit", data=staff_form(quantity="100")).status_code == 302
@@ -599,7 +599,9 @@ def test_invoiced_lines_are_frozen(app_ctx: Flask, as_manager: FlaskClient, worl
     db.session.expire_all()
     frozen = db.session.get(CostLine, line.id)
     assert frozen.quantity == Decimal("6.5") and len(frozen.evidence) == 1
-    assert "Invoiced" in as_manager.get(f"/incidents/{incident.id}").data.decode()
+    page = as_manager.get(f"/incidents/{incident.id}").data.decode()
+    assert f'href="/invoices/{invoice.id}" data-testid="line-invoice">{invoice.number}<' in page
+    assert f"/costs/{line.id}/edit" not in page
 
 
 def test_reviewer_downloads_evidence_only_of_invoiced_lines_in_their_icb(

@@ -56,7 +56,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.presentation import duration_text, format_money, period_text, size_text
-from tracker.services import capacity, cost_lines, evidence, incidents
+from tracker.services import capacity, cost_lines, evidence, incidents, settlement
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.money import ZERO
@@ -220,13 +220,14 @@ def detail(incident_id: int) -> str:
             [Bar(long_date(day), amount) for day, amount in totals.by_day],
             chart_id="chart-day",
         )
+    lines = incidents.lines_with_evidence(db_session(), incident.id)
     lines_by_kind: dict[str, list[CostLine]] = {kind.value: [] for kind in CostKind}
-    for line in incident.cost_lines:
+    for line in lines:
         lines_by_kind.setdefault(line.kind, []).append(line)
     span = incidents.duration(incident)
     date_warnings = {
         line.id: warning
-        for line in incident.cost_lines
+        for line in lines
         if (warning := cost_lines.date_warning(line.line_date, incident))
     }
     return render_template(
@@ -241,7 +242,8 @@ def detail(incident_id: int) -> str:
         capacity_lost_title=CAPACITY_LOST,
         duration=duration_text(span) if span is not None else None,
         history=incidents.history(db_session(), incident.id),
-        double_counting=capacity.double_counting_warnings(incident.cost_lines),
+        claims=settlement.line_claims(db_session(), incident.id, today_in_london()),
+        double_counting=capacity.double_counting_warnings(lines),
         paper_forms=paper_forms.FORMS,
     )
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from tracker.cost_kinds import (
     CAPACITY_LOST,
@@ -347,6 +347,19 @@ class TotalsSection:
 def kinds_in_section_order() -> list[CostKind]:
     """The cost kinds with the notional ones (capacity lost) last, as every total shows them."""
     return sorted(CostKind, key=lambda kind: is_notional(kind.value))
+
+
+def lines_with_evidence(session: Session, incident_id: int) -> list[CostLine]:
+    """The incident's cost lines in date order, each with its evidence files loaded: two
+    queries for the incident's page, however many lines it lists (not one per line)."""
+    return list(
+        session.scalars(
+            select(CostLine)
+            .where(CostLine.incident_id == incident_id)
+            .options(selectinload(CostLine.evidence))
+            .order_by(CostLine.line_date, CostLine.id)
+        )
+    )
 
 
 def incident_totals(session: Session, incident_id: int) -> IncidentTotals:

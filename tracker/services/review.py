@@ -93,6 +93,15 @@ def overall_decision(invoice: Invoice) -> str | None:
     return "Part-approved"
 
 
+def decisions_released(invoice: Invoice) -> bool:
+    """Whether the practice may see the ICB's decisions on this claim's lines yet: the one
+    rule every practice-facing view of decisions asks (the incident page's claim column
+    today), so a review that needs a second signature before the practice hears of it
+    changes this function, not the pages. With one-step review, as now, a decision is the
+    practice's to see as soon as the reviewer records it."""
+    return invoice.kind == DocumentKind.INVOICE and invoice.status != InvoiceStatus.DRAFT
+
+
 # --- which claims a reviewer sees ----------------------------------------------------------
 
 
