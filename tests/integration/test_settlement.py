@@ -523,14 +523,14 @@ def test_dashboard_shows_claimed_approved_credited_paid_and_outstanding(
     db.session.commit()
     pay(invoice, "600.00")
     invoice_of(world, "100.00")
-    summary = dashboard.practice_summary(db.session, world.practice_a.id)
-    assert (summary.invoiced, summary.approved, summary.credited, summary.paid) == (
+    claims = dashboard.practice_summary(db.session, world.practice_a.id).claims
+    assert (claims.claimed, claims.approved, claims.credited, claims.paid) == (
         D("1224.61"),
         D("674.61"),
         D("450.00"),
         D("600.00"),
     )
-    assert summary.outstanding == D("174.61")
+    assert claims.outstanding == D("174.61")
     page = as_manager.get("/").data.decode()
     for figure in ("£1,224.61", "£674.61", "£450.00", "£600.00", "£174.61"):
         assert figure in page

@@ -13,6 +13,7 @@ from tracker.models import (
     ClaimMessage,
     CostLine,
     DocumentKind,
+    Icb,
     Incident,
     IncidentStatus,
     Invoice,
@@ -22,26 +23,42 @@ from tracker.models import (
     Practice,
     ReviewStatus,
 )
-from tracker.services import payments
+from tracker.services import register
+from tracker.services.costing import sum_amounts
 from tracker.services.money import ZERO
+
+
+@dataclass(frozen=True)
+class ClaimTotals:
+    """A practice's claims to one ICB (`icb_id` None: to every ICB), as the register totals
+    its issued invoices: claimed (every invoice issued, those later cancelled included),
+    approved by the ICB (decided claims), credited, paid net of refunds and outstanding
+    (claimed - credited - paid)."""
+
+    icb_id: int | None
+    icb_name: str
+    claims: int
+    claimed: Decimal
+    approved: Decimal
+    credited: Decimal
+    paid: Decimal
+    outstanding: Decimal
 
 
 @dataclass
 class PracticeSummary:
-    """A practice's costs and claims. Across its issued invoices (cancelled ones left
-    out): claimed, approved by the ICB (decided claims only), credited, paid net of
-    refunds and outstanding (services.payments.outstanding, summed)."""
+    """A practice's costs and claims: what is not invoiced yet, and its claims by ICB (one
+    row but for a practice that moved ICB) with their total."""
 
     open_incidents: list[Incident] = field(default_factory=list)
     not_invoiced: Decimal = ZERO
-    invoiced: Decimal = ZERO
-    paid: Decimal = ZERO
     incident_count: int = 0
     #: cost so far of each open incident, by incident id
     open_totals: dict[int, Decimal] = field(default_factory=dict)
-    approved: Decimal = ZERO
-    credited: Decimal = ZERO
-    outstanding: Decimal = ZERO
+    claims_by_icb: list[ClaimTotals] = field(default_factory=list)
+    claims: ClaimTotals = field(
+        default_factory=lambda: ClaimTotals(None, "All ICBs", 0, ZERO, ZERO, ZERO, ZERO, ZERO)
+    )
 
 
 def practice_summary(session: Session, practice_id: int) -> PracticeSummary:
@@ -61,31 +78,49 @@ def practice_summary(session: Session, practice_id: int) -> PracticeSummary:
         .join(Incident, CostLine.incident_id == Incident.id)
         .where(Incident.practice_id == practice_id, CostLine.invoice_id.is_(None))
     )
-    invoiced, approved, credited, paid, outstanding = session.execute(
-        select(
-            func.coalesce(func.sum(Invoice.total), ZERO),
-            func.coalesce(func.sum(Invoice.approved_total), ZERO),
-            func.coalesce(func.sum(Invoice.amount_credited), ZERO),
-            func.coalesce(func.sum(Invoice.amount_paid), ZERO),
-            payments.outstanding_sum(),
-        ).where(
-            Invoice.practice_id == practice_id,
-            Invoice.kind == DocumentKind.INVOICE,
-            Invoice.status == InvoiceStatus.ISSUED,
-        )
-    ).one()
     from tracker.services.incidents import totals_for_incidents
 
+    by_icb = claims_by_icb(session, practice_id)
     return PracticeSummary(
         open_totals=totals_for_incidents(session, [i.id for i in open_incidents]),
         open_incidents=open_incidents,
         not_invoiced=not_invoiced or ZERO,
-        invoiced=invoiced or ZERO,
-        paid=paid or ZERO,
         incident_count=incident_count or 0,
-        approved=approved or ZERO,
-        credited=credited or ZERO,
-        outstanding=outstanding or ZERO,
+        claims_by_icb=by_icb,
+        claims=_all_icbs(by_icb),
+    )
+
+
+def claims_by_icb(session: Session, practice_id: int) -> list[ClaimTotals]:
+    """The practice's issued invoices (and credit notes) by the ICB they were sent to, summed
+    as the register sums them (services.register.balance_sums): each row is what the
+    register shows filtered to the practice and that ICB. One query."""
+    rows = session.execute(
+        select(
+            Icb.id,
+            Icb.name,
+            func.count(case((Invoice.kind == DocumentKind.INVOICE, 1))),
+            *register.balance_sums(),
+        )
+        .join(Icb, Icb.id == Invoice.icb_id)
+        .where(Invoice.practice_id == practice_id, Invoice.status != InvoiceStatus.DRAFT)
+        .group_by(Icb.id, Icb.name)
+        .order_by(Icb.name)
+    ).all()
+    return [ClaimTotals(*row) for row in rows]
+
+
+def _all_icbs(rows: list[ClaimTotals]) -> ClaimTotals:
+    """The rows added up: each sum is of amounts already in pence, so nothing is rounded."""
+    return ClaimTotals(
+        icb_id=None,
+        icb_name="All ICBs",
+        claims=sum(row.claims for row in rows),
+        claimed=sum_amounts(row.claimed for row in rows),
+        approved=sum_amounts(row.approved for row in rows),
+        credited=sum_amounts(row.credited for row in rows),
+        paid=sum_amounts(row.paid for row in rows),
+        outstanding=sum_amounts(row.outstanding for row in rows),
     )
 
 

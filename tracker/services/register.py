@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from tracker.documents.data import RegisterRow
@@ -93,21 +93,35 @@ def register(
     invoices = list(session.scalars(ordered).unique())
     matching = stmt.where(Invoice.status != InvoiceStatus.DRAFT).subquery()
     rows = aliased(Invoice, matching)
-    is_invoice = rows.kind == DocumentKind.INVOICE
     figures = session.execute(
         select(
             func.count(rows.id),
             func.coalesce(func.sum(rows.net_total), ZERO),
             func.coalesce(func.sum(rows.vat_total), ZERO),
             func.coalesce(func.sum(rows.total), ZERO),
-            func.coalesce(func.sum(case((is_invoice, rows.total), else_=ZERO)), ZERO),
-            func.coalesce(func.sum(case((is_invoice, rows.approved_total), else_=ZERO)), ZERO),
-            func.coalesce(func.sum(rows.amount_credited), ZERO),
-            func.coalesce(func.sum(rows.amount_paid), ZERO),
-            payments.outstanding_sum(rows),
+            *balance_sums(rows),
         )
     ).one()
     return RegisterPage(invoices, RegisterTotals(*figures))
+
+
+_Sum = ColumnElement[Decimal]
+
+
+def balance_sums(rows: type[Invoice] = Invoice) -> tuple[_Sum, _Sum, _Sum, _Sum, _Sum]:
+    """The register's balance figures over the issued documents selected (`rows`: Invoice
+    or an alias), in SQL, in RegisterTotals' order: claimed, approved, credited, paid and
+    outstanding. Credit notes add nothing to them: what they took off is each invoice's
+    credited. Whatever else totals claims (the practice's dashboard) sums them this way,
+    so it cannot disagree with the register by a penny."""
+    is_invoice = rows.kind == DocumentKind.INVOICE
+    return (
+        func.coalesce(func.sum(case((is_invoice, rows.total), else_=ZERO)), ZERO),
+        func.coalesce(func.sum(case((is_invoice, rows.approved_total), else_=ZERO)), ZERO),
+        func.coalesce(func.sum(rows.amount_credited), ZERO),
+        func.coalesce(func.sum(rows.amount_paid), ZERO),
+        payments.outstanding_sum(rows),
+    )
 
 
 def count(session: Session, filters: RegisterFilter, today: date) -> int:
