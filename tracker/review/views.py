@@ -28,7 +28,8 @@ from tracker.extensions import db, db_session
 from tracker.models import DocumentKind, Invoice, InvoiceLine, InvoiceStatus, Role
 from tracker.presentation import size_text
 from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm
-from tracker.services import crediting, evidence, peers, review
+from tracker.services import crediting, evidence, peers, review, settlement
+from tracker.services.dates import today_in_london
 from tracker.services.errors import DomainError, Invalid, Unavailable
 from tracker.services.money import parse_decimal
 from tracker.view_helpers import query_page, say_file_not_kept, send_evidence, show_domain_error
@@ -92,7 +93,9 @@ def index() -> str:
             issued_to=form.issued_to.data,
         )
     page = query_page()
-    claims = review.list_claims(db_session(), icb_ids, filters, page=page, per_page=PER_PAGE)
+    claims = review.list_claims(
+        db_session(), icb_ids, filters, page=page, per_page=PER_PAGE, today=today_in_london()
+    )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("review/index.html", form=form, claims=claims, args=args)
 
@@ -110,6 +113,8 @@ def claim(invoice_id: int) -> str:
         lines_decided=review.decided_count(claim),
         overall_decision=review.overall_decision(claim),
         peers=peers.for_claim(db_session(), claim),
+        settlement=settlement.claim_settlement(db_session(), claim, today_in_london()),
+        credited={b.line.id: b.credited for b in crediting.line_balances(db_session(), claim)},
     )
 
 

@@ -36,10 +36,11 @@ from tracker.models import (
     utcnow,
 )
 from tracker.presentation import REVIEW_STATUS_TAGS, cost_kind_label, decision_tag
-from tracker.services import audit, locks
+from tracker.services import audit, locks, payments
 from tracker.services.errors import Conflict, Invalid, NotFound
 from tracker.services.evidence import PreparedFile
 from tracker.services.money import ZERO, to_pence
+from tracker.services.payments import PaymentState
 
 
 class Decision(StrEnum):
@@ -145,6 +146,9 @@ class ClaimRow:
     decided_count: int
     queried_count: int
     unanswered_queries: int
+    #: Its settlement: the payment state (services.payments) and what is still owed.
+    state: PaymentState
+    outstanding: Decimal
 
     @property
     def withdrawn(self) -> bool:
@@ -158,6 +162,11 @@ class ClaimList:
     claimed: Decimal  # total of matching claims still standing (not withdrawn)
     approved: Decimal  # approved total of the decided ones among them
     decided_claimed: Decimal  # claimed total of the decided ones, to compare with approved
+    #: Their settlement: credited, paid net of refunds, and outstanding (claimed - credited
+    #: - paid), over the claims still standing, as the practice's register sums them.
+    credited: Decimal
+    paid: Decimal
+    outstanding: Decimal
     page: int
     pages: int
     status_counts: dict[str, int] = field(default_factory=dict)
@@ -170,18 +179,22 @@ def list_claims(
     *,
     page: int = 1,
     per_page: int = 25,
+    today: date,
 ) -> ClaimList:
-    """One page of claims with totals over all matching claims. Four queries whatever the
-    number of claims or lines."""
+    """One page of claims, each with its settlement as at `today`, with totals over all
+    matching claims. Four queries whatever the number of claims or lines."""
     where = [claim_condition(icb_ids), *filters.conditions()]
     standing = Invoice.status == InvoiceStatus.ISSUED
     decided = and_(standing, Invoice.review_status == ReviewStatus.DECIDED)
-    count, claimed, approved, decided_claimed = session.execute(
+    count, claimed, approved, decided_claimed, credited, paid, outstanding = session.execute(
         select(
             func.count(Invoice.id),
             func.coalesce(func.sum(case((standing, Invoice.total), else_=ZERO)), ZERO),
             func.coalesce(func.sum(case((decided, Invoice.approved_total), else_=ZERO)), ZERO),
             func.coalesce(func.sum(case((decided, Invoice.total), else_=ZERO)), ZERO),
+            func.coalesce(func.sum(case((standing, Invoice.amount_credited), else_=ZERO)), ZERO),
+            func.coalesce(func.sum(case((standing, Invoice.amount_paid), else_=ZERO)), ZERO),
+            payments.outstanding_sum(),
         ).where(*where)
     ).one()
     status_counts = dict(
@@ -208,13 +221,24 @@ def list_claims(
         )
     )
     counts = _line_counts(session, [inv.id for inv in invoices])
-    rows = [ClaimRow(inv, *counts.get(inv.id, (0, 0, 0, 0))) for inv in invoices]
+    rows = [
+        ClaimRow(
+            inv,
+            *counts.get(inv.id, (0, 0, 0, 0)),
+            state=payments.payment_state(inv, today),
+            outstanding=payments.outstanding(inv),
+        )
+        for inv in invoices
+    ]
     return ClaimList(
         rows=rows,
         count=count or 0,
         claimed=claimed or ZERO,
         approved=approved or ZERO,
         decided_claimed=decided_claimed or ZERO,
+        credited=credited or ZERO,
+        paid=paid or ZERO,
+        outstanding=outstanding or ZERO,
         page=page,
         pages=pages,
         status_counts=status_counts,

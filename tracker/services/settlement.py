@@ -8,6 +8,8 @@ invoice. A payment is made against an invoice, not a line, so a line is "paid" a
 invoice is: the state (part-paid, paid, settled, overdue) is the invoice's.
 
 Two queries for an incident, whatever the number of its lines, invoices and credit notes.
+And the settlement of one claim as the ICB's reviewer reads it: its balance, payment state,
+credit notes and payments.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from tracker.models import (
     InvoiceLine,
     InvoiceStatus,
     LineDecision,
+    Payment,
 )
-from tracker.services import review
+from tracker.services import crediting, review
 from tracker.services.costing import sum_amounts
-from tracker.services.payments import PaymentState, payment_state
+from tracker.services.payments import Balance, PaymentState, balance_of, payment_state
 
 
 @dataclass(frozen=True)
@@ -143,3 +146,28 @@ def _credits(session: Session, incident_id: int) -> dict[int, list[LineCredit]]:
     for line_id, amount, note_id, number in rows:
         found[line_id].append(LineCredit(note_id, number or "", -amount))
     return found
+
+
+# --- one claim, as the ICB's reviewer reads it ------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimSettlement:
+    """Where the money of one claim stands: its balance (claimed, approved, credited, paid,
+    refunded, outstanding), its payment state, and the credit notes and payments that make
+    it so, oldest first."""
+
+    balance: Balance
+    state: PaymentState
+    credit_notes: list[Invoice]
+    payments: list[Payment]
+
+
+def claim_settlement(session: Session, invoice: Invoice, today: date) -> ClaimSettlement:
+    """Two queries: the claim's credit notes, and its payments."""
+    return ClaimSettlement(
+        balance=balance_of(invoice),
+        state=payment_state(invoice, today),
+        credit_notes=crediting.credit_notes_of(session, invoice),
+        payments=list(invoice.payments),
+    )
