@@ -5,12 +5,9 @@ on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event as sa_event
 
 from tests.factories import (
     World,
@@ -18,15 +15,13 @@ from tests.factories import (
     make_incident,
     make_issued_invoice,
 )
+from tests.integration.test_settlement import ISSUED_ON, TODAY, D, decide, pay
+from tests.queries import count_statements
 from tracker.extensions import db
 from tracker.models import CostLine, Incident, Invoice
-from tracker.services import crediting, invoicing, payments, review, settlement
+from tracker.services import crediting, invoicing, review, settlement
 from tracker.services.payments import PaymentState
 from tracker.services.review import Decision, LineDecisionInput
-
-D = Decimal
-ISSUED_ON = date(2024, 7, 26)
-TODAY = ISSUED_ON + timedelta(days=5)
 
 
 def expenses(incident: Incident, *totals: str) -> list[CostLine]:
@@ -34,32 +29,6 @@ def expenses(incident: Incident, *totals: str) -> list[CostLine]:
         make_expense_line(db.session, incident, net=total, vat="0.00", description=f"Cost {n}")
         for n, total in enumerate(totals, start=1)
     ]
-
-
-def decide(world: World, invoice: Invoice, *decisions: tuple[str, str | None, str]) -> None:
-    """One (decision, approved amount, reason) per line of the invoice, in print order."""
-    for line, (decision, amount, reason) in zip(invoice.lines, decisions, strict=True):
-        review.decide_line(
-            db.session,
-            invoice,
-            line,
-            LineDecisionInput(decision, D(amount) if amount else None, reason),
-            user_id=world.reviewer.id,
-        )
-    db.session.commit()
-
-
-def pay(invoice: Invoice, amount: str) -> None:
-    payments.record_payment(
-        db.session,
-        invoice,
-        amount=D(amount),
-        paid_on=TODAY,
-        reference="",
-        user_id=None,
-        today=TODAY,
-    )
-    db.session.commit()
 
 
 def settled_claim(world: World) -> tuple[Incident, list[CostLine], Invoice, Invoice]:
@@ -221,22 +190,6 @@ def test_another_practice_cannot_see_the_incident(client: FlaskClient, world: Wo
 
 
 # --- no query per line ---------------------------------------------------------------------
-
-
-def count_statements(action) -> int:
-    """How many SQL statements `action` sends, counted at the engine."""
-    statements: list[str] = []
-
-    def seen(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    db.session.expire_all()
-    sa_event.listen(db.engine, "before_cursor_execute", seen)
-    try:
-        action()
-    finally:
-        sa_event.remove(db.engine, "before_cursor_execute", seen)
-    return len(statements)
 
 
 def claimed_incident(world: World, lines: int) -> Incident:

@@ -10,11 +10,11 @@ import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 from pypdf import PdfReader
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from tests.conftest import login
 from tests.factories import World, make_claim, make_event, make_practice
+from tests.queries import count_statements
 from tracker.extensions import db
 from tracker.models import CostKind, Invoice, InvoiceLine
 from tracker.services import crediting, reports, review
@@ -261,19 +261,10 @@ def test_admin_national_page_and_workbook(as_admin: FlaskClient, world: World, s
 
 
 def _count_queries(client: FlaskClient, url: str) -> int:
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    db.session.expire_all()  # the tests share the app's session: start each request cold
-    engine = db.engine
-    sa_event.listen(engine, "before_cursor_execute", count)
-    try:
+    def read() -> None:
         assert client.get(url).status_code == 200
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", count)
-    return len(statements)
+
+    return count_statements(read)
 
 
 def test_query_count_does_not_grow_with_practices(client: FlaskClient, world: World, setup):

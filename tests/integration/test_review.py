@@ -420,26 +420,18 @@ def test_reviewer_and_practice_see_each_lines_receipts(client: FlaskClient, worl
 
 
 def test_claim_page_fetches_receipts_in_one_query(client: FlaskClient, world: World):
-    from sqlalchemy import event as sa_event
+    from tests.queries import count_statements
 
     few = _claim_with_receipts(world, lines_with_files=1, lines=2)
     many = _claim_with_receipts(world, lines_with_files=6, lines=6)
     login(client, world.reviewer)
 
     def count(url: str) -> int:
-        statements: list[str] = []
-
-        def seen(*args: object) -> None:
-            statements.append(str(args[2]))
-
-        db.session.expire_all()
-        sa_event.listen(db.engine, "before_cursor_execute", seen)
-        try:
+        def read() -> None:
             page = client.get(url)
-        finally:
-            sa_event.remove(db.engine, "before_cursor_execute", seen)
-        assert page.status_code == 200 and b"receipt-1a.pdf" in page.data
-        return len(statements)
+            assert page.status_code == 200 and b"receipt-1a.pdf" in page.data
+
+        return count_statements(read)
 
     assert count(f"/review/claims/{few.id}") == count(f"/review/claims/{many.id}")
 
