@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -186,31 +186,43 @@ def seed_incidents(session: Session, practices: list[Practice], event: OutageEve
             status=IncidentStatus.CLOSED,
             created_by_id=manager.id if manager else None,
         )
-        session.add(incident)
-        session.flush()
-        audit.record(
-            session,
-            user_id=incident.created_by_id,
-            entity=incident,
-            action="create",
-            practice_id=practice.id,
-            incident_id=incident.id,
-            summary=f"Incident logged: {incident.title}",
-        )
+        _log_incident(session, incident)
         _seed_incident_lines(session, incident, scale)
 
 
-def _seed_incident_lines(session: Session, incident: Incident, scale: int) -> None:
-    d = DEMO_DAY
-    context = cost_lines.pricing_context(session, incident.practice, d)
-    ot = Decimal("50")
+def _cost_adder(session: Session, incident: Incident, day: date) -> Callable[..., None]:
+    """add(kind, description, **fields): a cost on `day` typed as the form takes it (the
+    kind's details by field name among the fields), priced by the card in force that day."""
+    context = cost_lines.pricing_context(session, incident.practice, day)
 
     def add(kind: CostKind, description: str, **values: Any) -> None:
         details = {name: values.pop(name) for name in list(values) if name in DETAIL_LABELS}
-        inp = LineInput(kind=kind.value, line_date=d, description=description, details=details)
+        inp = LineInput(kind=kind.value, line_date=day, description=description, details=details)
         for name, value in values.items():
             setattr(inp, name, value)
         _add_line(session, incident, context, inp)
+
+    return add
+
+
+def _log_incident(session: Session, incident: Incident) -> None:
+    """Save the incident, its history saying the practice manager logged it."""
+    session.add(incident)
+    session.flush()
+    audit.record(
+        session,
+        user_id=incident.created_by_id,
+        entity=incident,
+        action="create",
+        practice_id=incident.practice_id,
+        incident_id=incident.id,
+        summary=f"Incident logged: {incident.title}",
+    )
+
+
+def _seed_incident_lines(session: Session, incident: Incident, scale: int) -> None:
+    add = _cost_adder(session, incident, DEMO_DAY)
+    ot = Decimal("50")
 
     staff = (
         # (description, hours, hourly rate, role, how the hours were paid)
@@ -306,17 +318,15 @@ def seed_invoices(session: Session) -> None:
     lines = invoicing.uninvoiced_lines(session, practice.id)
     by_kind = {kind: [line.id for line in lines if line.kind == kind] for kind in CostKind}
     today = today_in_london()
-    staff_and_locum = invoicing.create_draft(
+    staff_and_locum = _issue(
         session,
-        practice=practice,
+        practice,
+        by_kind[CostKind.STAFF] + by_kind[CostKind.LOCUM],
         user_id=finance.id,
         po_reference="NCL-PO-240719-01",
-        cost_line_ids=by_kind[CostKind.STAFF] + by_kind[CostKind.LOCUM],
-        issue_date=today - timedelta(days=12),
+        issued=today - timedelta(days=12),
         notes="Claim for the CrowdStrike outage of 19 July 2024, as advised by the BMA GPC.",
     )
-    session.flush()
-    invoicing.issue_invoice(session, staff_and_locum, user_id=finance.id, today=today)
     payments.record_payment(
         session,
         staff_and_locum,
@@ -326,34 +336,61 @@ def seed_invoices(session: Session) -> None:
         user_id=finance.id,
         today=today,
     )
-    appointments = invoicing.create_draft(
+    _issue(
         session,
-        practice=practice,
+        practice,
+        by_kind[CostKind.APPOINTMENTS],
         user_id=finance.id,
         po_reference="NCL-PO-240719-02",
-        cost_line_ids=by_kind[CostKind.APPOINTMENTS],
-        issue_date=today - timedelta(days=5),
+        issued=today - timedelta(days=5),
     )
-    session.flush()
-    invoicing.issue_invoice(session, appointments, user_id=finance.id, today=today)
     invoicing.create_draft(
         session, practice=practice, user_id=finance.id, cost_line_ids=by_kind[CostKind.EXPENSE]
     )
 
 
+def _issue(
+    session: Session,
+    practice: Practice,
+    cost_line_ids: list[int],
+    *,
+    user_id: int | None,
+    po_reference: str,
+    issued: date,
+    notes: str = "",
+) -> Invoice:
+    """An invoice drafted from the lines and issued on `issued`, as finance would."""
+    from tracker.services import invoicing
+    from tracker.services.dates import today_in_london
+
+    draft = invoicing.create_draft(
+        session,
+        practice=practice,
+        user_id=user_id,
+        po_reference=po_reference,
+        cost_line_ids=cost_line_ids,
+        issue_date=issued,
+        notes=notes,
+    )
+    session.flush()
+    return invoicing.issue_invoice(session, draft, user_id=user_id, today=today_in_london())
+
+
 REVIEW_PRACTICES = (
-    # (ODS code, name, PCN, scale of costs, review state to leave the claim in)
-    ("Y09903", "Holloway Road Health Centre", "Upper Islington PCN", 3, "approved"),
-    ("Y09904", "Archway Family Practice", "Upper Islington PCN", 2, "part_approved"),
-    ("Y09905", "Tufnell Park Surgery", "Upper Islington PCN", 1, "in_review"),
-    ("Y09906", "Camden Town Medical Practice", "Camden South PCN", 2, "new"),
+    # (ODS code, name, PCN, scale of costs, review state to leave the claim in, days since
+    # the claim was issued: Camden's 31, a day past its 30 days' terms, so it is overdue)
+    ("Y09903", "Holloway Road Health Centre", "Upper Islington PCN", 3, "approved", 20),
+    ("Y09904", "Archway Family Practice", "Upper Islington PCN", 2, "part_approved", 17),
+    ("Y09905", "Tufnell Park Surgery", "Upper Islington PCN", 1, "in_review", 14),
+    ("Y09906", "Camden Town Medical Practice", "Camden South PCN", 2, "new", 31),
 )
 
 
 def seed_review_claims(session: Session) -> None:
     """Four more practices in the demo ICB, each with an issued CrowdStrike claim, left in
     every review state: approved in full, part-approved, in review (a query the practice has
-    answered) and new. With Riverside's claims that makes five practices claiming."""
+    answered) and new (and overdue: the ICB has neither decided nor paid it within its 30
+    days). With Riverside's claims that makes five practices claiming."""
     from tracker.services import invoicing
     from tracker.services.dates import today_in_london
 
@@ -363,7 +400,7 @@ def seed_review_claims(session: Session) -> None:
     if icb is None or event is None or reviewer is None:
         return
     today = today_in_london()
-    for offset, (code, name, pcn, scale, state) in enumerate(REVIEW_PRACTICES):
+    for offset, (code, name, pcn, scale, state, days_ago) in enumerate(REVIEW_PRACTICES):
         if session.scalar(select(Practice.id).where(Practice.ods_code == code)):
             continue
         slug = name.split()[0].lower()
@@ -398,16 +435,14 @@ def seed_review_claims(session: Session) -> None:
         session.flush()
         _seed_incident_lines(session, incident, scale)
         session.flush()
-        draft = invoicing.create_draft(
+        claim = _issue(
             session,
-            practice=practice,
+            practice,
+            [line.id for line in invoicing.uninvoiced_lines(session, practice.id)],
             user_id=None,
             po_reference=f"NCL-PO-2407-{code}",
-            cost_line_ids=[line.id for line in invoicing.uninvoiced_lines(session, practice.id)],
-            issue_date=today - timedelta(days=20 - 3 * offset),
+            issued=today - timedelta(days=days_ago),
         )
-        session.flush()
-        claim = invoicing.issue_invoice(session, draft, user_id=None, today=today)
         _leave_in_state(session, claim, state, reviewer.id)
 
 
@@ -468,33 +503,189 @@ def _leave_in_state(session: Session, claim: Invoice, state: str, reviewer_id: i
     review.approve_remaining(session, claim, user_id=reviewer_id)
 
 
-def seed_settled_claim(session: Session) -> None:
-    """Archway's part-approved claim, settled: its finance team credited what the ICB did
-    not approve in one step (a credit note itemised by the part-approved and rejected lines,
-    with the reviewer's reasons), and the ICB paid the approved amount, recorded as the
-    remittance it came in."""
-    from tracker.services import crediting, payments, remittances
-    from tracker.services.dates import today_in_london
-
-    claim = session.scalar(
+def _standing_claim(session: Session, ods_code: str) -> Invoice | None:
+    """The practice's issued (not cancelled) CrowdStrike claim."""
+    return session.scalar(
         select(Invoice)
         .join(Practice, Practice.id == Invoice.practice_id)
-        .where(Practice.ods_code == "Y09904", Invoice.status == InvoiceStatus.ISSUED)
+        .where(Practice.ods_code == ods_code, Invoice.status == InvoiceStatus.ISSUED)
     )
-    if claim is None or claim.approved_total is None or claim.amount_credited:
-        return
+
+
+def _remit(
+    session: Session, claim: Invoice, reference: str, *, user_id: int | None, days_ago: int
+) -> None:
+    """The ICB's payment of all that is owed on the claim, `days_ago`, recorded as the
+    remittance it came in (services.remittances)."""
+    from tracker.services import payments, remittances
+    from tracker.services.dates import today_in_london
+
     today = today_in_london()
-    crediting.credit_disallowed(session, claim, user_id=None, today=today)
-    approved = payments.outstanding(claim)
+    owed = payments.outstanding(claim)
     remittance = remittances.RemittanceEntry(
         practice_id=claim.practice_id,
         icb_id=claim.icb_id,
-        received_on=today - timedelta(days=1),
-        reference="NCL ICB BACS 90417",
-        amount=approved,
-        allocations={claim.id: approved},
+        received_on=today - timedelta(days=days_ago),
+        reference=reference,
+        amount=owed,
+        allocations={claim.id: owed},
     )
-    remittances.record_remittance(session, remittance, user_id=None, today=today)
+    remittances.record_remittance(session, remittance, user_id=user_id, today=today)
+
+
+def _settle(session: Session, claim: Invoice, reference: str, user_id: int | None) -> None:
+    """What the ICB did not approve credited in one step (a credit note itemised by the
+    rejected and part-approved lines, with the reviewer's reasons), then the ICB's payment of
+    the rest, yesterday: the claim reads Settled."""
+    from tracker.services import crediting
+    from tracker.services.dates import today_in_london
+
+    crediting.credit_disallowed(session, claim, user_id=user_id, today=today_in_london())
+    _remit(session, claim, reference, user_id=user_id, days_ago=1)
+
+
+def seed_settled_claim(session: Session) -> None:
+    """Archway's part-approved claim, settled: its finance team credited what the ICB did
+    not approve in one step, and the ICB paid the approved amount by remittance."""
+    claim = _standing_claim(session, "Y09904")
+    if claim is None or claim.approved_total is None or claim.amount_credited:
+        return
+    _settle(session, claim, "NCL ICB BACS 90417", user_id=None)
+
+
+def seed_paid_claim(session: Session) -> None:
+    """Holloway Road's claim, approved in full and paid in full by the ICB: Paid."""
+    claim = _standing_claim(session, "Y09903")
+    if claim is None or claim.approved_total != claim.total or claim.amount_paid:
+        return
+    _remit(session, claim, "NCL ICB BACS 90388", user_id=None, days_ago=2)
+
+
+TELEPHONY_TITLE = "Telephone lines down: cloud telephony outage"
+TELEPHONY_DAY = date(2024, 9, 3)
+
+
+def seed_telephony_claims(session: Session) -> None:
+    """Riverside's second outage, its phone lines down for a morning, claimed on two invoices
+    the ICB has decided, so the practice manager sees on the incident's page what became of
+    each cost: the staff time and phones part-approved (one line approved, one part-approved,
+    one rejected), what was not approved credited in one step and the rest paid (Settled);
+    the appointments lost rejected in full and credited (Cancelled)."""
+    from tracker.services import crediting
+    from tracker.services.dates import today_in_london
+
+    practice = session.scalar(select(Practice).where(Practice.ods_code == "Y09901"))
+    finance = session.scalar(select(User).where(User.email == "finance@example.org"))
+    reviewer = session.scalar(select(User).where(User.email == "reviewer@example.org"))
+    if practice is None or finance is None or reviewer is None:
+        return
+    if session.scalar(select(Incident.id).where(Incident.title == TELEPHONY_TITLE)):
+        return
+    incident = _telephony_incident(session, practice)
+    costs = session.scalars(select(CostLine).where(CostLine.incident_id == incident.id)).all()
+    appointments = [line.id for line in costs if line.kind == CostKind.APPOINTMENTS]
+    others = [line.id for line in costs if line.id not in appointments]
+    today = today_in_london()
+    claim, lost = (
+        _issue(
+            session,
+            practice,
+            ids,
+            user_id=finance.id,
+            po_reference=f"NCL-PO-240903-0{n}",
+            issued=today - timedelta(days=4),
+        )
+        for n, ids in ((1, others), (2, appointments))
+    )
+    _decide_telephony(session, claim, lost, reviewer.id)
+    _settle(session, claim, "NCL ICB BACS 90631", user_id=finance.id)
+    crediting.credit_disallowed(session, lost, user_id=finance.id, today=today)
+
+
+def _telephony_incident(session: Session, practice: Practice) -> Incident:
+    manager = session.scalar(select(User).where(User.email == "manager@example.org"))
+    incident = Incident(
+        practice_id=practice.id,
+        title=TELEPHONY_TITLE,
+        starts_at=london_to_utc(datetime.combine(TELEPHONY_DAY, time(8, 0))),
+        ends_at=london_to_utc(datetime.combine(TELEPHONY_DAY, time(14, 30))),
+        systems="telephony",
+        cause="The cloud telephony supplier's platform failed: calls to the practice did "
+        "not connect.",
+        supplier_reference="TEL-INC-240903-07",
+        impact="Patients could not phone the practice; reception called patients back from "
+        "mobiles and booked them at the front desk.",
+        status=IncidentStatus.CLOSED,
+        created_by_id=manager.id if manager else None,
+    )
+    _log_incident(session, incident)
+    add = _cost_adder(session, incident, TELEPHONY_DAY)
+    for description, hours, rate, role in (
+        ("Reception team (Band 2): calling patients back", "8", "12.08", "Receptionist"),
+        ("Practice manager (Band 7): liaising with the supplier", "5", "27.01", "Practice manager"),
+    ):
+        add(
+            CostKind.STAFF,
+            description,
+            quantity=Decimal(hours),
+            unit_rate=Decimal(rate),
+            overtime_pct=Decimal("50"),
+            staff_role=role,
+            pay_basis="overtime",
+        )
+    add(
+        CostKind.EXPENSE,
+        "Pay-as-you-go mobile phones and credit for the call-backs",
+        unit_rate=Decimal("74.99"),
+        vat_paid=Decimal("15.00"),
+        supplier="Currys",
+    )
+    add(
+        CostKind.APPOINTMENTS,
+        "GP appointments that could not be booked by phone",
+        quantity=Decimal("14"),
+        unit="appointment",
+        unit_rate=Decimal("45.00"),
+        appointment_type="gp",
+    )
+    session.flush()
+    return incident
+
+
+def _decide_telephony(session: Session, claim: Invoice, lost: Invoice, reviewer_id: int) -> None:
+    """The ICB's decisions on Riverside's telephony claims, with the reasons it gives."""
+    from tracker.services import review
+    from tracker.services.money import to_pence
+
+    decide = review.LineDecisionInput
+    for line in claim.lines:
+        if line.kind == CostKind.EXPENSE:
+            choice = decide(
+                "rejected",
+                reason="The phones stay with the practice after the outage: equipment, "
+                "not a cost of the outage.",
+            )
+        elif line.description.startswith("Practice manager"):
+            choice = decide(
+                "part_approved",
+                to_pence(line.total_amount * 3 / 5),
+                "Three of the five hours agreed: liaising with the supplier beyond that is "
+                "routine contract management.",
+            )
+        else:
+            choice = decide("approved")
+        review.decide_line(session, claim, line, choice, user_id=reviewer_id)
+    review.decide_line(
+        session,
+        lost,
+        lost.lines[0],
+        decide(
+            "rejected",
+            reason="Appointments could still be booked online and at the front desk: none "
+            "was lost.",
+        ),
+        user_id=reviewer_id,
+    )
 
 
 #: Registered list sizes of the demo practices: made up, of the size most English practices
@@ -524,6 +715,8 @@ EXTRA_STEPS: list[Callable[[Session], None]] = [
     seed_invoices,
     seed_review_claims,
     seed_settled_claim,
+    seed_paid_claim,
+    seed_telephony_claims,
     seed_list_sizes,
 ]
 

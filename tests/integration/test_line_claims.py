@@ -141,7 +141,7 @@ def test_a_line_rejected_and_credited_in_full_keeps_the_decision(
     assert claim.decision.reason == "Taxi home is not an outage cost"
     assert claim.credited == D("28.00") and claim.credits[0].number == note.number
     cell = claim_cell(as_manager.get(f"/incidents/{incident.id}").data.decode(), line.id)
-    assert "Not invoiced yet" in cell and "Was on" in cell and invoice.number in cell
+    assert "Not on an invoice now" in cell and "Was on" in cell and invoice.number in cell
     assert "Rejected" in cell and "Taxi home" in cell and "Credited £28.00" in cell
 
 

@@ -534,21 +534,3 @@ def test_dashboard_shows_claimed_approved_credited_paid_and_outstanding(
     page = as_manager.get("/").data.decode()
     for figure in ("£1,224.61", "£674.61", "£450.00", "£600.00", "£174.61"):
         assert figure in page
-
-
-def test_the_demo_holds_a_settled_claim(app_ctx: Flask) -> None:
-    from tracker import demo
-
-    demo.seed_demo(db.session, "demo-password-for-tests-1")
-    db.session.commit()
-    invoices = db.session.scalars(select(Invoice).where(Invoice.kind == "invoice")).all()
-    settled = [
-        i
-        for i in invoices
-        if payments.payment_state(i, LONG_AFTER) is payments.PaymentState.SETTLED
-    ]
-    assert len(settled) == 1
-    claim = settled[0]
-    assert claim.approved_total is not None and claim.approved_total < claim.total
-    assert claim.amount_credited == claim.total - claim.approved_total
-    assert claim.amount_paid == claim.approved_total
