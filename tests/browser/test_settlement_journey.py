@@ -1,13 +1,14 @@
 """Journey: the ICB part-approves one line and rejects the other; finance credits what was
 not approved in one step, records the ICB's payment of the approved amount, and the invoice
-reads Settled with nothing outstanding (issue 11)."""
+reads Settled with nothing outstanding; the practice manager then reads, on the incident's
+page, each cost's invoice, the ICB's decision and reason, and what was credited (issue 11)."""
 
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import decide_appointments_claim, screenshot, sign_in
+from tests.browser.conftest import decide_appointments_claim, page_width, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -47,5 +48,44 @@ def test_part_approved_claim_is_credited_paid_and_settled(page) -> None:
 
     # the practice's dashboard: claimed vs approved vs credited vs paid
     page.goto("/")
+    expect(page.get_by_test_id("claims-by-icb")).to_contain_text("North Central London")
     expect(page.get_by_test_id("approved")).to_be_visible()
     screenshot(page, "settlement-dashboard")
+    page.context.clear_cookies()
+
+    # the practice manager reads what became of each cost on the incident's page
+    sign_in(page, "manager@example.org")
+    page.get_by_role("link", name="Incidents", exact=True).first.click()
+    page.get_by_role("link", name="CrowdStrike / EMIS outage 19–20 July 2024").first.click()
+    gp = page.locator("tr", has_text="GP appointments cancelled").locator(".app-claim")
+    nurse = page.locator("tr", has_text="Nurse appointments cancelled").locator(".app-claim")
+    expect(gp.get_by_test_id("line-invoice")).to_have_text(re.compile(r"Y09901\d{4}0002"))
+    expect(gp.get_by_test_id("line-payment-state")).to_have_text("Settled")
+    expect(gp.get_by_test_id("line-decision")).to_contain_text("Part-approved")
+    expect(gp.get_by_test_id("line-decision")).to_contain_text("£1,500.00 approved")
+    expect(gp.get_by_test_id("line-decision")).to_contain_text("Agreed for 50 of the 57")
+    expect(gp.get_by_test_id("line-credit")).to_contain_text("Credited £210.00 by Y09901CN")
+    expect(nurse.get_by_test_id("line-decision")).to_contain_text("Rejected")
+    expect(nurse.get_by_test_id("line-decision")).to_contain_text("rebooked the same week")
+    expect(nurse.get_by_test_id("line-credit")).to_contain_text("Credited £141.00")
+    screenshot(page, "settlement-incident-lines")
+    # the invoice it is on, one click away
+    gp.get_by_test_id("line-invoice").click()
+    expect(page.get_by_test_id("invoice-state")).to_have_text("Settled")
+    expect(page.get_by_test_id("outstanding")).to_contain_text("£0.00")
+
+
+def test_the_demo_telephony_incident_reads_on_a_phone(page) -> None:
+    """The demo's decided telephony claims, on a phone: each cost a card, nothing off-screen."""
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in(page, "manager@example.org")
+    page.goto("/incidents")
+    page.get_by_role("link", name="Telephone lines down: cloud telephony outage").click()
+    phones = page.locator("tr", has_text="Pay-as-you-go mobile phones").locator(".app-claim")
+    expect(phones.get_by_test_id("line-decision")).to_contain_text("Rejected")
+    expect(phones.get_by_test_id("line-decision")).to_contain_text("The phones stay")
+    phones.scroll_into_view_if_needed()
+    box = phones.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    assert page_width(page) <= 375
+    screenshot(page, "settlement-incident-phone")
