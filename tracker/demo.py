@@ -533,14 +533,21 @@ def _remit(
     remittances.record_remittance(session, remittance, user_id=user_id, today=today)
 
 
-def _settle(session: Session, claim: Invoice, reference: str, user_id: int | None) -> None:
-    """What the ICB did not approve credited in one step (a credit note itemised by the
-    rejected and part-approved lines, with the reviewer's reasons), then the ICB's payment of
-    the rest, yesterday: the claim reads Settled."""
+def _credit_not_approved(session: Session, claim: Invoice, user_id: int | None) -> None:
+    """Finance credits what the ICB did not approve, in one step: a credit note itemised by
+    the rejected and part-approved lines, with the reviewer's reasons. Every demo claim the
+    ICB decided is credited here, so this is the one place to sign its decisions off first
+    where a review needs a second signature."""
     from tracker.services import crediting
     from tracker.services.dates import today_in_london
 
     crediting.credit_disallowed(session, claim, user_id=user_id, today=today_in_london())
+
+
+def _settle(session: Session, claim: Invoice, reference: str, user_id: int | None) -> None:
+    """What the ICB did not approve credited, then the ICB's payment of the rest by
+    remittance, yesterday: the claim reads Settled."""
+    _credit_not_approved(session, claim, user_id)
     _remit(session, claim, reference, user_id=user_id, days_ago=1)
 
 
@@ -571,7 +578,6 @@ def seed_telephony_claims(session: Session) -> None:
     each cost: the staff time and phones part-approved (one line approved, one part-approved,
     one rejected), what was not approved credited in one step and the rest paid (Settled);
     the appointments lost rejected in full and credited (Cancelled)."""
-    from tracker.services import crediting
     from tracker.services.dates import today_in_london
 
     practice = session.scalar(select(Practice).where(Practice.ods_code == "Y09901"))
@@ -599,7 +605,7 @@ def seed_telephony_claims(session: Session) -> None:
     )
     _decide_telephony(session, claim, lost, reviewer.id)
     _settle(session, claim, "NCL ICB BACS 90631", user_id=finance.id)
-    crediting.credit_disallowed(session, lost, user_id=finance.id, today=today)
+    _credit_not_approved(session, lost, user_id=finance.id)
 
 
 def _telephony_incident(session: Session, practice: Practice) -> Incident:
