@@ -23,8 +23,9 @@ def test_migration_0009_goes_down_keeping_payments_and_up_again(
 
     app = demo_schema_app(empty_database, tmp_path)
     with app.app_context():
-        demo = db.session.scalars(select(Remittance)).one()  # Archway's, in the demo
-        linked = {p.id for p in demo.payments}
+        # the demo's ICB payments: Archway's, Holloway Road's and Riverside's telephony claim
+        demo = db.session.scalars(select(Remittance)).all()
+        linked = {p.id for remittance in demo for p in remittance.payments}
         received = {p.id: (p.invoice_id, p.amount) for p in db.session.scalars(select(Payment))}
         assert linked and linked <= set(received)
         db.session.remove()
