@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 
 from tracker.extensions import db, db_session
 from tracker.models import (
+    ICB_ROLES,
     PRACTICE_ROLES,
     ClaimMessage,
     CostLine,
@@ -59,13 +60,21 @@ def icb_ids_for(user: User) -> list[int]:
 
 
 def claim_icb_ids(user: User | None = None) -> list[int]:
-    """Ids of the ICBs whose claims the user may read: an ICB reviewer's own ICB, every ICB
-    for an administrator, none for anyone else (a practice user reads their claims as a
-    member of the practice, never through an ICB)."""
+    """Ids of the ICBs whose claims the user may read: an ICB reviewer's or ICB finance
+    approver's own ICB, every ICB for an administrator, none for anyone else (a practice
+    user reads their claims as a member of the practice, never through an ICB)."""
     user = user or current_user
-    if not (user.is_admin or user.has_role(Role.ICB_REVIEWER)):
+    if not (user.is_admin or user.has_role(*ICB_ROLES)):
         return []
     return icb_ids_for(user)
+
+
+def holds_icb_role(icb_id: int, *roles: Role) -> bool:
+    """Whether the signed-in user holds one of `roles` at the ICB `icb_id` (an administrator
+    holds none by being one): who may decide, sign off or assign that ICB's claims."""
+    return any(
+        m.icb_id == icb_id and Role(m.role) in roles for m in current_user.memberships
+    )
 
 
 def readable_claims(user: User | None = None) -> ColumnElement[bool]:

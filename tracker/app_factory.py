@@ -127,6 +127,7 @@ def register_blueprints(app: Flask) -> None:
     from tracker.main.views import bp as main_bp
     from tracker.practices.views import bp as practices_bp
     from tracker.reports.views import bp as reports_bp
+    from tracker.review.queue import bp as queue_bp
     from tracker.review.views import bp as review_bp
 
     for blueprint in (
@@ -138,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
         imports_bp,
         invoices_bp,
         review_bp,
+        queue_bp,
         reports_bp,
     ):
         app.register_blueprint(blueprint)

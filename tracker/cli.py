@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from tracker.extensions import db, db_session
-from tracker.models import Icb, Practice, Role
+from tracker.models import ICB_ROLES, Icb, Practice, Role
 from tracker.services.directory import UserDetails, load_icbs, save_user
 from tracker.services.errors import DomainError
 from tracker.services.restore import Schema
@@ -73,7 +73,9 @@ def seed_demo(password: str | None) -> None:
 @click.option("--name", default=None, help="Full name (default: the part of the email before @).")
 @click.option("--role", type=click.Choice([r.value for r in Role]), default=None)
 @click.option("--practice", "practices", multiple=True, help="Practice ODS code (repeatable).")
-@click.option("--icb", "icb_code", default=None, help="ICB ODS code, for reviewers.")
+@click.option(
+    "--icb", "icb_code", default=None, help="ICB ODS code, for ICB reviewers and approvers."
+)
 @click.option("--admin", is_flag=True, help="Make the user an administrator.")
 def create_user(
     email: str,
@@ -99,8 +101,8 @@ def create_user(
         icb_id = icb.id
     if role in (Role.PRACTICE_MANAGER, Role.FINANCE) and not practice_ids:
         raise click.BadParameter("this role needs at least one --practice", param_hint="--role")
-    if role == Role.ICB_REVIEWER and icb_id is None:
-        raise click.BadParameter("a reviewer needs --icb", param_hint="--role")
+    if role in ICB_ROLES and icb_id is None:
+        raise click.BadParameter("an ICB role needs --icb", param_hint="--role")
     if not role and not admin:
         raise click.BadParameter("give a --role, or --admin", param_hint="--role")
     details = UserDetails(

@@ -1,5 +1,6 @@
 """Demo data for the first start: one ICB, two practices, the
-CrowdStrike / EMIS outage of 19–20 July 2024 with realistic costs, one user per role.
+CrowdStrike / EMIS outage of 19–20 July 2024 with realistic costs, one user per role. The
+ICB signs claims off in two steps: the reviewer recommends, the finance approver authorises.
 
 Each part is a function so later areas can add their own (invoices, reviews) in order.
 """
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from tracker.cost_kinds import DETAIL_LABELS
 from tracker.models import (
+    ICB_ROLES,
     CostKind,
     CostLine,
     Icb,
@@ -44,6 +46,7 @@ DEMO_USERS = {
     "manager@example.org": ("Priya Shah", Role.PRACTICE_MANAGER),
     "finance@example.org": ("Zoë Łukasiewicz", Role.FINANCE),
     "reviewer@example.org": ("Siân O'Brien", Role.ICB_REVIEWER),
+    "approver@example.org": ("Tomás Ó Briain", Role.ICB_FINANCE_APPROVER),
     "admin@example.org": ("Alex Admin", None),
 }
 DEMO_PRACTICES = (
@@ -95,6 +98,7 @@ def seed_directory(session: Session) -> tuple[Icb, list[Practice]]:
     # digits, so the demo's e-invoices pass Peppol's GLN rule (PEPPOL-COMMON-R040)
     if not icb.endpoint_id:
         icb.endpoint_scheme, icb.endpoint_id = "0088", "5099999000103"
+    icb.two_step_sign_off = True  # before any claim is issued: each claim takes it at issue
     practices = []
     for details in DEMO_PRACTICES:
         practice = session.scalar(select(Practice).where(Practice.ods_code == details["ods_code"]))
@@ -121,7 +125,7 @@ def seed_users(session: Session, icb: Icb, practices: list[Practice], password: 
                 email=email,
                 role=role.value if role else None,
                 practice_ids=practice_ids if role in (Role.PRACTICE_MANAGER, Role.FINANCE) else [],
-                icb_id=icb.id if role == Role.ICB_REVIEWER else None,
+                icb_id=icb.id if role in ICB_ROLES else None,
                 is_admin=role is None,
                 password=password,
             ),
@@ -378,19 +382,25 @@ def _issue(
 
 REVIEW_PRACTICES = (
     # (ODS code, name, PCN, scale of costs, review state to leave the claim in, days since
-    # the claim was issued: Camden's 31, a day past its 30 days' terms, so it is overdue)
+    # it was issued: Holloway's and Archway's were paid; Tufnell Park's and Camden's have
+    # waited longer than the ICB's 30-day review target and their 30 days' payment terms, so
+    # they are overdue; 31 days is as far back as an invoice may be dated)
     ("Y09903", "Holloway Road Health Centre", "Upper Islington PCN", 3, "approved", 20),
     ("Y09904", "Archway Family Practice", "Upper Islington PCN", 2, "part_approved", 17),
-    ("Y09905", "Tufnell Park Surgery", "Upper Islington PCN", 1, "in_review", 14),
-    ("Y09906", "Camden Town Medical Practice", "Camden South PCN", 2, "new", 31),
+    ("Y09905", "Tufnell Park Surgery", "Upper Islington PCN", 1, "in_review", 31),
+    ("Y09906", "Camden Town Medical Practice", "Camden South PCN", 2, "rejected_one", 31),
 )
 
 
 def seed_review_claims(session: Session) -> None:
     """Four more practices in the demo ICB, each with an issued CrowdStrike claim, left in
     every review state: approved in full, part-approved, in review (a query the practice has
-    answered) and new (and overdue: the ICB has neither decided nor paid it within its 30
-    days). With Riverside's claims that makes five practices claiming."""
+    answered, assigned to the reviewer) and decided with one line rejected (and overdue: the
+    ICB has neither signed it off nor paid it within its 30 days). The decided claims are
+    recommended by the reviewer (seed_sign_off): Holloway's and Archway's authorised by the
+    approver, then paid and settled (seed_paid_claim, seed_settled_claim); Camden's waiting
+    for the approver. With Riverside's claims (new, one of them assigned) that makes five
+    practices claiming."""
     from tracker.services import invoicing
     from tracker.services.dates import today_in_london
 
@@ -476,6 +486,15 @@ def _leave_in_state(session: Session, claim: Invoice, state: str, reviewer_id: i
             ),
             user_id=reviewer_id,
         )
+    if state == "rejected_one":
+        expense = next(line for line in lines if line.kind == CostKind.EXPENSE)
+        review.decide_line(
+            session,
+            claim,
+            expense,
+            decide("rejected", reason="Stationery is a routine running cost, not an outage cost."),
+            user_id=reviewer_id,
+        )
     if state == "in_review":
         appointments = next(line for line in lines if line.kind == CostKind.APPOINTMENTS)
         review.decide_line(
@@ -509,7 +528,36 @@ def _standing_claim(session: Session, ods_code: str) -> Invoice | None:
         select(Invoice)
         .join(Practice, Practice.id == Invoice.practice_id)
         .where(Practice.ods_code == ods_code, Invoice.status == InvoiceStatus.ISSUED)
+        .order_by(Invoice.id)
+        .limit(1)
     )
+
+
+def seed_sign_off(session: Session) -> None:
+    """Two-step sign-off and the work queue as the ICB would leave them: the decided claims
+    recommended by the reviewer, Holloway's and Archway's authorised by the approver (they
+    are paid and settled next), Camden's waiting for the approver; Tufnell Park's claim and
+    Riverside's first assigned to the reviewer, the rest unassigned."""
+    from tracker.services import sign_off, work_queue
+
+    reviewer = session.scalar(select(User).where(User.email == "reviewer@example.org"))
+    approver = session.scalar(select(User).where(User.email == "approver@example.org"))
+    if reviewer is None or approver is None:
+        return
+    for code in ("Y09904", "Y09903", "Y09906"):
+        claim = _standing_claim(session, code)
+        if claim is not None and claim.recommended_at is None:
+            sign_off.recommend(session, claim, user_id=reviewer.id)
+    for code in ("Y09904", "Y09903"):
+        claim = _standing_claim(session, code)
+        if claim is not None and claim.authorised_at is None:
+            sign_off.authorise(session, claim, user_id=approver.id)
+    for code in ("Y09905", "Y09901"):
+        claim = _standing_claim(session, code)
+        if claim is not None and claim.assigned_to_id is None:
+            work_queue.assign(
+                session, claim, assignee_id=reviewer.id, seen_assignee_id=None, user_id=reviewer.id
+            )
 
 
 def _remit(
@@ -604,8 +652,23 @@ def seed_telephony_claims(session: Session) -> None:
         for n, ids in ((1, others), (2, appointments))
     )
     _decide_telephony(session, claim, lost, reviewer.id)
+    _sign_off_telephony(session, (claim, lost), reviewer.id)
     _settle(session, claim, "NCL ICB BACS 90631", user_id=finance.id)
     _credit_not_approved(session, lost, user_id=finance.id)
+
+
+def _sign_off_telephony(session: Session, claims: tuple[Invoice, ...], reviewer_id: int) -> None:
+    """The reviewer recommends the decided telephony claims and the approver authorises them,
+    where the ICB signs off in two steps: only authorised decisions reach the practice and
+    may be credited."""
+    from tracker.services import sign_off
+
+    approver = session.scalar(select(User).where(User.email == "approver@example.org"))
+    for claim in claims:
+        if not claim.two_step_sign_off or approver is None:
+            continue
+        sign_off.recommend(session, claim, user_id=reviewer_id)
+        sign_off.authorise(session, claim, user_id=approver.id)
 
 
 def _telephony_incident(session: Session, practice: Practice) -> Incident:
@@ -720,6 +783,7 @@ def seed_list_sizes(session: Session) -> None:
 EXTRA_STEPS: list[Callable[[Session], None]] = [
     seed_invoices,
     seed_review_claims,
+    seed_sign_off,
     seed_settled_claim,
     seed_paid_claim,
     seed_telephony_claims,

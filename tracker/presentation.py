@@ -258,6 +258,15 @@ REVIEW_STATUS_TAGS = {
 WITHDRAWN = Tag("Withdrawn", "grey")
 #: A practice's figure outside its ICB's Tukey fences (services.peers).
 OUTLIER_TAGS = {"high": Tag("High outlier", "red"), "low": Tag("Low outlier", "blue")}
+
+#: Where a two-step claim's sign-off has got to, when it says more than its review status
+#: (services.review.sign_off_tag_key gives the key).
+SIGN_OFF_TAGS = {
+    "sent_back": Tag("Sent back", "orange"),
+    "to_recommend": Tag("Decided, to recommend", "aqua-green"),
+    "recommended": Tag("Awaiting authorisation", "purple"),
+    "authorised": Tag("Authorised", "green"),
+}
 #: An incident's status (models.IncidentStatus values).
 INCIDENT_STATUS_TAGS = {"open": Tag("Open", "blue"), "closed": Tag("Closed", "grey")}
 #: What a cost kind is called (models.CostKind values).
@@ -273,9 +282,12 @@ def decision_tag(value: str | None) -> Tag:
     return DECISION_TAGS[value] if value else NOT_DECIDED
 
 
-def claim_tag(status: str, review_status: str) -> Tag:
-    """A claim (an issued or cancelled invoice) as a reviewer sees it."""
-    return WITHDRAWN if status == "cancelled" else REVIEW_STATUS_TAGS[review_status]
+def claim_tag(status: str, review_status: str, sign_off: str | None = None) -> Tag:
+    """A claim (an issued or cancelled invoice): withdrawn, else where its sign-off has got
+    to (a SIGN_OFF_TAGS key) when given, else its review status."""
+    if status == "cancelled":
+        return WITHDRAWN
+    return SIGN_OFF_TAGS.get(sign_off or "", REVIEW_STATUS_TAGS[review_status])
 
 
 def outlier_tag(direction: str) -> Tag:

@@ -3,8 +3,24 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from wtforms import BooleanField, EmailField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Optional, Regexp, ValidationError
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from tracker.forms import (
     AppForm,
@@ -14,12 +30,21 @@ from tracker.forms import (
     upper_filter,
     whole_id,
 )
-from tracker.models import ROLE_LABELS_CHOICES, Icb, Practice, User, is_valid_practice_code
+from tracker.models import (
+    ICB_ROLES,
+    ROLE_LABELS_CHOICES,
+    Icb,
+    Practice,
+    Role,
+    User,
+    is_valid_practice_code,
+)
 from tracker.models.directory import ICB_ODS_PATTERN
 from tracker.services.accounts import MAX_PASSWORD_LENGTH, password_problem
 from tracker.services.money import MAX_TYPED_NUMBER
 from tracker.services.peppol import SCHEME_CODES, SCHEMES, endpoint_problem, normalise_endpoint
 from tracker.services.practices import list_size_problem, parse_list_size
+from tracker.services.work_queue import DEFAULT_TARGET_DAYS, MAX_TARGET_DAYS
 
 SORT_CODE = re.compile(r"^\d{2}-?\d{2}-?\d{2}$")
 
@@ -50,7 +75,9 @@ class UserForm(AppForm):
         "Role", choices=[("", "None (administrator only)"), *ROLE_LABELS_CHOICES], default=""
     )
     practice_ids = MultiCheckboxField("Practices", coerce=whole_id, validate_choice=True)
-    icb_id = SelectField("ICB (for reviewers)", coerce=whole_id, validate_choice=True)
+    icb_id = SelectField(
+        "ICB (for ICB reviewers and finance approvers)", coerce=whole_id, validate_choice=True
+    )
     is_admin = BooleanField("Administrator")
     active = BooleanField("Account active", default=True)
 
@@ -66,8 +93,8 @@ class UserForm(AppForm):
     def validate_role(self, field: RadioField) -> None:
         if field.data in ("practice_manager", "finance") and not self.practice_ids.data:
             raise ValidationError("Choose at least one practice for this role")
-        if field.data == "icb_reviewer" and not self.icb_id.data:
-            raise ValidationError("Choose the ICB this reviewer belongs to")
+        if field.data in ICB_ROLES and not self.icb_id.data:
+            raise ValidationError(f"Choose the ICB this {Role(field.data).label} belongs to")
         if not field.data and not self.is_admin.data:
             raise ValidationError("Choose a role, or make the user an administrator")
 
@@ -270,3 +297,16 @@ class IcbForm(EndpointFields):
         ],
     )
     retired = BooleanField("Retired (merged or closed)")
+    two_step_sign_off = BooleanField("Two-step sign-off")
+    review_target_days = IntegerField(
+        "Review target, in days",
+        default=DEFAULT_TARGET_DAYS,
+        validators=[
+            InputRequired("Enter the review target as a whole number of days"),
+            NumberRange(
+                min=1,
+                max=MAX_TARGET_DAYS,
+                message=f"Enter a number of days from 1 to {MAX_TARGET_DAYS}",
+            ),
+        ],
+    )

@@ -66,6 +66,7 @@ from tracker.services import (
     mailing,
     payments,
     register,
+    review,
 )
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid
@@ -137,6 +138,7 @@ def index() -> str:
         may_export=bool(practice_ids_for(current_user, FINANCE_ROLES)),
         state_of=lambda invoice: payments.payment_state(invoice, today),
         outstanding_of=payments.outstanding,
+        approved_of=review.approved_for_practice,
     )
 
 
@@ -452,6 +454,7 @@ def _render_credit(
         form=form or CreditForm(formdata=None),
         lines_form=lines_form,
         balances=balances,
+        decisions={b.line.id: review.decision_for_practice(invoice, b.line) for b in balances},
         creditable=crediting.creditable(invoice),
     )
     return html, status

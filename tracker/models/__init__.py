@@ -37,6 +37,7 @@ from tracker.models.invoices import (
     SendOutcome,
 )
 from tracker.models.users import (
+    ICB_ROLES,
     PRACTICE_ROLES,
     ROLE_LABELS_CHOICES,
     LoginAttempt,
@@ -47,6 +48,7 @@ from tracker.models.users import (
 
 __all__ = [
     "COST_KIND_LABELS",
+    "ICB_ROLES",
     "MAX_INTEGER",
     "PRACTICE_ROLES",
     "ROLE_LABELS_CHOICES",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tracker.models.base import Base, created_at_column
@@ -40,6 +40,17 @@ class Icb(Base):
     endpoint_scheme: Mapped[str | None] = mapped_column(String(4))
     endpoint_id: Mapped[str | None] = mapped_column(String(50))
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Two-step sign-off (migration 0011): a reviewer recommends a claim's decisions and an
+    #: ICB finance approver authorises them before the practice sees them. A claim takes the
+    #: setting in force when it is issued (Invoice.two_step_sign_off).
+    two_step_sign_off: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), nullable=False
+    )
+    #: Days a claim may wait for the ICB before the work queue flags it (default 30, the
+    #: NHS's Better Payment Practice Code period; see services.work_queue).
+    review_target_days: Mapped[int] = mapped_column(
+        Integer, default=30, server_default="30", nullable=False
+    )
     created_at: Mapped[datetime] = created_at_column()
 
     practices: Mapped[list[Practice]] = relationship(back_populates="icb")

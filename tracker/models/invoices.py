@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     ColumnElement,
     Date,
     DateTime,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     type_coerce,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -99,6 +101,21 @@ class Invoice(Base):
     created_at: Mapped[datetime] = created_at_column()
     issued_at: Mapped[datetime | None] = mapped_column(DateTime)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    #: Sign-off (migration 0011). Whether the claim's decisions need an approver's
+    #: authorisation before the practice sees them: the ICB's setting when it was issued.
+    two_step_sign_off: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), nullable=False
+    )
+    recommended_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recommended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    authorised_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    authorised_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: The last time an approver sent the claim back to the reviewers, and why.
+    sent_back_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    sent_back_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_back_reason: Mapped[str | None] = mapped_column(Text)
+    #: The ICB reviewer the claim is assigned to in the work queue.
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
 
     practice: Mapped[Practice] = relationship()
     lines: Mapped[list[InvoiceLine]] = relationship(
@@ -108,6 +125,10 @@ class Invoice(Base):
         back_populates="invoice", order_by="Payment.paid_on, Payment.id"
     )
     credited_invoice: Mapped[Invoice | None] = relationship(remote_side=[id])
+    recommended_by: Mapped[User | None] = relationship(foreign_keys=[recommended_by_id])
+    authorised_by: Mapped[User | None] = relationship(foreign_keys=[authorised_by_id])
+    sent_back_by: Mapped[User | None] = relationship(foreign_keys=[sent_back_by_id])
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id])
 
     @hybrid_property
     def balance(self) -> Decimal:

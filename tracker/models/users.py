@@ -21,6 +21,9 @@ class Role(StrEnum):
     PRACTICE_MANAGER = "practice_manager"
     FINANCE = "finance"
     ICB_REVIEWER = "icb_reviewer"
+    #: The second tier of two-step sign-off: authorises or sends back what a reviewer
+    #: recommends (CQRS Local's "Approver – Tier 2"; see services.sign_off).
+    ICB_FINANCE_APPROVER = "icb_finance_approver"
 
     @property
     def label(self) -> str:
@@ -31,11 +34,14 @@ ROLE_LABELS = {
     Role.PRACTICE_MANAGER: "Practice manager",
     Role.FINANCE: "Finance",
     Role.ICB_REVIEWER: "ICB reviewer",
+    Role.ICB_FINANCE_APPROVER: "ICB finance approver",
 }
 ROLE_LABELS_CHOICES = [(role.value, label) for role, label in ROLE_LABELS.items()]
 #: werkzeug's default (scrypt); the test suite lowers the cost.
 PASSWORD_HASH_METHOD = "scrypt"
 PRACTICE_ROLES = frozenset({Role.PRACTICE_MANAGER, Role.FINANCE})
+#: Roles held at an ICB (a membership with an icb_id): both read the ICB's claims.
+ICB_ROLES = frozenset({Role.ICB_REVIEWER, Role.ICB_FINANCE_APPROVER})
 
 
 # Flask-Login ships no type hints, so mypy sees UserMixin as Any and refuses it as a base;
@@ -143,7 +149,7 @@ def _dummy_hash(method: str) -> str:
 
 
 class Membership(Base):
-    """A user's role at one practice, or (for reviewers) at one ICB."""
+    """A user's role at one practice, or (for ICB_ROLES) at one ICB."""
 
     __tablename__ = "membership"
     __table_args__ = (UniqueConstraint("user_id", "practice_id", "icb_id", name="uq_membership"),)

@@ -17,7 +17,7 @@ from tracker.documents.report_data import COUNTING_NOTE
 from tracker.documents.report_pdf import build_report_pdf
 from tracker.documents.report_xlsx import build_report_xlsx
 from tracker.extensions import db_session
-from tracker.models import Icb, OutageEvent, Role
+from tracker.models import ICB_ROLES, Icb, OutageEvent
 from tracker.presentation import format_number
 from tracker.services import peers, reports
 from tracker.services.dates import today_in_london as today_london
@@ -29,9 +29,9 @@ CHART_PRACTICES = 15
 
 
 @bp.before_request
-@roles_required(Role.ICB_REVIEWER, admin=True)
+@roles_required(*ICB_ROLES, admin=True)
 def only_reviewers() -> None:
-    """Reports are for ICB reviewers and administrators."""
+    """Reports are for ICB reviewers, ICB finance approvers and administrators."""
 
 
 def _event_or_404(event_id: int) -> OutageEvent:

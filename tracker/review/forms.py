@@ -1,15 +1,26 @@
-"""Forms of the review area: the claims filter, a line decision, a practice's answer."""
+"""Forms of the review area: the claims filter, a line decision, a practice's answer,
+sending a claim back, the work queue's filter, assignment and target."""
 
 from __future__ import annotations
 
 from flask_wtf.file import FileField
-from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Optional, ValidationError
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
 
 from tracker.forms import AppForm, strip_filter, whole_id
 from tracker.models import ReviewStatus
 from tracker.services.money import MAX_TYPED_NUMBER, parse_decimal, with_figures_hint
 from tracker.services.review import DECISION_LABELS, MAX_ANSWER, MAX_REASON, REVIEW_STATUS_LABELS
+from tracker.services.sign_off import MAX_SEND_BACK_REASON
+from tracker.services.work_queue import MAX_TARGET_DAYS, SHOW_LABELS
 
 
 class ClaimFilterForm(AppForm):
@@ -78,3 +89,56 @@ class AnswerForm(AppForm):
         ],
     )
     evidence = FileField("Attach evidence")
+
+
+class SendBackForm(AppForm):
+    """An ICB finance approver returns a recommended claim to the reviewers."""
+
+    limits = {"reason": MAX_SEND_BACK_REASON}
+    nouns = {"reason": "Reason"}
+
+    reason = TextAreaField(
+        "Why are you sending it back?",
+        filters=[strip_filter],
+        validators=[DataRequired("Say why you are sending the claim back")],
+    )
+
+
+class QueueForm(AppForm):
+    """Which claims the work queue lists; read from the query string (GET), so no CSRF."""
+
+    class Meta:
+        csrf = False
+
+    show = RadioField(
+        "Show claims",
+        choices=[(show.value, label) for show, label in SHOW_LABELS.items()],
+        default="all",
+    )
+
+
+class AssignForm(AppForm):
+    """Assign a claim to a reviewer of its ICB (0: to no one). `seen` is whom it was
+    assigned to when the page was drawn, so a change made meanwhile is noticed."""
+
+    limits = {"seen": 12, "next": 2000}
+
+    assignee = SelectField("Assign to", coerce=whole_id, validate_choice=True)
+    seen = HiddenField()
+    next = HiddenField()
+
+
+class ReviewTargetForm(AppForm):
+    """How many days a claim may wait before the work queue flags it."""
+
+    review_target_days = IntegerField(
+        "Target, in days",
+        validators=[
+            InputRequired("Enter the target as a whole number of days"),
+            NumberRange(
+                min=1,
+                max=MAX_TARGET_DAYS,
+                message=f"Enter a number of days from 1 to {MAX_TARGET_DAYS}",
+            ),
+        ],
+    )

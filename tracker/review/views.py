@@ -1,7 +1,10 @@
-"""ICB review: the claims list, a claim's lines and their decisions, and the practice's view
-of the decisions with its answers to queries. Thin: the rules live in services.review."""
+"""ICB review: the claims list, a claim's lines and their decisions, two-step sign-off, the
+work queue, and the practice's view of the decisions with its answers to queries. Thin: the
+rules live in services.review, services.sign_off and services.work_queue."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -20,22 +23,26 @@ from werkzeug.wrappers import Response
 from tracker.access import (
     claim_icb_ids,
     evidence_or_404,
+    holds_icb_role,
     may_act_for_practice,
     practice_condition,
     roles_required,
 )
 from tracker.extensions import db, db_session
-from tracker.models import DocumentKind, Invoice, InvoiceLine, InvoiceStatus, Role
+from tracker.models import ICB_ROLES, DocumentKind, Invoice, InvoiceLine, InvoiceStatus, Role
 from tracker.presentation import size_text
-from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm
-from tracker.services import crediting, evidence, peers, review, settlement
+from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm, SendBackForm
+from tracker.services import crediting, evidence, peers, review, settlement, sign_off, work_queue
 from tracker.services.dates import today_in_london
-from tracker.services.errors import DomainError, Invalid, Unavailable
+from tracker.services.errors import Conflict, DomainError, Invalid, Unavailable
 from tracker.services.money import parse_decimal
 from tracker.view_helpers import query_page, say_file_not_kept, send_evidence, show_domain_error
 
 bp = Blueprint("review", __name__)
-reviewers_only = roles_required(Role.ICB_REVIEWER, admin=True)
+#: ICB reviewers and finance approvers read their ICB's claims; administrators read every ICB's
+icb_readers = roles_required(*ICB_ROLES, admin=True)
+reviewers = roles_required(Role.ICB_REVIEWER)
+approvers = roles_required(Role.ICB_FINANCE_APPROVER)
 PER_PAGE = 25
 
 
@@ -65,16 +72,13 @@ def _withdrawn(claim: Invoice) -> Response | None:
 
 
 def _may_decide(claim: Invoice) -> bool:
-    """Reviewers of the claim's ICB decide; administrators only read."""
-    return (
-        current_user.has_role(Role.ICB_REVIEWER)
-        and claim.icb_id in [m.icb_id for m in current_user.memberships]
-        and claim.status == InvoiceStatus.ISSUED
-    )
+    """Reviewers of the claim's ICB decide, until the claim is recommended; administrators
+    and approvers only read."""
+    return holds_icb_role(claim.icb_id, Role.ICB_REVIEWER) and review.decisions_open(claim)
 
 
 @bp.route("/review")
-@reviewers_only
+@icb_readers
 def index() -> str:
     icb_ids = _icb_ids()
     form = ClaimFilterForm(request.args)
@@ -101,25 +105,42 @@ def index() -> str:
 
 
 @bp.route("/review/claims/<int:invoice_id>")
-@reviewers_only
-def claim(invoice_id: int) -> str:
-    claim = _claim_or_404(invoice_id)
+@icb_readers
+def claim(invoice_id: int) -> tuple[str, int]:
+    return _render_claim(_claim_or_404(invoice_id))
+
+
+def _render_claim(
+    claim: Invoice, send_back_form: SendBackForm | None = None, status: int = 200
+) -> tuple[str, int]:
+    """The claim as ICB users see it, with what the user may do next: decide lines,
+    recommend (reviewers), authorise or send back (approvers), assign (both)."""
+    is_reviewer = holds_icb_role(claim.icb_id, Role.ICB_REVIEWER)
+    is_approver = holds_icb_role(claim.icb_id, Role.ICB_FINANCE_APPROVER)
+    stage = review.sign_off_stage(claim)
+    state = claim.status == InvoiceStatus.ISSUED
     return render_template(
         "review/claim.html",
         claim=claim,
+        review=review.icb_view(claim),
         messages=review.messages_by_line(db_session(), claim.id),
         evidence=review.evidence_by_line(db_session(), claim.id),
         may_decide=_may_decide(claim),
-        lines_decided=review.decided_count(claim),
-        overall_decision=review.overall_decision(claim),
         peers=peers.for_claim(db_session(), claim),
         settlement=settlement.claim_settlement(db_session(), claim, today_in_london()),
         credited={b.line.id: b.credited for b in crediting.line_balances(db_session(), claim)},
-    )
+        may_recommend=is_reviewer and state and stage is review.SignOff.TO_RECOMMEND,
+        may_authorise=is_approver and state and stage is review.SignOff.RECOMMENDED,
+        recommended_it=claim.recommended_by_id == current_user.id,
+        send_back_form=send_back_form or SendBackForm(formdata=None),
+        assignees=work_queue.reviewers_of(db_session(), claim.icb_id)
+        if (is_reviewer or is_approver) and state
+        else None,
+    ), status
 
 
 @bp.route("/review/claims/<int:invoice_id>/lines/<int:line_id>", methods=["GET", "POST"])
-@roles_required(Role.ICB_REVIEWER, admin=False)
+@reviewers
 def decide(invoice_id: int, line_id: int) -> str | Response:
     claim = _claim_or_404(invoice_id)
     line = next((ln for ln in claim.lines if ln.id == line_id), None)
@@ -164,7 +185,7 @@ def decide(invoice_id: int, line_id: int) -> str | Response:
 
 
 @bp.route("/review/claims/<int:invoice_id>/approve-remaining", methods=["POST"])
-@roles_required(Role.ICB_REVIEWER, admin=False)
+@reviewers
 def approve_remaining(invoice_id: int) -> Response:
     claim = _claim_or_404(invoice_id)
     if (back := _withdrawn(claim)) is not None:
@@ -177,6 +198,77 @@ def approve_remaining(invoice_id: int) -> Response:
         flash(f"{count} line{'s' if count != 1 else ''} approved in full.", "success")
     else:
         flash("No line was left to approve: every line already has a decision.", "info")
+    return redirect(url_for("review.claim", invoice_id=claim.id))
+
+
+# --- two-step sign-off ----------------------------------------------------------------------
+
+
+def _sign_off_step(claim: Invoice, step: Callable[[], None], done: str) -> Response:
+    """Run a sign-off step, commit, and go back to the claim saying what happened; a step
+    someone else's action made impossible a moment ago is said there too, not as an error."""
+    try:
+        step()
+        db_session().commit()
+    except (Conflict, Invalid) as error:
+        db_session().rollback()
+        flash(error.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("review.claim", invoice_id=claim.id))
+
+
+def _claim_of_own_icb(invoice_id: int, role: Role) -> Invoice:
+    """A claim the user reads, of an ICB where they hold `role` (403 otherwise)."""
+    claim = _claim_or_404(invoice_id)
+    if not holds_icb_role(claim.icb_id, role):
+        abort(403)
+    return claim
+
+
+@bp.route("/review/claims/<int:invoice_id>/recommend", methods=["POST"])
+@reviewers
+def recommend(invoice_id: int) -> Response:
+    claim = _claim_of_own_icb(invoice_id, Role.ICB_REVIEWER)
+    return _sign_off_step(
+        claim,
+        lambda: sign_off.recommend(db_session(), claim, user_id=current_user.id),
+        f"Claim {claim.number} recommended: an ICB finance approver will authorise it.",
+    )
+
+
+@bp.route("/review/claims/<int:invoice_id>/authorise", methods=["POST"])
+@approvers
+def authorise(invoice_id: int) -> Response:
+    claim = _claim_of_own_icb(invoice_id, Role.ICB_FINANCE_APPROVER)
+    return _sign_off_step(
+        claim,
+        lambda: sign_off.authorise(db_session(), claim, user_id=current_user.id),
+        f"Claim {claim.number} authorised: the practice now sees the ICB's decisions.",
+    )
+
+
+@bp.route("/review/claims/<int:invoice_id>/send-back", methods=["POST"])
+@approvers
+def send_back(invoice_id: int) -> Response | tuple[str, int]:
+    claim = _claim_of_own_icb(invoice_id, Role.ICB_FINANCE_APPROVER)
+    form = SendBackForm()
+    if not form.validate_on_submit():
+        return _render_claim(claim, form, 400)
+    try:
+        sign_off.send_back(
+            db_session(), claim, user_id=current_user.id, reason=form.reason.data or ""
+        )
+        db_session().commit()
+    except Invalid as error:
+        db_session().rollback()
+        show_domain_error(form, error)
+        return _render_claim(claim, form, 400)
+    except Conflict as error:
+        db_session().rollback()
+        flash(error.message, "error")
+    else:
+        flash(f"Claim {claim.number} sent back to the reviewers.", "success")
     return redirect(url_for("review.claim", invoice_id=claim.id))
 
 
@@ -205,8 +297,7 @@ def feedback(invoice_id: int) -> str:
         evidence=review.evidence_by_line(db_session(), claim.id),
         may_answer=may_act_for_practice(claim.practice_id) and not current_user.is_admin,
         form=AnswerForm(),
-        lines_decided=review.decided_count(claim),
-        overall_decision=review.overall_decision(claim),
+        review=review.practice_view(claim),
         to_credit=(
             crediting.disallowed_total(db_session(), claim)
             if may_act_for_practice(claim.practice_id, frozenset({Role.FINANCE}))
@@ -264,11 +355,13 @@ def answer(invoice_id: int, line_id: int) -> str | Response:
             )
     if form.is_submitted():
         say_file_not_kept(form, form.evidence)
+    decision = review.decision_for_practice(claim, line)
     return render_template(
         "review/answer.html",
         max_upload=size_text(current_app.config["MAX_UPLOAD_BYTES"]),
         claim=claim,
         line=line,
+        query=decision if decision and decision.decision == review.Decision.QUERIED else None,
         form=form,
         messages=review.messages_by_line(db_session(), claim.id).get(line.id, []),
     )

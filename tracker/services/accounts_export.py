@@ -11,7 +11,7 @@ from tracker.documents.accounts_csv import ExportDocument, LineDecision
 from tracker.models import DocumentKind, Invoice, InvoiceStatus
 from tracker.services import invoice_documents
 from tracker.services.errors import Conflict
-from tracker.services.review import decision_label
+from tracker.services.review import decision_for_practice, decision_label
 
 DRAFT_REFUSED = (
     "A draft cannot be exported for your accounts: it has no number yet and may still change. "
@@ -28,12 +28,12 @@ def export_document(invoice: Invoice, today: date) -> ExportDocument:
         document=invoice_documents.invoice_document(invoice, today),
         decisions={
             line.position: LineDecision(
-                label=decision_label(line.decision.decision),
-                approved=line.decision.approved_amount,
-                reason=line.decision.reason or "",
+                label=decision_label(decision.decision),
+                approved=decision.approved_amount,
+                reason=decision.reason or "",
             )
             for line in invoice.lines
-            if line.decision is not None
+            if (decision := decision_for_practice(invoice, line)) is not None
         },
     )
 

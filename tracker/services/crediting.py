@@ -52,7 +52,7 @@ from tracker.services.errors import Conflict, Invalid
 from tracker.services.invoicing import LINE_PARTS, negated, next_number
 from tracker.services.money import ZERO, to_pence
 from tracker.services.payments import move_balance, outstanding
-from tracker.services.review import Decision
+from tracker.services.review import Decision, decisions_released
 
 #: The unit of a line that credits part of an invoice line: "-1 part at £X".
 PART = "part"
@@ -353,8 +353,14 @@ class Disallowed:
 def disallowed(session: Session, invoice: Invoice) -> list[Disallowed]:
     """The rejected and part-approved lines of a decided claim with what is left to credit
     of each (the line total less the approved amount less what was credited from the line
-    already). Empty until the review is complete, and once all of it is credited."""
-    if invoice.approved_total is None or invoice.status != InvoiceStatus.ISSUED:
+    already). Empty until the review is complete and released to the practice (authorised,
+    when the ICB signs off in two steps: review.decisions_released), and once all of it is
+    credited."""
+    if (
+        invoice.approved_total is None
+        or invoice.status != InvoiceStatus.ISSUED
+        or not decisions_released(invoice)
+    ):
         return []
     decisions = {
         d.invoice_line_id: d

@@ -26,6 +26,8 @@ from tracker.models import (
 from tracker.services import register
 from tracker.services.costing import sum_amounts
 from tracker.services.money import ZERO
+from tracker.services.review import practice_sees_decision, released_condition
+from tracker.services.work_queue import awaiting_sign_off
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,8 @@ def _answered(answers: Any) -> Any:
 
 
 def queried_claims(session: Session, practice_id: int) -> list[QueriedClaim]:
-    """The practice's claims with queried lines, and how many still wait for an answer."""
+    """The practice's claims with queried lines, and how many still wait for an answer
+    (a query reaches the practice at once, whatever the sign-off: review.decision_for_practice)."""
     answers = _latest_answers()
     rows = session.execute(
         select(
@@ -186,6 +189,7 @@ def queried_claims(session: Session, practice_id: int) -> list[QueriedClaim]:
             Invoice.practice_id == practice_id,
             Invoice.status == InvoiceStatus.ISSUED,
             LineDecision.decision == "queried",
+            practice_sees_decision(),
         )
         .group_by(Invoice.id, Invoice.number)
         .order_by(Invoice.number)
@@ -203,6 +207,8 @@ class ReviewCounts:
     in_review: int = 0
     decided: int = 0
     answered_queries: int = 0  # queried lines the practice has answered since
+    awaiting_sign_off: int = 0  # recommended, waiting for an ICB finance approver
+    two_step: bool = False  # whether the ICB signs off in two steps
 
 
 def review_counts(session: Session, icb_id: int) -> ReviewCounts:
@@ -231,9 +237,14 @@ def review_counts(session: Session, icb_id: int) -> ReviewCounts:
             _answered(answers),
         )
     )
+    awaiting = session.scalar(
+        select(func.count(Invoice.id)).where(Invoice.icb_id == icb_id, awaiting_sign_off())
+    )
     return ReviewCounts(
         new=by_status.get(ReviewStatus.NEW, 0),
         in_review=by_status.get(ReviewStatus.IN_REVIEW, 0),
         decided=by_status.get(ReviewStatus.DECIDED, 0),
         answered_queries=answered or 0,
+        awaiting_sign_off=awaiting or 0,
+        two_step=bool(session.scalar(select(Icb.two_step_sign_off).where(Icb.id == icb_id))),
     )

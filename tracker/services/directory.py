@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from tracker.models import Icb, Membership, Practice, Role, User, string_length
-from tracker.services import audit
+from tracker.models import ICB_ROLES, Icb, Membership, Practice, Role, User, string_length
+from tracker.services import audit, sign_off
 from tracker.services.accounts import check_password_policy, email_taken, normalise_email
 from tracker.services.errors import Invalid
 from tracker.services.text import text_problem
@@ -109,7 +109,7 @@ def set_memberships(
 ) -> None:
     """Make the user's memberships exactly these, keeping the rows that already match."""
     wanted: set[tuple[int | None, int | None, str]] = set()
-    if role and Role(role) == Role.ICB_REVIEWER:
+    if role and Role(role) in ICB_ROLES:
         wanted.add((None, icb_id, role))
     elif role:
         wanted |= {(practice_id, None, role) for practice_id in practice_ids}
@@ -139,6 +139,8 @@ def save_icb(session: Session, icb: Icb | None, details: Mapping[str, Any], *, u
     icb.payables_code = icb.payables_code or None
     session.add(icb)
     session.flush()
+    if not is_new and before.get("two_step_sign_off") != icb.two_step_sign_off:
+        sign_off.follow_icb_setting(session, icb.id, icb.two_step_sign_off)
     audit.record(
         session,
         user_id=user_id,

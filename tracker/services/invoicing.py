@@ -646,6 +646,8 @@ def issue_invoice(
     invoice.due_date = issue_date + timedelta(days=practice.payment_terms_days)
     invoice.supply_from, invoice.supply_to = supply_period(invoice)
     invoice.icb_id = practice.icb_id
+    # the claim is signed off as its ICB does it now, whatever the ICB later decides
+    invoice.two_step_sign_off = practice.icb.two_step_sign_off
     invoice.outage_event_id = _shared_event(session, invoice)
     invoice.supplier_snapshot = json.dumps(supplier_snapshot(practice), ensure_ascii=False)
     invoice.customer_snapshot = json.dumps(customer_snapshot(practice.icb), ensure_ascii=False)

@@ -18,6 +18,7 @@ from tracker.presentation import PAYMENT_STATE_TAGS, format_money
 from tracker.services import audit
 from tracker.services.errors import Conflict, Invalid
 from tracker.services.money import ZERO
+from tracker.services.review import approved_for_practice
 
 
 class PaymentState(StrEnum):
@@ -61,7 +62,7 @@ class Balance:
     - paid + refunded."""
 
     claimed: Decimal
-    approved: Decimal | None  # None until the ICB has decided the claim
+    approved: Decimal | None  # None until the ICB's decisions reach the practice
     credited: Decimal
     paid: Decimal
     refunded: Decimal
@@ -72,7 +73,7 @@ def balance_of(invoice: Invoice) -> Balance:
     received = [payment.amount for payment in invoice.payments]
     return Balance(
         claimed=invoice.total,
-        approved=invoice.approved_total,
+        approved=approved_for_practice(invoice),
         credited=invoice.amount_credited,
         paid=sum((amount for amount in received if amount > ZERO), ZERO),
         refunded=-sum((amount for amount in received if amount < ZERO), ZERO),

@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from tracker.documents.data import RegisterRow
 from tracker.models import DocumentKind, Icb, Invoice, InvoiceStatus, Practice
 from tracker.services import payments
+from tracker.services.review import approved_for_practice, released_condition
 from tracker.services.money import ZERO
 
 
@@ -115,9 +116,11 @@ def balance_sums(rows: type[Invoice] = Invoice) -> tuple[_Sum, _Sum, _Sum, _Sum,
     credited. Whatever else totals claims (the practice's dashboard) sums them this way,
     so it cannot disagree with the register by a penny."""
     is_invoice = rows.kind == DocumentKind.INVOICE
+    # what the ICB approved, as the practice sees it: only decisions released to it
+    approved = and_(is_invoice, released_condition(rows))
     return (
         func.coalesce(func.sum(case((is_invoice, rows.total), else_=ZERO)), ZERO),
-        func.coalesce(func.sum(case((is_invoice, rows.approved_total), else_=ZERO)), ZERO),
+        func.coalesce(func.sum(case((approved, rows.approved_total), else_=ZERO)), ZERO),
         func.coalesce(func.sum(rows.amount_credited), ZERO),
         func.coalesce(func.sum(rows.amount_paid), ZERO),
         payments.outstanding_sum(rows),
@@ -155,7 +158,7 @@ def register_row(invoice: Invoice, today: date) -> RegisterRow:
         net=invoice.net_total,
         vat=invoice.vat_total,
         total=invoice.total,
-        approved=invoice.approved_total,
+        approved=approved_for_practice(invoice),
         credited=invoice.amount_credited,
         paid=invoice.amount_paid,
         outstanding=payments.outstanding(invoice),

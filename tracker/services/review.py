@@ -7,6 +7,12 @@ practice's lines, invoice and costs are never touched.
 Review status moves new -> in_review (first decision or message) -> decided (every line has
 a final decision: approved, part-approved or rejected; a queried line is not decided). When
 decided, approved_total is the sum of the lines' approved amounts; until then it is None.
+
+A claim sent to an ICB that signs off in two steps (Invoice.two_step_sign_off) is then
+recommended by a reviewer and authorised by an ICB finance approver (services.sign_off);
+its decisions are fixed while it waits for authorisation and after, and the practice sees
+them only once they are authorised: `decisions_released` is the one rule every page,
+export and credit asks.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Row, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, case, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -35,7 +41,13 @@ from tracker.models import (
     User,
     utcnow,
 )
-from tracker.presentation import REVIEW_STATUS_TAGS, cost_kind_label, decision_tag
+from tracker.presentation import (
+    REVIEW_STATUS_TAGS,
+    Tag,
+    claim_tag,
+    cost_kind_label,
+    decision_tag,
+)
 from tracker.services import audit, locks, payments
 from tracker.services.errors import Conflict, Invalid, NotFound
 from tracker.services.evidence import PreparedFile
@@ -85,22 +97,161 @@ def review_status_label(value: str) -> str:
 
 def overall_decision(invoice: Invoice) -> str | None:
     """The claim's overall decision once every line is decided, else None."""
-    if invoice.review_status != ReviewStatus.DECIDED or invoice.approved_total is None:
+    if invoice.review_status != ReviewStatus.DECIDED:
         return None
-    if invoice.approved_total == invoice.total:
+    return _overall(invoice.approved_total, invoice.total)
+
+
+def _overall(approved: Decimal | None, claimed: Decimal) -> str | None:
+    if approved is None:
+        return None
+    if approved == claimed:
         return "Approved in full"
-    if invoice.approved_total == ZERO:
+    if approved == ZERO:
         return "Rejected"
     return "Part-approved"
 
 
+# --- sign-off, and what the practice sees of the review ------------------------------------
+
+
+class SignOff(StrEnum):
+    """Where a claim's sign-off has got to."""
+
+    ONE_STEP = "one_step"  # each decision reaches the practice as it is made
+    TO_RECOMMEND = "to_recommend"  # two steps: with the reviewers (also once sent back)
+    RECOMMENDED = "recommended"  # waiting for an ICB finance approver
+    AUTHORISED = "authorised"
+
+
+def sign_off_stage(invoice: Invoice) -> SignOff:
+    if not invoice.two_step_sign_off:
+        return SignOff.ONE_STEP
+    if invoice.authorised_at is not None:
+        return SignOff.AUTHORISED
+    if invoice.recommended_at is not None:
+        return SignOff.RECOMMENDED
+    return SignOff.TO_RECOMMEND
+
+
 def decisions_released(invoice: Invoice) -> bool:
-    """Whether the practice may see the ICB's decisions on this claim's lines yet: the one
-    rule every practice-facing view of decisions asks (the incident page's claim column
-    today), so a review that needs a second signature before the practice hears of it
-    changes this function, not the pages. With one-step review, as now, a decision is the
-    practice's to see as soon as the reviewer records it."""
-    return invoice.kind == DocumentKind.INVOICE and invoice.status != InvoiceStatus.DRAFT
+    """Whether the practice sees the ICB's decisions on this claim. A claim sent to a
+    one-step ICB shows each decision as it is made; one sent to a two-step ICB shows them
+    once an ICB finance approver has authorised them, as CQRS Local pays a claim only after
+    its Tier 2 approval (NHS England, "Calculating Quality Reporting Service (CQRS)",
+    https://www.england.nhs.uk/long-read/calculating-quality-reporting-service-cqrs/; CQRS
+    Local user roles, https://welcome.cqrs.nhs.uk/icb-regional-commissioners/local-claims/
+    user-roles-for-commissioners). Every place a practice sees a decision, the approved
+    amount or what is left to credit asks this, or its SQL twin `released_condition`."""
+    return not invoice.two_step_sign_off or invoice.authorised_at is not None
+
+
+def released_condition(rows: type[Invoice] = Invoice) -> ColumnElement[bool]:
+    """decisions_released as a WHERE clause on `rows` (Invoice or an alias of it), for sums
+    in SQL: change both."""
+    return or_(rows.two_step_sign_off == false(), rows.authorised_at.is_not(None))
+
+
+def decision_for_practice(invoice: Invoice, line: InvoiceLine) -> LineDecision | None:
+    """The line's decision as the practice sees it: a query at once, because the practice
+    must answer it before the line can be decided (and a claim is recommended only once no
+    line is queried, so a query never waits for authorisation); a final decision once the
+    claim's decisions are released."""
+    decision = line.decision
+    if decision is None or decisions_released(invoice) or decision.decision == Decision.QUERIED:
+        return decision
+    return None
+
+
+def practice_sees_decision() -> ColumnElement[bool]:
+    """decision_for_practice as a WHERE clause on LineDecision joined to its Invoice."""
+    return or_(released_condition(), LineDecision.decision == Decision.QUERIED.value)
+
+
+def approved_for_practice(invoice: Invoice) -> Decimal | None:
+    """The approved total as the practice sees it: None until the decisions are released."""
+    return invoice.approved_total if decisions_released(invoice) else None
+
+
+def sign_off_tag_key(invoice: Invoice) -> str | None:
+    """The presentation.SIGN_OFF_TAGS key that says where a two-step claim is, for ICB users:
+    sent back, decided (to recommend), awaiting authorisation or authorised; None when its
+    review status says it all (one step, or still being decided)."""
+    stage = sign_off_stage(invoice)
+    if stage in (SignOff.RECOMMENDED, SignOff.AUTHORISED):
+        return stage.value
+    if stage is SignOff.ONE_STEP:
+        return None
+    if invoice.review_status == ReviewStatus.DECIDED:
+        return "to_recommend"
+    return "sent_back" if invoice.sent_back_at is not None else None
+
+
+def status_tag(invoice: Invoice) -> Tag:
+    """The claim's state as ICB users see it."""
+    return claim_tag(invoice.status, invoice.review_status, sign_off_tag_key(invoice))
+
+
+@dataclass(frozen=True)
+class ClaimReview:
+    """A claim's review as one audience's page shows it: ICB users see every decision as it
+    is made; the practice sees what `decisions_released` lets it see."""
+
+    tag: Tag
+    status: str  # the ReviewStatus value shown
+    approved_total: Decimal | None
+    overall: str | None
+    lines_decided: int
+    decisions: dict[int, LineDecision | None]  # by invoice line id
+    released: bool  # whether the practice sees the decisions (decisions_released)
+    stage: SignOff
+    undecided_note: str  # what the page says while there is no approved total to show
+
+    @property
+    def queried(self) -> int:
+        return sum(1 for d in self.decisions.values() if d and d.decision == Decision.QUERIED)
+
+
+def icb_view(invoice: Invoice) -> ClaimReview:
+    """The review as the ICB's reviewers, approvers and administrators see it."""
+    return _review_view(invoice, {line.id: line.decision for line in invoice.lines}, True)
+
+
+def practice_view(invoice: Invoice) -> ClaimReview:
+    """The review as the practice sees it: final decisions, the approved total and the
+    claim's decided state only once released; until then a decided claim reads "in review"
+    and nothing says how far the ICB's sign-off has got."""
+    decisions = {line.id: decision_for_practice(invoice, line) for line in invoice.lines}
+    return _review_view(invoice, decisions, decisions_released(invoice))
+
+
+def _review_view(
+    invoice: Invoice, decisions: dict[int, LineDecision | None], sees_all: bool
+) -> ClaimReview:
+    status, tag = invoice.review_status, status_tag(invoice)
+    if not sees_all:
+        if status == ReviewStatus.DECIDED:
+            status = ReviewStatus.IN_REVIEW
+        tag = claim_tag(invoice.status, status)
+    approved = invoice.approved_total if sees_all else None
+    note = (
+        "Not decided yet: every line needs a decision (a queried line is not decided)"
+        if sees_all or invoice.review_status != ReviewStatus.DECIDED
+        else "Not decided yet: the ICB is still reviewing this claim"
+    )
+    return ClaimReview(
+        tag=tag,
+        status=status,
+        approved_total=approved,
+        overall=_overall(approved, invoice.total) if status == ReviewStatus.DECIDED else None,
+        lines_decided=sum(
+            1 for d in decisions.values() if d is not None and Decision(d.decision).is_final
+        ),
+        decisions=decisions,
+        released=decisions_released(invoice),
+        stage=sign_off_stage(invoice),
+        undecided_note=note,
+    )
 
 
 # --- which claims a reviewer sees ----------------------------------------------------------
@@ -153,6 +304,10 @@ class ClaimRow:
     @property
     def withdrawn(self) -> bool:
         return self.invoice.status == InvoiceStatus.CANCELLED
+
+    @property
+    def tag(self) -> Tag:
+        return status_tag(self.invoice)
 
 
 @dataclass
@@ -372,6 +527,30 @@ def _ensure_reviewable(invoice: Invoice) -> None:
         )
 
 
+def decisions_open(invoice: Invoice) -> bool:
+    """Whether reviewers may still decide or change the claim's lines: an issued claim that
+    is not waiting for authorisation nor authorised (what an approver authorises is what
+    the reviewer recommended)."""
+    return (
+        invoice.kind == DocumentKind.INVOICE
+        and invoice.status == InvoiceStatus.ISSUED
+        and sign_off_stage(invoice) in (SignOff.ONE_STEP, SignOff.TO_RECOMMEND)
+    )
+
+
+def _ensure_decisions_open(invoice: Invoice) -> None:
+    """Refuse a decision on a claim the caller holds once it is recommended or authorised."""
+    _ensure_reviewable(invoice)
+    stage = sign_off_stage(invoice)
+    if stage is SignOff.RECOMMENDED:
+        raise Conflict(
+            f"Claim {invoice.number} is waiting for authorisation: its decisions cannot be "
+            "changed unless an ICB finance approver sends it back."
+        )
+    if stage is SignOff.AUTHORISED:
+        raise Conflict(f"Claim {invoice.number} was authorised: its decisions are final.")
+
+
 def hold_claim(session: Session, invoice: Invoice) -> None:
     """Hold the claim's invoice row (services.locks) and read the claim again as committed:
     its status, its lines and their decisions. Every change to a claim's review (a decision,
@@ -403,7 +582,7 @@ def decide_line(
     rather than silently decided again."""
     seen = line.decision.id if line.decision is not None else None
     hold_claim(session, invoice)
-    _ensure_reviewable(invoice)
+    _ensure_decisions_open(invoice)
     if line.invoice_id != invoice.id:
         raise NotFound("That line is not on this claim")
     current = line.decision.id if line.decision is not None else None
@@ -464,7 +643,7 @@ def approve_remaining(session: Session, invoice: Invoice, *, user_id: int) -> in
     """Approve in full every line that has no decision yet (queried lines are left alone).
     Returns how many: none when another reviewer approved them a moment ago."""
     hold_claim(session, invoice)
-    _ensure_reviewable(invoice)
+    _ensure_decisions_open(invoice)
     count = 0
     for line in invoice.lines:
         if line.decision is None:
