@@ -49,6 +49,7 @@ ROLES = (
     "manager@example.org",
     "finance@example.org",
     "reviewer@example.org",
+    "approver@example.org",
     "admin@example.org",
 )
 

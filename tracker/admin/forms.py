@@ -15,7 +15,6 @@ from wtforms import (
 from wtforms.validators import (
     DataRequired,
     Email,
-    InputRequired,
     NumberRange,
     Optional,
     Regexp,
@@ -94,7 +93,8 @@ class UserForm(AppForm):
         if field.data in ("practice_manager", "finance") and not self.practice_ids.data:
             raise ValidationError("Choose at least one practice for this role")
         if field.data in ICB_ROLES and not self.icb_id.data:
-            raise ValidationError(f"Choose the ICB this {Role(field.data).label} belongs to")
+            who = "approver" if field.data == Role.ICB_FINANCE_APPROVER else "reviewer"
+            raise ValidationError(f"Choose the ICB this {who} belongs to")
         if not field.data and not self.is_admin.data:
             raise ValidationError("Choose a role, or make the user an administrator")
 
@@ -302,7 +302,7 @@ class IcbForm(EndpointFields):
         "Review target, in days",
         default=DEFAULT_TARGET_DAYS,
         validators=[
-            InputRequired("Enter the review target as a whole number of days"),
+            Optional(),
             NumberRange(
                 min=1,
                 max=MAX_TARGET_DAYS,
@@ -310,3 +310,12 @@ class IcbForm(EndpointFields):
             ),
         ],
     )
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The form's values; a review target left blank keeps the one set (a new ICB's is
+        the default)."""
+        values = super().data
+        if values.get("review_target_days") is None:
+            values.pop("review_target_days", None)
+        return values
