@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from tests import factories
 from tracker import create_app
 from tracker.extensions import db
-from tracker.models import Base, User
+from tracker.models import Base, Role, User
 from tracker.models import users as users_model
 
 # Hashing with the production cost in every fixture would make the suite crawl; the check is
@@ -166,3 +166,26 @@ def as_reviewer(client: FlaskClient, world: factories.World) -> FlaskClient:
 @pytest.fixture
 def as_admin(client: FlaskClient, world: factories.World) -> FlaskClient:
     return login(client, world.admin)
+
+
+@pytest.fixture
+def approvers(world: factories.World) -> tuple[User, User]:
+    """ICB X signs off in two steps, with an ICB finance approver; ICB Y (one step) has one
+    too."""
+    world.icb_x.two_step_sign_off = True
+    approver = factories.make_user(
+        db.session,
+        Role.ICB_FINANCE_APPROVER,
+        icb=world.icb_x,
+        email="approver.x@example.org",
+        name="Approver X",
+    )
+    approver_y = factories.make_user(
+        db.session,
+        Role.ICB_FINANCE_APPROVER,
+        icb=world.icb_y,
+        email="approver.y@example.org",
+        name="Approver Y",
+    )
+    db.session.commit()
+    return approver, approver_y

@@ -72,9 +72,7 @@ def claim_icb_ids(user: User | None = None) -> list[int]:
 def holds_icb_role(icb_id: int, *roles: Role) -> bool:
     """Whether the signed-in user holds one of `roles` at the ICB `icb_id` (an administrator
     holds none by being one): who may decide, sign off or assign that ICB's claims."""
-    return any(
-        m.icb_id == icb_id and Role(m.role) in roles for m in current_user.memberships
-    )
+    return any(m.icb_id == icb_id and Role(m.role) in roles for m in current_user.memberships)
 
 
 def readable_claims(user: User | None = None) -> ColumnElement[bool]:

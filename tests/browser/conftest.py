@@ -131,8 +131,9 @@ def screenshot(page: object, name: str) -> None:
 
 def decide_appointments_claim(page: object) -> str:
     """The demo reviewer decides Riverside's appointments claim (£1,710.00 and £141.00):
-    £1,500.00 of the first line approved, the second rejected, each with a reason; signed
-    out after. Returns the claim's id."""
+    £1,500.00 of the first line approved, the second rejected, each with a reason, and
+    recommends it; the demo ICB signs off in two steps, so the approver authorises it.
+    Signed out after. Returns the claim's id."""
     import re
 
     from playwright.sync_api import expect
@@ -156,5 +157,11 @@ def decide_appointments_claim(page: object) -> str:
     page.get_by_label("Reason").fill("Nurse appointments were rebooked the same week.")
     page.get_by_role("button", name="Save decision").click()
     expect(page.get_by_test_id("approved")).to_contain_text("£1,500.00")
+    page.get_by_role("button", name="Recommend for authorisation").click()
+    page.context.clear_cookies()
+    sign_in(page, "approver@example.org")
+    page.goto(f"/review/claims/{claim_id}")
+    page.get_by_role("button", name="Authorise £1,500.00").click()
+    expect(page.get_by_test_id("authorised")).to_be_visible()
     page.context.clear_cookies()
     return claim_id

@@ -1,7 +1,8 @@
-"""Journey: the ICB part-approves one line and rejects the other; finance credits what was
-not approved in one step, records the ICB's payment of the approved amount, and the invoice
-reads Settled with nothing outstanding; the practice manager then reads, on the incident's
-page, each cost's invoice, the ICB's decision and reason, and what was credited (issue 11)."""
+"""Journey: the ICB part-approves one line and rejects the other, the reviewer recommends and
+the approver authorises (the demo ICB signs off in two steps); finance credits what was not
+approved in one step, records the ICB's payment of the approved amount, and the invoice reads
+Settled with nothing outstanding; the practice manager then reads, on the incident's page,
+each cost's invoice, the ICB's decision and reason, and what was credited (issues 11 and 14)."""
 
 import re
 

@@ -28,28 +28,6 @@ D = Decimal
 PART = D("100.00")
 
 
-@pytest.fixture
-def approvers(world: World) -> tuple[User, User]:
-    """ICB X signs off in two steps, with an approver; ICB Y (one step) has one too."""
-    world.icb_x.two_step_sign_off = True
-    approver = make_user(
-        db.session,
-        Role.ICB_FINANCE_APPROVER,
-        icb=world.icb_x,
-        email="approver.x@example.org",
-        name="Approver X",
-    )
-    approver_y = make_user(
-        db.session,
-        Role.ICB_FINANCE_APPROVER,
-        icb=world.icb_y,
-        email="approver.y@example.org",
-        name="Approver Y",
-    )
-    db.session.commit()
-    return approver, approver_y
-
-
 def decided_claim(world: World, *, practice=None, query_last: bool = False) -> Invoice:
     """A claim of practice A (or `practice`), issued now: line 1 part-approved at £100.00
     with a reason, line 4 rejected, the rest approved (line 4 queried with `query_last`)."""
@@ -117,9 +95,7 @@ def test_a_claim_is_signed_off_as_its_icb_did_it_when_it_was_issued(
     assert review.decisions_released(one_step) and not review.decisions_released(two_step)
 
 
-def test_recommended_then_authorised_decisions_reach_the_practice(
-    world: World, approvers
-) -> None:
+def test_recommended_then_authorised_decisions_reach_the_practice(world: World, approvers) -> None:
     approver, _ = approvers
     claim = decided_claim(world)
     assert claim.review_status == ReviewStatus.DECIDED
@@ -280,9 +256,7 @@ def test_every_step_is_in_the_audit_trail(world: World, approvers) -> None:
     assert all(e.practice_id == world.practice_a.id for e in entries)
 
 
-def test_changing_the_icb_setting_moves_only_claims_not_yet_seen(
-    world: World, approvers
-) -> None:
+def test_changing_the_icb_setting_moves_only_claims_not_yet_seen(world: World, approvers) -> None:
     approver, _ = approvers
     # one step: a decided claim the practice has seen, and a new one
     seen = decided_claim(world, practice=world.practice_b)
@@ -456,6 +430,12 @@ def test_the_claim_page_offers_each_user_their_next_step(
     page = response.get_data(as_text=True)
     assert f"Claim {claim.number} recommended" in page and "Awaiting authorisation" in page
     assert f"/review/claims/{claim.id}/lines/" not in page, "no line can be changed now"
+    old_link = client.get(
+        f"/review/claims/{claim.id}/lines/{claim.lines[0].id}", follow_redirects=True
+    )
+    assert "is waiting for authorisation: its decisions cannot be changed" in old_link.get_data(
+        as_text=True
+    )
     _as(client, approver)
     page = client.get(f"/review/claims/{claim.id}").get_data(as_text=True)
     assert f"Authorise £{claim.approved_total:,.2f}" in page and "Send back" in page

@@ -66,6 +66,11 @@ def test_states_have_one_label_and_colour() -> None:
     assert p.decision_tag(None) == p.Tag("Not decided", "grey")
     assert p.claim_tag("cancelled", "decided") == p.Tag("Withdrawn", "grey")
     assert p.claim_tag("issued", "in_review") == p.Tag("In review", "blue")
+    assert p.claim_tag("issued", "decided", "recommended") == p.Tag(
+        "Awaiting authorisation", "purple"
+    )
+    assert p.claim_tag("issued", "decided", None) == p.Tag("Decided", "green")
+    assert p.claim_tag("cancelled", "decided", "authorised") == p.Tag("Withdrawn", "grey")
     assert p.incident_status_tag("closed") == p.Tag("Closed", "grey")
 
 

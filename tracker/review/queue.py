@@ -77,11 +77,10 @@ def assign(invoice_id: int) -> Response:
     form.assignee.choices = [(0, "No one")] + [
         (user.id, user.name) for user in work_queue.reviewers_of(db_session(), claim.icb_id)
     ]
-    back = redirect(
-        safe_next_path(form.next.data) or url_for("review.claim", invoice_id=claim.id)
-    )
+    back = redirect(safe_next_path(form.next.data) or url_for("review.claim", invoice_id=claim.id))
     if not form.validate_on_submit():
-        flash(next(iter(form.errors.values()))[0], "error")
+        problems = [error for field in form for error in field.errors]
+        flash(str(problems[0]) if problems else "Choose whom to assign the claim to", "error")
         return back
     try:
         work_queue.assign(

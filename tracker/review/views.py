@@ -64,10 +64,15 @@ WITHDRAWN = (
 
 
 def _withdrawn(claim: Invoice) -> Response | None:
-    """Back to the claim, saying why, when a reviewer tries to decide a withdrawn claim."""
-    if claim.status == InvoiceStatus.ISSUED:
+    """Back to the claim, saying why, when a reviewer tries to decide a claim that is
+    withdrawn, or recommended or authorised (two-step sign-off)."""
+    if claim.status != InvoiceStatus.ISSUED:
+        message = WITHDRAWN.format(number=claim.number)
+    elif (signed_off := review.signed_off_reason(claim)) is not None:
+        message = signed_off
+    else:
         return None
-    flash(WITHDRAWN.format(number=claim.number), "error")
+    flash(message, "error")
     return redirect(url_for("review.claim", invoice_id=claim.id))
 
 
@@ -118,7 +123,7 @@ def _render_claim(
     is_reviewer = holds_icb_role(claim.icb_id, Role.ICB_REVIEWER)
     is_approver = holds_icb_role(claim.icb_id, Role.ICB_FINANCE_APPROVER)
     stage = review.sign_off_stage(claim)
-    state = claim.status == InvoiceStatus.ISSUED
+    issued = claim.status == InvoiceStatus.ISSUED
     return render_template(
         "review/claim.html",
         claim=claim,
@@ -129,12 +134,12 @@ def _render_claim(
         peers=peers.for_claim(db_session(), claim),
         settlement=settlement.claim_settlement(db_session(), claim, today_in_london()),
         credited={b.line.id: b.credited for b in crediting.line_balances(db_session(), claim)},
-        may_recommend=is_reviewer and state and stage is review.SignOff.TO_RECOMMEND,
-        may_authorise=is_approver and state and stage is review.SignOff.RECOMMENDED,
+        may_recommend=is_reviewer and issued and stage is review.SignOff.TO_RECOMMEND,
+        may_authorise=is_approver and issued and stage is review.SignOff.RECOMMENDED,
         recommended_it=claim.recommended_by_id == current_user.id,
         send_back_form=send_back_form or SendBackForm(formdata=None),
         assignees=work_queue.reviewers_of(db_session(), claim.icb_id)
-        if (is_reviewer or is_approver) and state
+        if (is_reviewer or is_approver) and issued
         else None,
     ), status
 

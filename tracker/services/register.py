@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session, aliased, joinedload
 from tracker.documents.data import RegisterRow
 from tracker.models import DocumentKind, Icb, Invoice, InvoiceStatus, Practice
 from tracker.services import payments
-from tracker.services.review import approved_for_practice, released_condition
 from tracker.services.money import ZERO
+from tracker.services.review import approved_for_practice, released_condition
 
 
 @dataclass

@@ -538,17 +538,24 @@ def decisions_open(invoice: Invoice) -> bool:
     )
 
 
-def _ensure_decisions_open(invoice: Invoice) -> None:
-    """Refuse a decision on a claim the caller holds once it is recommended or authorised."""
-    _ensure_reviewable(invoice)
+def signed_off_reason(invoice: Invoice) -> str | None:
+    """Why the claim's decisions cannot change now it is recommended or authorised, or None."""
     stage = sign_off_stage(invoice)
     if stage is SignOff.RECOMMENDED:
-        raise Conflict(
+        return (
             f"Claim {invoice.number} is waiting for authorisation: its decisions cannot be "
             "changed unless an ICB finance approver sends it back."
         )
     if stage is SignOff.AUTHORISED:
-        raise Conflict(f"Claim {invoice.number} was authorised: its decisions are final.")
+        return f"Claim {invoice.number} was authorised: its decisions are final."
+    return None
+
+
+def _ensure_decisions_open(invoice: Invoice) -> None:
+    """Refuse a decision on a claim the caller holds once it is recommended or authorised."""
+    _ensure_reviewable(invoice)
+    if reason := signed_off_reason(invoice):
+        raise Conflict(reason)
 
 
 def hold_claim(session: Session, invoice: Invoice) -> None:

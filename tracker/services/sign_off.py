@@ -168,25 +168,25 @@ def _ensure_recommended(session: Session, invoice: Invoice) -> None:
 
 def _already(session: Session, invoice: Invoice, stage: SignOff) -> str:
     """Why the claim is not where the step needs it, naming who moved it and when."""
+    claim = f"Claim {invoice.number}"
     if stage is SignOff.AUTHORISED:
+        who, when = _name(session, invoice.authorised_by_id), invoice.authorised_at
         return (
-            f"Claim {invoice.number} was authorised by "
-            f"{_name(session, invoice.authorised_by_id)} on {london_datetime(invoice.authorised_at)}: "
-            "its decisions are final."
+            f"{claim} was authorised by {who} on {london_datetime(when)}: its decisions are final."
         )
     if stage is SignOff.RECOMMENDED:
+        who, when = _name(session, invoice.recommended_by_id), invoice.recommended_at
         return (
-            f"Claim {invoice.number} was recommended by "
-            f"{_name(session, invoice.recommended_by_id)} on {london_datetime(invoice.recommended_at)} "
-            "and is waiting for an ICB finance approver."
+            f"{claim} was recommended by {who} on {london_datetime(when)} and is waiting for "
+            "an ICB finance approver."
         )
     if invoice.sent_back_at is not None:
+        who, when = _name(session, invoice.sent_back_by_id), invoice.sent_back_at
         return (
-            f"Claim {invoice.number} was sent back to the reviewers by "
-            f"{_name(session, invoice.sent_back_by_id)} on {london_datetime(invoice.sent_back_at)}: "
-            "it is waiting for a reviewer to recommend it again."
+            f"{claim} was sent back to the reviewers by {who} on {london_datetime(when)}: it is "
+            "waiting for a reviewer to recommend it again."
         )
-    return f"Claim {invoice.number} has not been recommended for authorisation yet."
+    return f"{claim} has not been recommended for authorisation yet."
 
 
 def _name(session: Session, user_id: int | None) -> str:

@@ -130,12 +130,12 @@ def review_queue(
 ) -> Queue:
     """The claims waiting for the reviewers of `icb_ids`: all, those assigned to `user_id`
     or those assigned to no one."""
-    mine = {
-        Show.MINE: [Invoice.assigned_to_id == user_id],
-        Show.UNASSIGNED: [Invoice.assigned_to_id.is_(None)],
-        Show.ALL: [],
-    }[show]
-    return _queue(session, icb_ids, [with_reviewers(), *mine], today, page, per_page)
+    where = [with_reviewers()]
+    if show is Show.MINE:
+        where.append(Invoice.assigned_to_id == user_id)
+    elif show is Show.UNASSIGNED:
+        where.append(Invoice.assigned_to_id.is_(None))
+    return _queue(session, icb_ids, where, today, page, per_page)
 
 
 def sign_off_queue(
@@ -193,9 +193,7 @@ def _queue(
     return Queue(rows, count or 0, over or 0, page, pages)
 
 
-def waiting_for(
-    session: Session, icb_ids: list[int], *, user_id: int, approver: bool
-) -> int:
+def waiting_for(session: Session, icb_ids: list[int], *, user_id: int, approver: bool) -> int:
     """What the navigation's badge counts: for an approver, the claims waiting for sign-off;
     for a reviewer, the claims assigned to them still waiting for the reviewers. One COUNT
     on indexed columns."""
@@ -206,9 +204,9 @@ def waiting_for(
         if approver
         else and_(with_reviewers(), Invoice.assigned_to_id == user_id)
     )
-    return session.scalar(
-        select(func.count(Invoice.id)).where(claim_condition(icb_ids), waiting)
-    ) or 0
+    return (
+        session.scalar(select(func.count(Invoice.id)).where(claim_condition(icb_ids), waiting)) or 0
+    )
 
 
 # --- assignment ----------------------------------------------------------------------------
