@@ -119,7 +119,8 @@ def _render_claim(
     claim: Invoice, send_back_form: SendBackForm | None = None, status: int = 200
 ) -> tuple[str, int]:
     """The claim as ICB users see it, with what the user may do next: decide lines,
-    recommend (reviewers), authorise or send back (approvers), assign (both)."""
+    recommend (reviewers), authorise or send back (approvers), assign it to a reviewer while
+    it is with the reviewers (both)."""
     is_reviewer = holds_icb_role(claim.icb_id, Role.ICB_REVIEWER)
     is_approver = holds_icb_role(claim.icb_id, Role.ICB_FINANCE_APPROVER)
     stage = review.sign_off_stage(claim)
@@ -139,7 +140,7 @@ def _render_claim(
         recommended_it=claim.recommended_by_id == current_user.id,
         send_back_form=send_back_form or SendBackForm(formdata=None),
         assignees=work_queue.reviewers_of(db_session(), claim.icb_id)
-        if (is_reviewer or is_approver) and issued
+        if (is_reviewer or is_approver) and review.decisions_open(claim)
         else None,
     ), status
 
