@@ -295,6 +295,7 @@ def _practice_pages(client: FlaskClient, claim: Invoice) -> dict[str, str]:
             "/",
             f"/invoices/{claim.id}/lines.csv",
             "/invoices/register-lines.csv",
+            f"/invoices/remittances/new?practice={claim.practice_id}&icb={claim.icb_id}",
         )
     }
     return pages
@@ -324,7 +325,9 @@ def test_the_practice_sees_nothing_of_the_decisions_until_they_are_authorised(
     for name, page in pages.items():
         assert APPROVED_TEXT not in page, name
         assert "Part-approved" not in page and "Routine running cost" not in page, name
-    assert f"£{approved:,.2f}" not in pages[f"/invoices/{claim.id}"]
+    remittance = f"/invoices/remittances/new?practice={claim.practice_id}&icb={claim.icb_id}"
+    for url in (f"/invoices/{claim.id}", remittance, "/invoices", "/"):
+        assert f"£{approved:,.2f}" not in pages[url], url
     assert "Not decided yet" in pages[f"/invoices/{claim.id}"]
     assert "not approved by the ICB" not in pages[f"/invoices/{claim.id}"]
     assert 'data-testid="awaiting-release"' in pages[f"/claims/{claim.id}/feedback"]
@@ -344,7 +347,8 @@ def test_the_practice_sees_nothing_of_the_decisions_until_they_are_authorised(
     assert f"£{approved:,.2f}" in pages[f"/invoices/{claim.id}"]
     assert "not approved by the ICB" in pages[f"/invoices/{claim.id}"]
     assert "ICB: Part-approved" in pages[f"/invoices/{claim.id}/credit"]
-    assert f"£{approved:,.2f}" in pages["/"] and f"£{approved:,.2f}" in pages["/invoices"]
+    for url in (remittance, "/invoices", "/"):
+        assert f"£{approved:,.2f}" in pages[url], url
     assert D(str(_register_xlsx_approved(client, claim.number))) == approved
     assert _approved_column(pages[f"/invoices/{claim.id}/lines.csv"], claim.number) >= {"100.00"}
     assert dashboard.practice_summary(db.session, world.practice_a.id).approved == approved

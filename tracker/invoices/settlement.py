@@ -30,7 +30,7 @@ from tracker.invoices.forms import (
 from tracker.invoices.views import FINANCE_ROLES, XLSX_MIME, bp
 from tracker.models import PRACTICE_ROLES, Icb, Invoice, Practice, Remittance
 from tracker.presentation import format_money
-from tracker.services import payments, register, remittances, statements
+from tracker.services import payments, register, remittances, review, statements
 from tracker.services.dates import today_in_london
 from tracker.services.errors import DomainError
 from tracker.services.money import ZERO
@@ -145,6 +145,7 @@ def remittance_new() -> str | Response | tuple[str, int]:
         icb=icb,
         invoices=invoices,
         outstanding_of=payments.outstanding,
+        approved_of=review.approved_for_practice,
         open_total=sum((payments.outstanding(i) for i in invoices), start=ZERO),
     )
     return html, status
