@@ -7,14 +7,14 @@ administrator) enters it; a practice without one is listed but left out of the s
 Down drops the column; nothing else changes.
 
 Revision ID: 0012
-Revises: 0009 (main's head when this branch was rebased; re-chained after 0011 on merge)
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

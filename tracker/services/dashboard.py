@@ -26,7 +26,7 @@ from tracker.models import (
 from tracker.services import register
 from tracker.services.costing import sum_amounts
 from tracker.services.money import ZERO
-from tracker.services.review import practice_sees_decision, released_condition
+from tracker.services.review import practice_sees_decision
 from tracker.services.work_queue import awaiting_sign_off
 
 

@@ -18,7 +18,7 @@ from tracker.presentation import PAYMENT_STATE_TAGS, format_money
 from tracker.services import audit
 from tracker.services.errors import Conflict, Invalid
 from tracker.services.money import ZERO
-from tracker.services.review import approved_for_practice
+from tracker.services.release import approved_for_practice
 
 
 class PaymentState(StrEnum):

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, Row, Select, and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
@@ -53,6 +53,9 @@ from tracker.services.errors import Conflict, Invalid, NotFound
 from tracker.services.evidence import PreparedFile
 from tracker.services.money import ZERO, to_pence
 from tracker.services.payments import PaymentState
+from tracker.services.release import approved_for_practice as approved_for_practice
+from tracker.services.release import decisions_released as decisions_released
+from tracker.services.release import released_condition as released_condition
 
 
 class Decision(StrEnum):
@@ -134,30 +137,17 @@ def sign_off_stage(invoice: Invoice) -> SignOff:
     return SignOff.TO_RECOMMEND
 
 
-def decisions_released(invoice: Invoice) -> bool:
-    """Whether the practice sees the ICB's decisions on this claim. A claim sent to a
-    one-step ICB shows each decision as it is made; one sent to a two-step ICB shows them
-    once an ICB finance approver has authorised them, as CQRS Local pays a claim only after
-    its Tier 2 approval (NHS England, "Calculating Quality Reporting Service (CQRS)",
-    https://www.england.nhs.uk/long-read/calculating-quality-reporting-service-cqrs/; CQRS
-    Local user roles, https://welcome.cqrs.nhs.uk/icb-regional-commissioners/local-claims/
-    user-roles-for-commissioners). Every place a practice sees a decision, the approved
-    amount or what is left to credit asks this, or its SQL twin `released_condition`."""
-    return not invoice.two_step_sign_off or invoice.authorised_at is not None
-
-
-def released_condition(rows: type[Invoice] = Invoice) -> ColumnElement[bool]:
-    """decisions_released as a WHERE clause on `rows` (Invoice or an alias of it), for sums
-    in SQL: change both."""
-    return or_(rows.two_step_sign_off == false(), rows.authorised_at.is_not(None))
-
-
 def decision_for_practice(invoice: Invoice, line: InvoiceLine) -> LineDecision | None:
     """The line's decision as the practice sees it: a query at once, because the practice
     must answer it before the line can be decided (and a claim is recommended only once no
     line is queried, so a query never waits for authorisation); a final decision once the
     claim's decisions are released."""
-    decision = line.decision
+    return shown_to_practice(invoice, line.decision)
+
+
+def shown_to_practice(invoice: Invoice, decision: LineDecision | None) -> LineDecision | None:
+    """decision_for_practice for a decision already in hand (read with its line in one
+    query, as the incident page does)."""
     if decision is None or decisions_released(invoice) or decision.decision == Decision.QUERIED:
         return decision
     return None
@@ -166,11 +156,6 @@ def decision_for_practice(invoice: Invoice, line: InvoiceLine) -> LineDecision |
 def practice_sees_decision() -> ColumnElement[bool]:
     """decision_for_practice as a WHERE clause on LineDecision joined to its Invoice."""
     return or_(released_condition(), LineDecision.decision == Decision.QUERIED.value)
-
-
-def approved_for_practice(invoice: Invoice) -> Decimal | None:
-    """The approved total as the practice sees it: None until the decisions are released."""
-    return invoice.approved_total if decisions_released(invoice) else None
 
 
 def sign_off_tag_key(invoice: Invoice) -> str | None:

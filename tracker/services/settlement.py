@@ -103,7 +103,7 @@ def line_claims(session: Session, incident_id: int, today: date) -> dict[int, Li
 def _claim_of(entry: _Found, credits: dict[int, list[LineCredit]], today: date) -> LineClaim:
     shown = entry.live or entry.latest_cancelled
     line, invoice, decision = shown if shown else (None, None, None)
-    visible = decision if invoice is not None and review.decisions_released(invoice) else None
+    visible = review.shown_to_practice(invoice, decision) if invoice is not None else None
     return LineClaim(
         invoice=entry.live[1] if entry.live else None,
         cancelled=tuple(entry.cancelled),
