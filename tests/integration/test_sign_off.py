@@ -333,7 +333,7 @@ def test_the_practice_sees_nothing_of_the_decisions_until_they_are_authorised(
     assert 'data-testid="awaiting-release"' in pages[f"/claims/{claim.id}/feedback"]
     assert _approved_column(pages[f"/invoices/{claim.id}/lines.csv"], claim.number) == {""}
     assert _register_xlsx_approved(client, claim.number) is None
-    assert dashboard.practice_summary(db.session, world.practice_a.id).approved == D(0)
+    assert dashboard.practice_summary(db.session, world.practice_a.id).claims.approved == D(0)
     assert crediting.disallowed_total(db.session, claim) == D(0)
     refused = client.post(f"/invoices/{claim.id}/credit/disallowed", follow_redirects=True)
     assert "Nothing the ICB did not approve is left to credit" in refused.get_data(as_text=True)
@@ -351,7 +351,7 @@ def test_the_practice_sees_nothing_of_the_decisions_until_they_are_authorised(
         assert f"£{approved:,.2f}" in pages[url], url
     assert D(str(_register_xlsx_approved(client, claim.number))) == approved
     assert _approved_column(pages[f"/invoices/{claim.id}/lines.csv"], claim.number) >= {"100.00"}
-    assert dashboard.practice_summary(db.session, world.practice_a.id).approved == approved
+    assert dashboard.practice_summary(db.session, world.practice_a.id).claims.approved == approved
     assert client.post(f"/invoices/{claim.id}/credit/disallowed").status_code == 302
     assert _reload(claim).amount_credited == claim.total - approved
 
