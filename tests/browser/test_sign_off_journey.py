@@ -54,10 +54,10 @@ def test_reviewer_recommends_approver_authorises_practice_sees_the_decision(page
 
     # the approver: the queue counts what waits; send back needs a reason; authorise
     sign_in(page, "approver@example.org")
-    expect(page.get_by_test_id("queue-count").first).to_have_text(re.compile(r"^3"))
+    expect(page.get_by_test_id("queue-count").first).to_have_text(re.compile(r"^2"))
     page.get_by_role("link", name=re.compile("Work queue")).first.click()
     sign_off = page.get_by_test_id("sign-off-queue")
-    expect(sign_off).to_contain_text("Holloway Road Health Centre")
+    expect(sign_off).to_contain_text("Camden Town Medical Practice")
     screenshot(page, "sign-off-approver-queue")
     sign_off.locator("tr", has_text="Riverside Medical Centre").get_by_role("link").click()
     page.get_by_role("button", name="Send back to the reviewers").click()
