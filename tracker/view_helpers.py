@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
@@ -66,6 +66,32 @@ def send_download(source: bytes | Path, *, mimetype: str, filename: str) -> Resp
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+#: An issued document may be kept by the user's own browser (never a shared cache: "private")
+#: and must be checked with the server before every use ("no-cache", RFC 9111 section
+#: 5.2.2.4), so a user who loses access to the practice or ICB gets "Page not found" rather
+#: than a kept copy; the check costs a 304 with no body, not a rebuilt file.
+FROZEN_CACHE_CONTROL = "private, no-cache"
+
+
+def send_document(
+    tag: str | None, build: Callable[[], bytes], *, mimetype: str, filename: str
+) -> Response:
+    """Send a document the caller has already checked the user may see. With a `tag` (an
+    issued invoice's document, which never changes: services.invoice_documents.document_tag)
+    it carries a strong ETag, and a request whose If-None-Match holds that tag is answered
+    304 Not Modified without building the file (RFC 9110 section 13.1.2). Without one (a
+    draft, which changes with its lines) it is built and never stored, as send_download."""
+    if tag is None:
+        return send_download(build(), mimetype=mimetype, filename=filename)
+    if request.if_none_match.contains_weak(tag):
+        response = Response(status=304)
+    else:
+        response = send_download(build(), mimetype=mimetype, filename=filename)
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = FROZEN_CACHE_CONTROL
     return response
 
 

@@ -1,5 +1,6 @@
 """Every file the app sends (invoices, exports, reports, evidence) is an attachment that no
-browser or proxy stores and no browser sniffs; evidence is named and typed by what it was
+browser sniffs and no browser or proxy stores, but for an issued invoice's own files, which
+only the user's browser keeps; evidence is named and typed by what it was
 checked to be, not by the uploader's name (issue 12, defect 14)."""
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def downloads(world: World, open_line: CostLine, client: FlaskClient) -> Iterato
 def test_every_download_is_an_unsniffed_attachment_never_stored(
     client: FlaskClient, downloads: list[tuple[User, str]]
 ) -> None:
+    claim_id = db.session.scalars(db.select(Invoice.id)).one()
     seen = {}
     for user, url in downloads:
         login(client, user)
@@ -118,4 +120,11 @@ def test_every_download_is_an_unsniffed_attachment_never_stored(
             response.headers.get("Content-Disposition", "").split(";")[0],
             "ETag" in response.headers,
         )
-    assert seen == dict.fromkeys(seen, ("no-store", "nosniff", "attachment", False))
+    # an issued invoice's own files never change: kept by the user's browser only, checked
+    # with the server before each use (tests/integration/test_immutable_downloads.py)
+    frozen = {url for url in seen if f"/invoices/{claim_id}" in url}
+    assert frozen and {url: seen[url] for url in frozen} == dict.fromkeys(
+        frozen, ("private, no-cache", "nosniff", "attachment", True)
+    )
+    others = {url: value for url, value in seen.items() if url not in frozen}
+    assert others == dict.fromkeys(others, ("no-store", "nosniff", "attachment", False))

@@ -71,7 +71,7 @@ from tracker.services import (
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.text import parse_id
-from tracker.view_helpers import query_page, send_download, show_domain_error
+from tracker.view_helpers import query_page, send_document, send_download, show_domain_error
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 
@@ -245,12 +245,14 @@ def register_lines() -> Response:
 
 def _invoice_csv(invoice_id: int, layout: str) -> Response:
     """One issued invoice or credit note in an accounts layout (a credit note in the layout's
-    credit-note import), for whoever may download its PDF; a draft is refused with why."""
+    credit-note import), for whoever may download its PDF; a draft is refused with why.
+    The ICB's decisions are in it, so they are in its tag."""
     invoice = invoice_or_404(invoice_id, reviewers=True)
     entry = accounts_export.export_document(invoice, today_in_london())
     credit_note = invoice.kind == DocumentKind.CREDIT_NOTE
-    return send_download(
-        _accounts_csv(layout, [entry], credit_note),
+    return send_document(
+        _tag(invoice, f"{layout}.csv", entry),
+        lambda: _accounts_csv(layout, [entry], credit_note),
         mimetype=CSV_MIME,
         filename=f"{invoice.number}-{layout}.csv",
     )
@@ -609,15 +611,26 @@ def _pdf_bytes(invoice: Invoice, today: date) -> bytes:
     return build_invoice_pdf(_document(invoice, today))
 
 
+def _tag(invoice: Invoice, kind: str, *inputs: object) -> str | None:
+    """The entity tag of a frozen invoice's document built from `inputs`; None for a draft."""
+    if not invoice_documents.is_frozen(invoice):
+        return None
+    return invoice_documents.document_tag(kind, *inputs)
+
+
 def _file_stem(invoice: Invoice) -> str:
     return invoice.number or f"draft-invoice-{invoice.id}"
 
 
 @bp.route("/<int:invoice_id>.pdf")
 def pdf(invoice_id: int) -> Response:
+    from tracker.documents.pdf import build_invoice_pdf
+
     invoice = invoice_or_404(invoice_id, reviewers=True)
-    return send_download(
-        _pdf_bytes(invoice, today_in_london()),
+    document = _document(invoice, today_in_london())
+    return send_document(
+        _tag(invoice, "pdf", document),
+        lambda: build_invoice_pdf(document),
         mimetype="application/pdf",
         filename=f"{_file_stem(invoice)}.pdf",
     )
@@ -628,8 +641,10 @@ def xlsx(invoice_id: int) -> Response:
     from tracker.documents.xlsx import build_invoice_xlsx
 
     invoice = invoice_or_404(invoice_id, reviewers=True)
-    return send_download(
-        build_invoice_xlsx(_document(invoice, today_in_london())),
+    document = _document(invoice, today_in_london())
+    return send_document(
+        _tag(invoice, "xlsx", document),
+        lambda: build_invoice_xlsx(document),
         mimetype=XLSX_MIME,
         filename=f"{_file_stem(invoice)}.xlsx",
     )
@@ -646,8 +661,11 @@ def ubl_xml(invoice_id: int) -> Response:
         flash("A draft has no e-invoice: issue it first, then download its e-invoice.", "error")
         return redirect(url_for("invoices.detail", invoice_id=invoice.id))
     document = _document(invoice, today_in_london())
-    return send_download(
-        build_ubl(document), mimetype="application/xml", filename=ubl_file_name(document)
+    return send_document(
+        _tag(invoice, "xml", document),
+        lambda: build_ubl(document),
+        mimetype="application/xml",
+        filename=ubl_file_name(document),
     )
 
 
@@ -657,12 +675,26 @@ def pack(invoice_id: int) -> Response:
     one PDF) for whoever may download the invoice PDF, the ICB's reviewers included. It only
     reads; a pack that cannot be made says why on the invoice's page."""
     invoice = invoice_or_404(invoice_id, reviewers=True)
+    max_bytes = current_app.config["CLAIM_PACK_MAX_BYTES"]
     try:
-        filename, data = attachment_for(invoice)
+        source = claim_pack.source(db_session(), invoice, today=today_in_london())
+        return send_document(
+            source.tag(max_bytes),
+            lambda: _pack_bytes(source),
+            mimetype="application/pdf",
+            filename=claim_pack.file_name(invoice),
+        )
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("invoices.detail", invoice_id=invoice.id))
-    return send_download(data, mimetype="application/pdf", filename=filename)
+
+
+def _pack_bytes(source: claim_pack.PackSource) -> bytes:
+    return claim_pack.build(
+        source,
+        folder=current_app.config["UPLOAD_FOLDER"],
+        max_bytes=current_app.config["CLAIM_PACK_MAX_BYTES"],
+    )
 
 
 def attachment_for(invoice: Invoice) -> tuple[str, bytes]:
@@ -670,14 +702,8 @@ def attachment_for(invoice: Invoice) -> tuple[str, bytes]:
     pack: (file name, PDF bytes). SBS takes an emailed invoice only with its backing
     documents inside the same PDF, so this is the claim pack, not the bare invoice. Raises
     the pack's DomainError (too large, a document missing or unreadable) with its message."""
-    data = claim_pack.build(
-        db_session(),
-        invoice,
-        today=today_in_london(),
-        folder=current_app.config["UPLOAD_FOLDER"],
-        max_bytes=current_app.config["CLAIM_PACK_MAX_BYTES"],
-    )
-    return claim_pack.file_name(invoice), data
+    source = claim_pack.source(db_session(), invoice, today=today_in_london())
+    return claim_pack.file_name(invoice), _pack_bytes(source)
 
 
 # --- sending to the ICB ------------------------------------------------------------------

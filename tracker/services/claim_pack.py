@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -89,12 +90,12 @@ def line_label(line: InvoiceLine) -> str:
 
 
 def pack_files(
-    session: Session, invoice: Invoice, folder: str | os.PathLike[str]
+    pairs: tuple[tuple[InvoiceLine, Evidence], ...], folder: str | os.PathLike[str]
 ) -> list[PackFile]:
     """The backing documents with their content; Unavailable naming any file whose stored
     copy cannot be read (never a pack without it)."""
     files = []
-    for line, item in _stored_files(session, invoice):
+    for line, item in pairs:
         try:
             content_type, _ = evidence.checked_type(item.stored_name)
             data = evidence.path_of(folder, item.stored_name).read_bytes()
@@ -218,25 +219,55 @@ def covering_statement(
     )
 
 
-def build(
-    session: Session,
-    invoice: Invoice,
-    *,
-    today: date,
-    folder: str | os.PathLike[str],
-    max_bytes: int = DEFAULT_MAX_BYTES,
-) -> bytes:
-    """The claim pack PDF; Conflict with what to drop or replace when it cannot be made."""
+@dataclass(frozen=True)
+class PackSource:
+    """What a claim pack is made of, before any file is read: the invoice as printed, the
+    covering statement and the stored files it carries."""
+
+    document: InvoiceDocument
+    statement: CoveringStatement
+    files: tuple[tuple[InvoiceLine, Evidence], ...]
+    frozen: bool
+
+    def tag(self, max_bytes: int) -> str | None:
+        """The pack's entity tag when its invoice is frozen (None for a draft): from the
+        document and statement as built and each file's line, name and stored name (a
+        stored file is never rewritten: a new upload gets a new name), and the size limit
+        the photos are shrunk to."""
+        if not self.frozen:
+            return None
+        files = [(line_label(line), e.original_filename, e.stored_name) for line, e in self.files]
+        return invoice_documents.document_tag(
+            "claim-pack", self.document, self.statement, files, max_bytes
+        )
+
+
+def source(session: Session, invoice: Invoice, *, today: date) -> PackSource:
+    """Everything the pack is made from; Conflict when a frozen file is no longer held."""
     draft_evidence = None
     if invoice.status == InvoiceStatus.DRAFT:
         draft_evidence = invoicing.draft_evidence(session, invoice)
     document = invoice_documents.invoice_document(invoice, today, draft_evidence)
-    files = pack_files(session, invoice, folder)
+    return PackSource(
+        document=document,
+        statement=covering_statement(session, invoice, document),
+        files=tuple(_stored_files(session, invoice)),
+        frozen=invoice_documents.is_frozen(invoice),
+    )
+
+
+def build(
+    pack: PackSource,
+    *,
+    folder: str | os.PathLike[str],
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> bytes:
+    """The claim pack PDF; Conflict with what to drop or replace when it cannot be made."""
     try:
         return build_claim_pack(
-            build_invoice_pdf(document),
-            covering_statement(session, invoice, document),
-            files,
+            build_invoice_pdf(pack.document),
+            pack.statement,
+            pack_files(pack.files, folder),
             max_bytes,
         )
     except PackError as error:

@@ -3,6 +3,7 @@ details) as the plain data the PDF and Excel builders and the invoice page all s
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import replace
@@ -12,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy.orm import object_session
 
 from tracker.documents.data import DocumentLine, InvoiceDocument, Party, PaymentDetails
+from tracker.documents.version import builders_version
 from tracker.models import (
     COST_KIND_LABELS,
     CostKind,
@@ -41,6 +43,24 @@ MIXED_VAT_STATEMENT = (
     "practices for medical services are exempt from VAT, and compensation for costs "
     "incurred is outside the scope of VAT."
 )
+
+
+def is_frozen(invoice: Invoice) -> bool:
+    """Whether the invoice's documents can no longer change: issued (or cancelled since), so
+    its lines, addresses and totals are frozen. A draft changes with its cost lines."""
+    return invoice.status != InvoiceStatus.DRAFT and invoice.number is not None
+
+
+def document_tag(kind: str, *inputs: object) -> str:
+    """A strong entity tag (RFC 9110 section 8.8.3) for a document of a frozen invoice: a
+    digest of everything its builder is given (the plain data, whose repr is exact: text,
+    Decimals, dates), the kind of file and the builders' version. Equal tags mean the
+    builder would write the same bytes, so a repeat download can be answered "not modified"
+    without building the file again; anything that changes what is written (a decision in
+    a CSV, a corrected electronic address in the XML) changes the tag."""
+    digest = hashlib.sha256(f"{builders_version()}\0{kind}\0".encode())
+    digest.update(repr(inputs).encode())
+    return digest.hexdigest()[:40]
 
 
 def vat_statement(lines: list[InvoiceLine], vat_total: Decimal) -> str | None:
