@@ -17,9 +17,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, session
+from flask import abort, has_request_context, request, session
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, and_, false, or_, select
+from sqlalchemy.orm.interfaces import ORMOption
 
 from tracker.extensions import db, db_session
 from tracker.models import (
@@ -40,6 +41,7 @@ from tracker.services.review import claim_condition
 
 T = TypeVar("T")
 SESSION_PRACTICE_KEY = "practice_id"
+CURRENT_PRACTICE_KEY = "tracker.current_practice"
 
 
 def practice_ids_for(user: User, roles: frozenset[Role] | None = None) -> list[int]:
@@ -96,16 +98,30 @@ def scoped(stmt: Select[Any], column: Any) -> Select[Any]:
     return stmt.where(practice_condition(column))
 
 
-def get_for_practice_or_404(model: type[T], object_id: int) -> T:
-    """Fetch a model that has a `practice_id` column, within the user's practices."""
+def get_for_practice_or_404(model: type[T], object_id: int, *options: ORMOption) -> T:
+    """Fetch a model that has a `practice_id` column, within the user's practices; `options`
+    load what the page shows with it (selectinload) in a fixed number of queries."""
     practice_column = model.practice_id  # type: ignore[attr-defined]
-    stmt = select(model).where(model.id == object_id)  # type: ignore[attr-defined]
+    stmt = select(model).where(model.id == object_id).options(*options)  # type: ignore[attr-defined]
     found: T = db.first_or_404(scoped(stmt, practice_column))
     return found
 
 
 def current_practice() -> Practice | None:
-    """The practice the user is working as: chosen in the switcher, else their first."""
+    """The practice the user is working as: chosen in the switcher, else their first. Found
+    once a request (the view and the page's header both ask), among the practices loaded
+    with the user (app_factory.USER_WITH_MEMBERSHIPS), so it costs no query."""
+    # kept in the request's environ, not in g: g outlives a request where an application
+    # context was already open (a CLI command, a test), and another request may switch
+    if not has_request_context():
+        return _current_practice()
+    if CURRENT_PRACTICE_KEY not in request.environ:
+        request.environ[CURRENT_PRACTICE_KEY] = _current_practice()
+    practice: Practice | None = request.environ[CURRENT_PRACTICE_KEY]
+    return practice
+
+
+def _current_practice() -> Practice | None:
     if not current_user.is_authenticated:
         return None
     chosen = session.get(SESSION_PRACTICE_KEY)

@@ -79,6 +79,24 @@ def register_templates(app: Flask) -> None:
     filters.register(app)
 
 
+def _user_with_memberships() -> list[Any]:
+    """Every page asks who the user is, what they may do and which practices they work for
+    (the header's practice, the switcher, each access check): the user, their memberships
+    and those practices and ICBs come in one query, not one for each (issue 13)."""
+    from sqlalchemy.orm import joinedload
+
+    from tracker.models import Membership, User
+
+    memberships = joinedload(User.memberships)
+    return [
+        memberships.joinedload(Membership.practice),
+        memberships.joinedload(Membership.icb),
+    ]
+
+
+USER_WITH_MEMBERSHIPS = _user_with_memberships()
+
+
 def register_extensions(app: Flask) -> None:
     from tracker import models
 
@@ -97,7 +115,7 @@ def register_extensions(app: Flask) -> None:
         if parsed is None:
             return None
         user_id, version = parsed
-        user = db_session().get(models.User, user_id)
+        user = db_session().get(models.User, user_id, options=USER_WITH_MEMBERSHIPS)
         if user is None or not user.active or user.session_version != version:
             return None
         return user

@@ -3,12 +3,15 @@ state tags the same way, through tracker.presentation (templates get no service 
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from flask_login import current_user
+from jinja2 import Template
+from markupsafe import Markup
 
 from tracker import presentation
 from tracker.documents.report_data import PEER_MEASURES, PEER_NOTE, SPREAD_ROWS
@@ -27,6 +30,40 @@ def csp_nonce() -> str:
     if "csp_nonce" not in g:
         g.csp_nonce = secrets.token_urlsafe(16)
     return str(g.csp_nonce)
+
+
+#: How many rendered components a process keeps (a header per user, practice and area of
+#: the site is a few KB): past it the cache starts again.
+COMPONENT_CACHE_SIZE = 512
+#: Stands for the CSRF token in a cached component; the page puts its own token in its place.
+CSRF_PLACEHOLDER = "__csrf_token__"
+
+
+def _component_template(app: Flask, name: str) -> Template:
+    templates: dict[str, Template] = app.extensions.setdefault("nhsuk_component_templates", {})
+    if name not in templates:
+        templates[name] = app.jinja_env.from_string(
+            f'{{% from "nhsuk/components/{name}/macro.jinja" import {name} %}}'
+            f"{{{{ {name}(params) }}}}"
+        )
+    return templates[name]
+
+
+def nhsuk_component(name: str, params: Mapping[str, Any]) -> Markup:
+    """An NHS.UK design-system component (header, footer) rendered once per set of
+    parameters and kept: these macros depend on nothing but their parameters, and the
+    header alone costed several milliseconds a page (20 calls of the attributes macro),
+    for the same HTML on every page a user opens in one area of the site (issue 13)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cache: dict[tuple[str, str], Markup] = app.extensions.setdefault("nhsuk_components", {})
+    key = (name, json.dumps(params, sort_keys=True, default=str))
+    rendered = cache.get(key)
+    if rendered is None:
+        if len(cache) >= COMPONENT_CACHE_SIZE:
+            cache.clear()
+        rendered = Markup(_component_template(app, name).render(params=params))
+        cache[key] = rendered
+    return rendered
 
 
 FILTERS: dict[str, Callable[..., Any]] = {
@@ -73,4 +110,6 @@ def register(app: Flask) -> None:
             "current_practice": practice,
             "nav_items": navigation_items() if current_user.is_authenticated else [],
             "switchable_practices": switchable_practices,
+            "nhsuk_component": nhsuk_component,
+            "csrf_placeholder": CSRF_PLACEHOLDER,
         }

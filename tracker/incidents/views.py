@@ -18,6 +18,8 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
@@ -75,8 +77,16 @@ bp = Blueprint("incidents", __name__)
 practice_staff = roles_required(*PRACTICE_ROLES)
 
 
-def _incident_or_404(incident_id: int) -> Incident:
-    return get_for_practice_or_404(Incident, incident_id)
+def _incident_or_404(incident_id: int, *options: ORMOption) -> Incident:
+    return get_for_practice_or_404(Incident, incident_id, *options)
+
+
+#: The incident page lists every cost line with its evidence files: both loaded with the
+#: incident, in one query each, not one evidence query per line (issue 13).
+INCIDENT_PAGE = (
+    selectinload(Incident.cost_lines).selectinload(CostLine.evidence),
+    joinedload(Incident.outage_event),
+)
 
 
 def _line_or_404(incident: Incident, line_id: int) -> CostLine:
@@ -204,7 +214,7 @@ def edit(incident_id: int) -> str | Response:
 @bp.route("/incidents/<int:incident_id>")
 @practice_staff
 def detail(incident_id: int) -> str:
-    incident = _incident_or_404(incident_id)
+    incident = _incident_or_404(incident_id, *INCIDENT_PAGE)
     totals = incidents.incident_totals(db_session(), incident.id)
     by_kind_chart = bar_chart(
         "Cost by kind",
