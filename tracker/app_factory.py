@@ -81,15 +81,16 @@ def register_templates(app: Flask) -> None:
 
 def _user_with_memberships() -> list[Any]:
     """Every page asks who the user is, what they may do and which practices they work for
-    (the header's practice, the switcher, each access check): the user, their memberships
-    and those practices and ICBs come in one query, not one for each (issue 13)."""
+    (the header's practice, the switcher, each access check) and the practice's ICB (the
+    dashboard, an invoice's customer): the user, their memberships, those practices and
+    ICBs come in one query, not one for each (issue 13)."""
     from sqlalchemy.orm import joinedload
 
-    from tracker.models import Membership, User
+    from tracker.models import Membership, Practice, User
 
     memberships = joinedload(User.memberships)
     return [
-        memberships.joinedload(Membership.practice),
+        memberships.joinedload(Membership.practice).joinedload(Practice.icb),
         memberships.joinedload(Membership.icb),
     ]
 
