@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 STAMP := $(VENV)/.installed-stamp
 ASSETS := tracker/static/vendor/nhsuk/nhsuk-frontend.min.css
 
-.PHONY: run test setup lint typecheck lock bench clean
+.PHONY: run test setup lint typecheck lock bench bench-load clean
 
 run: setup
 	$(FLASK) init-db
@@ -51,6 +51,12 @@ lock:
 bench: setup
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python -m bench
+
+# gunicorn (4 workers) on a throw-away PostgreSQL database (BENCH_PG_URL, default the local
+# server as postgres), driven by wrk from Debian (installed here when missing; no fallback)
+bench-load: setup
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.load --write-results $(BENCH_LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules tracker/static/vendor .pytest_cache test-artifacts
