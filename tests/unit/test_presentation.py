@@ -4,9 +4,12 @@ and the invoice's groups and subtotals worked out once, on the document."""
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from babel.numbers import format_currency, format_decimal
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.documents_fixtures import OUTAGE, TELEPHONY, make_document
 from tracker import presentation as p
@@ -105,3 +108,28 @@ def test_a_short_date_fits_a_narrow_column() -> None:
     assert p.short_date(date(2026, 11, 25)) == "25 Nov 2026"
     assert p.short_date(date(2027, 1, 1)) == "1 Jan 2027"
     assert p.short_date(None) == ""
+
+
+_AMOUNTS = st.decimals(
+    min_value=Decimal("-1e15"), max_value=Decimal("1e15"), allow_nan=False, places=None
+).filter(lambda value: abs(value.as_tuple().exponent) <= 12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_AMOUNTS)
+def test_money_and_numbers_read_exactly_as_babel_writes_them_in_en_gb(value: Decimal) -> None:
+    """format_money and format_number write the en_GB style by hand, for speed; Babel (the
+    reference) must agree to the character, negative zero and half pennies included."""
+    pence = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert p.format_money(value) == format_currency(pence, "GBP", locale="en_GB")
+    normalised = value.normalize()
+    if normalised == normalised.to_integral_value():
+        normalised = normalised.quantize(Decimal(1))
+    babel = format_decimal(normalised, locale="en_GB", decimal_quantization=False)
+    assert p.format_number(value) == babel
+
+
+@pytest.mark.parametrize("value", ["-0.00", "-0.004", "0.005", "-1234567.895", "1E+3"])
+def test_money_edges_read_as_babel_writes_them(value: str) -> None:
+    pence = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert p.format_money(Decimal(value)) == format_currency(pence, "GBP", locale="en_GB")
