@@ -60,6 +60,10 @@ def _builder(kind: str):
         from bench.floor import build_floor_pdf, line_strings
 
         return line_strings, build_floor_pdf, "pdf"
+    if kind == "xlsx_floor":
+        from bench.xlsx_floor import build_floor_xlsx, invoice_cells
+
+        return invoice_cells, build_floor_xlsx, "xlsx"
     if kind == "weasyprint":
         from bench.html_invoice import build_weasyprint_pdf
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -38,6 +38,7 @@ from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.pdfgen.textobject import PDFTextObject
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
 REGULAR = "DejaVuSans"
@@ -163,8 +164,12 @@ def markup(line: str, font: str) -> str:
     )
 
 
+@lru_cache(maxsize=16_384)
 def width(text: str, font: str, size: float) -> float:
-    """The width of `text` drawn at `size`, across its runs (stringWidth for one font)."""
+    """The width of `text` drawn at `size`, across its runs (stringWidth for one font).
+    Kept for the strings seen last: a document measures the same amounts, dates, labels
+    and words again and again (to wrap, to fit, to align right), and an invoice's layout
+    measured each several times (issue 13)."""
     if text.isascii():
         return pdfmetrics.stringWidth(text, font, size)
     return sum(pdfmetrics.stringWidth(run, name, size) for run, name in runs(text, font))
@@ -257,3 +262,49 @@ def draw(
         canvas.drawString(left, y, run)
         left += pdfmetrics.stringWidth(run, name, size)
     canvas.setFont(font, size)
+
+
+class PageText(PDFTextObject):
+    """A text object for a whole page's text: one object, not one a string (most of what
+    reportlab spends on a short string is making and writing its own text object). Each
+    string is still its own BT ... ET block, as canvas.drawString writes it, so readers
+    that take a block for a run of text (pypdf, assistive technology) read what they read
+    before; the font and colour carry over from one block to the next (they are graphics
+    state). `put` also skips the cursor advance textOut works out by measuring the string
+    again: each string is placed by its own origin (draw_in)."""
+
+    def start(self) -> None:
+        """End the block before and begin the next; its text matrix starts afresh."""
+        if self._code:  # type: ignore[attr-defined]
+            self._code.append("ET BT")  # type: ignore[attr-defined]
+
+    def put(self, text: str) -> None:
+        self._code.append(self._formatText(text))  # type: ignore[attr-defined]
+
+
+def draw_in(
+    page_text: PageText,
+    x: float,
+    y: float,
+    text: str,
+    font: str,
+    size: float,
+    align: str = "l",
+) -> None:
+    """As draw, into the page's text object. Its font is `font` at `size` before and after;
+    runs in another font follow on from the one before (a PDF viewer advances the text
+    position past each string it shows)."""
+    pieces = runs(text, font)
+    if not pieces:
+        return
+    if align != "l":
+        total = width(text, font, size)
+        x = x - total if align == "r" else x - total / 2
+    page_text.start()
+    page_text.setTextOrigin(x, y)
+    for run, name in pieces:
+        if name != font:
+            page_text.setFont(name, size)
+        page_text.put(run)
+        if name != font:
+            page_text.setFont(font, size)

@@ -647,6 +647,34 @@ def party_lines(party: Party) -> list[Cell]:
     return lines
 
 
+def _draw_page(canvas: Canvas, ops: list[Op]) -> None:
+    """A page's boxes and rules, then all its text in one text object over them (text is
+    never meant to be under a box: the boxes are the table's header and total bands)."""
+    page_text = fonts.PageText(canvas)
+    font_state = None
+    colour_state = None
+    for op in ops:
+        if op[0] == "t":
+            _, align, font, size, colour, x, baseline, text = op
+            if font_state != (font, size):
+                page_text.setFont(font, size)
+                font_state = (font, size)
+            if colour_state is not colour:
+                page_text.setFillColor(colour)
+                colour_state = colour
+            fonts.draw_in(page_text, x, PAGE_HEIGHT - baseline, text, font, size, align)
+        elif op[0] == "f":
+            _, x, top, width, height, colour = op
+            canvas.setFillColor(colour)
+            canvas.rect(x, PAGE_HEIGHT - top - height, width, height, stroke=0, fill=1)
+        else:
+            _, x1, x2, top, colour, width = op
+            canvas.setStrokeColor(colour)
+            canvas.setLineWidth(width)
+            canvas.line(x1, PAGE_HEIGHT - top, x2, PAGE_HEIGHT - top)
+    canvas.drawText(page_text)
+
+
 def draw_pages(
     canvas: Canvas, pages: list[list[Op]], *, owner: str, document: str, draft: bool = False
 ) -> None:
@@ -658,28 +686,7 @@ def draw_pages(
     room -= fonts.width(document, REGULAR, SMALL)
     footer = fit(owner, REGULAR, SMALL, room) + document
     for number, ops in enumerate(pages, start=1):
-        font_state = None
-        colour_state = None
-        for op in ops:
-            if op[0] == "t":
-                _, align, font, size, colour, x, baseline, text = op
-                if font_state != (font, size):
-                    canvas.setFont(font, size)
-                    font_state = (font, size)
-                if colour_state is not colour:
-                    canvas.setFillColor(colour)
-                    colour_state = colour
-                fonts.draw(canvas, x, PAGE_HEIGHT - baseline, text, font, size, align)
-            elif op[0] == "f":
-                _, x, top, width, height, colour = op
-                canvas.setFillColor(colour)
-                colour_state = colour
-                canvas.rect(x, PAGE_HEIGHT - top - height, width, height, stroke=0, fill=1)
-            else:
-                _, x1, x2, top, colour, width = op
-                canvas.setStrokeColor(colour)
-                canvas.setLineWidth(width)
-                canvas.line(x1, PAGE_HEIGHT - top, x2, PAGE_HEIGHT - top)
+        _draw_page(canvas, ops)
         canvas.setStrokeColor(RULE)
         canvas.setLineWidth(0.5)
         canvas.line(LEFT, FOOTER_BASELINE + 10, RIGHT, FOOTER_BASELINE + 10)
