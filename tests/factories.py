@@ -380,3 +380,18 @@ def make_claim(
     )
     session.flush()
     return invoicing.issue_invoice(session, draft, user_id=user.id if user else None, today=today)
+
+
+def make_payment(session: Session, invoice, user: User, amount: str = "10.00"):  # -> Payment
+    """A payment received on 1 August 2024, through the payments service."""
+    from tracker.services import payments
+
+    return payments.record_payment(
+        session,
+        invoice,
+        amount=Decimal(amount),
+        paid_on=date(2024, 8, 1),
+        reference="BACS",
+        user_id=user.id,
+        today=date(2024, 8, 2),
+    )

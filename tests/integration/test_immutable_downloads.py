@@ -7,17 +7,21 @@ covering statement) changes its tag; what a file does not print (payments) leave
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
 import pytest
 from flask.testing import FlaskClient
 
 from tests.conftest import login
-from tests.factories import World, make_claim, make_event, make_expense_line, make_incident
+from tests.factories import (
+    World,
+    make_claim,
+    make_event,
+    make_expense_line,
+    make_incident,
+    make_payment,
+)
 from tracker.extensions import db
 from tracker.models import Incident, Invoice, Practice
-from tracker.services import invoicing, payments, review
+from tracker.services import invoicing, review
 
 #: Each file of an issued invoice, with the builder a 304 must not call.
 FILES = {
@@ -146,15 +150,7 @@ def test_a_payment_leaves_every_file_as_it_was(
 ) -> None:
     """Nothing the files print depends on money received: the balance is on the page only."""
     before = {s: as_finance.get(_url(claim, s)).get_etag()[0] for s in FILES}
-    payments.record_payment(
-        db.session,
-        claim,
-        amount=Decimal("10.00"),
-        paid_on=date(2024, 8, 1),
-        reference="BACS 1",
-        user_id=world.finance.id,
-        today=date(2024, 8, 2),
-    )
+    make_payment(db.session, claim, world.finance)
     db.session.commit()
     for suffix, tag in before.items():
         response = as_finance.get(_url(claim, suffix), headers={"If-None-Match": f'"{tag}"'})

@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
 
 import pytest
 from flask import g
@@ -29,10 +27,11 @@ from tests.factories import (
     make_expense_line,
     make_incident,
     make_issued_invoice,
+    make_payment,
 )
 from tracker.extensions import db
 from tracker.models import Evidence, Invoice
-from tracker.services import payments, review
+from tracker.services import review
 
 #: SQL statements per page, whatever the size of the data.
 EXPECTED = {
@@ -43,7 +42,7 @@ EXPECTED = {
     "invoice PDF": 3,
     "review list": 7,
     "claim page": 6,
-    "ICB report page": 6,
+    "ICB report page": 5,
 }
 
 
@@ -90,15 +89,7 @@ def _busy_incident(world: World, event_id: int, lines: int) -> Invoice:
     review.add_message(
         db.session, invoice, body="The one on the front desk", user_id=None, line=second
     )
-    payments.record_payment(
-        db.session,
-        invoice,
-        amount=Decimal("10.00"),
-        paid_on=date(2024, 8, 1),
-        reference="BACS",
-        user_id=world.finance.id,
-        today=date(2024, 8, 2),
-    )
+    make_payment(db.session, invoice, world.finance)
     db.session.commit()
     return invoice
 

@@ -283,17 +283,12 @@ class PageText(PDFTextObject):
 
 
 def draw_in(
-    page_text: PageText,
-    x: float,
-    y: float,
-    text: str,
-    font: str,
-    size: float,
-    align: str = "l",
+    page_text: PageText, at: tuple[float, float], text: str, font: str, size: float, align: str
 ) -> None:
-    """As draw, into the page's text object. Its font is `font` at `size` before and after;
-    runs in another font follow on from the one before (a PDF viewer advances the text
-    position past each string it shows)."""
+    """As draw, at `at` (x, y), into the page's text object. Its font is `font` at `size`
+    before and after; runs in another font follow on from the one before (a PDF viewer
+    advances the text position past each string it shows)."""
+    x, y = at
     pieces = runs(text, font)
     if not pieces:
         return

@@ -662,7 +662,7 @@ def _draw_page(canvas: Canvas, ops: list[Op]) -> None:
             if colour_state is not colour:
                 page_text.setFillColor(colour)
                 colour_state = colour
-            fonts.draw_in(page_text, x, PAGE_HEIGHT - baseline, text, font, size, align)
+            fonts.draw_in(page_text, (x, PAGE_HEIGHT - baseline), text, font, size, align)
         elif op[0] == "f":
             _, x, top, width, height, colour = op
             canvas.setFillColor(colour)
