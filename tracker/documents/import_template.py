@@ -23,8 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from tracker.columns import TIME, Column, columns
 from tracker.cost_kinds import FieldType
-from tracker.documents.xlsx import put
-from tracker.documents.xlsx_cells import BOLD, DATE, HEADER_FILL, MONEY, WRAP
+from tracker.documents.xlsx_cells import BOLD, DATE, HEADER_FILL, MONEY, WRAP, put
 
 CLOCK = "hh:mm"
 #: Rows below the example that are formatted (dates, times) and offer the drop-down lists.

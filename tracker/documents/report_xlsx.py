@@ -40,6 +40,7 @@ from tracker.documents.xlsx_cells import (
     TITLE,
     WRAP,
     fill_cell,
+    write_only_cell,
 )
 
 HOURS = "#,##0.00"
@@ -66,10 +67,10 @@ def _cell(
     number_format: str | None = None,
     font: Font | None = None,
     fill: PatternFill | None = None,
-) -> Cell:
-    """One cell (openpyxl's WriteOnlyCell makes a Cell). Strings are always text, never
-    formulas; Decimals stay numbers."""
-    return fill_cell(WriteOnlyCell(ws), value, number_format, font, fill)
+) -> Any:
+    """One cell (xlsx_cells.write_only_cell). Strings are always text, never formulas;
+    Decimals stay numbers."""
+    return write_only_cell(ws, value, number_format, font, fill)
 
 
 def _table(
@@ -178,7 +179,7 @@ def _summary(wb: Workbook, report: OutageReport) -> None:
     pair("Left out: credit notes' total", ex.credit_total, MONEY)
     pair("Claims mixing several events", ex.mixed_claims, COUNT)
     ws.append([])
-    note = _cell(ws, COUNTING_NOTE)
+    note = fill_cell(WriteOnlyCell(ws), COUNTING_NOTE)
     note.alignment = WRAP
     ws.append([_cell(ws, "How figures are counted", font=BOLD), note])
 

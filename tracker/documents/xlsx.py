@@ -24,7 +24,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.properties import PageSetupProperties
@@ -40,8 +39,8 @@ from tracker.documents.xlsx_cells import (
     MONEY,
     TITLE,
     WRAP,
-    fill_cell,
     safe_text,
+    write_only_cell,
 )
 
 if TYPE_CHECKING:
@@ -105,18 +104,21 @@ REGISTER_COLUMNS = (
 )
 
 
-def put(
-    ws: Worksheet,
-    row: int,
-    column: int,
-    value: Any,
-    number_format: str | None = None,
-    font: Font | None = None,
-) -> Cell:
-    """Write one cell. Strings are always text (never formulas); Decimals stay numbers."""
-    cell = ws.cell(row=row, column=column)
-    assert isinstance(cell, Cell)  # not a MergedCell: these workbooks merge no cells
-    return fill_cell(cell, value, number_format, font)
+Value = tuple[Any, str | None, Font | None]  # a cell: value, number format, font
+
+
+def cell(
+    ws: Worksheet, value: Any, number_format: str | None = None, font: Font | None = None
+) -> Any:
+    """One write-only cell (xlsx_cells.write_only_cell)."""
+    return write_only_cell(ws, value, number_format, font)
+
+
+def append(ws: Worksheet, *values: Value | None) -> None:
+    """The next row, column A onwards; None leaves a cell empty. The workbooks are written
+    row by row in openpyxl's write-only mode, which streams them rather than holding a cell
+    object for every cell (issue 13)."""
+    ws.append([None if v is None else cell(ws, *v) for v in values])
 
 
 def _vat_rate(line: DocumentLine) -> tuple[Decimal, str]:
@@ -136,12 +138,21 @@ def _vat_rate(line: DocumentLine) -> tuple[Decimal, str]:
     return tenths / 100, VAT_RATE_TENTHS
 
 
-def _table_header(ws: Worksheet, row: int, columns: Sequence[tuple[str, int]]) -> None:
-    for index, (heading, width) in enumerate(columns, start=1):
-        cell = put(ws, row, index, heading, font=BOLD)
-        cell.fill = HEADER_FILL
-        cell.alignment = WRAP
+def _widths(ws: Worksheet, widths: Iterable[int]) -> None:
+    """Column widths, from column A: a write-only sheet takes them before its first row."""
+    for index, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
+
+
+def _table_header(ws: Worksheet, columns: Sequence[tuple[str, int]]) -> None:
+    """The table's heading row (bold, shaded, wrapped)."""
+    cells = []
+    for heading, _width in columns:
+        heading_cell = cell(ws, heading, font=BOLD)
+        heading_cell.fill = HEADER_FILL
+        heading_cell.alignment = WRAP
+        cells.append(heading_cell)
+    ws.append(cells)
 
 
 @contextmanager
@@ -201,19 +212,23 @@ class _FixedTimeZip(zipfile.ZipFile):
 
 
 def _new_workbook(title: str) -> tuple[Workbook, Worksheet]:
-    """A workbook and its one sheet, so titled. openpyxl types `active` as optional (a
-    workbook may have no sheet, or a chartsheet); a new workbook has exactly one worksheet."""
-    wb = Workbook()
-    ws = wb.active
-    assert isinstance(ws, Worksheet)
-    ws.title = title
-    return wb, ws
+    """A write-only workbook and its first sheet, so titled."""
+    wb = Workbook(write_only=True)
+    return wb, _sheet(wb, title)
+
+
+def _sheet(wb: Workbook, title: str) -> Worksheet:
+    """A sheet of a write-only workbook. It is openpyxl's Worksheet, which takes
+    Worksheet's settings (widths, panes, filters, page setup) at run time; its type stubs
+    name only some of them, so it is typed as the Worksheet it stands in for."""
+    ws: Worksheet = wb.create_sheet(title)
+    return ws
 
 
 def _fit_to_page_width(ws: Worksheet) -> None:
     """Print landscape on A4, as wide as one page and as long as it takes."""
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     if ws.sheet_properties.pageSetUpPr is None:
@@ -231,12 +246,13 @@ def _save(wb: Workbook, moment: datetime, title: str) -> bytes:
     return buffer.getvalue()
 
 
-def _header_block(ws: Worksheet, doc: InvoiceDocument) -> int:
-    """The invoice's particulars and totals as label / value rows; returns the next free
-    row. A credit note gives the date of the invoice it reverses and says "Total credited";
-    it has no due date, terms or bank details: nothing is to be paid on it."""
+def _header_block(ws: Worksheet, doc: InvoiceDocument) -> None:
+    """The invoice's particulars and totals as label / value rows, from row 3. A credit
+    note gives the date of the invoice it reverses and says "Total credited"; it has no
+    due date, terms or bank details: nothing is to be paid on it."""
     number = doc.number or "DRAFT (not yet issued)"
-    put(ws, 1, 1, f"{doc.title} {number}", font=TITLE)
+    append(ws, (f"{doc.title} {number}", None, TITLE))
+    append(ws)
     credit = doc.credited_number is not None
     noun = "Credit note" if credit else "Invoice"
     total_label = "Total credited" if credit else "Total due"
@@ -255,15 +271,15 @@ def _header_block(ws: Worksheet, doc: InvoiceDocument) -> int:
         *([] if credit else _payment_rows(doc)),
         *_total_rows(doc, total_label),
     ]
-    row = 3
     for label, value, number_format in rows:
-        if label:
-            put(ws, row, 1, label, font=LABEL)
-            if value is not None and value != "":
-                bold = BOLD if label in (total_label, f"{noun} number") else None
-                put(ws, row, 2, value, number_format, bold)
-        row += 1
-    return row + 1
+        if not label:
+            append(ws)
+        elif value is None or value == "":
+            append(ws, (label, None, LABEL))
+        else:
+            bold = BOLD if label in (total_label, f"{noun} number") else None
+            append(ws, (label, None, LABEL), (value, number_format, bold))
+    append(ws)
 
 
 Rows = list[tuple[str, Any, str | None]]
@@ -314,11 +330,11 @@ def _total_rows(doc: InvoiceDocument, total_label: str) -> Rows:
     return rows
 
 
-def _line_rows(ws: Worksheet, doc: InvoiceDocument, first: int) -> int:
-    """One row per line from row first, section by section; returns the row after the last
-    line. Every line has its number and its VAT rate (0, shown "No VAT", when it carries
-    none) and VAT amount, so the columns filter and add up."""
-    row = first
+def _line_rows(ws: Worksheet, doc: InvoiceDocument) -> int:
+    """One row per line, section by section; returns how many. Every line has its number
+    and its VAT rate (0, shown "No VAT", when it carries none) and VAT amount, so the
+    columns filter and add up."""
+    count = 0
     for section in doc.sections:
         for group in (group for incident in section.incidents for group in incident.kinds):
             for line in group.lines:
@@ -341,88 +357,96 @@ def _line_rows(ws: Worksheet, doc: InvoiceDocument, first: int) -> int:
                     (", ".join(line.evidence), None),
                     (section.title, None),
                 ]
-                for column, (value, number_format) in enumerate(values, start=1):
-                    put(ws, row, column, value, number_format)
-                row += 1
-    return row
+                ws.append([cell(ws, value, number_format) for value, number_format in values])
+                count += 1
+    return count
 
 
-#: Columns of the Lines sheet's amounts: net, VAT, total.
-NET_COLUMN, VAT_AMOUNT_COLUMN, TOTAL_COLUMN = 11, 12, 13
+#: Column of the Lines sheet's first amount (net; then VAT and total).
+NET_COLUMN = 11
 
 
-def _amounts(ws: Worksheet, row: int, net: Decimal, vat: Decimal, total: Decimal) -> None:
-    put(ws, row, NET_COLUMN, net, MONEY, BOLD)
-    put(ws, row, VAT_AMOUNT_COLUMN, vat, MONEY, BOLD)
-    put(ws, row, TOTAL_COLUMN, total, MONEY, BOLD)
-
-
-def _section_subtotals(ws: Worksheet, doc: InvoiceDocument, row: int) -> int:
-    """A subtotal row per section (when capacity lost is claimed); returns the next row."""
-    if not doc.has_notional:
-        return row
-    for section in doc.sections:
-        put(ws, row, 2, section.subtotal_label, font=BOLD)
-        _amounts(ws, row, section.net, section.vat, section.total)
-        row += 1
+def _amounts_row(
+    label: str, net: Decimal | None, vat: Decimal | None, total: Decimal
+) -> list[Value | None]:
+    """A bold row of the Lines sheet: its label in column B, amounts under net, VAT, total."""
+    row: list[Value | None] = [None for _ in range(NET_COLUMN - 1)]
+    row += [
+        None if net is None else (net, MONEY, BOLD),
+        None if vat is None else (vat, MONEY, BOLD),
+        (total, MONEY, BOLD),
+    ]
+    row[1] = (label, None, BOLD)
     return row
 
 
 def _lines_sheet(wb: Workbook, doc: InvoiceDocument) -> None:
     """The lines on their own sheet: headings in row 1, frozen and filtered; the sections'
     subtotals and the totals below them."""
-    ws = wb.create_sheet("Lines")
-    _table_header(ws, 1, LINE_COLUMNS)
-    end = _line_rows(ws, doc, 2)
+    ws = _sheet(wb, "Lines")
+    _widths(ws, (width for _, width in LINE_COLUMNS))
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{LAST_LINE_COLUMN}{max(end - 1, 1)}"
-    end = _section_subtotals(ws, doc, end)
-    put(ws, end, 2, "Totals", font=BOLD)
-    _amounts(ws, end, doc.net_total, doc.vat_total, doc.total)
-    total_label = "Total credited" if doc.credited_number else "Total due"
-    put(ws, end + 1, 2, total_label, font=BOLD)
-    put(ws, end + 1, TOTAL_COLUMN, doc.total, MONEY, BOLD)
     ws.print_title_rows = "1:1"
     _fit_to_page_width(ws)
+    _table_header(ws, LINE_COLUMNS)
+    count = _line_rows(ws, doc)
+    ws.auto_filter.ref = f"A1:{LAST_LINE_COLUMN}{count + 1}"
+    if doc.has_notional:
+        for section in doc.sections:
+            append(
+                ws, *_amounts_row(section.subtotal_label, section.net, section.vat, section.total)
+            )
+    append(ws, *_amounts_row("Totals", doc.net_total, doc.vat_total, doc.total))
+    total_label = "Total credited" if doc.credited_number else "Total due"
+    append(ws, *_amounts_row(total_label, None, None, doc.total))
 
 
 def _summary_sheet(wb: Workbook, doc: InvoiceDocument) -> None:
-    ws = wb.create_sheet("Summary")
-    put(
-        ws,
-        1,
-        1,
-        f"{doc.title} {doc.number or 'DRAFT'}: summary by incident and cost kind",
-        font=TITLE,
-    )
-    _table_header(ws, 3, SUMMARY_COLUMNS)
-    row = 4
+    ws = _sheet(wb, "Summary")
+    _widths(ws, (width for _, width in SUMMARY_COLUMNS))
+    ws.freeze_panes = "A4"
+    title = f"{doc.title} {doc.number or 'DRAFT'}: summary by incident and cost kind"
+    append(ws, (title, None, TITLE))
+    append(ws)
+    _table_header(ws, SUMMARY_COLUMNS)
+    rows = 0
     for section in doc.sections:
         if doc.has_notional:
-            put(ws, row, 1, section.title, font=BOLD)
-            row += 1
+            append(ws, (section.title, None, BOLD))
+            rows += 1
         for group in (group for incident in section.incidents for group in incident.kinds):
-            put(ws, row, 1, group.incident_title)
-            put(ws, row, 2, group.kind_label)
-            put(ws, row, 3, len(group.lines))
-            put(ws, row, 4, group.net, MONEY)
-            put(ws, row, 5, group.vat, MONEY)
-            put(ws, row, 6, group.total, MONEY)
-            row += 1
+            append(
+                ws,
+                (group.incident_title, None, None),
+                (group.kind_label, None, None),
+                (len(group.lines), None, None),
+                (group.net, MONEY, None),
+                (group.vat, MONEY, None),
+                (group.total, MONEY, None),
+            )
+            rows += 1
         if doc.has_notional:
-            put(ws, row, 1, section.subtotal_label, font=BOLD)
-            put(ws, row, 3, sum(len(g.lines) for i in section.incidents for g in i.kinds))
-            put(ws, row, 4, section.net, MONEY, BOLD)
-            put(ws, row, 5, section.vat, MONEY, BOLD)
-            put(ws, row, 6, section.total, MONEY, BOLD)
-            row += 1
-    ws.freeze_panes = "A4"
-    ws.auto_filter.ref = f"A3:F{max(row - 1, 3)}"
-    put(ws, row, 1, "Total", font=BOLD)
-    put(ws, row, 3, len(doc.lines), font=BOLD)
-    put(ws, row, 4, doc.net_total, MONEY, BOLD)
-    put(ws, row, 5, doc.vat_total, MONEY, BOLD)
-    put(ws, row, 6, doc.total, MONEY, BOLD)
+            lines = sum(len(g.lines) for i in section.incidents for g in i.kinds)
+            append(
+                ws,
+                (section.subtotal_label, None, BOLD),
+                None,
+                (lines, None, None),
+                (section.net, MONEY, BOLD),
+                (section.vat, MONEY, BOLD),
+                (section.total, MONEY, BOLD),
+            )
+            rows += 1
+    ws.auto_filter.ref = f"A3:F{3 + rows}"
+    append(
+        ws,
+        ("Total", None, BOLD),
+        None,
+        (len(doc.lines), None, BOLD),
+        (doc.net_total, MONEY, BOLD),
+        (doc.vat_total, MONEY, BOLD),
+        (doc.total, MONEY, BOLD),
+    )
 
 
 def build_invoice_xlsx(doc: InvoiceDocument) -> bytes:
@@ -434,21 +458,20 @@ def build_invoice_xlsx(doc: InvoiceDocument) -> bytes:
 
 def _invoice_workbook(doc: InvoiceDocument) -> bytes:
     wb, ws = _new_workbook("Invoice")
-    row = _header_block(ws, doc)
-    ws.column_dimensions["A"].width = 30
-    ws.column_dimensions["B"].width = 48
-    count = len(doc.lines)
-    put(ws, row, 1, f"{count} line{'' if count == 1 else 's'}: see the Lines sheet", font=LABEL)
-    row += 2
-    if doc.evidence:
-        put(ws, row, 1, "Evidence attached", font=BOLD)
-        for offset, item in enumerate(doc.evidence, start=1):
-            put(ws, row + offset, 1, item)
-        row += len(doc.evidence) + 2
-    if doc.notes.strip():
-        put(ws, row, 1, "Notes", font=BOLD)
-        put(ws, row + 1, 1, doc.notes)
+    _widths(ws, (30, 48))
     _fit_to_page_width(ws)
+    _header_block(ws, doc)
+    count = len(doc.lines)
+    append(ws, (f"{count} line{'' if count == 1 else 's'}: see the Lines sheet", None, LABEL))
+    append(ws)
+    if doc.evidence:
+        append(ws, ("Evidence attached", None, BOLD))
+        for item in doc.evidence:
+            append(ws, (item, None, None))
+        append(ws)
+    if doc.notes.strip():
+        append(ws, ("Notes", None, BOLD))
+        append(ws, (doc.notes, None, None))
 
     _lines_sheet(wb, doc)
     _summary_sheet(wb, doc)
@@ -463,9 +486,11 @@ def build_register_xlsx(rows: Iterable[RegisterRow]) -> bytes:
 
 def _register_workbook(rows: list[RegisterRow]) -> bytes:
     wb, ws = _new_workbook("Register")
-    _table_header(ws, 1, REGISTER_COLUMNS)
+    _widths(ws, (width for _, width in REGISTER_COLUMNS))
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(REGISTER_COLUMNS))}{len(rows) + 1}"
+    _table_header(ws, REGISTER_COLUMNS)
     sums = [ZERO] * 7
-    row = 2
     for item in rows:
         money = (
             item.net,
@@ -488,17 +513,21 @@ def _register_workbook(rows: list[RegisterRow]) -> bytes:
             *((amount, MONEY) for amount in money),
             (item.status, None),
         ]
-        for column, (value, number_format) in enumerate(values, start=1):
-            if value is not None and value != "":
-                put(ws, row, column, value, number_format)
+        append(
+            ws,
+            *(
+                None if value is None or value == "" else (value, number_format, None)
+                for value, number_format in values
+            ),
+        )
         sums = [total + (amount or ZERO) for total, amount in zip(sums, money, strict=True)]
-        row += 1
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(REGISTER_COLUMNS))}{max(row - 1, 1)}"
-    put(ws, row, 1, "Total", font=BOLD)
-    put(ws, row, 2, f"{len(rows)} documents")
-    for column, amount in enumerate(sums, start=9):
-        put(ws, row, column, amount, MONEY, BOLD)
+    append(
+        ws,
+        ("Total", None, BOLD),
+        (f"{len(rows)} documents", None, None),
+        *[None] * 6,
+        *((amount, MONEY, BOLD) for amount in sums),
+    )
     latest = max((item.issue_date for item in rows), default=None)
     return _save(wb, _fixed_moment(latest), "Invoice register")
 

@@ -7,10 +7,14 @@ as Excel itself does. Decimals are written as numbers.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.worksheet import Worksheet
 
 MONEY = '"£"#,##0.00'
 DATE = "dd/mm/yyyy"
@@ -49,3 +53,39 @@ def fill_cell(
     if fill is not None:
         cell.fill = fill
     return cell
+
+
+def write_only_cell(
+    ws: Worksheet | WriteOnlyWorksheet,
+    value: Any,
+    number_format: str | None = None,
+    font: Font | None = None,
+    fill: PatternFill | None = None,
+) -> Any:
+    """A cell of a write-only sheet, as fill_cell sets it. A value that needs no format,
+    font, fill or quote prefix goes as itself: openpyxl writes a plain value through one
+    reused cell, and takes a cell object of ours only after failing to read it as a value
+    (an exception a cell, most of what writing one costs: issue 13)."""
+    if number_format is None and font is None and fill is None:
+        if isinstance(value, str):
+            text = safe_text(value)
+            if not text.startswith(FORMULA_START):
+                return text
+        elif isinstance(value, int | Decimal) and not isinstance(value, bool):
+            return value
+    return fill_cell(WriteOnlyCell(ws), value, number_format, font, fill)
+
+
+def put(
+    ws: Worksheet,
+    row: int,
+    column: int,
+    value: Any,
+    number_format: str | None = None,
+    font: Font | None = None,
+) -> Cell:
+    """Write one cell of a sheet held in memory (the import template, which lists choices
+    below its rows): strings are always text, Decimals numbers."""
+    cell = ws.cell(row=row, column=column)
+    assert isinstance(cell, Cell)  # not a MergedCell: these workbooks merge no cells
+    return fill_cell(cell, value, number_format, font)
