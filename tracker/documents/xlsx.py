@@ -560,7 +560,7 @@ def build_statement_xlsx(doc: StatementDocument) -> bytes:
     with _gc_paused():
         wb, ws = _new_workbook("Statement")
         _statement_sheet(ws, doc)
-        _aged_sheet(wb.create_sheet("Aged"), doc)
+        _aged_sheet(_sheet(wb, "Aged"), doc)
         title = f"{doc.title} as at {doc.as_at.isoformat()}"
         return _save(wb, _fixed_moment(doc.as_at), title)
 
@@ -583,55 +583,61 @@ def _statement_rows(doc: StatementDocument) -> Rows:
 
 
 def _statement_sheet(ws: Worksheet, doc: StatementDocument) -> None:
-    put(ws, 1, 1, f"{doc.title} as at {doc.as_at:%d/%m/%Y}", font=TITLE)
-    row = 3
-    for label, value, number_format in _statement_rows(doc):
-        put(ws, row, 1, label, font=LABEL)
-        if value != "":
-            put(ws, row, 2, value, number_format, BOLD if label == "Balance due" else None)
-        row += 1
-    header = row + 1
-    _table_header(ws, header, STATEMENT_COLUMNS)
-    row = header + 1
-    for entry in doc.entries:
-        values: list[tuple[Any, str | None]] = [
-            (entry.on, DATE),
-            (entry.kind, None),
-            (entry.reference, None),
-            (entry.details, None),
-            (entry.debit or None, MONEY),
-            (entry.credit or None, MONEY),
-            (entry.balance, MONEY),
-        ]
-        for column, (value, number_format) in enumerate(values, start=1):
-            if value is not None:
-                put(ws, row, column, value, number_format)
-        row += 1
+    """The particulars from row 3, then the entries' table under its heading row (frozen,
+    filtered, printed on every page) and their totals."""
+    rows = _statement_rows(doc)
+    header = len(rows) + 4
+    _widths(ws, (width for _, width in STATEMENT_COLUMNS))
     ws.freeze_panes = f"A{header + 1}"
-    ws.auto_filter.ref = f"A{header}:G{max(row - 1, header)}"
-    put(ws, row, 1, "Totals", font=BOLD)
-    for column, amount in enumerate((doc.debits, doc.credits, doc.balance), start=5):
-        put(ws, row, column, amount, MONEY, BOLD)
+    ws.auto_filter.ref = f"A{header}:G{header + len(doc.entries)}"
     ws.print_title_rows = f"{header}:{header}"
     _fit_to_page_width(ws)
+    append(ws, (f"{doc.title} as at {doc.as_at:%d/%m/%Y}", None, TITLE))
+    append(ws)
+    for label, value, number_format in rows:
+        bold = BOLD if label == "Balance due" else None
+        append(ws, (label, None, LABEL), None if value == "" else (value, number_format, bold))
+    append(ws)
+    _table_header(ws, STATEMENT_COLUMNS)
+    for entry in doc.entries:
+        append(
+            ws,
+            (entry.on, DATE, None),
+            (entry.kind, None, None),
+            (entry.reference, None, None),
+            (entry.details, None, None),
+            (entry.debit, MONEY, None) if entry.debit else None,
+            (entry.credit, MONEY, None) if entry.credit else None,
+            (entry.balance, MONEY, None),
+        )
+    totals = (doc.debits, doc.credits, doc.balance)
+    append(ws, ("Totals", None, BOLD), None, None, None, *((a, MONEY, BOLD) for a in totals))
 
 
 def _aged_sheet(ws: Worksheet, doc: StatementDocument) -> None:
-    _table_header(ws, 1, AGED_COLUMNS)
-    bands = len(AGE_BANDS) + 1  # not yet due, then each band
-    row = 2
-    for invoice in doc.open_invoices:
-        put(ws, row, 1, invoice.number)
-        put(ws, row, 2, invoice.issue_date, DATE)
-        put(ws, row, 3, invoice.due_date, DATE)
-        put(ws, row, 4, max(invoice.days_overdue, 0))
-        slot = 0 if invoice.band is None else invoice.band + 1
-        put(ws, row, 5 + slot, invoice.outstanding, MONEY)
-        put(ws, row, 5 + bands, invoice.outstanding, MONEY)
-        row += 1
+    """Each open invoice with its outstanding amount in its age band and in total."""
+    _widths(ws, (width for _, width in AGED_COLUMNS))
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(AGED_COLUMNS))}{max(row - 1, 1)}"
-    put(ws, row, 1, "Total", font=BOLD)
-    for column, amount in enumerate((doc.not_yet_due, *doc.aged, doc.open_total), start=5):
-        put(ws, row, column, amount, MONEY, BOLD)
+    last = get_column_letter(len(AGED_COLUMNS))
+    ws.auto_filter.ref = f"A1:{last}{len(doc.open_invoices) + 1}"
     _fit_to_page_width(ws)
+    _table_header(ws, AGED_COLUMNS)
+    bands = len(AGE_BANDS) + 1  # not yet due, then each band
+    for invoice in doc.open_invoices:
+        slots: list[Value | None] = [None for _ in range(bands)]
+        slots[0 if invoice.band is None else invoice.band + 1] = (
+            invoice.outstanding,
+            MONEY,
+            None,
+        )
+        append(
+            ws,
+            (invoice.number, None, None),
+            (invoice.issue_date, DATE, None),
+            (invoice.due_date, DATE, None),
+            (max(invoice.days_overdue, 0), None, None),
+            *slots,
+            (invoice.outstanding, MONEY, None),
+        )
+    totals = (doc.not_yet_due, *doc.aged, doc.open_total)
+    append(ws, ("Total", None, BOLD), None, None, None, *((a, MONEY, BOLD) for a in totals))
