@@ -55,12 +55,8 @@ def format_fixed(value: Decimal | None) -> str:
     computed figures (per 1,000 patients) lines up."""
     if value is None:
         return ""
-    return format_decimal(
-        Decimal(value).quantize(_PENNY, rounding=ROUND_HALF_UP),
-        format="#,##0.00",
-        locale="en_GB",
-        decimal_quantization=False,
-    )
+    # Babel's en_GB format_decimal with "#,##0.00", written out (see format_money)
+    return f"{Decimal(value).quantize(_PENNY, rounding=ROUND_HALF_UP):,.2f}"
 
 
 def format_percent(value: Decimal | None) -> str:

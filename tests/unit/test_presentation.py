@@ -118,8 +118,9 @@ _AMOUNTS = st.decimals(
 @settings(max_examples=500, deadline=None)
 @given(_AMOUNTS)
 def test_money_and_numbers_read_exactly_as_babel_writes_them_in_en_gb(value: Decimal) -> None:
-    """format_money and format_number write the en_GB style by hand, for speed; Babel (the
-    reference) must agree to the character, negative zero and half pennies included."""
+    """format_money, format_number and format_fixed write the en_GB style by hand, for
+    speed; Babel (the reference) must agree to the character, negative zero and half
+    pennies included."""
     pence = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     assert p.format_money(value) == format_currency(pence, "GBP", locale="en_GB")
     normalised = value.normalize()
@@ -127,9 +128,13 @@ def test_money_and_numbers_read_exactly_as_babel_writes_them_in_en_gb(value: Dec
         normalised = normalised.quantize(Decimal(1))
     babel = format_decimal(normalised, locale="en_GB", decimal_quantization=False)
     assert p.format_number(value) == babel
+    fixed = format_decimal(pence, format="#,##0.00", locale="en_GB", decimal_quantization=False)
+    assert p.format_fixed(value) == fixed
 
 
 @pytest.mark.parametrize("value", ["-0.00", "-0.004", "0.005", "-1234567.895", "1E+3"])
 def test_money_edges_read_as_babel_writes_them(value: str) -> None:
     pence = Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     assert p.format_money(Decimal(value)) == format_currency(pence, "GBP", locale="en_GB")
+    fixed = format_decimal(pence, format="#,##0.00", locale="en_GB", decimal_quantization=False)
+    assert p.format_fixed(Decimal(value)) == fixed

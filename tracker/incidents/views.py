@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -81,12 +81,9 @@ def _incident_or_404(incident_id: int, *options: ORMOption) -> Incident:
     return get_for_practice_or_404(Incident, incident_id, *options)
 
 
-#: The incident page lists every cost line with its evidence files: both loaded with the
-#: incident, in one query each, not one evidence query per line (issue 13).
-INCIDENT_PAGE = (
-    selectinload(Incident.cost_lines).selectinload(CostLine.evidence),
-    joinedload(Incident.outage_event),
-)
+#: What the incident page shows with the incident, loaded with it: its outage event (its
+#: lines come with their evidence from incidents.lines_with_evidence).
+INCIDENT_PAGE = (joinedload(Incident.outage_event),)
 
 
 def _line_or_404(incident: Incident, line_id: int) -> CostLine:
