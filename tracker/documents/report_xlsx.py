@@ -67,10 +67,10 @@ def _cell(
     number_format: str | None = None,
     font: Font | None = None,
     fill: PatternFill | None = None,
-) -> Any:
-    """One cell (xlsx_cells.write_only_cell). Strings are always text, never formulas;
-    Decimals stay numbers."""
-    return write_only_cell(ws, value, number_format, font, fill)
+) -> Cell:
+    """One cell (openpyxl's WriteOnlyCell makes a Cell). Strings are always text, never
+    formulas; Decimals stay numbers."""
+    return fill_cell(WriteOnlyCell(ws), value, number_format, font, fill)
 
 
 def _table(
@@ -97,8 +97,9 @@ def _table(
     formats = [fmt for _, _, fmt, _ in FIGURE_COLUMNS]
     getters = [get for _, _, _, get in FIGURE_COLUMNS]
 
-    def row_cells(labels: Sequence[Any], figures: Figures, font: Font | None = None) -> list[Cell]:
-        cells = [_cell(ws, label, font=font) for label in labels]
+    def row_cells(labels: Sequence[Any], figures: Figures, font: Font | None = None) -> list[Any]:
+        """A row's cells; a plain label goes as its value (xlsx_cells.write_only_cell)."""
+        cells = [write_only_cell(ws, label, font=font) for label in labels]
         cells += [
             _cell(ws, get(figures), fmt, font) for get, fmt in zip(getters, formats, strict=True)
         ]
@@ -179,7 +180,7 @@ def _summary(wb: Workbook, report: OutageReport) -> None:
     pair("Left out: credit notes' total", ex.credit_total, MONEY)
     pair("Claims mixing several events", ex.mixed_claims, COUNT)
     ws.append([])
-    note = fill_cell(WriteOnlyCell(ws), COUNTING_NOTE)
+    note = _cell(ws, COUNTING_NOTE)
     note.alignment = WRAP
     ws.append([_cell(ws, "How figures are counted", font=BOLD), note])
 
