@@ -38,9 +38,9 @@ EXPECTED = {
     "incident page": 8,
     "invoice page": 6,
     "invoice PDF": 3,
-    "review list": 7,
-    "claim page": 11,
-    "ICB report page": 5,
+    "review list": 8,
+    "claim page": 13,
+    "ICB report page": 6,
 }
 
 
