@@ -36,6 +36,7 @@ from tracker.models.invoices import (
     ReviewStatus,
     SendOutcome,
 )
+from tracker.models.policies import ClaimPolicy, ClaimPolicyCap
 from tracker.models.users import (
     ICB_ROLES,
     PRACTICE_ROLES,
@@ -56,6 +57,8 @@ __all__ = [
     "AuditEntry",
     "Base",
     "ClaimMessage",
+    "ClaimPolicy",
+    "ClaimPolicyCap",
     "CostKind",
     "CostLine",
     "DocumentKind",
