@@ -17,6 +17,7 @@ export and credit asks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -631,18 +632,39 @@ def _decide(
     return existing
 
 
+#: Chooses, from a claim held and read again as committed, the decisions to record.
+Chooser = Callable[[Invoice], list[tuple[InvoiceLine, LineDecisionInput]]]
+
+
+def decide_many(session: Session, invoice: Invoice, choose: Chooser, *, user_id: int) -> int:
+    """Record several decisions at once (a bulk action): hold the claim, let `choose` pick
+    the lines and decisions from the claim as committed (so a line another reviewer decided
+    a moment ago is seen decided), record each as its own decision with its own audit entry,
+    and move the claim's status once. Returns how many were recorded."""
+    hold_claim(session, invoice)
+    _ensure_decisions_open(invoice)
+    chosen = choose(invoice)
+    for line, data in chosen:
+        _decide(session, invoice, line, data, user_id=user_id)
+    refresh_status(session, invoice, user_id=user_id)
+    return len(chosen)
+
+
+def undecided(invoice: Invoice) -> list[InvoiceLine]:
+    """The lines with no decision yet (a queried line has one: the query)."""
+    return [line for line in invoice.lines if line.decision is None]
+
+
 def approve_remaining(session: Session, invoice: Invoice, *, user_id: int) -> int:
     """Approve in full every line that has no decision yet (queried lines are left alone).
     Returns how many: none when another reviewer approved them a moment ago."""
-    hold_claim(session, invoice)
-    _ensure_decisions_open(invoice)
-    count = 0
-    for line in invoice.lines:
-        if line.decision is None:
-            _decide(session, invoice, line, LineDecisionInput(Decision.APPROVED), user_id=user_id)
-            count += 1
-    refresh_status(session, invoice, user_id=user_id)
-    return count
+    approve = LineDecisionInput(Decision.APPROVED)
+    return decide_many(
+        session,
+        invoice,
+        lambda claim: [(line, approve) for line in undecided(claim)],
+        user_id=user_id,
+    )
 
 
 def refresh_status(session: Session, invoice: Invoice, *, user_id: int | None = None) -> None:

@@ -1,0 +1,516 @@
+"""Automatic checks of claim lines against the ICB's claim policy and common sense.
+
+Pure functions over plain data (`LineFacts`, `Terms`): services.claim_policy reads the
+database once per claim (or once for a page of claims) and hands the facts in, so the same
+checks run on a reviewer's claim, the claims list, a practice's incident and its draft
+invoice. Each flag has a code, a short label and a sentence naming the numbers.
+
+The checks:
+
+- not claimable: the line's kind is not one the ICB's policy reimburses;
+- over the cap: the line's rate is above the policy's cap for its kind (a staff band, a
+  locum session or hour, an appointment type); the flag carries the amount at the cap,
+  priced again by the cost model's own steps (services.costing: each step rounded to the
+  penny, ROUND_HALF_UP) so a part-approval at the cap is what the line would have been;
+- evidence missing: the line is above the policy's evidence threshold and has no receipt or
+  document (on the cost line or on the practice's answers to a query on it);
+- outside the outage: dated before the outage started (the outage event's first day, else
+  the incident's) or more than the window after the incident ended (the policy's
+  `window_days`, else DEFAULT_WINDOW_DAYS, the incident page's own rule);
+- after the deadline: the claim was issued (or, for a practice, would be issued today) after
+  the policy's deadline for claims;
+- possible duplicate: the same date, kind, person (or, without one, description) and amount
+  as another line of this claim or of another standing claim of the practice; the later of
+  the two is flagged;
+- implausible hours: one person's staff and locum time on one day adds up to more than 24
+  hours, or to more than the policy's hours a person a day, or the same hours and amount
+  are claimed for a night on two consecutive dates (a night shift counted on both).
+
+Staff caps are by Agenda for Change band (the bands of the rate card, NHS Employers' pay
+scales): a staff line's band is the first "Band N" named in its staff role, else in its
+description; a role naming a GP or doctor takes the GP cap; anything else the "any other
+staff" cap. A role naming a team ("Reception team") is several people, so it is left out of
+the hours-a-person checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from tracker.cost_kinds import APPOINTMENT_TYPES, CostKind
+from tracker.presentation import (
+    cost_kind_label,
+    format_money,
+    long_date,
+    minutes_to_hours,
+    quantity_text,
+    whole_minutes,
+)
+from tracker.services import costing
+from tracker.services.money import ZERO, to_pence
+
+#: Costs dated up to this many days after the incident ended are in the outage's window when
+#: the policy names none (the incident page warns from the same day: cost_lines.date_warning).
+DEFAULT_WINDOW_DAYS = 28
+#: A GP session is 4 hours 10 minutes (services.costing.SESSION_HOURS).
+SESSION_MINUTES = 250
+DAY_MINUTES = 24 * 60
+
+
+@dataclass(frozen=True)
+class CapSpec:
+    """One cap a policy may set: the kind it limits, how it is named, what it is per."""
+
+    key: str
+    kind: str
+    label: str
+    per: str
+    #: what is capped, as a decision's reason starts: "Locum sessions capped at ..."
+    what: str
+
+
+STAFF_GRADES = (
+    *((f"band_{n}", f"Band {n}") for n in range(2, 8)),
+    ("gp", "GP or doctor"),
+    ("other", "Any other staff"),
+)
+CAPS: tuple[CapSpec, ...] = (
+    *(
+        CapSpec(f"staff_{grade}", CostKind.STAFF, label, "an hour", f"Staff time ({label})")
+        for grade, label in STAFF_GRADES
+    ),
+    CapSpec("locum_session", CostKind.LOCUM, "Per session", "a session", "Locum sessions"),
+    CapSpec("locum_hour", CostKind.LOCUM, "Per hour", "an hour", "Locum hours"),
+    *(
+        CapSpec(
+            f"appointments_{key}",
+            CostKind.APPOINTMENTS,
+            f"{label} appointment",
+            "an appointment",
+            f"{label} appointments",
+        )
+        for key, label in APPOINTMENT_TYPES.items()
+    ),
+)
+CAPS_BY_KEY = {cap.key: cap for cap in CAPS}
+
+BAND = re.compile(r"\bband\s*([1-9])\b", re.IGNORECASE)
+DOCTOR = re.compile(r"\b(gp|gps|doctor|salaried)\b", re.IGNORECASE)
+TEAM = re.compile(r"\b(team|staff)\b", re.IGNORECASE)
+NIGHT = re.compile(r"\b(night|nights|overnight)\b", re.IGNORECASE)
+
+
+class FlagCode:
+    NOT_CLAIMABLE = "not_claimable"
+    OVER_CAP = "over_cap"
+    NO_EVIDENCE = "no_evidence"
+    OUTSIDE_DATES = "outside_dates"
+    LATE = "late"
+    DUPLICATE = "duplicate"
+    OVER_DAY = "over_24_hours"
+    TOO_MANY_HOURS = "too_many_hours"
+    NIGHT_TWICE = "night_twice"
+
+
+FLAG_LABELS = {
+    FlagCode.NOT_CLAIMABLE: "Not claimable",
+    FlagCode.OVER_CAP: "Over the cap",
+    FlagCode.NO_EVIDENCE: "Evidence missing",
+    FlagCode.OUTSIDE_DATES: "Outside the outage",
+    FlagCode.LATE: "After the deadline",
+    FlagCode.DUPLICATE: "Possible duplicate",
+    FlagCode.OVER_DAY: "Implausible hours",
+    FlagCode.TOO_MANY_HOURS: "Implausible hours",
+    FlagCode.NIGHT_TWICE: "Implausible hours",
+}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Why a line needs a reviewer's look. An over-the-cap flag also carries the amount the
+    cap allows and the reason a part-approval at the cap records."""
+
+    code: str
+    text: str
+    allowed: Decimal | None = None
+    reason: str = ""
+
+    @property
+    def label(self) -> str:
+        return FLAG_LABELS[self.code]
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A version of an ICB's policy for an outage, as the checks read it."""
+
+    version: int
+    icb_name: str
+    event_name: str
+    claimable: frozenset[str]
+    caps: Mapping[str, Decimal] = field(default_factory=dict)
+    max_hours_per_day: Decimal | None = None
+    evidence_above: Decimal | None = None
+    deadline: date | None = None
+    window_days: int | None = None
+
+    @property
+    def title(self) -> str:
+        """ "NHS North Central London ICB's policy for CrowdStrike outage v2" """
+        return f"{self.icb_name}'s policy for {self.event_name} v{self.version}"
+
+    @property
+    def window(self) -> int:
+        return DEFAULT_WINDOW_DAYS if self.window_days is None else self.window_days
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """What a line was priced with besides its rate (the cost line's stored on-costs), so it
+    can be priced again at a cap by the same steps."""
+
+    basis: str = costing.PayBasis.OVERTIME.value
+    overtime_pct: Decimal = ZERO
+    ni_pct: Decimal = ZERO
+    pension_pct: Decimal = ZERO
+    pays_into_scheme: bool = False
+    #: the supplier's VAT rate, and whether the practice could not recover that VAT
+    vat_rate: Decimal | None = None
+    vat_as_cost: bool = False
+
+
+@dataclass(frozen=True)
+class Outage:
+    """The dates a line is checked against: the outage's first day (the event's, else the
+    incident's) and the incident's last day (its first while it has no end)."""
+
+    starts: date
+    ended: date
+
+
+@dataclass(frozen=True)
+class LineFacts:
+    """One line as the checks read it. `name` is how another line's flag refers to it ("line
+    3", "line 2 of claim Y0990120240001"); `order` decides which of two duplicates is the
+    later (claim, then position)."""
+
+    id: int
+    name: str
+    order: tuple[int, int]
+    kind: str
+    line_date: date
+    description: str
+    unit: str
+    quantity: Decimal
+    unit_rate: Decimal
+    total: Decimal
+    person: str = ""
+    appointment_type: str = ""
+    evidence: int = 0
+    outage: Outage | None = None
+    pricing: Pricing | None = None
+
+    @property
+    def minutes(self) -> int | None:
+        """Staff or locum time in minutes (a session is 4 h 10 min), else None."""
+        if self.kind not in (CostKind.STAFF, CostKind.LOCUM):
+            return None
+        if self.unit == "session":
+            return int(to_pence(self.quantity * SESSION_MINUTES))
+        exact = whole_minutes(self.quantity)
+        return exact if exact is not None else int(to_pence(self.quantity * 60))
+
+
+# --- which cap a line falls under ------------------------------------------------------------
+
+
+def staff_grade(role: str, description: str = "") -> str:
+    """The staff cap a line falls under: "band_3" for the first band named in its role (else
+    its description) when the rate card has that band, "gp" for a GP or doctor, else "other"."""
+    for text in (role, description):
+        match = BAND.search(text or "")
+        if match:
+            grade = f"band_{match.group(1)}"
+            return grade if f"staff_{grade}" in CAPS_BY_KEY else "other"
+    return "gp" if DOCTOR.search(role or "") else "other"
+
+
+def cap_key(line: LineFacts) -> str | None:
+    """The key of the cap a line's rate is held to, or None (expenses have no rate cap)."""
+    if line.kind == CostKind.STAFF:
+        return f"staff_{staff_grade(line.person, line.description)}"
+    if line.kind == CostKind.LOCUM:
+        return f"locum_{line.unit}"
+    if line.kind == CostKind.APPOINTMENTS:
+        return f"appointments_{line.appointment_type or 'other'}"
+    return None
+
+
+def priced_at(line: LineFacts, rate: Decimal) -> Decimal:
+    """The line's total had it been charged at `rate`, by the cost model's own steps. A line
+    with no stored on-costs (no cost line to read them from) is scaled in proportion,
+    rounded to the penny by the one rule."""
+    pricing = line.pricing
+    if pricing is None:
+        return to_pence(line.total * rate / line.unit_rate) if line.unit_rate else line.total
+    if line.kind == CostKind.STAFF:
+        amounts = costing.staff_time(
+            line.quantity,
+            rate,
+            basis=pricing.basis,
+            overtime_pct=pricing.overtime_pct,
+            ni_pct=pricing.ni_pct,
+            pension_pct=pricing.pension_pct,
+            vat_rate=pricing.vat_rate,
+        )
+    elif line.kind == CostKind.LOCUM:
+        amounts = costing.locum_cover(
+            line.quantity,
+            rate,
+            line.unit,
+            pays_into_scheme=pricing.pays_into_scheme,
+            pension_pct=pricing.pension_pct,
+            vat_rate=pricing.vat_rate,
+        )
+    else:
+        amounts = costing.lost_appointments(line.quantity, rate, pricing.vat_rate)
+    return (costing.vat_as_cost(amounts) if pricing.vat_as_cost else amounts).total
+
+
+# --- checks of one line ---------------------------------------------------------------------
+
+
+def not_claimable(line: LineFacts, terms: Terms) -> Flag | None:
+    if line.kind in terms.claimable:
+        return None
+    return Flag(
+        FlagCode.NOT_CLAIMABLE,
+        f"{cost_kind_label(line.kind)}: not reimbursed under {terms.title}.",
+    )
+
+
+def over_cap(line: LineFacts, terms: Terms) -> Flag | None:
+    key = cap_key(line)
+    cap = terms.caps.get(key) if key else None
+    if key is None or cap is None or line.unit_rate <= cap:
+        return None
+    allowed = priced_at(line, cap)
+    if allowed >= line.total:
+        return None
+    spec = CAPS_BY_KEY[key]
+    return Flag(
+        FlagCode.OVER_CAP,
+        f"{format_money(line.unit_rate)} {spec.per} is over the cap of {format_money(cap)} "
+        f"{spec.per} ({spec.what}) in {terms.title}: at the cap the line is "
+        f"{format_money(allowed)} of the {format_money(line.total)} claimed.",
+        allowed=allowed,
+        reason=f"{spec.what} capped at {format_money(cap)} {spec.per} by {terms.title}.",
+    )
+
+
+def evidence_missing(line: LineFacts, terms: Terms) -> Flag | None:
+    threshold = terms.evidence_above
+    if threshold is None or line.total <= threshold or line.evidence:
+        return None
+    return Flag(
+        FlagCode.NO_EVIDENCE,
+        f"{format_money(line.total)} is over the {format_money(threshold)} above which "
+        f"{terms.icb_name} asks for evidence, and no receipt or document is attached.",
+    )
+
+
+def _days(count: int) -> str:
+    return f"{count} day{'' if count == 1 else 's'}"
+
+
+def outside_dates(line: LineFacts, terms: Terms | None) -> Flag | None:
+    outage = line.outage
+    if outage is None:
+        return None
+    if line.line_date < outage.starts:
+        before = (outage.starts - line.line_date).days
+        return Flag(
+            FlagCode.OUTSIDE_DATES,
+            f"Dated {long_date(line.line_date)}, {_days(before)} before the outage started "
+            f"({long_date(outage.starts)}).",
+        )
+    window = terms.window if terms else DEFAULT_WINDOW_DAYS
+    after = (line.line_date - outage.ended).days
+    if after <= window:
+        return None
+    accepts = f"{terms.title} accepts" if terms else "costs are expected"
+    return Flag(
+        FlagCode.OUTSIDE_DATES,
+        f"Dated {long_date(line.line_date)}, {_days(after)} after the incident ended "
+        f"({long_date(outage.ended)}); {accepts} up to {_days(window)} after.",
+    )
+
+
+def late(terms: Terms, claimed_on: date | None, claimed: str) -> Flag | None:
+    if terms.deadline is None or claimed_on is None or claimed_on <= terms.deadline:
+        return None
+    return Flag(
+        FlagCode.LATE,
+        f"{claimed} {long_date(claimed_on)}, after the deadline for claims "
+        f"({long_date(terms.deadline)}) in {terms.title}.",
+    )
+
+
+def line_flags(
+    line: LineFacts, terms: Terms | None, claimed_on: date | None, claimed: str = "Issued"
+) -> list[Flag]:
+    """The checks of one line on its own. Without a policy only the dates are checked (with
+    the default window). A kind the policy does not reimburse is not checked against caps."""
+    found: list[Flag | None] = []
+    if terms is not None:
+        found.append(not_claimable(line, terms))
+        if found[0] is None:
+            found += [over_cap(line, terms), evidence_missing(line, terms)]
+    found.append(outside_dates(line, terms))
+    if terms is not None:
+        found.append(late(terms, claimed_on, claimed))
+    return [flag for flag in found if flag is not None]
+
+
+# --- checks across lines ---------------------------------------------------------------------
+
+
+def _plain(text: str) -> str:
+    return " ".join((text or "").lower().split())
+
+
+def _names(lines: Iterable[LineFacts]) -> str:
+    """ "line 1", "lines 1 and 5", "line 2 and line 4 of claim Y09901..." """
+    names = [line.name for line in sorted(lines, key=lambda item: item.order)]
+    if all(name.startswith("line ") and " " not in name[5:] for name in names) and len(names) > 1:
+        numbers = [name[5:] for name in names]
+        return f"lines {', '.join(numbers[:-1])} and {numbers[-1]}"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def duplicate_key(line: LineFacts) -> tuple[date, str, str, Decimal]:
+    return (line.line_date, line.kind, _plain(line.person or line.description), line.total)
+
+
+def duplicates(lines: Sequence[LineFacts], others: Sequence[LineFacts]) -> dict[int, Flag]:
+    """The later of two lines with the same date, kind, person (or description) and amount."""
+    groups: dict[tuple[date, str, str, Decimal], list[LineFacts]] = defaultdict(list)
+    for line in (*lines, *others):
+        groups[duplicate_key(line)].append(line)
+    found = {}
+    for line in lines:
+        earlier = [other for other in groups[duplicate_key(line)] if other.order < line.order]
+        if earlier:
+            first = min(earlier, key=lambda other: other.order)
+            who = line.person or line.description
+            found[line.id] = Flag(
+                FlagCode.DUPLICATE,
+                f"The same date ({long_date(line.line_date)}), kind, "
+                f"{'person' if line.person else 'description'} ({who}) and amount "
+                f"({format_money(line.total)}) as {first.name}.",
+            )
+    return found
+
+
+def _one_person(line: LineFacts) -> bool:
+    """A line of one named person's time: staff or locum, a person named, not a team."""
+    return line.minutes is not None and bool(line.person) and not TEAM.search(line.person)
+
+
+def _hours(minutes: int) -> str:
+    return quantity_text(minutes_to_hours(minutes), "hour")
+
+
+def hours_a_day(
+    lines: Sequence[LineFacts], others: Sequence[LineFacts], terms_of: Mapping[int, Terms | None]
+) -> dict[int, Flag]:
+    """One person's time on one day: more than 24 hours, or more than the policy allows."""
+    days: dict[tuple[str, date], list[LineFacts]] = defaultdict(list)
+    for line in (*lines, *others):
+        if _one_person(line):
+            days[(_plain(line.person), line.line_date)].append(line)
+    found = {}
+    for line in lines:
+        if not _one_person(line):
+            continue
+        group = days[(_plain(line.person), line.line_date)]
+        minutes = sum(item.minutes or 0 for item in group)
+        where = _names(group)
+        on = f"{line.person}: {_hours(minutes)} on {long_date(line.line_date)} ({where})"
+        terms = terms_of.get(line.id)
+        if minutes > DAY_MINUTES:
+            found[line.id] = Flag(FlagCode.OVER_DAY, f"{on}, more than there are in a day.")
+        elif terms and terms.max_hours_per_day is not None:
+            most = terms.max_hours_per_day
+            if Decimal(minutes) > most * 60:
+                found[line.id] = Flag(
+                    FlagCode.TOO_MANY_HOURS,
+                    f"{on}, over the {quantity_text(most, 'hour')} a person a day in "
+                    f"{terms.title}.",
+                )
+    return found
+
+
+def nights_twice(lines: Sequence[LineFacts], others: Sequence[LineFacts]) -> dict[int, Flag]:
+    """A night's hours and amount claimed for one person on two consecutive dates: the shift
+    that crossed midnight counted on the day it started and again on the next."""
+    by_person_day: dict[tuple[str, date], list[LineFacts]] = defaultdict(list)
+    for line in (*lines, *others):
+        if _one_person(line):
+            by_person_day[(_plain(line.person), line.line_date)].append(line)
+    found = {}
+    for line in lines:
+        if not _one_person(line):
+            continue
+        night_before = by_person_day[(_plain(line.person), line.line_date - timedelta(days=1))]
+        for other in night_before:
+            same = other.minutes == line.minutes and other.total == line.total
+            if same and any(NIGHT.search(f"{x.description} {x.person}") for x in (line, other)):
+                found[line.id] = Flag(
+                    FlagCode.NIGHT_TWICE,
+                    f"{line.person}: the same {_hours(line.minutes or 0)} and "
+                    f"{format_money(line.total)} as {other.name} on "
+                    f"{long_date(other.line_date)}, the night before: one night shift "
+                    "counted on both dates?",
+                )
+                break
+    return found
+
+
+def check_lines(
+    lines: Sequence[LineFacts],
+    others: Sequence[LineFacts],
+    terms_of: Mapping[int, Terms | None],
+    claimed_on: date | None,
+    claimed: str = "Issued",
+) -> dict[int, list[Flag]]:
+    """Every check of `lines` (one claim, or one incident's lines), against the policy each
+    line is judged by (`terms_of`, by line id) and the practice's `others` (its lines on
+    other standing claims). `claimed` words the deadline check ("Issued", "Today is")."""
+    flags = {
+        line.id: line_flags(line, terms_of.get(line.id), claimed_on, claimed) for line in lines
+    }
+    for found in (
+        duplicates(lines, others),
+        hours_a_day(lines, others, terms_of),
+        nights_twice(lines, others),
+    ):
+        for line_id, flag in found.items():
+            flags[line_id].append(flag)
+    return flags
+
+
+def passes(flags: Sequence[Flag]) -> bool:
+    return not flags
+
+
+def only_over_cap(flags: Sequence[Flag]) -> Flag | None:
+    """The over-the-cap flag of a line flagged for nothing else, or None."""
+    if len(flags) == 1 and flags[0].code == FlagCode.OVER_CAP:
+        return flags[0]
+    return None
