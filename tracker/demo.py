@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -234,7 +235,7 @@ def _seed_incident_lines(session: Session, incident: Incident, scale: int) -> No
             "Reception team (Band 2): extra hours phoning and rebooking patients",
             Decimal("12") * scale,
             "12.08",
-            "Receptionist",
+            "Reception team",
             "overtime",
         ),
         (
@@ -444,6 +445,8 @@ def seed_review_claims(session: Session) -> None:
         session.add(incident)
         session.flush()
         _seed_incident_lines(session, incident, scale)
+        if state == "new":
+            _seed_lines_to_check(session, incident)
         session.flush()
         claim = _issue(
             session,
@@ -454,6 +457,72 @@ def seed_review_claims(session: Session) -> None:
             issued=today - timedelta(days=days_ago),
         )
         _leave_in_state(session, claim, state, reviewer.id)
+
+
+def _seed_lines_to_check(session: Session, incident: Incident) -> None:
+    """More of Camden Town's costs, as a busy practice claims them: one the ICB caps, one
+    entered twice, a night shift counted on both its dates, a nurse's hours that add up to
+    more than a day's work, and backlog scanning long after the outage. With the ICB's
+    policy (seed_claim_policy) each raises a flag of the automatic checks."""
+    context = cost_lines.pricing_context(session, incident.practice, DEMO_DAY)
+
+    def add(kind: CostKind, day: date, description: str, **values: Any) -> None:
+        details = {name: values.pop(name) for name in list(values) if name in DETAIL_LABELS}
+        inp = LineInput(kind=kind.value, line_date=day, description=description, details=details)
+        for name, value in values.items():
+            setattr(inp, name, value)
+        _add_line(session, incident, context, inp)
+
+    ot = Decimal("50")
+    add(
+        CostKind.LOCUM,
+        DEMO_DAY,
+        "Locum GP evening session for urgent on-the-day patients",
+        quantity=Decimal(1),
+        unit="session",
+        unit_rate=Decimal("357.00"),
+        locum_name="Dr Amara Okafor",
+        locum_invoice_ref="AO-0719",
+        locum_pension="none",
+    )
+    add(
+        CostKind.EXPENSE,
+        DEMO_DAY,
+        "Courier for paper prescriptions to pharmacies",
+        unit_rate=Decimal("65.00"),
+        vat_paid=Decimal("0"),
+        supplier="CitySprint",
+    )
+    for day in (DEMO_DAY, DEMO_DAY + timedelta(days=1)):
+        add(
+            CostKind.STAFF,
+            day,
+            "Night shift re-entering paper notes into EMIS (Band 3)",
+            quantity=Decimal("8"),
+            unit_rate=Decimal("13.13"),
+            overtime_pct=ot,
+            staff_role="Siân Evans, senior receptionist",
+            pay_basis="overtime",
+        )
+    add(
+        CostKind.STAFF,
+        DEMO_DAY,
+        "Practice nurse (Band 5): evening catch-up clinic",
+        quantity=Decimal("7"),
+        unit_rate=Decimal("18.66"),
+        overtime_pct=ot,
+        staff_role="Practice nurse",
+        pay_basis="overtime",
+    )
+    add(
+        CostKind.STAFF,
+        date(2024, 9, 2),
+        "Part-time administrator (Band 4): scanning the last paper records",
+        quantity=Decimal("3"),
+        unit_rate=Decimal("14.89"),
+        staff_role="Administrator (part-time)",
+        pay_basis="additional",
+    )
 
 
 def _leave_in_state(session: Session, claim: Invoice, state: str, reviewer_id: int) -> None:
@@ -779,6 +848,62 @@ def seed_list_sizes(session: Session) -> None:
         practice.list_size = DEMO_LIST_SIZES[practice.ods_code]
 
 
+#: NHS North Central London ICB's claim policy for the CrowdStrike outage. Locum rates are
+#: not regulated (the BMA publishes no rate card and NHS Employers none for GP locums): the
+#: caps are the ICB's choice, here a little under the Management in Practice survey's median
+#: of £357 a session (the rate card's default), and £340 / 4 h 10 min an hour. Staff caps are
+#: a little over the Agenda for Change 2024/25 top of each band (NHS Employers, "Pay scales
+#: for 2024/25"); appointment caps are the PSSRU unit costs the rate card uses (Unit Costs of
+#: Health and Social Care 2024, tables 9.4.2 and 9.3.1, kar.kent.ac.uk/109563/).
+DEMO_POLICY_CAPS = {
+    "staff_band_2": Decimal("12.50"),
+    "staff_band_3": Decimal("13.50"),
+    "staff_band_4": Decimal("15.50"),
+    "staff_band_5": Decimal("19.00"),
+    "staff_band_6": Decimal("23.50"),
+    "staff_band_7": Decimal("27.50"),
+    "locum_session": Decimal("340.00"),
+    "locum_hour": Decimal("81.60"),
+    "appointments_gp": Decimal("45.00"),
+    "appointments_nurse": Decimal("11.75"),
+}
+
+
+def seed_claim_policy(session: Session) -> None:
+    """The demo ICB's policy for the CrowdStrike outage, in two versions: version 1 (a month
+    ago, under which the decided claims were decided) reimbursed everything; version 2 (now)
+    no longer reimburses lost appointments, a notional value rather than money spent. Its
+    deadline passed a week ago, so a claim issued since is flagged as late."""
+    from tracker.services import claim_policy
+    from tracker.services.dates import today_in_london
+
+    icb = session.scalar(select(Icb).where(Icb.ods_code == DEMO_ICB))
+    event = session.scalar(select(OutageEvent).where(OutageEvent.name == DEMO_EVENT))
+    reviewer = session.scalar(select(User).where(User.email == "reviewer@example.org"))
+    if (
+        icb is None
+        or event is None
+        or reviewer is None
+        or claim_policy.current(session, event.id, icb.id)
+    ):
+        return
+    everything = claim_policy.PolicyInput(
+        claimable=frozenset(kind.value for kind in CostKind),
+        caps=DEMO_POLICY_CAPS,
+        deadline=today_in_london() - timedelta(days=8),
+        window_days=28,
+        evidence_above=Decimal("500.00"),
+        max_hours_per_day=Decimal("12"),
+    )
+    first = claim_policy.save_policy(
+        session, event, icb, everything, seen_version=0, user_id=reviewer.id
+    )
+    assert first is not None
+    first.created_at = first.created_at - timedelta(days=30)
+    costs_only = replace(everything, claimable=everything.claimable - {CostKind.APPOINTMENTS.value})
+    claim_policy.save_policy(session, event, icb, costs_only, seen_version=1, user_id=reviewer.id)
+
+
 #: Steps run in order by seed_demo; later areas append theirs (invoices, reviews).
 EXTRA_STEPS: list[Callable[[Session], None]] = [
     seed_invoices,
@@ -788,6 +913,7 @@ EXTRA_STEPS: list[Callable[[Session], None]] = [
     seed_paid_claim,
     seed_telephony_claims,
     seed_list_sizes,
+    seed_claim_policy,
 ]
 
 

@@ -298,6 +298,11 @@ def cost_kind_label(kind: str) -> str:
     return COST_KIND_LABELS.get(kind, kind)
 
 
+def shortened(text: str, limit: int = 60) -> str:
+    """Text cut to `limit` characters with an ellipsis, to name a line in a sentence."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def details_text(rows: Iterable[tuple[str, str]]) -> str:
     """A line's kind details in one line, as every invoice view prints them:
     "Locum: Dr A Khan · Locum invoice: LOC-1234"."""

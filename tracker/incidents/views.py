@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from tracker.access import (
+    current_practice,
     current_practice_or_404,
     editable_event_ids,
     evidence_or_404,
@@ -58,7 +59,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.presentation import duration_text, format_money, period_text, size_text
-from tracker.services import capacity, cost_lines, evidence, incidents, settlement
+from tracker.services import capacity, claim_policy, cost_lines, evidence, incidents, settlement
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.money import ZERO
@@ -237,8 +238,10 @@ def detail(incident_id: int) -> str:
         for line in lines
         if (warning := cost_lines.date_warning(line.line_date, incident))
     }
+    checks = claim_policy.check_incident(db_session(), incident, today_in_london())
     return render_template(
         "incidents/detail.html",
+        checks=checks,
         date_warnings=date_warnings,
         incident=incident,
         totals=totals,
@@ -365,6 +368,7 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
                 warning = cost_lines.date_warning(saved.line_date, incident)
                 if warning:
                     flash(f"{saved.description}: {warning}.", "warning")
+                _flash_policy_flags(incident, saved)
                 return redirect(url_for("incidents.detail", incident_id=incident.id) + "#costs")
         say_file_not_kept(form, form.evidence)
     return render_template(
@@ -374,8 +378,18 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
         line=line,
         kind=CostKind(kind),
         choices=choices,
+        policy=claim_policy.practice_view(
+            db_session(), incident.outage_event, incident.practice.icb
+        ),
         max_upload=size_text(current_app.config["MAX_UPLOAD_BYTES"]),
     )
+
+
+def _flash_policy_flags(incident: Incident, saved: CostLine) -> None:
+    """What the ICB's checks will flag on the line just saved: a warning, never a refusal."""
+    checks = claim_policy.check_incident(db_session(), incident, today_in_london())
+    for flag in checks.flags.get(saved.id, []):
+        flash(f"{saved.description}: {flag.label}. {flag.text}", "warning")
 
 
 def _default_line_date(incident: Incident) -> Any:
@@ -689,6 +703,24 @@ def delete_evidence(evidence_id: int) -> Response:
 
 def _may_manage_events() -> bool:
     return bool(current_user.is_admin or current_user.has_role(Role.ICB_REVIEWER))
+
+
+@bp.route("/outage-events/<int:event_id>")
+def event(event_id: int) -> str:
+    """An outage event, and the claim policy that applies to the user: their practice's ICB's
+    (as a practice manager or finance), or their own ICB's (as a reviewer, who changes it)."""
+    found = db.get_or_404(OutageEvent, event_id)
+    practice = current_practice()
+    reviewer_icb = current_user.icb if current_user.has_role(Role.ICB_REVIEWER) else None
+    icb = practice.icb if practice is not None else reviewer_icb
+    return render_template(
+        "incidents/event.html",
+        event=found,
+        icb=icb,
+        policy=claim_policy.practice_view(db_session(), found, icb) if icb else None,
+        reviewer_icb=reviewer_icb,
+        may_edit=found.id in editable_event_ids([found.id]),
+    )
 
 
 @bp.route("/outage-events")

@@ -59,6 +59,7 @@ from tracker.services import (
     accounts_export,
     capacity,
     claim_pack,
+    claim_policy,
     cost_lines,
     crediting,
     invoice_documents,
@@ -348,6 +349,7 @@ def _render_detail(
         warnings=(
             invoicing.issue_warnings(invoice, today)
             + cost_lines.invoice_date_warnings(db_session(), invoice)
+            + claim_policy.draft_warnings(db_session(), invoice, today)
             if is_draft
             else []
         ),

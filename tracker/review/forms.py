@@ -3,9 +3,12 @@ sending a claim back, the work queue's filter, assignment and target."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf.file import FileField
 from wtforms import (
     DateField,
+    Field,
     HiddenField,
     IntegerField,
     RadioField,
@@ -15,8 +18,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
 
-from tracker.forms import AppForm, strip_filter, whole_id
-from tracker.models import ReviewStatus
+from tracker.forms import AppForm, MultiCheckboxField, strip_filter, whole_id
+from tracker.incidents.forms import UKDateField
+from tracker.models import CostKind, ReviewStatus
+from tracker.services.claim_checks import CAPS
 from tracker.services.money import MAX_TYPED_NUMBER, parse_decimal, with_figures_hint
 from tracker.services.review import DECISION_LABELS, MAX_ANSWER, MAX_REASON, REVIEW_STATUS_LABELS
 from tracker.services.sign_off import MAX_SEND_BACK_REASON
@@ -142,3 +147,83 @@ class ReviewTargetForm(AppForm):
             ),
         ],
     )
+
+
+CLAIMABLE_LABELS = {
+    CostKind.STAFF: "Staff time (extra hours and overtime)",
+    CostKind.LOCUM: "Locum cover",
+    CostKind.APPOINTMENTS: "Lost appointments (clinical capacity lost, a notional value)",
+    CostKind.EXPENSE: "Other expenses",
+}
+
+
+def _money_field(label: str) -> StringField:
+    return StringField(label, filters=[strip_filter])
+
+
+def _read_money(field: StringField, example: str) -> None:
+    """A blank is no limit; anything else must read as an amount."""
+    if field.data and parse_decimal(field.data) is None:
+        raise ValidationError(
+            with_figures_hint(f"Enter the amount in figures, like {example}", field.data)
+        )
+
+
+class PolicyForm(AppForm):
+    """An ICB's claim policy for one outage event. The caps' fields (cap_<key>, one per
+    services.claim_checks.CAPS) are added below the class; blank is no cap."""
+
+    limits = {
+        **{f"cap_{spec.key}": MAX_TYPED_NUMBER for spec in CAPS},
+        "evidence_above": MAX_TYPED_NUMBER,
+        "max_hours_per_day": MAX_TYPED_NUMBER,
+        "window_days": MAX_TYPED_NUMBER,
+    }
+
+    claimable = MultiCheckboxField(
+        "What does your ICB reimburse for this outage?",
+        choices=[(kind.value, CLAIMABLE_LABELS[kind]) for kind in CostKind],
+    )
+    max_hours_per_day = StringField("Most hours a person a day", filters=[strip_filter])
+    evidence_above = _money_field("Evidence required for any cost over")
+    window_days = StringField("Costs accepted up to", filters=[strip_filter])
+    deadline = UKDateField(
+        "Deadline for claims", "Enter the deadline as a real date, like 31/10/2024"
+    )
+    seen_version = HiddenField()
+
+    def validate_claimable(self, field: MultiCheckboxField) -> None:
+        if not field.data:
+            raise ValidationError("Choose at least one kind of cost your ICB reimburses")
+
+    def validate_evidence_above(self, field: StringField) -> None:
+        _read_money(field, "250.00")
+
+    def validate_max_hours_per_day(self, field: StringField) -> None:
+        if field.data and parse_decimal(field.data) is None:
+            raise ValidationError(
+                with_figures_hint("Enter the hours in figures, like 12", field.data)
+            )
+
+    def validate_window_days(self, field: StringField) -> None:
+        if field.data and not field.data.isdigit():
+            raise ValidationError("Enter the number of days as a whole number, like 28")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for spec in CAPS:
+            cap = self[f"cap_{spec.key}"]
+            if cap.data and parse_decimal(cap.data) is None and not cap.errors:
+                cap.errors = [
+                    with_figures_hint("Enter the cap as an amount, like 340.00", cap.data)
+                ]
+                valid = False
+        return valid
+
+    def cap_fields(self, kind: str) -> list[tuple[Field, str]]:
+        """The cap fields of one kind, each with what it is per ("an hour")."""
+        return [(self[f"cap_{spec.key}"], spec.per) for spec in CAPS if spec.kind == kind]
+
+
+for _spec in CAPS:
+    setattr(PolicyForm, f"cap_{_spec.key}", _money_field(_spec.label))

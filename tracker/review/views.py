@@ -29,10 +29,37 @@ from tracker.access import (
     roles_required,
 )
 from tracker.extensions import db, db_session
-from tracker.models import ICB_ROLES, DocumentKind, Invoice, InvoiceLine, InvoiceStatus, Role
-from tracker.presentation import size_text
-from tracker.review.forms import AnswerForm, ClaimFilterForm, LineDecisionForm, SendBackForm
-from tracker.services import crediting, evidence, peers, review, settlement, sign_off, work_queue
+from tracker.models import (
+    ICB_ROLES,
+    ClaimPolicy,
+    CostKind,
+    DocumentKind,
+    Icb,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    OutageEvent,
+    Role,
+)
+from tracker.presentation import format_number, size_text
+from tracker.review.forms import (
+    AnswerForm,
+    ClaimFilterForm,
+    LineDecisionForm,
+    PolicyForm,
+    SendBackForm,
+)
+from tracker.services import (
+    claim_policy,
+    crediting,
+    evidence,
+    peers,
+    review,
+    settlement,
+    sign_off,
+    work_queue,
+)
+from tracker.services.claim_checks import CAPS, DEFAULT_WINDOW_DAYS
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid, Unavailable
 from tracker.services.money import parse_decimal
@@ -105,8 +132,9 @@ def index() -> str:
     claims = review.list_claims(
         db_session(), icb_ids, filters, page=page, per_page=PER_PAGE, today=today_in_london()
     )
+    checks = claim_policy.check_claims(db_session(), [row.invoice.id for row in claims.rows])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("review/index.html", form=form, claims=claims, args=args)
+    return render_template("review/index.html", form=form, claims=claims, args=args, checks=checks)
 
 
 @bp.route("/review/claims/<int:invoice_id>")
@@ -125,13 +153,17 @@ def _render_claim(
     is_approver = holds_icb_role(claim.icb_id, Role.ICB_FINANCE_APPROVER)
     stage = review.sign_off_stage(claim)
     issued = claim.status == InvoiceStatus.ISSUED
+    checks = claim_policy.check_claims(db_session(), [claim.id])[claim.id]
+    may_decide = _may_decide(claim)
     return render_template(
         "review/claim.html",
         claim=claim,
         review=review.icb_view(claim),
         messages=review.messages_by_line(db_session(), claim.id),
         evidence=review.evidence_by_line(db_session(), claim.id),
-        may_decide=_may_decide(claim),
+        may_decide=may_decide,
+        checks=checks,
+        bulk=claim_policy.bulk_choices(claim, checks) if may_decide else None,
         peers=peers.for_claim(db_session(), claim),
         settlement=settlement.claim_settlement(db_session(), claim, today_in_london()),
         credited={b.line.id: b.credited for b in crediting.line_balances(db_session(), claim)},
@@ -185,6 +217,7 @@ def decide(invoice_id: int, line_id: int) -> str | Response:
         claim=claim,
         line=line,
         form=form,
+        flags=claim_policy.check_claims(db_session(), [claim.id])[claim.id].flags.get(line.id, []),
         messages=review.messages_by_line(db_session(), claim.id).get(line.id, []),
         evidence=review.evidence_by_line(db_session(), claim.id).get(line.id, []),
     )
@@ -276,6 +309,156 @@ def send_back(invoice_id: int) -> Response | tuple[str, int]:
     else:
         flash(f"Claim {claim.number} sent back to the reviewers.", "success")
     return redirect(url_for("review.claim", invoice_id=claim.id))
+
+
+def _bulk(invoice_id: int, decide: claim_policy.BulkDecision, done: str, none: str) -> Response:
+    """A bulk decision on a claim (services.claim_policy), then back to the claim."""
+    claim = _claim_or_404(invoice_id)
+    if (back := _withdrawn(claim)) is not None:
+        return back
+    if not _may_decide(claim):
+        abort(403)
+    count = decide(db_session(), claim, user_id=current_user.id)
+    db_session().commit()
+    if count:
+        flash(done.format(count=count, s="" if count == 1 else "s"), "success")
+    else:
+        flash(none, "info")
+    return redirect(url_for("review.claim", invoice_id=claim.id))
+
+
+@bp.route("/review/claims/<int:invoice_id>/approve-passing", methods=["POST"])
+@roles_required(Role.ICB_REVIEWER, admin=False)
+def approve_passing(invoice_id: int) -> Response:
+    return _bulk(
+        invoice_id,
+        claim_policy.approve_passing,
+        "{count} line{s} that pass the checks approved in full.",
+        "No undecided line passes every check: nothing was approved.",
+    )
+
+
+@bp.route("/review/claims/<int:invoice_id>/part-approve-at-cap", methods=["POST"])
+@roles_required(Role.ICB_REVIEWER, admin=False)
+def part_approve_at_cap(invoice_id: int) -> Response:
+    return _bulk(
+        invoice_id,
+        claim_policy.part_approve_at_caps,
+        "{count} line{s} over a cap part-approved at the cap.",
+        "No undecided line is over a cap (and flagged for nothing else): nothing was decided.",
+    )
+
+
+# --- the ICB's claim policy for an outage event ----------------------------------------------
+
+
+def _reviewer_icb_or_404() -> Icb:
+    """The ICB the reviewer writes a policy for: theirs (`?icb=` when they have several)."""
+    own: list[Icb] = [m.icb for m in current_user.memberships if m.icb is not None]
+    asked = request.values.get("icb")
+    found = next((icb for icb in own if asked is None or str(icb.id) == asked), None)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _fill_policy_form(form: PolicyForm, latest: ClaimPolicy | None) -> None:
+    """The version in force, or a new policy's defaults: everything claimable, the
+    incident page's window of days, no caps."""
+    if latest is None:
+        form.claimable.data = list(claim_policy.KIND_ORDER)
+        form.window_days.data = str(DEFAULT_WINDOW_DAYS)
+        form.seen_version.data = "0"
+        return
+    form.claimable.data = claim_policy.kinds(latest)
+    caps = {cap.key: cap.amount for cap in latest.caps}
+    for spec in CAPS:
+        amount = caps.get(spec.key)
+        form[f"cap_{spec.key}"].data = f"{amount:.2f}" if amount is not None else ""
+    form.evidence_above.data = (
+        f"{latest.evidence_above:.2f}" if latest.evidence_above is not None else ""
+    )
+    form.max_hours_per_day.data = (
+        format_number(latest.max_hours_per_day) if latest.max_hours_per_day is not None else ""
+    )
+    form.window_days.data = "" if latest.window_days is None else str(latest.window_days)
+    form.deadline.data = latest.deadline
+    form.seen_version.data = str(latest.version)
+
+
+def _policy_input(form: PolicyForm) -> claim_policy.PolicyInput:
+    caps = {
+        spec.key: amount
+        for spec in CAPS
+        if (amount := parse_decimal(form[f"cap_{spec.key}"].data)) is not None
+    }
+    days = form.window_days.data
+    return claim_policy.PolicyInput(
+        claimable=frozenset(form.claimable.data or []),
+        caps=caps,
+        deadline=form.deadline.data,
+        window_days=int(days) if days and days.isdigit() and len(days) < 6 else None,
+        evidence_above=parse_decimal(form.evidence_above.data),
+        max_hours_per_day=parse_decimal(form.max_hours_per_day.data),
+    )
+
+
+@bp.route("/review/events/<int:event_id>/policy", methods=["GET", "POST"])
+@roles_required(Role.ICB_REVIEWER, admin=False)
+def policy(event_id: int) -> str | Response:
+    """The ICB's claim policy for an outage event: the version in force, its history, and
+    the form that saves the next version."""
+    event = db.get_or_404(OutageEvent, event_id)
+    icb = _reviewer_icb_or_404()
+    history = claim_policy.versions(db_session(), event.id, icb.id)
+    latest = history[0] if history else None
+    form = PolicyForm()
+    if request.method == "GET":
+        _fill_policy_form(form, latest)
+    elif form.validate_on_submit():
+        seen = form.seen_version.data or ""
+        try:
+            saved = claim_policy.save_policy(
+                db_session(),
+                event,
+                icb,
+                _policy_input(form),
+                seen_version=int(seen) if seen.isdigit() and len(seen) < 9 else -1,
+                user_id=current_user.id,
+            )
+            db_session().commit()
+        except (Invalid, Conflict) as error:
+            db_session().rollback()
+            show_domain_error(form, error)
+        else:
+            if saved is None:
+                flash("Nothing changed: the policy in force stays as it was.", "info")
+            else:
+                flash(f"Version {saved.version} of the policy is in force.", "success")
+            return redirect(url_for("review.policy", event_id=event.id, icb=icb.id))
+    return render_template(
+        "review/policy.html",
+        form=form,
+        event=event,
+        icb=icb,
+        history=history,
+        current=claim_policy.view(latest, icb.name, event.name) if latest else None,
+        kinds=[kind.value for kind in CostKind],
+    )
+
+
+@bp.route("/review/policies/<int:policy_id>")
+@roles_required(Role.ICB_REVIEWER, admin=False)
+def policy_version(policy_id: int) -> str:
+    """One saved version of a policy, as it read: only for reviewers of its ICB."""
+    own = [m.icb_id for m in current_user.memberships if m.icb_id is not None]
+    found = claim_policy.version_for_icbs(db_session(), policy_id, own)
+    if found is None:
+        abort(404)
+    return render_template(
+        "review/policy_version.html",
+        version=claim_policy.view(found, found.icb.name, found.outage_event.name),
+    )
 
 
 # --- the practice's side -------------------------------------------------------------------

@@ -64,28 +64,50 @@ DAY_MINUTES = 24 * 60
 
 @dataclass(frozen=True)
 class CapSpec:
-    """One cap a policy may set: the kind it limits, how it is named, what it is per."""
+    """One cap a policy may set: the kind it limits, how the form names it, what it is per,
+    what is capped (a decision's reason: "Locum sessions capped at ...") and how a practice
+    reads it ("{} a GP appointment", the cap's amount in the braces)."""
 
     key: str
     kind: str
     label: str
     per: str
-    #: what is capped, as a decision's reason starts: "Locum sessions capped at ..."
     what: str
+    phrase: str
 
 
 STAFF_GRADES = (
-    *((f"band_{n}", f"Band {n}") for n in range(2, 8)),
-    ("gp", "GP or doctor"),
-    ("other", "Any other staff"),
+    *((f"band_{n}", f"Band {n}", f"Band {n}") for n in range(2, 8)),
+    ("gp", "GP or doctor", "a GP or doctor"),
+    ("other", "Any other staff", "any other staff"),
 )
+APPOINTMENT_PHRASES = {
+    "gp": "{} a GP appointment",
+    "nurse": "{} a nurse appointment",
+    "hca": "{} an HCA appointment",
+    "other": "{} an appointment with another clinician",
+}
 CAPS: tuple[CapSpec, ...] = (
     *(
-        CapSpec(f"staff_{grade}", CostKind.STAFF, label, "an hour", f"Staff time ({label})")
-        for grade, label in STAFF_GRADES
+        CapSpec(
+            f"staff_{grade}",
+            CostKind.STAFF,
+            label,
+            "an hour",
+            f"Staff time ({label})",
+            f"{{}} ({reads})",
+        )
+        for grade, label, reads in STAFF_GRADES
     ),
-    CapSpec("locum_session", CostKind.LOCUM, "Per session", "a session", "Locum sessions"),
-    CapSpec("locum_hour", CostKind.LOCUM, "Per hour", "an hour", "Locum hours"),
+    CapSpec(
+        "locum_session",
+        CostKind.LOCUM,
+        "Per session",
+        "a session",
+        "Locum sessions",
+        "{} a session",
+    ),
+    CapSpec("locum_hour", CostKind.LOCUM, "Per hour", "an hour", "Locum hours", "{} an hour"),
     *(
         CapSpec(
             f"appointments_{key}",
@@ -93,6 +115,7 @@ CAPS: tuple[CapSpec, ...] = (
             f"{label} appointment",
             "an appointment",
             f"{label} appointments",
+            APPOINTMENT_PHRASES[key],
         )
         for key, label in APPOINTMENT_TYPES.items()
     ),
@@ -163,6 +186,11 @@ class Terms:
     def title(self) -> str:
         """ "NHS North Central London ICB's policy for CrowdStrike outage v2" """
         return f"{self.icb_name}'s policy for {self.event_name} v{self.version}"
+
+    @property
+    def short(self) -> str:
+        """How a flag names the policy: the page it is shown on names it in full."""
+        return f"policy v{self.version}"
 
     @property
     def window(self) -> int:
@@ -290,7 +318,7 @@ def not_claimable(line: LineFacts, terms: Terms) -> Flag | None:
         return None
     return Flag(
         FlagCode.NOT_CLAIMABLE,
-        f"{cost_kind_label(line.kind)}: not reimbursed under {terms.title}.",
+        f"{cost_kind_label(line.kind)}: not reimbursed under {terms.short}.",
     )
 
 
@@ -306,7 +334,7 @@ def over_cap(line: LineFacts, terms: Terms) -> Flag | None:
     return Flag(
         FlagCode.OVER_CAP,
         f"{format_money(line.unit_rate)} {spec.per} is over the cap of {format_money(cap)} "
-        f"{spec.per} ({spec.what}) in {terms.title}: at the cap the line is "
+        f"{spec.per} ({spec.what}, {terms.short}): at the cap the line is "
         f"{format_money(allowed)} of the {format_money(line.total)} claimed.",
         allowed=allowed,
         reason=f"{spec.what} capped at {format_money(cap)} {spec.per} by {terms.title}.",
@@ -319,8 +347,8 @@ def evidence_missing(line: LineFacts, terms: Terms) -> Flag | None:
         return None
     return Flag(
         FlagCode.NO_EVIDENCE,
-        f"{format_money(line.total)} is over the {format_money(threshold)} above which "
-        f"{terms.icb_name} asks for evidence, and no receipt or document is attached.",
+        f"{format_money(line.total)} is over the {format_money(threshold)} above which the ICB "
+        f"asks for evidence ({terms.short}), and no receipt or document is attached.",
     )
 
 
@@ -343,7 +371,7 @@ def outside_dates(line: LineFacts, terms: Terms | None) -> Flag | None:
     after = (line.line_date - outage.ended).days
     if after <= window:
         return None
-    accepts = f"{terms.title} accepts" if terms else "costs are expected"
+    accepts = f"{terms.short} accepts costs" if terms else "costs are expected"
     return Flag(
         FlagCode.OUTSIDE_DATES,
         f"Dated {long_date(line.line_date)}, {_days(after)} after the incident ended "
@@ -357,7 +385,7 @@ def late(terms: Terms, claimed_on: date | None, claimed: str) -> Flag | None:
     return Flag(
         FlagCode.LATE,
         f"{claimed} {long_date(claimed_on)}, after the deadline for claims "
-        f"({long_date(terms.deadline)}) in {terms.title}.",
+        f"({long_date(terms.deadline)}) in {terms.short}.",
     )
 
 
@@ -450,8 +478,8 @@ def hours_a_day(
             if Decimal(minutes) > most * 60:
                 found[line.id] = Flag(
                     FlagCode.TOO_MANY_HOURS,
-                    f"{on}, over the {quantity_text(most, 'hour')} a person a day in "
-                    f"{terms.title}.",
+                    f"{on}, over the {quantity_text(most, 'hour')} a person a day of "
+                    f"{terms.short}.",
                 )
     return found
 

@@ -20,11 +20,11 @@ the claim as committed, and each line gets its own decision and audit entry.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +51,7 @@ from tracker.presentation import (
     format_money,
     long_date,
     quantity_text,
+    shortened,
     utc_to_london,
 )
 from tracker.services import audit, review
@@ -59,6 +60,7 @@ from tracker.services.claim_checks import (
     CAPS_BY_KEY,
     FLAG_LABELS,
     Flag,
+    FlagCode,
     LineFacts,
     Outage,
     Pricing,
@@ -72,7 +74,7 @@ from tracker.services.money import to_pence
 KIND_ORDER = tuple(kind.value for kind in CostKind)
 _DAY = timedelta(days=1)
 #: A row of any columns, as the checks' queries select them.
-AnyRow = Row[Unpack[tuple[Any, ...]]]
+AnyRow = Row[*tuple[Any, ...]]
 #: The most hours a person may be allowed in a day, and the longest window after an outage.
 MAX_HOURS_A_DAY = Decimal(24)
 MAX_WINDOW_DAYS = 366
@@ -311,7 +313,7 @@ def _listed(items: Sequence[str]) -> str:
 
 def _caps_text(found: Terms, kind: str) -> str | None:
     caps = [
-        f"{format_money(found.caps[spec.key])} {spec.per} ({spec.label})"
+        spec.phrase.format(format_money(found.caps[spec.key]))
         for spec in CAPS
         if spec.kind == kind and spec.key in found.caps
     ]
@@ -319,19 +321,17 @@ def _caps_text(found: Terms, kind: str) -> str | None:
 
 
 def kind_statement(found: Terms, kind: str) -> str:
-    """What the ICB reimburses of one kind: "Locum cover: up to £340.00 a session (Per
-    session) and £85.00 an hour (Per hour)." or "Lost appointments: not reimbursed."."""
+    """What the ICB reimburses of one kind: "Locum cover: up to £340.00 a session and £85.00
+    an hour." or "Lost appointments: not reimbursed for this outage."."""
     label = cost_kind_label(kind)
     if kind not in found.claimable:
         return f"{label}: not reimbursed for this outage."
     caps = _caps_text(found, kind)
+    if caps is None:
+        return f"{label}: reimbursed, with no cap on the rate."
     if kind == CostKind.STAFF:
-        return (
-            f"{label}: up to {caps}, basic hourly pay before on-costs."
-            if caps
-            else (f"{label}: reimbursed, no cap on the hourly rate.")
-        )
-    return f"{label}: up to {caps}." if caps else f"{label}: reimbursed, no cap on the rate."
+        return f"{label}: basic pay up to {caps} an hour, before on-costs."
+    return f"{label}: up to {caps}."
 
 
 def general_statements(found: Terms) -> list[str]:
@@ -350,7 +350,7 @@ def general_statements(found: Terms) -> list[str]:
         f"day{'' if found.window == 1 else 's'} after your incident ended."
     )
     if found.deadline is not None:
-        said.append(f"Issue your claim by {long_date(found.deadline)}.")
+        said.append(f"Deadline for claims: {long_date(found.deadline)}.")
     return said
 
 
@@ -775,7 +775,7 @@ def check_incident(session: Session, incident: Incident, today: date) -> Inciden
     flags = check_lines(
         open_lines, invoiced, {line.id: found for line in open_lines}, today, "Today is"
     )
-    return IncidentChecks(flags=flags, policy=policy)
+    return IncidentChecks(flags=for_practice(flags, found), policy=policy)
 
 
 def flag_sentences(flags: dict[int, list[Flag]], names: dict[int, str]) -> list[str]:
@@ -847,3 +847,30 @@ def bulk_choices(claim: Invoice, checks: ClaimChecks) -> BulkChoices:
             at_cap += 1
             total += capped.allowed
     return BulkChoices(passing=passing, at_cap=at_cap, at_cap_total=total)
+
+
+#: A bulk decision on a claim: claim_policy.approve_passing or part_approve_at_caps.
+BulkDecision = Callable[..., int]
+
+
+def for_practice(flags: dict[int, list[Flag]], policy: Terms | None) -> dict[int, list[Flag]]:
+    """The flags a practice is shown: without a policy, the date check is the incident page's
+    own warning (cost_lines.date_warning, the same window), so it is not said twice."""
+    if policy is not None:
+        return flags
+    return {
+        line_id: [flag for flag in found if flag.code != FlagCode.OUTSIDE_DATES]
+        for line_id, found in flags.items()
+    }
+
+
+def draft_warnings(session: Session, invoice: Invoice, today: date) -> list[str]:
+    """A draft's lines as the ICB's checks will flag them once issued (today), to read
+    before issuing: "Line 2, Locum GP cover: Over the cap. £357.00 a session is ..."."""
+    checks = check_claims(session, [invoice.id], today=today).get(invoice.id)
+    if checks is None:
+        return []
+    names = {
+        line.id: f"Line {line.position}, {shortened(line.description)}" for line in invoice.lines
+    }
+    return flag_sentences(for_practice(checks.flags, checks.terms), names)

@@ -44,6 +44,7 @@ from tracker.presentation import (
     format_number,
     long_date,
     minutes_to_hours,
+    shortened,
     utc_to_london,
     whole_minutes,
 )
@@ -589,12 +590,8 @@ def invoice_date_warnings(session: Session, invoice: Invoice) -> list[str]:
         incident = incidents.get(line.incident_id) if line.incident_id else None
         warning = date_warning(line.line_date, incident) if incident else None
         if warning:
-            warnings.append(f"Line {line.position}, {_short(line.description)}: {warning}.")
+            warnings.append(f"Line {line.position}, {shortened(line.description)}: {warning}.")
     return warnings
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # --- saving ----------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from tracker.models import (
     table_of,
     utcnow,
 )
-from tracker.presentation import format_money, long_date
+from tracker.presentation import format_money, long_date, shortened
 from tracker.services import audit, locks
 from tracker.services.costing import SESSION_HOURS, sum_amounts
 from tracker.services.errors import Conflict, Invalid
@@ -552,7 +552,7 @@ def evidence_files(session: Session, invoice: Invoice) -> list[tuple[InvoiceLine
 
 def _evidence_names(session: Session, invoice: Invoice) -> list[str]:
     return [
-        f"{e.original_filename}: {_short(line.description)}"
+        f"{e.original_filename}: {shortened(line.description)}"
         for line, e in _evidence_files(session, invoice)
     ]
 
@@ -566,10 +566,6 @@ def evidence_snapshot(session: Session, invoice: Invoice) -> dict[str, object]:
     for line, e in _evidence_files(session, invoice):
         by_line.setdefault(str(line.position), []).append(e.original_filename)
     return {"files": _evidence_names(session, invoice), "by_line": by_line}
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def supply_period(invoice: Invoice) -> tuple[date | None, date | None]:
