@@ -190,7 +190,7 @@ class Terms:
     @property
     def short(self) -> str:
         """How a flag names the policy: the page it is shown on names it in full."""
-        return f"policy v{self.version}"
+        return f"the ICB's policy v{self.version}"
 
     @property
     def window(self) -> int:
@@ -347,8 +347,8 @@ def evidence_missing(line: LineFacts, terms: Terms) -> Flag | None:
         return None
     return Flag(
         FlagCode.NO_EVIDENCE,
-        f"{format_money(line.total)} is over the {format_money(threshold)} above which the ICB "
-        f"asks for evidence ({terms.short}), and no receipt or document is attached.",
+        f"{format_money(line.total)} is over the {format_money(threshold)} above which "
+        f"{terms.short} asks for evidence, and no receipt or document is attached.",
     )
 
 
