@@ -27,6 +27,7 @@ from tracker.extensions import db
 from tracker.models import (
     Base,
     ClaimMessage,
+    ClaimPolicy,
     CostKind,
     CostLine,
     Evidence,
@@ -63,6 +64,7 @@ IDS_BY_PARAMETER = {
     "practice_id": Practice,
     "user_id": User,
     "remittance_id": Remittance,
+    "policy_id": ClaimPolicy,
 }
 #: Parameters that are not ids: every value a route takes, and one it does not.
 VALUES_BY_PARAMETER = {

@@ -178,6 +178,7 @@ class PolicyForm(AppForm):
         "evidence_above": MAX_TYPED_NUMBER,
         "max_hours_per_day": MAX_TYPED_NUMBER,
         "window_days": MAX_TYPED_NUMBER,
+        "seen_version": MAX_TYPED_NUMBER,
     }
 
     claimable = MultiCheckboxField(
