@@ -63,7 +63,13 @@ from tracker.services.claim_checks import CAPS, DEFAULT_WINDOW_DAYS
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid, Unavailable
 from tracker.services.money import parse_decimal
-from tracker.view_helpers import query_page, say_file_not_kept, send_evidence, show_domain_error
+from tracker.view_helpers import (
+    query_page,
+    say_file_not_kept,
+    send_evidence,
+    show_domain_error,
+    show_domain_errors,
+)
 
 bp = Blueprint("review", __name__)
 #: ICB reviewers and finance approvers read their ICB's claims; administrators read every ICB's
@@ -403,6 +409,13 @@ def _policy_input(form: PolicyForm) -> claim_policy.PolicyInput:
     )
 
 
+def _policy_problems(form: PolicyForm, event: OutageEvent) -> bool:
+    """Show every problem of the typed policy beside its field; True when there were any."""
+    problems = claim_policy.policy_problems(_policy_input(form), event)
+    show_domain_errors(form, problems)
+    return bool(problems)
+
+
 @bp.route("/review/events/<int:event_id>/policy", methods=["GET", "POST"])
 @roles_required(Role.ICB_REVIEWER, admin=False)
 def policy(event_id: int) -> str | Response:
@@ -415,7 +428,7 @@ def policy(event_id: int) -> str | Response:
     form = PolicyForm()
     if request.method == "GET":
         _fill_policy_form(form, latest)
-    elif form.validate_on_submit():
+    elif form.validate_on_submit() and not _policy_problems(form, event):
         seen = form.seen_version.data or ""
         try:
             saved = claim_policy.save_policy(

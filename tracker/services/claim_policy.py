@@ -272,10 +272,12 @@ def _as_text(inp: PolicyInput | None) -> dict[str, str | None]:
         "claimable": ",".join(kind for kind in KIND_ORDER if kind in inp.claimable),
         "deadline": inp.deadline.isoformat() if inp.deadline else None,
         "window_days": None if inp.window_days is None else str(inp.window_days),
-        "evidence_above": None if inp.evidence_above is None else str(inp.evidence_above),
-        "max_hours_per_day": None if inp.max_hours_per_day is None else str(inp.max_hours_per_day),
+        "evidence_above": None if inp.evidence_above is None else f"{inp.evidence_above:.2f}",
+        "max_hours_per_day": (
+            None if inp.max_hours_per_day is None else f"{inp.max_hours_per_day:.2f}"
+        ),
     }
-    values.update({f"cap_{key}": str(amount) for key, amount in inp.caps.items()})
+    values.update({f"cap_{key}": f"{amount:.2f}" for key, amount in inp.caps.items()})
     return values
 
 
