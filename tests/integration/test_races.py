@@ -16,6 +16,7 @@ The rounds are repeated: before the fixes a few rounds were enough to catch each
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from tests.factories import (
     make_event,
     make_expense_line,
     make_incident,
+    make_practice,
     make_staff_line,
     make_user,
 )
@@ -421,3 +423,85 @@ def test_two_reviewers_approving_the_remaining_lines_at_once_both_get_an_answer(
         f"{len(stuck)} of {REVIEW_ROUNDS} claims left undecided, {len(bad)} bad answers: "
         f"{stuck[:3]} {bad[:3]}"
     )
+
+
+# --- issue 14: bulk decisions at the same moment ---------------------------------------------
+
+
+def _policy_capping_locums(world: World):  # -> OutageEvent
+    """An event whose ICB X policy caps locum sessions at £340: a make_claim claim then has
+    three lines that pass the checks and a locum line over the cap (and nothing else)."""
+    from tracker.services import claim_policy
+
+    event = make_event(db.session)
+    claim_policy.save_policy(
+        db.session,
+        event,
+        world.icb_x,
+        claim_policy.PolicyInput(
+            claimable=frozenset({"staff", "locum", "appointments", "expense"}),
+            caps={"locum_session": Decimal("340.00")},
+        ),
+        seen_version=0,
+        user_id=world.reviewer.id,
+    )
+    db.session.commit()
+    return event
+
+
+def decisions_per_line(claim_id: int) -> dict[int, tuple[int, int]]:
+    """Per line of the claim: (its decisions, the audit entries of a decision on it)."""
+    db.session.expire_all()
+    claim = db.session.get(Invoice, claim_id)
+    assert claim is not None
+    audited = [
+        json.loads(entry.changes).get("invoice_line_id")
+        for entry in db.session.scalars(select(AuditEntry).where(AuditEntry.action == "decide"))
+    ]
+    return {
+        line.id: (
+            db.session.scalar(
+                select(db.func.count(LineDecision.id)).where(
+                    LineDecision.invoice_line_id == line.id
+                )
+            )
+            or 0,
+            audited.count(line.id),
+        )
+        for line in claim.lines
+    }
+
+
+def test_two_bulk_decisions_at_once_decide_each_line_once(app_ctx: Flask, world: World) -> None:
+    """Two reviewers press "approve the lines that pass" (or one of them "part-approve at the
+    cap") at the same moment: every line is decided once, with one audit entry, the lines
+    that pass approved and the locum over the cap part-approved at it."""
+    first, second = reviewers(app_ctx, world)
+    event = _policy_capping_locums(world)
+    bad, wrong = [], []
+    for number in range(REVIEW_ROUNDS):
+        # a practice of its own each round: the same lines again would be duplicates
+        practice = make_practice(db.session, world.icb_x)
+        claim = make_claim(db.session, practice, event)
+        db.session.commit()
+        passing = f"/review/claims/{claim.id}/approve-passing"
+        capped = f"/review/claims/{claim.id}/part-approve-at-cap"
+        other = passing if number % 2 else capped
+
+        def press(url: str) -> Request:
+            return lambda client: client.post(url)
+
+        outcomes = race([(first, press(passing)), (second, press(other))])
+        bad += [f"round {number}: {o}" for o in outcomes if o.error or (o.status or 500) >= 400]
+        counts = decisions_per_line(claim.id)
+        db.session.expire_all()
+        fresh = db.session.get(Invoice, claim.id)
+        assert fresh is not None
+        for line in fresh.lines:
+            expected = 0 if (line.kind == "locum" and other == passing) else 1
+            if counts[line.id] != (expected, expected):
+                wrong.append(f"round {number}, {line.kind}: {counts[line.id]}")
+            locum = line.decision if line.kind == "locum" else None
+            if locum is not None and locum.decision != "part_approved":
+                wrong.append(f"round {number}: locum {locum.decision}")
+    assert not bad and not wrong, f"{len(bad)} bad answers, {wrong[:5]} {bad[:3]}"
