@@ -388,8 +388,10 @@ def _save_line(incident: Incident, kind: str, line: CostLine | None) -> str | Re
 def _flash_policy_flags(incident: Incident, saved: CostLine) -> None:
     """What the ICB's checks will flag on the line just saved: a warning, never a refusal."""
     checks = claim_policy.check_incident(db_session(), incident, today_in_london())
-    for flag in checks.flags.get(saved.id, []):
-        flash(f"{saved.description}: {flag.label}. {flag.text}", "warning")
+    found = checks.flags.get(saved.id, [])
+    if found:
+        said = " ".join(f"{flag.label}: {flag.text}" for flag in found)
+        flash(f"{saved.description}, as your ICB will check it. {said}", "warning")
 
 
 def _default_line_date(incident: Incident) -> Any:
