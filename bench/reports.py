@@ -5,15 +5,18 @@
 
 For each database it builds, with bulk inserts, 42 ICBs (data/icbs.csv), `--practices`
 practices spread over them, one incident and one issued invoice per practice with `--lines`
-lines of the four cost kinds for one outage event, and review decisions (about 40% of claims
-decided, 30% in review with a query, 30% new). Then, in a fresh process (so its peak memory is
-the serving process's, not the builder's), it times through the Flask test client:
+lines of the four cost kinds for one outage event, review decisions (about 40% of claims
+decided, 30% in review with a query, 30% new) and each ICB's claim policy for the event.
+Then, in a fresh process (so its peak memory is the serving process's, not the builder's), it
+times through the Flask test client:
 
 - the ICB report of one ICB (page, XLSX, PDF) as that ICB's reviewer, with its comparison of
   peers per 1,000 patients (services.peers);
-- a claim's page as that reviewer (the practice against its ICB's peers);
+- a claim's page as that reviewer (the practice against its ICB's peers, each line's flags);
 - the national report (page, XLSX, the XLSX with each ICB's peer statistics) as an
   administrator;
+- the claims to review (the list with each claim's flags: the automatic checks of
+  issue 14) as a reviewer;
 
 counting the SQL statements of each request (`before_cursor_execute`) and checking them
 against a 2-practice data set (the count must not grow). PostgreSQL runs in a throw-away
@@ -53,6 +56,8 @@ TARGETS = {
     "icb_pdf": 2.0,
     "national_page": 0.3,
     "national_xlsx": 1.0,
+    # issue 14: the claims list with each claim's flags counted
+    "review_list": 0.5,
 }
 #: Registered list sizes are made up (no list-size file is in data/): log-normal around a
 #: median of 9,000 patients, between 1,000 and 60,000, the shape of NHS England's "Patients
@@ -182,6 +187,7 @@ def build(url: str, instance: Path, practices: int, lines_per_claim: int) -> dic
             for n in range(1, practices + 1)
         ]
         conn = session.connection()
+        _policies(conn, event_id, icb_ids)
         conn.execute(insert(Practice), practice_rows)
         conn.execute(insert(Incident), incident_rows)
         invoices, lines, decisions = [], [], []
@@ -205,15 +211,21 @@ def build(url: str, instance: Path, practices: int, lines_per_claim: int) -> dic
                 line_id += 1
                 kind = KINDS[(position - 1) % len(KINDS)]
                 hours = appointments = None
+                details: list[dict[str, str]] = []
                 if kind == "staff":
                     hours = Decimal(rng.randint(2, 24)) / 2
                     amount = (hours * Decimal("18.66") * Decimal("1.5")).quantize(Decimal("0.01"))
                     quantity, unit, rate = hours, "hour", Decimal("18.66")
+                    # six people share a claim's staff lines, so the checks add up their days
+                    person = f"Staff member {position % 6} (Band 5)"
+                    details = [{"name": "staff_role", "label": "Staff", "value": person}]
                 elif kind == "locum":
                     sessions = Decimal(rng.randint(1, 3))
                     hours = (sessions * 25 / 6).quantize(Decimal("0.01"))
                     amount = sessions * Decimal("357.00")
                     quantity, unit, rate = sessions, "session", Decimal("357.00")
+                    locum = f"Dr Locum {position % 2}"
+                    details = [{"name": "locum_name", "label": "Locum", "value": locum}]
                 elif kind == "appointments":
                     appointments = rng.randint(5, 40)
                     amount = appointments * Decimal("45.00")
@@ -241,6 +253,7 @@ def build(url: str, instance: Path, practices: int, lines_per_claim: int) -> dic
                         "total_amount": amount,
                         "hours": hours,
                         "appointments": appointments,
+                        "details": details,
                     }
                 )
                 decision = None
@@ -290,7 +303,7 @@ def build(url: str, instance: Path, practices: int, lines_per_claim: int) -> dic
                 _flush(conn, invoices, lines, decisions, Invoice, InvoiceLine, LineDecision)
         _flush(conn, invoices, lines, decisions, Invoice, InvoiceLine, LineDecision)
         if conn.dialect.name == "postgresql":
-            for table in ("practice", "incident", "invoice", "invoice_line"):
+            for table in ("practice", "incident", "invoice", "invoice_line", "claim_policy"):
                 conn.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT MAX(id) FROM {table}))"
@@ -315,6 +328,42 @@ def build(url: str, instance: Path, practices: int, lines_per_claim: int) -> dic
         db.engine.dispose()
     counts["build_s"] = round(time.perf_counter() - started, 1)
     return counts
+
+
+#: Every ICB's claim policy for the event (issue 14), so the claims are checked against one.
+BENCH_CAPS = {"staff_band_5": Decimal("19.00"), "locum_session": Decimal("340.00")}
+
+
+def _policies(conn: Any, event_id: int, icb_ids: list[int]) -> None:
+    from sqlalchemy import insert
+
+    from tracker.models import ClaimPolicy, ClaimPolicyCap
+
+    conn.execute(
+        insert(ClaimPolicy),
+        [
+            {
+                "id": n,
+                "outage_event_id": event_id,
+                "icb_id": icb_id,
+                "version": 1,
+                "claimable": "staff,locum,expense",
+                "deadline": date(2024, 10, 31),
+                "window_days": 28,
+                "evidence_above": Decimal("500.00"),
+                "max_hours_per_day": Decimal("12"),
+            }
+            for n, icb_id in enumerate(icb_ids, start=1)
+        ],
+    )
+    conn.execute(
+        insert(ClaimPolicyCap),
+        [
+            {"policy_id": n, "key": key, "amount": amount}
+            for n in range(1, len(icb_ids) + 1)
+            for key, amount in BENCH_CAPS.items()
+        ],
+    )
 
 
 def _flush(conn: Any, invoices: list, lines: list, decisions: list, *models: Any) -> None:
