@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from bench import checks, claim_pack, imports, invoice_documents
+from bench import claim_pack, imports, invoice_documents
 
 BENCHMARKS = {
     "invoices": invoice_documents.main,
     "packs": claim_pack.main,
     "imports": imports.main,
-    "checks": checks.main,
 }
 
 
