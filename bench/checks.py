@@ -19,7 +19,6 @@ line). Results go to their own section of bench/RESULTS.md with `--write-results
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -203,16 +202,7 @@ def markdown(results: list[dict[str, Any]], practices: int, lines: int, runs: in
 
 def write_results(section: str) -> None:
     """Replace this benchmark's own section of bench/RESULTS.md (or append it)."""
-    path = reports.RESULTS
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    if HEADING in text:
-        start = text.index(HEADING)
-        rest = text[start + len(HEADING) :]
-        end = rest.find("\n## ")
-        text = text[:start] + section + (rest[end + 1 :] if end >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    reports.write_results(section, HEADING)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,23 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         result = measure(argv[1], Path(argv[2]), options["icb_id"], options["runs"])
         print(json.dumps(result, default=str))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--practices", type=int, default=6300)
-    parser.add_argument("--lines", type=int, default=50)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--write-results", action="store_true")
-    args = parser.parse_args(argv)
-    results = []
-    for kind in args.databases.split(","):
-        print(f"{kind}: {args.practices:,} practices × {args.lines} lines", flush=True)
-        results.append(run_database(kind, args.practices, args.lines, args.runs))
-    section = markdown(results, args.practices, args.lines, args.runs)
-    print(section)
-    if args.write_results:
-        write_results(section)
-        print(f"written to {reports.RESULTS.relative_to(reports.ROOT)}")
-    return 0
+    return reports.command_line(argv, __doc__, run_database, markdown, write_results)
 
 
 if __name__ == "__main__":

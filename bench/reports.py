@@ -639,9 +639,8 @@ def markdown(results: list[dict[str, Any]], practices: int, lines: int, runs: in
     return "\n".join(out)
 
 
-def write_results(section: str) -> None:
+def write_results(section: str, heading: str = "## ICB and national reports") -> None:
     """Replace our own section of bench/RESULTS.md (or append it); other sections stay."""
-    heading = "## ICB and national reports"
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
     if heading in text:
         start = text.index(heading)
@@ -670,7 +669,13 @@ def main(argv: list[str] | None = None) -> int:
             )
         print(json.dumps(result, default=str))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    return command_line(argv, __doc__, run_database, markdown, write_results)
+
+
+def command_line(argv: list[str], doc: str | None, run: Any, report: Any, write: Any) -> int:
+    """The options every national-scale benchmark takes; run it on each database, print the
+    markdown section and, with --write-results, write it to bench/RESULTS.md."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0])
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--practices", type=int, default=6300)
     parser.add_argument("--lines", type=int, default=50)
@@ -680,11 +685,11 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for kind in args.databases.split(","):
         print(f"{kind}: {args.practices:,} practices × {args.lines} lines", flush=True)
-        results.append(run_database(kind, args.practices, args.lines, args.runs))
-    section = markdown(results, args.practices, args.lines, args.runs)
+        results.append(run(kind, args.practices, args.lines, args.runs))
+    section = report(results, args.practices, args.lines, args.runs)
     print(section)
     if args.write_results:
-        write_results(section)
+        write(section)
         print(f"written to {RESULTS.relative_to(ROOT)}")
     return 0
 

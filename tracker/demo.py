@@ -464,16 +464,11 @@ def _seed_lines_to_check(session: Session, incident: Incident) -> None:
     entered twice, a night shift counted on both its dates, a nurse's hours that add up to
     more than a day's work, and backlog scanning long after the outage. With the ICB's
     policy (seed_claim_policy) each raises a flag of the automatic checks."""
-    context = cost_lines.pricing_context(session, incident.practice, DEMO_DAY)
+    ot = Decimal("50")
 
     def add(kind: CostKind, day: date, description: str, **values: Any) -> None:
-        details = {name: values.pop(name) for name in list(values) if name in DETAIL_LABELS}
-        inp = LineInput(kind=kind.value, line_date=day, description=description, details=details)
-        for name, value in values.items():
-            setattr(inp, name, value)
-        _add_line(session, incident, context, inp)
+        _cost_adder(session, incident, day)(kind, description, **values)
 
-    ot = Decimal("50")
     add(
         CostKind.LOCUM,
         DEMO_DAY,

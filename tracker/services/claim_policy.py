@@ -296,16 +296,12 @@ def _changes(latest: ClaimPolicy | None, inp: PolicyInput) -> dict[str, Any]:
 
 
 def terms(policy: ClaimPolicy, icb_name: str, event_name: str) -> Terms:
+    """A saved version as the checks read it (the same fields as its input, named)."""
     return Terms(
         version=policy.version,
         icb_name=icb_name,
         event_name=event_name,
-        claimable=frozenset(kinds(policy)),
-        caps={cap.key: cap.amount for cap in policy.caps},
-        max_hours_per_day=policy.max_hours_per_day,
-        evidence_above=policy.evidence_above,
-        deadline=policy.deadline,
-        window_days=policy.window_days,
+        **vars(policy_input(policy)),
     )
 
 
