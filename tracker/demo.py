@@ -843,10 +843,12 @@ def seed_list_sizes(session: Session) -> None:
         practice.list_size = DEMO_LIST_SIZES[practice.ods_code]
 
 
-#: NHS North Central London ICB's claim policy for the CrowdStrike outage. Locum rates are
-#: not regulated (the BMA publishes no rate card and NHS Employers none for GP locums): the
-#: caps are the ICB's choice, here a little under the Management in Practice survey's median
-#: of £357 a session (the rate card's default), and £340 / 4 h 10 min an hour. Staff caps are
+#: NHS North Central London ICB's claim policy for the CrowdStrike outage. Locum GP rates are
+#: not regulated: each locum negotiates their own, and neither the BMA nor NHS Employers
+#: publishes a scale (BMA, "Competition law and locum GPs",
+#: bma.org.uk/pay-and-contracts/pay/gp-pay/competition-law-and-locum-gps). The locum caps are
+#: the ICB's choice, here a little under the Management in Practice survey's median of £357
+#: a session (the rate card's default), and £340 / 4 h 10 min an hour. Staff caps are
 #: a little over the Agenda for Change 2024/25 top of each band (NHS Employers, "Pay scales
 #: for 2024/25"); appointment caps are the PSSRU unit costs the rate card uses (Unit Costs of
 #: Health and Social Care 2024, tables 9.4.2 and 9.3.1, kar.kent.ac.uk/109563/).
