@@ -194,3 +194,30 @@ def test_money_actions_are_finance_only(
     _as(client, world.finance)
     assert client.post(f"/invoices/{claim_a.id}/payments", data=payment).status_code == 302
     assert client.get(f"/invoices/{claim_a.id}/credit").status_code == 200
+
+
+def test_an_icbs_claim_policy_is_read_by_its_practices_and_reviewers_and_written_by_reviewers(
+    client: FlaskClient, world: World
+) -> None:
+    """The README's two policy rows: practices read their own ICB's policy for an event (on the
+    event's page), the ICB's reviewers read and write it; administrators do neither."""
+    event = _add_event(client, world.admin, "CrowdStrike outage, 19 July 2024")
+    _as(client, world.reviewer)
+    written = client.post(
+        f"/review/events/{event.id}/policy",
+        data={"claimable": ["locum"], "cap_locum_session": "340", "seen_version": "0"},
+    )
+    assert written.status_code == 302
+    cap = "Locum cover: up to £340.00 a session."
+    for user, sees in (
+        (world.manager, True),
+        (world.finance, True),
+        (world.manager_b, False),
+        (world.reviewer_y, False),
+        (world.admin, False),
+    ):
+        _as(client, user)
+        assert (cap in client.get(f"/outage-events/{event.id}").get_data(as_text=True)) is sees
+    for user in (world.manager, world.finance, world.admin):
+        _as(client, user)
+        assert client.post(f"/review/events/{event.id}/policy", data={}).status_code == 403
