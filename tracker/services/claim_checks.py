@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property, partial
 
 from tracker.cost_kinds import APPOINTMENT_TYPES, CostKind
 from tracker.presentation import (
@@ -153,19 +154,38 @@ FLAG_LABELS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Flag:
     """Why a line needs a reviewer's look. An over-the-cap flag also carries the amount the
-    cap allows and the reason a part-approval at the cap records."""
+    cap allows and the reason a part-approval at the cap records.
+
+    The sentence, the amount and the reason are worded (and the amount priced) only when
+    read: the claims list counts the flags of 25 claims and shows none of their sentences,
+    and wording money in pounds (Babel) is the slowest step of a check."""
 
     code: str
-    text: str
-    allowed: Decimal | None = None
-    reason: str = ""
+    words: Callable[[], str] = field(repr=False)
+    pricing: Callable[[], Decimal] | None = field(default=None, repr=False)
+    because: Callable[[], str] | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
         return FLAG_LABELS[self.code]
+
+    @cached_property
+    def text(self) -> str:
+        return self.words()
+
+    @cached_property
+    def allowed(self) -> Decimal | None:
+        return self.pricing() if self.pricing is not None else None
+
+    @cached_property
+    def reason(self) -> str:
+        return self.because() if self.because is not None else ""
+
+    def __repr__(self) -> str:
+        return f"Flag({self.code}: {self.text})"
 
 
 @dataclass(frozen=True)
@@ -243,7 +263,7 @@ class LineFacts:
     outage: Outage | None = None
     pricing: Pricing | None = None
 
-    @property
+    @cached_property
     def minutes(self) -> int | None:
         """Staff or locum time in minutes (a session is 4 h 10 min), else None."""
         if self.kind not in (CostKind.STAFF, CostKind.LOCUM):
@@ -252,6 +272,16 @@ class LineFacts:
             return int(to_pence(self.quantity * SESSION_MINUTES))
         exact = whole_minutes(self.quantity)
         return exact if exact is not None else int(to_pence(self.quantity * 60))
+
+    @cached_property
+    def who(self) -> str:
+        """The person (or, without one, the description) as compared: case and spaces aside."""
+        return _plain(self.person or self.description)
+
+    @cached_property
+    def one_person(self) -> bool:
+        """A line of one named person's time: staff or locum, a person named, not a team."""
+        return self.minutes is not None and bool(self.person) and not TEAM.search(self.person)
 
 
 # --- which cap a line falls under ------------------------------------------------------------
@@ -318,7 +348,7 @@ def not_claimable(line: LineFacts, terms: Terms) -> Flag | None:
         return None
     return Flag(
         FlagCode.NOT_CLAIMABLE,
-        f"{cost_kind_label(line.kind)}: not reimbursed under {terms.short}.",
+        lambda: f"{cost_kind_label(line.kind)}: not reimbursed under {terms.short}.",
     )
 
 
@@ -327,18 +357,18 @@ def over_cap(line: LineFacts, terms: Terms) -> Flag | None:
     cap = terms.caps.get(key) if key else None
     if key is None or cap is None or line.unit_rate <= cap:
         return None
-    allowed = priced_at(line, cap)
-    if allowed >= line.total:
-        return None
     spec = CAPS_BY_KEY[key]
-    return Flag(
+    flag = Flag(
         FlagCode.OVER_CAP,
-        f"{format_money(line.unit_rate)} {spec.per} is over the cap of {format_money(cap)} "
-        f"{spec.per} ({spec.what}, {terms.short}): at the cap the line is "
-        f"{format_money(allowed)} of the {format_money(line.total)} claimed.",
-        allowed=allowed,
-        reason=f"{spec.what} capped at {format_money(cap)} {spec.per} by {terms.title}.",
+        lambda: (
+            f"{format_money(line.unit_rate)} {spec.per} is over the cap of {format_money(cap)} "
+            f"{spec.per} ({spec.what}, {terms.short}): at the cap the line is "
+            f"{format_money(flag.allowed)} of the {format_money(line.total)} claimed."
+        ),
+        pricing=lambda: priced_at(line, cap),
+        because=lambda: f"{spec.what} capped at {format_money(cap)} {spec.per} by {terms.title}.",
     )
+    return flag
 
 
 def evidence_missing(line: LineFacts, terms: Terms) -> Flag | None:
@@ -347,8 +377,10 @@ def evidence_missing(line: LineFacts, terms: Terms) -> Flag | None:
         return None
     return Flag(
         FlagCode.NO_EVIDENCE,
-        f"{format_money(line.total)} is over the {format_money(threshold)} above which "
-        f"{terms.short} asks for evidence, and no receipt or document is attached.",
+        lambda: (
+            f"{format_money(line.total)} is over the {format_money(threshold)} above which "
+            f"{terms.short} asks for evidence, and no receipt or document is attached."
+        ),
     )
 
 
@@ -364,8 +396,10 @@ def outside_dates(line: LineFacts, terms: Terms | None) -> Flag | None:
         before = (outage.starts - line.line_date).days
         return Flag(
             FlagCode.OUTSIDE_DATES,
-            f"Dated {long_date(line.line_date)}, {_days(before)} before the outage started "
-            f"({long_date(outage.starts)}).",
+            lambda: (
+                f"Dated {long_date(line.line_date)}, {_days(before)} before the outage "
+                f"started ({long_date(outage.starts)})."
+            ),
         )
     window = terms.window if terms else DEFAULT_WINDOW_DAYS
     after = (line.line_date - outage.ended).days
@@ -374,18 +408,23 @@ def outside_dates(line: LineFacts, terms: Terms | None) -> Flag | None:
     accepts = f"{terms.short} accepts costs" if terms else "costs are expected"
     return Flag(
         FlagCode.OUTSIDE_DATES,
-        f"Dated {long_date(line.line_date)}, {_days(after)} after the incident ended "
-        f"({long_date(outage.ended)}); {accepts} up to {_days(window)} after.",
+        lambda: (
+            f"Dated {long_date(line.line_date)}, {_days(after)} after the incident ended "
+            f"({long_date(outage.ended)}); {accepts} up to {_days(window)} after."
+        ),
     )
 
 
 def late(terms: Terms, claimed_on: date | None, claimed: str) -> Flag | None:
-    if terms.deadline is None or claimed_on is None or claimed_on <= terms.deadline:
+    deadline = terms.deadline
+    if deadline is None or claimed_on is None or claimed_on <= deadline:
         return None
     return Flag(
         FlagCode.LATE,
-        f"{claimed} {long_date(claimed_on)}, after the deadline for claims "
-        f"({long_date(terms.deadline)}) in {terms.short}.",
+        lambda: (
+            f"{claimed} {long_date(claimed_on)}, after the deadline for claims "
+            f"({long_date(deadline)}) in {terms.short}."
+        ),
     )
 
 
@@ -422,7 +461,15 @@ def _names(lines: Iterable[LineFacts]) -> str:
 
 
 def duplicate_key(line: LineFacts) -> tuple[date, str, str, Decimal]:
-    return (line.line_date, line.kind, _plain(line.person or line.description), line.total)
+    return (line.line_date, line.kind, line.who, line.total)
+
+
+def _duplicate_text(line: LineFacts, first: LineFacts) -> str:
+    return (
+        f"The same date ({long_date(line.line_date)}), kind, "
+        f"{'person' if line.person else 'description'} ({line.person or line.description}) "
+        f"and amount ({format_money(line.total)}) as {first.name}."
+    )
 
 
 def duplicates(lines: Sequence[LineFacts], others: Sequence[LineFacts]) -> dict[int, Flag]:
@@ -432,80 +479,76 @@ def duplicates(lines: Sequence[LineFacts], others: Sequence[LineFacts]) -> dict[
         groups[duplicate_key(line)].append(line)
     found = {}
     for line in lines:
-        earlier = [other for other in groups[duplicate_key(line)] if other.order < line.order]
+        group = groups[duplicate_key(line)]
+        earlier = [other for other in group if other.order < line.order] if len(group) > 1 else []
         if earlier:
             first = min(earlier, key=lambda other: other.order)
-            who = line.person or line.description
-            found[line.id] = Flag(
-                FlagCode.DUPLICATE,
-                f"The same date ({long_date(line.line_date)}), kind, "
-                f"{'person' if line.person else 'description'} ({who}) and amount "
-                f"({format_money(line.total)}) as {first.name}.",
-            )
+            found[line.id] = Flag(FlagCode.DUPLICATE, partial(_duplicate_text, line, first))
     return found
-
-
-def _one_person(line: LineFacts) -> bool:
-    """A line of one named person's time: staff or locum, a person named, not a team."""
-    return line.minutes is not None and bool(line.person) and not TEAM.search(line.person)
 
 
 def _hours(minutes: int) -> str:
     return quantity_text(minutes_to_hours(minutes), "hour")
 
 
+def _by_person_day(lines: Iterable[LineFacts]) -> dict[tuple[str, date], list[LineFacts]]:
+    days: dict[tuple[str, date], list[LineFacts]] = defaultdict(list)
+    for line in lines:
+        if line.one_person:
+            days[(line.who, line.line_date)].append(line)
+    return days
+
+
+def _day_text(line: LineFacts, group: list[LineFacts], minutes: int, rest: str) -> str:
+    where = _names(group)
+    return f"{line.person}: {_hours(minutes)} on {long_date(line.line_date)} ({where}), {rest}"
+
+
 def hours_a_day(
     lines: Sequence[LineFacts], others: Sequence[LineFacts], terms_of: Mapping[int, Terms | None]
 ) -> dict[int, Flag]:
     """One person's time on one day: more than 24 hours, or more than the policy allows."""
-    days: dict[tuple[str, date], list[LineFacts]] = defaultdict(list)
-    for line in (*lines, *others):
-        if _one_person(line):
-            days[(_plain(line.person), line.line_date)].append(line)
+    days = _by_person_day((*lines, *others))
     found = {}
     for line in lines:
-        if not _one_person(line):
+        if not line.one_person:
             continue
-        group = days[(_plain(line.person), line.line_date)]
+        group = days[(line.who, line.line_date)]
         minutes = sum(item.minutes or 0 for item in group)
-        where = _names(group)
-        on = f"{line.person}: {_hours(minutes)} on {long_date(line.line_date)} ({where})"
         terms = terms_of.get(line.id)
         if minutes > DAY_MINUTES:
-            found[line.id] = Flag(FlagCode.OVER_DAY, f"{on}, more than there are in a day.")
+            rest = "more than there are in a day."
+            found[line.id] = Flag(FlagCode.OVER_DAY, partial(_day_text, line, group, minutes, rest))
         elif terms and terms.max_hours_per_day is not None:
             most = terms.max_hours_per_day
             if Decimal(minutes) > most * 60:
+                rest = f"over the {quantity_text(most, 'hour')} a person a day of {terms.short}."
                 found[line.id] = Flag(
-                    FlagCode.TOO_MANY_HOURS,
-                    f"{on}, over the {quantity_text(most, 'hour')} a person a day of "
-                    f"{terms.short}.",
+                    FlagCode.TOO_MANY_HOURS, partial(_day_text, line, group, minutes, rest)
                 )
     return found
+
+
+def _night_text(line: LineFacts, other: LineFacts) -> str:
+    return (
+        f"{line.person}: the same {_hours(line.minutes or 0)} and {format_money(line.total)} "
+        f"as {other.name} on {long_date(other.line_date)}, the night before: one night shift "
+        "counted on both dates?"
+    )
 
 
 def nights_twice(lines: Sequence[LineFacts], others: Sequence[LineFacts]) -> dict[int, Flag]:
     """A night's hours and amount claimed for one person on two consecutive dates: the shift
     that crossed midnight counted on the day it started and again on the next."""
-    by_person_day: dict[tuple[str, date], list[LineFacts]] = defaultdict(list)
-    for line in (*lines, *others):
-        if _one_person(line):
-            by_person_day[(_plain(line.person), line.line_date)].append(line)
+    days = _by_person_day((*lines, *others))
     found = {}
     for line in lines:
-        if not _one_person(line):
+        if not line.one_person:
             continue
-        night_before = by_person_day[(_plain(line.person), line.line_date - timedelta(days=1))]
-        for other in night_before:
+        for other in days.get((line.who, line.line_date - timedelta(days=1)), []):
             same = other.minutes == line.minutes and other.total == line.total
             if same and any(NIGHT.search(f"{x.description} {x.person}") for x in (line, other)):
-                found[line.id] = Flag(
-                    FlagCode.NIGHT_TWICE,
-                    f"{line.person}: the same {_hours(line.minutes or 0)} and "
-                    f"{format_money(line.total)} as {other.name} on "
-                    f"{long_date(other.line_date)}, the night before: one night shift "
-                    "counted on both dates?",
-                )
+                found[line.id] = Flag(FlagCode.NIGHT_TWICE, partial(_night_text, line, other))
                 break
     return found
 

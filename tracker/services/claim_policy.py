@@ -643,6 +643,7 @@ def check_claims(
     by_claim: dict[int, list[AnyRow]] = defaultdict(list)
     for row in rows:
         by_claim[row.invoice_id].append(row)
+    _add_checked_claims(others, invoices, by_claim)
     return {
         invoice_id: _check_one(
             invoices[invoice_id], by_claim[invoice_id], outages, evidence, policies, others, today
@@ -668,11 +669,30 @@ def _other_lines(
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
         .where(
             _standing(practice_ids),
+            Invoice.id.not_in(list(invoices)),  # those being checked are read already
             InvoiceLine.line_date.between(first - _DAY, last + _DAY),
         )
     ).all():
         found[row.practice_id].append(_facts(row, own=False))
     return found
+
+
+def _add_checked_claims(
+    others: dict[int, list[LineFacts]],
+    invoices: dict[int, AnyRow],
+    by_claim: dict[int, list[AnyRow]],
+) -> None:
+    """The standing claims being checked are each other's "other claims" too, when a
+    practice has several of them among those being checked."""
+    claims_of: dict[int, list[int]] = defaultdict(list)
+    for invoice in invoices.values():
+        if invoice.status == InvoiceStatus.ISSUED:
+            claims_of[invoice.practice_id].append(invoice.id)
+    for practice_id, claim_ids in claims_of.items():
+        if len(claim_ids) > 1:
+            others[practice_id] += [
+                _facts(row, own=False) for claim_id in claim_ids for row in by_claim[claim_id]
+            ]
 
 
 def _check_one(
@@ -801,13 +821,21 @@ def _at_cap(session: Session, claim: Invoice) -> list[tuple[InvoiceLine, review.
     flags = check_claims(session, [claim.id])[claim.id].flags
     chosen = []
     for line in review.undecided(claim):
-        capped = only_over_cap(flags.get(line.id, []))
-        if capped is not None and capped.allowed is not None and capped.allowed > 0:
+        capped = _part_approvable(line, flags.get(line.id, []))
+        if capped is not None:
             decision = review.LineDecisionInput(
                 review.Decision.PART_APPROVED, capped.allowed, capped.reason
             )
             chosen.append((line, decision))
     return chosen
+
+
+def _part_approvable(line: InvoiceLine, found: list[Flag]) -> Flag | None:
+    """The over-the-cap flag of a line flagged for nothing else, when the cap allows more
+    than nothing and less than was claimed: what "part-approve at the cap" decides."""
+    capped = only_over_cap(found)
+    allowed = capped.allowed if capped is not None else None
+    return capped if allowed is not None and 0 < allowed < line.total_amount else None
 
 
 def approve_passing(session: Session, claim: Invoice, *, user_id: int) -> int:
@@ -838,10 +866,10 @@ def bulk_choices(claim: Invoice, checks: ClaimChecks) -> BulkChoices:
     total = Decimal("0.00")
     for line in review.undecided(claim):
         found = checks.flags.get(line.id, [])
-        capped = only_over_cap(found)
+        capped = _part_approvable(line, found)
         if not found:
             passing += 1
-        elif capped is not None and capped.allowed:
+        elif capped is not None and capped.allowed is not None:
             at_cap += 1
             total += capped.allowed
     return BulkChoices(passing=passing, at_cap=at_cap, at_cap_total=total)
