@@ -3,8 +3,6 @@ form and is warned (not refused) when a line is over it; the ICB's reviewer appr
 step the lines of a claim that pass the automatic checks, and part-approves at the cap the
 line that is over it."""
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 

@@ -258,7 +258,7 @@ def test_a_manager_sees_the_cap_beside_the_locum_form_and_is_warned_not_refused(
     assert "Over the cap: £357.00 a session" in page
     assert "£357.00 a session is over the cap of £340.00 a session" in page
     assert "at the cap the line is £680.00 of the £714.00 claimed" in page
-    assert "Evidence missing: £714.00 is over the £500.00" in page  # £714.00 is over £500.00, no file attached
+    assert "Evidence missing: £714.00 is over the £500.00" in page  # and no file attached
     assert db.session.scalar(select(func.count(CostLine.id))) == 1  # saved all the same
     assert 'data-flag="over_cap"' in page  # and on the incident's list of costs
 
