@@ -7,14 +7,14 @@ that version's caps (staff hourly rates by band, locum rates, appointment unit c
 are only ever added. Down drops both tables; nothing else changes.
 
 Revision ID: 0010
-Revises: 0012
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0012"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

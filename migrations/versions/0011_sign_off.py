@@ -10,14 +10,14 @@ Existing data: every ICB signs off in one step, as before, with a 30-day target;
 claim is one-step, so practices keep seeing what they saw. Down drops the columns.
 
 Revision ID: 0011
-Revises: 0009 (re-chained on merge after the revisions between them)
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,7 @@ from tracker.models import ClaimPolicy, Icb, Invoice, LineDecision, OutageEvent
 from tracker.services import claim_policy
 
 #: The revision 0010 follows: the one line to change when the migrations are re-chained.
-PREVIOUS = "0012"
+PREVIOUS = "0009"
 TABLES = {"claim_policy", "claim_policy_cap"}
 
 

@@ -13,7 +13,7 @@ from tracker.extensions import db
 from tracker.models import Icb, Invoice
 
 #: The revision 0011 follows; the one line to change when it is re-chained on merge.
-PREVIOUS_REVISION = "0009"
+PREVIOUS_REVISION = "0010"
 INVOICE_COLUMNS = {
     "two_step_sign_off",
     "recommended_by_id",
