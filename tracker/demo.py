@@ -445,7 +445,7 @@ def seed_review_claims(session: Session) -> None:
         session.add(incident)
         session.flush()
         _seed_incident_lines(session, incident, scale)
-        if state == "new":
+        if state == "in_review":
             _seed_lines_to_check(session, incident)
         session.flush()
         claim = _issue(
@@ -460,7 +460,7 @@ def seed_review_claims(session: Session) -> None:
 
 
 def _seed_lines_to_check(session: Session, incident: Incident) -> None:
-    """More of Camden Town's costs, as a busy practice claims them: one the ICB caps, one
+    """More of Tufnell Park's costs, as a busy practice claims them: one the ICB caps, one
     entered twice, a night shift counted on both its dates, a nurse's hours that add up to
     more than a day's work, and backlog scanning long after the outage. With the ICB's
     policy (seed_claim_policy) each raises a flag of the automatic checks."""

@@ -44,6 +44,8 @@ def test_migration_0010_adds_the_policy_tables_and_drops_them_going_down(
         assert db.session.scalar(select(func.count(ClaimPolicy.id))) == 0
         assert db.session.scalar(select(func.count(Invoice.id))) == invoices
         assert db.session.scalar(select(func.count(LineDecision.id))) == decisions
+        db.session.remove()
+        upgrade()  # to the head: later revisions' columns are in the models used below
         event = db.session.scalars(select(OutageEvent).where(OutageEvent.name == DEMO_EVENT)).one()
         icb = db.session.scalars(select(Icb).where(Icb.ods_code == DEMO_ICB)).one()
         saved = claim_policy.save_policy(
@@ -60,7 +62,5 @@ def test_migration_0010_adds_the_policy_tables_and_drops_them_going_down(
         assert saved is not None
         again = db.session.get(ClaimPolicy, saved.id)
         assert again is not None and [c.amount for c in again.caps] == [Decimal("340.00")]
-        db.session.remove()
-        upgrade()
         db.session.remove()
         db.engine.dispose()
