@@ -16,6 +16,7 @@ from tracker.models.directory import Icb, Practice, is_valid_practice_code
 from tracker.models.incidents import (
     SYSTEMS,
     CostLine,
+    EventStatus,
     Evidence,
     Incident,
     IncidentStatus,
@@ -62,6 +63,7 @@ __all__ = [
     "CostKind",
     "CostLine",
     "DocumentKind",
+    "EventStatus",
     "Evidence",
     "Fixed",
     "Icb",

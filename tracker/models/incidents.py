@@ -41,6 +41,19 @@ class IncidentStatus(StrEnum):
     CLOSED = "closed"
 
 
+class EventStatus(StrEnum):
+    """Where an outage event stands (migration 0014, services.events).
+
+    CONFIRMED: added by an ICB reviewer or administrator, or a proposal its ICB accepted;
+    every practice may use it. PROPOSED: a practice's proposal, usable at once by that
+    practice alone and waiting for its ICB. MERGED: a proposal its ICB folded into an
+    existing event; kept so that old links lead to the event it points to."""
+
+    CONFIRMED = "confirmed"
+    PROPOSED = "proposed"
+    MERGED = "merged"
+
+
 class OutageEvent(Base):
     """One real-world outage that many practices' incidents share; ICB reports group by it."""
 
@@ -50,8 +63,39 @@ class OutageEvent(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     started_on: Mapped[date | None] = mapped_column(Date)
+    #: Comma-separated keys of SYSTEMS, as a proposing practice saw them; "" when not given.
+    systems: Mapped[str] = mapped_column(
+        String(200), default="", server_default="", nullable=False
+    )
+    status: Mapped[str] = mapped_column(
+        String(10),
+        default=EventStatus.CONFIRMED,
+        server_default=EventStatus.CONFIRMED.value,
+        nullable=False,
+        index=True,
+    )
+    #: The practice that proposed the event; None for events added by an ICB or admin.
+    proposed_by_practice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("practice.id"), index=True
+    )
+    #: A merged proposal's target: where its incidents and invoices went.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("outage_event.id"))
+    #: Who confirmed or merged the proposal, and when.
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = created_at_column()
+
+    proposed_by_practice: Mapped[Practice | None] = relationship()
+    merged_into: Mapped[OutageEvent | None] = relationship(remote_side=[id])
+
+    @property
+    def system_labels(self) -> list[str]:
+        return [SYSTEMS.get(key, key) for key in self.systems.split(",") if key]
+
+    @property
+    def is_proposed(self) -> bool:
+        return self.status == EventStatus.PROPOSED
 
 
 class Incident(Base):
