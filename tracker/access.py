@@ -28,14 +28,17 @@ from tracker.models import (
     PRACTICE_ROLES,
     ClaimMessage,
     CostLine,
+    EventStatus,
     Evidence,
     Icb,
     Invoice,
     InvoiceStatus,
+    OutageEvent,
     Practice,
     Role,
     User,
 )
+from tracker.services import events
 from tracker.services.incidents import event_owners
 from tracker.services.review import claim_condition
 
@@ -241,3 +244,43 @@ def editable_event_ids(event_ids: list[int]) -> set[int]:
     own = set(claim_icb_ids())
     owners = event_owners(db_session(), event_ids)
     return {event_id for event_id, icb_id in owners.items() if icb_id in own}
+
+
+def event_viewer(user: User | None = None) -> events.Viewer:
+    """The user as services.events sees them: the practices whose own data they see and the
+    ICBs whose claims they read. A proposed event is theirs to see through one of those."""
+    user = user or current_user
+    if user.is_admin:
+        return events.Viewer(is_admin=True)
+    return events.Viewer(
+        practice_ids=frozenset(practice_ids_for(user)),
+        icb_ids=frozenset(claim_icb_ids(user)),
+    )
+
+
+def event_or_404(event_id: int) -> OutageEvent:
+    """An outage event the user may see (services.events.visible): any confirmed one; a
+    proposal only for its practice's users, its ICB's reviewers and approvers, and
+    administrators. Anyone else gets 404, as if it did not exist."""
+    found = events.visible_event(db_session(), event_id, event_viewer())
+    if found is None:
+        abort(404)
+    return found
+
+
+def may_decide_event(event: OutageEvent) -> bool:
+    """Whether the user may confirm or merge the proposal: an ICB reviewer of the proposing
+    practice's ICB (the ICB that will receive its claims), or an administrator. An approver
+    reads it but does not decide: adding events is a reviewer's task (may_add_events)."""
+    if event.status != EventStatus.PROPOSED:
+        return False
+    if current_user.is_admin:
+        return True
+    icb_id = events.decider_icb(db_session(), event)
+    return icb_id is not None and holds_icb_role(icb_id, Role.ICB_REVIEWER)
+
+
+def may_propose_events() -> bool:
+    """Practice managers and finance propose events for the practice they work as."""
+    practice = current_practice()
+    return practice is not None and may_act_for_practice(practice.id)

@@ -311,6 +311,37 @@ class EventForm(AppForm):
     description = TextAreaField("Description", filters=[strip_filter])
 
 
+class ProposeEventForm(AppForm):
+    """A practice proposes an outage event its ICB has not added (services.events)."""
+
+    model = OutageEvent
+    limits = {"description": MAX_TEXT, "back": 20}
+
+    name = StringField(
+        "Name", filters=[strip_filter], validators=[InputRequired("Enter a name for the event")]
+    )
+    started_on = UKDateField(
+        "Date it started",
+        "Enter the date as a real date, like 19/07/2024",
+        validators=[InputRequired("Enter the date the outage started")],
+    )
+    systems = MultiCheckboxField("Systems affected", choices=list(SYSTEMS.items()))
+    description = TextAreaField("What happened", filters=[strip_filter])
+    #: Where to go back to with the new event chosen: "new" (the incident form) or an
+    #: incident's id (its edit form); blank for the events page.
+    back = HiddenField()
+
+
+class MergeEventForm(AppForm):
+    """An ICB reviewer merges a proposal into a confirmed event."""
+
+    target_id = SelectField("Merge it into", coerce=whole_id, validate_choice=True)
+
+
+class DecideEventForm(AppForm):
+    """Confirm a proposal: a button, with the form's CSRF token."""
+
+
 class FilterForm(AppForm):
     """The incident list's filters (GET, so no CSRF token)."""
 

@@ -27,9 +27,14 @@ from tracker.access import (
     current_practice,
     current_practice_or_404,
     editable_event_ids,
+    event_or_404,
+    event_viewer,
     evidence_or_404,
     get_for_practice_or_404,
+    icb_ids_for,
     may_add_events,
+    may_decide_event,
+    may_propose_events,
     roles_required,
 )
 from tracker.charts import Bar, bar_chart
@@ -39,11 +44,14 @@ from tracker.documents import paper_forms
 from tracker.extensions import db, db_session
 from tracker.incidents.forms import (
     FORMS,
+    DecideEventForm,
     EventForm,
     EvidenceForm,
     FilterForm,
     IncidentForm,
     LineForm,
+    MergeEventForm,
+    ProposeEventForm,
     TimesheetForm,
     TimesheetRowForm,
     combine,
@@ -52,6 +60,7 @@ from tracker.models import (
     PRACTICE_ROLES,
     CostKind,
     CostLine,
+    EventStatus,
     Evidence,
     Incident,
     OutageEvent,
@@ -60,10 +69,12 @@ from tracker.models import (
 )
 from tracker.presentation import duration_text, format_money, period_text, size_text
 from tracker.services import capacity, claim_policy, cost_lines, evidence, incidents, settlement
+from tracker.services import events as event_service
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid
 from tracker.services.money import ZERO
 from tracker.services.rates import card_on
+from tracker.services.text import parse_id
 from tracker.view_helpers import (
     query_page,
     say_file_not_kept,
@@ -94,10 +105,20 @@ def _line_or_404(incident: Incident, line_id: int) -> CostLine:
     return line
 
 
-def _event_choices() -> list[tuple[int, str]]:
+def _event_choices(practice_id: int) -> list[tuple[int, str]]:
+    """The incident form's events: confirmed ones and the practice's own proposals, each
+    of those marked as such."""
     return [(0, "Not part of a wider outage")] + [
-        (event.id, event.name) for event in incidents.event_choices(db_session())
+        (event.id, f"{event.name} (proposed by you)" if event.is_proposed else event.name)
+        for event in incidents.event_choices(db_session(), practice_id)
     ]
+
+
+def _chosen_event(form: IncidentForm, choices: list[tuple[int, str]]) -> None:
+    """On a form just opened from a proposal (services.events), the proposed event chosen."""
+    asked = parse_id(request.args.get("event", ""))
+    if asked is not None and asked in {value for value, _ in choices}:
+        form.outage_event_id.data = asked
 
 
 # --- incidents -------------------------------------------------------------------------
@@ -108,7 +129,7 @@ def _event_choices() -> list[tuple[int, str]]:
 def index() -> str:
     practice = current_practice_or_404()
     filters = FilterForm(request.args)
-    events = incidents.event_choices(db_session())
+    events = incidents.event_choices(db_session(), practice.id)
     filters.event.choices = [("", "Any event"), ("none", "Not part of an event")] + [
         (str(event.id), event.name) for event in events
     ]
@@ -149,13 +170,15 @@ def _details(form: IncidentForm) -> incidents.IncidentDetails:
     )
 
 
-def _incident_form_ok(form: IncidentForm) -> bool:
+def _incident_form_ok(form: IncidentForm, practice_id: int) -> bool:
     """Whether a posted incident form can be saved: the form's own checks and the service's
     rules run together, so every problem is shown at once, each next to its field."""
     if not form.is_submitted():
         return False
     valid = form.validate()
-    problems, _, _ = incidents.incident_problems(db_session(), _details(form), utcnow())
+    problems, _, _ = incidents.incident_problems(
+        db_session(), _details(form), utcnow(), practice_id
+    )
     show_domain_errors(form, problems)
     return valid and not problems
 
@@ -165,8 +188,10 @@ def _incident_form_ok(form: IncidentForm) -> bool:
 def new() -> str | Response:
     practice = current_practice_or_404()
     form = IncidentForm()
-    form.outage_event_id.choices = _event_choices()
-    if _incident_form_ok(form):
+    choices = form.outage_event_id.choices = _event_choices(practice.id)
+    if request.method == "GET":
+        _chosen_event(form, choices)
+    if _incident_form_ok(form, practice.id):
         try:
             incident = incidents.create_incident(
                 db_session(), practice.id, current_user.id, _details(form), utcnow()
@@ -186,13 +211,14 @@ def new() -> str | Response:
 def edit(incident_id: int) -> str | Response:
     incident = _incident_or_404(incident_id)
     form = IncidentForm(obj=incident)
-    form.outage_event_id.choices = _event_choices()
+    choices = form.outage_event_id.choices = _event_choices(incident.practice_id)
     if request.method == "GET":
         form.start_date.data, form.start_time.data = incidents.local_parts(incident.starts_at)
         form.end_date.data, form.end_time.data = incidents.local_parts(incident.ends_at)
         form.systems.data = incident.system_keys
         form.outage_event_id.data = incident.outage_event_id or 0
-    if _incident_form_ok(form):
+        _chosen_event(form, choices)
+    if _incident_form_ok(form, incident.practice_id):
         try:
             incidents.update_incident(
                 db_session(), incident, current_user.id, _details(form), utcnow()
@@ -703,36 +729,62 @@ def delete_evidence(evidence_id: int) -> Response:
 # --- outage events ---------------------------------------------------------------------
 
 
-def _may_manage_events() -> bool:
-    return bool(current_user.is_admin or current_user.has_role(Role.ICB_REVIEWER))
+def _decider_icb_ids() -> frozenset[int]:
+    """The ICBs whose practices' proposals the user decides: every ICB for an administrator,
+    their own for an ICB reviewer (access.may_decide_event)."""
+    if current_user.is_admin:
+        return frozenset(icb_ids_for(current_user))
+    return frozenset(
+        m.icb_id
+        for m in current_user.memberships
+        if m.icb_id is not None and Role(m.role) == Role.ICB_REVIEWER
+    )
 
 
 @bp.route("/outage-events/<int:event_id>")
-def event(event_id: int) -> str:
+def event(event_id: int) -> str | Response:
     """An outage event, and the claim policy that applies to the user: their practice's ICB's
-    (as a practice manager or finance), or their own ICB's (as a reviewer, who changes it)."""
-    found = db.get_or_404(OutageEvent, event_id)
+    (as a practice manager or finance), or their own ICB's (as a reviewer, who changes it).
+    A proposal shows where it stands; a merged one leads to the event it was merged into."""
+    found = event_or_404(event_id)
+    if found.status == EventStatus.MERGED and found.merged_into is not None:
+        flash(
+            f"“{found.name}” was merged into “{found.merged_into.name}” by the ICB: its "
+            "incidents and claims are now under this event.",
+            "info",
+        )
+        return redirect(url_for("incidents.event", event_id=found.merged_into_id))
     practice = current_practice()
     reviewer_icb = current_user.icb if current_user.has_role(Role.ICB_REVIEWER) else None
     icb = practice.icb if practice is not None else reviewer_icb
+    confirmed = found.status == EventStatus.CONFIRMED
     return render_template(
         "incidents/event.html",
         event=found,
         icb=icb,
-        policy=claim_policy.practice_view(db_session(), found, icb) if icb else None,
-        reviewer_icb=reviewer_icb,
+        policy=claim_policy.practice_view(db_session(), found, icb) if icb and confirmed else None,
+        reviewer_icb=reviewer_icb if confirmed else None,
         may_edit=found.id in editable_event_ids([found.id]),
+        may_decide=may_decide_event(found),
+        own_proposal=practice is not None and found.proposed_by_practice_id == practice.id,
+        decide_form=DecideEventForm(),
     )
 
 
 @bp.route("/outage-events")
 def events() -> str:
-    rows = incidents.event_choices(db_session())
+    viewer = event_viewer()
+    rows = event_service.listed(db_session(), viewer)
+    practice = current_practice()
+    deciding = _decider_icb_ids()
     return render_template(
         "incidents/events.html",
         events=rows,
         may_add=may_add_events(),
+        may_propose=may_propose_events(),
         editable=editable_event_ids([event.id for event in rows]),
+        own=event_service.own_proposals(db_session(), practice.id) if practice else [],
+        waiting=event_service.waiting_for(db_session(), deciding) if deciding else [],
     )
 
 
@@ -771,7 +823,143 @@ def new_event() -> str | Response:
 @bp.route("/outage-events/<int:event_id>/edit", methods=["GET", "POST"])
 def edit_event(event_id: int) -> str | Response:
     """Administrators edit any event; an ICB reviewer only their own ICB's (access)."""
-    event = db.get_or_404(OutageEvent, event_id)
+    event = event_or_404(event_id)
     if event.id not in editable_event_ids([event.id]):
         abort(403)
     return _save_event(event)
+
+
+def _back_to(back: str, event_id: int) -> str:
+    """The form the proposal was started from, with the new event chosen: the new incident
+    form, an incident's edit form (one of the user's practices'), or the event's page."""
+    if back == "new":
+        return url_for("incidents.new", event=event_id)
+    incident_id = parse_id(back)
+    if incident_id is not None:
+        return url_for("incidents.edit", incident_id=incident_id, event=event_id)
+    return url_for("incidents.event", event_id=event_id)
+
+
+@bp.route("/outage-events/propose", methods=["GET", "POST"])
+@practice_staff
+def propose_event() -> str | Response:
+    """A practice proposes an outage event its ICB has not added; usable at once for the
+    practice's own incidents, seen by its ICB's reviewers, who confirm or merge it."""
+    practice = current_practice_or_404()
+    form = ProposeEventForm()
+    if request.method == "GET":
+        form.back.data = request.args.get("back", "")[:20]
+    clash: OutageEvent | None = None
+    if form.validate_on_submit():
+        proposal = event_service.Proposal(
+            name=form.name.data or "",
+            started_on=form.started_on.data,
+            description=form.description.data or "",
+            systems=form.systems.data or [],
+        )
+        viewer = event_viewer()
+        problems = event_service.proposal_problems(
+            db_session(), proposal, viewer, today_in_london()
+        )
+        if problems:
+            show_domain_errors(form, problems)
+            clash = _visible_clash(problems)
+        else:
+            try:
+                proposed = event_service.propose(
+                    db_session(), practice.id, current_user.id, proposal, viewer, today_in_london()
+                )
+                db_session().commit()
+            except Invalid as error:
+                db_session().rollback()
+                show_domain_error(form, error)
+                clash = _visible_clash([error])
+            else:
+                flash(
+                    f"“{proposed.name}” is proposed: use it for your incidents now. "
+                    f"{practice.icb.name} will confirm it, or merge it into an event it "
+                    "already has.",
+                    "success",
+                )
+                return redirect(_back_to(form.back.data or "", proposed.id))
+    return render_template(
+        "incidents/propose_event.html", form=form, practice=practice, clash=clash
+    )
+
+
+def _visible_clash(problems: list[Invalid]) -> OutageEvent | None:
+    """The existing event a refused name belongs to, when the user may see it."""
+    for problem in problems:
+        if isinstance(problem, event_service.NameTaken):
+            return event_service.visible_event(db_session(), problem.event_id, event_viewer())
+    return None
+
+
+def _decidable_or_404(event_id: int) -> OutageEvent:
+    """A proposal the user may decide. One they may see but not decide answers 403 (an
+    approver, the proposing practice); one they may not see answers 404 (event_or_404)."""
+    found = event_or_404(event_id)
+    if found.status != EventStatus.PROPOSED:
+        return found  # already decided: the service says by whom, on the event's page
+    if not may_decide_event(found):
+        abort(403)
+    return found
+
+
+def _already_decided(found: OutageEvent) -> Response | None:
+    if found.status == EventStatus.PROPOSED:
+        return None
+    if current_user.is_admin or _decider_icb_ids():
+        flash(event_service.refusal_text(found), "error")
+        return redirect(url_for("incidents.event", event_id=found.id))
+    abort(403)
+
+
+@bp.route("/outage-events/<int:event_id>/confirm", methods=["POST"])
+def confirm_event(event_id: int) -> Response:
+    found = _decidable_or_404(event_id)
+    if (answer := _already_decided(found)) is not None:
+        return answer
+    if not DecideEventForm().validate_on_submit():
+        abort(400)
+    try:
+        event_service.confirm(db_session(), found, current_user.id, utcnow())
+        db_session().commit()
+    except Conflict as error:
+        db_session().rollback()
+        flash(error.message, "error")
+        return redirect(url_for("incidents.event", event_id=event_id))
+    flash(f"“{found.name}” is confirmed: every practice can now use it.", "success")
+    return redirect(url_for("incidents.event", event_id=found.id))
+
+
+@bp.route("/outage-events/<int:event_id>/merge", methods=["GET", "POST"])
+def merge_event(event_id: int) -> str | Response | tuple[str, int]:
+    """Merge a proposal into a confirmed event: its incidents and claims move there."""
+    found = _decidable_or_404(event_id)
+    if (answer := _already_decided(found)) is not None:
+        return answer
+    form = MergeEventForm()
+    targets = event_service.merge_targets(db_session(), found)
+    form.target_id.choices = [(0, "Select an outage event")] + [(t.id, t.name) for t in targets]
+    if form.validate_on_submit():
+        try:
+            merged = event_service.merge(
+                db_session(), found, form.target_id.data or None, current_user.id, utcnow()
+            )
+            db_session().commit()
+        except Invalid as error:
+            db_session().rollback()
+            show_domain_error(form, error)
+        except Conflict as error:
+            db_session().rollback()
+            flash(error.message, "error")
+            return redirect(url_for("incidents.event", event_id=event_id))
+        else:
+            flash(
+                f"“{found.name}” is merged into “{merged.target_name}”: {merged.moved}.", "success"
+            )
+            return redirect(url_for("incidents.event", event_id=found.merged_into_id))
+    status = 422 if form.errors else 200
+    page = render_template("incidents/merge_event.html", form=form, event=found, targets=targets)
+    return (page, status) if status != 200 else page

@@ -64,9 +64,7 @@ class OutageEvent(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     started_on: Mapped[date | None] = mapped_column(Date)
     #: Comma-separated keys of SYSTEMS, as a proposing practice saw them; "" when not given.
-    systems: Mapped[str] = mapped_column(
-        String(200), default="", server_default="", nullable=False
-    )
+    systems: Mapped[str] = mapped_column(String(200), default="", server_default="", nullable=False)
     status: Mapped[str] = mapped_column(
         String(10),
         default=EventStatus.CONFIRMED,

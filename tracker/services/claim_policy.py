@@ -37,6 +37,7 @@ from tracker.models import (
     ClaimPolicyCap,
     CostLine,
     DocumentKind,
+    EventStatus,
     Evidence,
     Icb,
     Incident,
@@ -45,6 +46,7 @@ from tracker.models import (
     InvoiceStatus,
     LineDecision,
     OutageEvent,
+    table_of,
 )
 from tracker.presentation import (
     cost_kind_label,
@@ -54,7 +56,7 @@ from tracker.presentation import (
     shortened,
     utc_to_london,
 )
-from tracker.services import audit, review
+from tracker.services import audit, locks, review
 from tracker.services.claim_checks import (
     CAPS,
     CAPS_BY_KEY,
@@ -211,6 +213,27 @@ SAVED_MEANWHILE = (
 )
 
 
+NOT_CONFIRMED = (
+    "A practice proposed this outage event and it is not confirmed: confirm it (or merge it "
+    "into the event it duplicates) before writing a claim policy for it."
+)
+
+
+def _hold_confirmed(session: Session, event: OutageEvent) -> None:
+    """Only a confirmed event carries a policy (services.events: a merge then never has two
+    policies to reconcile, and practices never read terms for an unaccepted event). The
+    event's row is held while the policy is written, so a merge cannot slip in between."""
+    events = table_of(OutageEvent)
+    held = locks.hold(
+        session,
+        OutageEvent,
+        events.c.id == event.id,
+        events.c.status == EventStatus.CONFIRMED,
+    )
+    if not held:
+        raise Conflict(NOT_CONFIRMED)
+
+
 def save_policy(
     session: Session,
     event: OutageEvent,
@@ -227,6 +250,7 @@ def save_policy(
     problems = policy_problems(inp, event)
     if problems:
         raise problems[0]
+    _hold_confirmed(session, event)
     latest = current(session, event.id, icb.id)
     if (latest.version if latest else 0) != seen_version:
         raise Conflict(SAVED_MEANWHILE)

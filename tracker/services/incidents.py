@@ -28,6 +28,7 @@ from tracker.models import (
     AuditEntry,
     CostKind,
     CostLine,
+    EventStatus,
     Incident,
     IncidentStatus,
     Invoice,
@@ -38,7 +39,7 @@ from tracker.models import (
     string_length,
 )
 from tracker.presentation import format_money, format_number, london_datetime, long_date
-from tracker.services import audit, invoicing
+from tracker.services import audit, events, invoicing
 from tracker.services.dates import NonexistentLocalTime, london_to_utc, utc_to_london
 from tracker.services.errors import DomainError, Invalid
 from tracker.services.money import ZERO
@@ -98,10 +99,11 @@ def _text_problems(details: IncidentDetails) -> list[DomainError]:
 
 
 def incident_problems(
-    session: Session, details: IncidentDetails, now_utc: datetime
+    session: Session, details: IncidentDetails, now_utc: datetime, practice_id: int | None = None
 ) -> tuple[list[DomainError], datetime | None, datetime | None]:
     """Every problem with an incident's details, each naming its form field; and its start
-    and end in UTC where they could be worked out."""
+    and end in UTC where they could be worked out. The outage event must be one the
+    practice (`practice_id`) may choose: confirmed, or its own proposal (services.events)."""
     problems: list[DomainError] = []
     if not details.title.strip():
         problems.append(Invalid("Enter a title for the incident", "title"))
@@ -142,21 +144,25 @@ def incident_problems(
         problems.append(Invalid("Select the systems affected", "systems"))
     elif "other" in details.systems and not (details.systems_other or "").strip():
         problems.append(Invalid("Enter the other system affected", "systems_other"))
-    if details.outage_event_id is not None and not session.get(
-        OutageEvent, details.outage_event_id
+    if details.outage_event_id is not None and (
+        problem := events.usable_problem(session, details.outage_event_id, practice_id)
     ):
-        problems.append(Invalid("Select an outage event from the list", "outage_event_id"))
+        problems.append(problem)
     return problems, starts_at, ends_at
 
 
 def check_incident(
-    session: Session, details: IncidentDetails, now_utc: datetime
+    session: Session, details: IncidentDetails, now_utc: datetime, practice_id: int
 ) -> tuple[datetime, datetime | None]:
-    """Check an incident's details; return its start and end in UTC."""
-    problems, starts_at, ends_at = incident_problems(session, details, now_utc)
+    """Check an incident's details; return its start and end in UTC. The outage event's row
+    is then held (services.events.hold_usable), so a merge of it cannot pass this incident
+    by: it comes after, and moves it too, or came before, and the event is refused."""
+    problems, starts_at, ends_at = incident_problems(session, details, now_utc, practice_id)
     if problems:
         raise problems[0]
     assert starts_at is not None
+    if details.outage_event_id is not None:
+        events.hold_usable(session, details.outage_event_id)
     return starts_at, ends_at
 
 
@@ -181,7 +187,7 @@ def create_incident(
     details: IncidentDetails,
     now_utc: datetime,
 ) -> Incident:
-    starts_at, ends_at = check_incident(session, details, now_utc)
+    starts_at, ends_at = check_incident(session, details, now_utc, practice_id)
     incident = Incident(practice_id=practice_id, created_by_id=user_id, status=IncidentStatus.OPEN)
     _apply(incident, details, starts_at, ends_at)
     session.add(incident)
@@ -224,7 +230,7 @@ def update_incident(
     details: IncidentDetails,
     now_utc: datetime,
 ) -> dict[str, list[Any]]:
-    starts_at, ends_at = check_incident(session, details, now_utc)
+    starts_at, ends_at = check_incident(session, details, now_utc, incident.practice_id)
     if incident.status == IncidentStatus.CLOSED and ends_at is None:
         raise Invalid("A closed incident needs an end date and time", "end_date")
     before = _incident_snapshot(incident)
@@ -446,16 +452,12 @@ def save_event(
     details: EventDetails,
     today: date,
 ) -> OutageEvent:
-    """Create or rename an outage event; names are unique (case-insensitively)."""
-    name = " ".join(details.name.split())
-    if not name:
-        raise Invalid("Enter a name for the outage event", "name")
-    if problem := text_problem("Name", details.name, string_length(OutageEvent, "name")):
-        raise Invalid(problem, "name")
-    if details.started_on and details.started_on > today:
-        raise Invalid("Start date must be today or in the past", "started_on")
-    if problem := text_problem("Description", details.description, MAX_TEXT, multiline=True):
-        raise Invalid(problem, "description")
+    """Create or rename an outage event; names are unique (case-insensitively). An event an
+    ICB reviewer or administrator adds is confirmed at once (services.events)."""
+    problems = events.event_problems(details.name, details.started_on, details.description, today)
+    if problems:
+        raise problems[0]
+    name = events.normal_name(details.name)
     clash = session.scalar(
         select(OutageEvent.id).where(func.lower(OutageEvent.name) == name.lower())
     )
@@ -463,7 +465,7 @@ def save_event(
         raise Invalid("An outage event with this name already exists", "name")
     is_new = event is None
     before = {} if event is None else audit.snapshot(event, ["name", "started_on", "description"])
-    event = event or OutageEvent(created_by_id=user_id)
+    event = event or OutageEvent(created_by_id=user_id, status=EventStatus.CONFIRMED)
     event.name = name
     event.started_on = details.started_on
     event.description = details.description.strip()
@@ -480,12 +482,10 @@ def save_event(
     return event
 
 
-def event_choices(session: Session) -> list[OutageEvent]:
-    return list(
-        session.scalars(
-            select(OutageEvent).order_by(OutageEvent.started_on.desc(), OutageEvent.name)
-        )
-    )
+def event_choices(session: Session, practice_id: int | None) -> list[OutageEvent]:
+    """The events the practice's incidents may name: confirmed ones and the practice's own
+    proposals (services.events)."""
+    return events.choices(session, practice_id)
 
 
 def event_owners(session: Session, event_ids: list[int]) -> dict[int, int | None]:

@@ -42,7 +42,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.presentation import format_money, long_date, shortened
-from tracker.services import audit, locks
+from tracker.services import audit, events, locks
 from tracker.services.costing import SESSION_HOURS, sum_amounts
 from tracker.services.errors import Conflict, Invalid
 from tracker.services.money import ZERO, to_pence
@@ -644,7 +644,8 @@ def issue_invoice(
     invoice.icb_id = practice.icb_id
     # the claim is signed off as its ICB does it now, whatever the ICB later decides
     invoice.two_step_sign_off = practice.icb.two_step_sign_off
-    invoice.outage_event_id = _shared_event(session, invoice)
+    # a proposal merged while this waited for its row is followed to its target (events)
+    invoice.outage_event_id = events.follow_merge(session, _shared_event(session, invoice))
     invoice.supplier_snapshot = json.dumps(supplier_snapshot(practice), ensure_ascii=False)
     invoice.customer_snapshot = json.dumps(customer_snapshot(practice.icb), ensure_ascii=False)
     invoice.evidence_snapshot = json.dumps(evidence_snapshot(session, invoice), ensure_ascii=False)
