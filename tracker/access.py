@@ -284,3 +284,15 @@ def may_propose_events() -> bool:
     """Practice managers and finance propose events for the practice they work as."""
     practice = current_practice()
     return practice is not None and may_act_for_practice(practice.id)
+
+
+def deciding_icb_ids() -> frozenset[int]:
+    """The ICBs whose practices' proposed events the user confirms or merges: every ICB for
+    an administrator, their own for an ICB reviewer, none for anyone else."""
+    if current_user.is_admin:
+        return frozenset(icb_ids_for(current_user))
+    return frozenset(
+        m.icb_id
+        for m in current_user.memberships
+        if m.icb_id is not None and Role(m.role) == Role.ICB_REVIEWER
+    )

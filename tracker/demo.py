@@ -902,6 +902,70 @@ def seed_claim_policy(session: Session) -> None:
 
 
 #: Steps run in order by seed_demo; later areas append theirs (invoices, reviews).
+PROPOSED_EVENT = "Riverside Walk broadband outage, 3 March 2025"
+PROPOSED_DAY = date(2025, 3, 3)
+
+
+def seed_proposed_event(session: Session) -> None:
+    """Riverside's practice manager proposed a local outage the ICB has no event for (a
+    broadband line cut by street works) and logged the incident under it at once; the
+    proposal waits for the demo reviewer to confirm it or merge it (services.events)."""
+    from tracker.services import events
+
+    practice = session.scalar(select(Practice).where(Practice.ods_code == "Y09901"))
+    manager = session.scalar(select(User).where(User.email == "manager@example.org"))
+    if practice is None or manager is None:
+        return
+    if session.scalar(select(OutageEvent.id).where(OutageEvent.name == PROPOSED_EVENT)):
+        return
+    event = events.propose(
+        session,
+        practice.id,
+        manager.id,
+        events.Proposal(
+            name=PROPOSED_EVENT,
+            started_on=PROPOSED_DAY,
+            description="Street works on Riverside Walk cut the fibre to the practice and "
+            "its neighbours: no internet, so no EMIS Web, NHSmail or EPS, from 8am to 3pm.",
+            systems=["internet", "emis_web", "nhsmail", "eps"],
+        ),
+        events.Viewer(practice_ids=frozenset({practice.id})),
+        PROPOSED_DAY,
+    )
+    incident = Incident(
+        practice_id=practice.id,
+        outage_event_id=event.id,
+        title="Broadband down after street works on Riverside Walk",
+        starts_at=london_to_utc(datetime.combine(PROPOSED_DAY, time(8, 0))),
+        ends_at=london_to_utc(datetime.combine(PROPOSED_DAY, time(15, 0))),
+        systems="internet,emis_web,nhsmail,eps",
+        cause="Contractors cut the fibre cable in the street; the provider repaired it by 3pm.",
+        supplier_reference="OR-FAULT-250303-114",
+        impact="No clinical system for the day's surgeries: paper notes and prescriptions, "
+        "notes entered into EMIS Web in the evening.",
+        status=IncidentStatus.CLOSED,
+        created_by_id=manager.id,
+    )
+    _log_incident(session, incident)
+    add = _cost_adder(session, incident, PROPOSED_DAY)
+    add(
+        CostKind.STAFF,
+        "Administrator (Band 3): entering paper notes into EMIS Web",
+        quantity=Decimal("4"),
+        unit_rate=Decimal("12.31"),  # Band 3 entry, 2024/25 (services.rates)
+        overtime_pct=Decimal("50"),
+        staff_role="Administrator",
+        pay_basis="overtime",
+    )
+    add(
+        CostKind.EXPENSE,
+        "4G router and data for the reception desk",
+        unit_rate=Decimal("49.99"),
+        vat_paid=Decimal("10.00"),
+        supplier="EE",
+    )
+
+
 EXTRA_STEPS: list[Callable[[Session], None]] = [
     seed_invoices,
     seed_review_claims,
@@ -911,6 +975,7 @@ EXTRA_STEPS: list[Callable[[Session], None]] = [
     seed_telephony_claims,
     seed_list_sizes,
     seed_claim_policy,
+    seed_proposed_event,
 ]
 
 

@@ -26,12 +26,12 @@ from werkzeug.wrappers import Response
 from tracker.access import (
     current_practice,
     current_practice_or_404,
+    deciding_icb_ids,
     editable_event_ids,
     event_or_404,
     event_viewer,
     evidence_or_404,
     get_for_practice_or_404,
-    icb_ids_for,
     may_add_events,
     may_decide_event,
     may_propose_events,
@@ -729,18 +729,6 @@ def delete_evidence(evidence_id: int) -> Response:
 # --- outage events ---------------------------------------------------------------------
 
 
-def _decider_icb_ids() -> frozenset[int]:
-    """The ICBs whose practices' proposals the user decides: every ICB for an administrator,
-    their own for an ICB reviewer (access.may_decide_event)."""
-    if current_user.is_admin:
-        return frozenset(icb_ids_for(current_user))
-    return frozenset(
-        m.icb_id
-        for m in current_user.memberships
-        if m.icb_id is not None and Role(m.role) == Role.ICB_REVIEWER
-    )
-
-
 @bp.route("/outage-events/<int:event_id>")
 def event(event_id: int) -> str | Response:
     """An outage event, and the claim policy that applies to the user: their practice's ICB's
@@ -776,7 +764,7 @@ def events() -> str:
     viewer = event_viewer()
     rows = event_service.listed(db_session(), viewer)
     practice = current_practice()
-    deciding = _decider_icb_ids()
+    deciding = deciding_icb_ids()
     return render_template(
         "incidents/events.html",
         events=rows,
@@ -909,7 +897,7 @@ def _decidable_or_404(event_id: int) -> OutageEvent:
 def _already_decided(found: OutageEvent) -> Response | None:
     if found.status == EventStatus.PROPOSED:
         return None
-    if current_user.is_admin or _decider_icb_ids():
+    if current_user.is_admin or deciding_icb_ids():
         flash(event_service.refusal_text(found), "error")
         return redirect(url_for("incidents.event", event_id=found.id))
     abort(403)

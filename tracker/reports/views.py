@@ -11,7 +11,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from tracker.access import admin_required, claim_icb_ids, roles_required
+from tracker.access import admin_required, claim_icb_ids, event_or_404, roles_required
 from tracker.charts import Bar, bar_chart
 from tracker.documents.report_data import COUNTING_NOTE
 from tracker.documents.report_pdf import build_report_pdf
@@ -35,10 +35,9 @@ def only_reviewers() -> None:
 
 
 def _event_or_404(event_id: int) -> OutageEvent:
-    event = db_session().get(OutageEvent, event_id)
-    if event is None:
-        abort(404)
-    return event
+    """An event the user may see (access.event_or_404): another ICB's practice's proposal
+    is not even named in a report."""
+    return event_or_404(event_id)
 
 
 def _icb_or_404(icb_id: int) -> Icb:

@@ -22,6 +22,8 @@ from werkzeug.wrappers import Response
 
 from tracker.access import (
     claim_icb_ids,
+    deciding_icb_ids,
+    event_or_404,
     evidence_or_404,
     holds_icb_role,
     may_act_for_practice,
@@ -34,6 +36,7 @@ from tracker.models import (
     ClaimPolicy,
     CostKind,
     DocumentKind,
+    EventStatus,
     Icb,
     Invoice,
     InvoiceLine,
@@ -59,6 +62,7 @@ from tracker.services import (
     sign_off,
     work_queue,
 )
+from tracker.services import events as event_service
 from tracker.services.claim_checks import CAPS, DEFAULT_WINDOW_DAYS
 from tracker.services.dates import today_in_london
 from tracker.services.errors import Conflict, DomainError, Invalid, Unavailable
@@ -140,7 +144,11 @@ def index() -> str:
     )
     checks = claim_policy.check_claims(db_session(), [row.invoice.id for row in claims.rows])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("review/index.html", form=form, claims=claims, args=args, checks=checks)
+    deciding = deciding_icb_ids()
+    proposed = event_service.waiting_count(db_session(), deciding) if deciding else 0
+    return render_template(
+        "review/index.html", form=form, claims=claims, args=args, checks=checks, proposed=proposed
+    )
 
 
 @bp.route("/review/claims/<int:invoice_id>")
@@ -421,7 +429,10 @@ def _policy_problems(form: PolicyForm, event: OutageEvent) -> bool:
 def policy(event_id: int) -> str | Response:
     """The ICB's claim policy for an outage event: the version in force, its history, and
     the form that saves the next version."""
-    event = db.get_or_404(OutageEvent, event_id)
+    event = event_or_404(event_id)
+    if event.status != EventStatus.CONFIRMED:
+        flash(claim_policy.NOT_CONFIRMED, "error")
+        return redirect(url_for("incidents.event", event_id=event.id))
     icb = _reviewer_icb_or_404()
     history = claim_policy.versions(db_session(), event.id, icb.id)
     latest = history[0] if history else None
