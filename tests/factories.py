@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tracker.models import (
     CostKind,
     CostLine,
+    EventStatus,
     Icb,
     Incident,
     OutageEvent,
@@ -108,6 +109,22 @@ def make_event(
     session: Session, name: str = "CrowdStrike global IT outage, 19 July 2024"
 ) -> OutageEvent:
     event = OutageEvent(name=f"{name} #{next(_counter)}", started_on=date(2024, 7, 19))
+    session.add(event)
+    session.flush()
+    return event
+
+
+def make_proposed_event(
+    session: Session, practice: Practice, name: str = "Camden broadband outage, 3 March 2025"
+) -> OutageEvent:
+    """An outage event the practice proposed, waiting for its ICB (services.events)."""
+    event = OutageEvent(
+        name=f"{name} #{next(_counter)}",
+        started_on=date(2025, 3, 3),
+        systems="internet",
+        status=EventStatus.PROPOSED,
+        proposed_by_practice_id=practice.id,
+    )
     session.add(event)
     session.flush()
     return event
