@@ -179,6 +179,10 @@ def _incident_form_ok(form: IncidentForm, practice_id: int) -> bool:
     problems, _, _ = incidents.incident_problems(
         db_session(), _details(form), utcnow(), practice_id
     )
+    said = [p.message for p in problems if p.field == "outage_event_id"]
+    if said and form.outage_event_id.errors:
+        # not among the choices: the service says why (merged meanwhile, not the practice's)
+        form.outage_event_id.errors = said[:1]
     show_domain_errors(form, problems)
     return valid and not problems
 
