@@ -38,7 +38,7 @@ EXPECTED = {
     "incident page": 11,  # + the claim policy and what its checks read
     "invoice page": 6,
     "invoice PDF": 3,
-    "review list": 15,  # + the automatic checks of the listed claims, in bulk
+    "review list": 16,  # + the automatic checks of the listed claims, in bulk; + proposals waiting
     "claim page": 20,  # + the automatic checks (services.claim_policy.check_claims)
     "ICB report page": 6,
 }
