@@ -926,7 +926,7 @@ def confirm_event(event_id: int) -> Response:
 
 
 @bp.route("/outage-events/<int:event_id>/merge", methods=["GET", "POST"])
-def merge_event(event_id: int) -> str | Response | tuple[str, int]:
+def merge_event(event_id: int) -> Response | tuple[str, int]:
     """Merge a proposal into a confirmed event: its incidents and claims move there."""
     found = _decidable_or_404(event_id)
     if (answer := _already_decided(found)) is not None:
@@ -952,6 +952,5 @@ def merge_event(event_id: int) -> str | Response | tuple[str, int]:
                 f"“{found.name}” is merged into “{merged.target_name}”: {merged.moved}.", "success"
             )
             return redirect(url_for("incidents.event", event_id=found.merged_into_id))
-    status = 422 if form.errors else 200
     page = render_template("incidents/merge_event.html", form=form, event=found, targets=targets)
-    return (page, status) if status != 200 else page
+    return page, 422 if form.errors else 200
