@@ -935,7 +935,7 @@ def seed_proposed_event(session: Session) -> None:
     incident = Incident(
         practice_id=practice.id,
         outage_event_id=event.id,
-        title="Broadband down after street works on Riverside Walk",
+        title="Broadband cut by street works",
         starts_at=london_to_utc(datetime.combine(PROPOSED_DAY, time(8, 0))),
         ends_at=london_to_utc(datetime.combine(PROPOSED_DAY, time(15, 0))),
         systems="internet,emis_web,nhsmail,eps",
