@@ -1,4 +1,5 @@
-"""Command line: `flask --app app init-db | seed-demo | create-user | backup | restore`."""
+"""Command line: `flask --app app init-db | seed-demo | create-user | backup | restore |
+send-notifications | send-digest`."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from flask_migrate import upgrade
 
 from tracker.extensions import db, db_session
 from tracker.models import ICB_ROLES, Icb, Practice, Role
+from tracker.services import notifications
 from tracker.services.directory import UserDetails, load_icbs, save_user
 from tracker.services.errors import DomainError
+from tracker.services.mailing import MailSettings, missing_settings
 from tracker.services.restore import Schema
 
 
@@ -23,6 +26,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(backup)
     app.cli.add_command(restore)
+    app.cli.add_command(send_notifications)
+    app.cli.add_command(send_digest)
 
 
 @click.command("init-db")
@@ -177,3 +182,36 @@ def restore(source: Path) -> None:
         raise click.ClickException(error.message) from error
     rows = sum(result.rows.values())
     click.echo(f"Restored {rows} rows and {result.files} files from {source}.")
+
+
+def _mail_settings() -> MailSettings:
+    """The mail settings, or exit non-zero saying which are missing (nothing is touched)."""
+    settings = MailSettings.from_config(current_app.config)
+    if settings is None:
+        missing = ", ".join(missing_settings(current_app.config))
+        raise click.ClickException(f"No mail settings: set {missing}. Nothing was sent.")
+    return settings
+
+
+@click.command("send-notifications")
+@with_appcontext
+def send_notifications() -> None:
+    """Email each waiting notification of the people who want an email per event (cron:
+    every 5 minutes). Safe to run twice at once: no email goes twice."""
+    settings = _mail_settings()
+    result = notifications.send_each(db_session(), settings, current_app.config["BASE_URL"])
+    click.echo(f"Notifications: {result.summary}.")
+    if result.failed:
+        raise SystemExit(1)
+
+
+@click.command("send-digest")
+@with_appcontext
+def send_digest() -> None:
+    """Email each person who chose the daily digest one message listing their waiting
+    notifications (cron: daily at 07:00 Europe/London)."""
+    settings = _mail_settings()
+    result = notifications.send_digests(db_session(), settings, current_app.config["BASE_URL"])
+    click.echo(f"Digests: {result.summary}.")
+    if result.failed:
+        raise SystemExit(1)

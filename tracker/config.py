@@ -55,6 +55,10 @@ class Defaults:
     MAIL_SENDER: str | None = None
     #: Seconds to wait for the mail server before giving up with a message.
     MAIL_TIMEOUT = 30
+    #: The address people open the app at, for the links in notification emails (sent by
+    #: `flask send-notifications` and `flask send-digest`, outside any request, so the
+    #: app cannot tell its own address). Set TRACKER_BASE_URL, e.g. https://claims.example.nhs.uk
+    BASE_URL = "http://127.0.0.1:5000"
     #: The sales account code the CSV exports for Xero give each line (AccountCode): 200 is
     #: "Sales" in Xero's demo chart of accounts. Set TRACKER_ACCOUNTS_SALES_CODE to the code
     #: of the income account the practice books NHS claims to, exactly as its chart shows it.
@@ -70,6 +74,7 @@ TEXT_SETTINGS = (
     "MAIL_PASSWORD",
     "MAIL_SENDER",
     "ACCOUNTS_SALES_CODE",
+    "BASE_URL",
 )
 
 

@@ -4,11 +4,11 @@ services.accounts (`password_problem`), shared with the admin forms and the comm
 from __future__ import annotations
 
 from flask_login import current_user
-from wtforms import Field, PasswordField, StringField
+from wtforms import Field, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, EqualTo, ValidationError
 
 from tracker.forms import AppForm
-from tracker.models import User
+from tracker.models import NotifyPreference, User
 from tracker.services.accounts import MIN_PASSWORD_LENGTH, password_problem
 
 PASSWORD_HINT = (
@@ -44,3 +44,20 @@ class ChangePasswordForm(AppForm):
         )
         if problem:
             raise ValidationError(problem)
+
+
+NOTIFY_CHOICE = "Choose how you want to hear about claims"
+
+
+class NotificationsForm(AppForm):
+    """How the signed-in user hears about claims by email (services.notifications)."""
+
+    notify = RadioField(
+        "How do you want to hear about claims?",
+        choices=[(preference.value, preference.label) for preference in NotifyPreference],
+        validate_choice=False,  # checked below, with a message that says what to do
+    )
+
+    def validate_notify(self, field: Field) -> None:
+        if field.data not in {preference.value for preference in NotifyPreference}:
+            raise ValidationError(NOTIFY_CHOICE)

@@ -16,11 +16,11 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from tracker.auth.forms import PASSWORD_HINT, ChangePasswordForm, LoginForm
+from tracker.auth.forms import PASSWORD_HINT, ChangePasswordForm, LoginForm, NotificationsForm
 from tracker.extensions import db_session
-from tracker.models import utcnow
+from tracker.models import NotifyPreference, utcnow
 from tracker.redirects import redirect_to_next
-from tracker.services import accounts
+from tracker.services import accounts, notifications
 from tracker.services.errors import Invalid
 from tracker.view_helpers import add_field_error, show_domain_error
 
@@ -111,3 +111,23 @@ def change_password() -> str | Response:
             )
             return redirect(url_for("main.dashboard"))
     return render_template("auth/change_password.html", form=form, password_hint=PASSWORD_HINT)
+
+
+@bp.route("/account/notifications", methods=["GET", "POST"])
+@login_required
+def notification_settings() -> str | Response:
+    """Each user chooses an email per event, a daily digest or none (issue 14)."""
+    form = NotificationsForm(
+        data=None if request.method == "POST" else {"notify": current_user.notify}
+    )
+    if form.validate_on_submit():
+        try:
+            notifications.set_preference(db_session(), current_user, form.notify.data or "")
+        except Invalid as error:
+            db_session().rollback()
+            show_domain_error(form, error)
+        else:
+            db_session().commit()
+            flash(f"Saved: {NotifyPreference(current_user.notify).label.lower()}.", "success")
+            return redirect(url_for("auth.notification_settings"))
+    return render_template("auth/notifications.html", form=form)

@@ -37,6 +37,7 @@ from tracker.models.invoices import (
     ReviewStatus,
     SendOutcome,
 )
+from tracker.models.notifications import Notification
 from tracker.models.policies import ClaimPolicy, ClaimPolicyCap
 from tracker.models.users import (
     ICB_ROLES,
@@ -44,6 +45,7 @@ from tracker.models.users import (
     ROLE_LABELS_CHOICES,
     LoginAttempt,
     Membership,
+    NotifyPreference,
     Role,
     User,
 )
@@ -77,6 +79,8 @@ __all__ = [
     "LoginAttempt",
     "Membership",
     "Money",
+    "Notification",
+    "NotifyPreference",
     "NumberSeries",
     "OutageEvent",
     "Payment",

@@ -17,6 +17,25 @@ from tracker.models.base import Base, created_at_column, utcnow
 from tracker.models.directory import Icb, Practice
 
 
+class NotifyPreference(StrEnum):
+    """How a user hears about events on claims by email (services.notifications)."""
+
+    EACH = "each"  # an email per event
+    DIGEST = "digest"  # one email a day listing the day's events (the default)
+    OFF = "off"
+
+    @property
+    def label(self) -> str:
+        return NOTIFY_LABELS[self]
+
+
+NOTIFY_LABELS = {
+    NotifyPreference.EACH: "An email for each event",
+    NotifyPreference.DIGEST: "One email a day listing the day's events",
+    NotifyPreference.OFF: "No emails",
+}
+
+
 class Role(StrEnum):
     PRACTICE_MANAGER = "practice_manager"
     FINANCE = "finance"
@@ -60,6 +79,10 @@ class User(UserMixin, Base):  # type: ignore[misc]
     #: Raised to end every session of the user at once (sign-out, new password, deactivation):
     #: a session remembers the version it signed in with and is refused once it differs.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: How the user hears about events on claims by email (migration 0013).
+    notify: Mapped[str] = mapped_column(
+        String(10), default=NotifyPreference.DIGEST, server_default=NotifyPreference.DIGEST.value
+    )
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"

@@ -49,7 +49,7 @@ from tracker.presentation import (
     cost_kind_label,
     decision_tag,
 )
-from tracker.services import audit, locks, payments
+from tracker.services import audit, locks, notifications, payments
 from tracker.services.errors import Conflict, Invalid, NotFound
 from tracker.services.evidence import PreparedFile
 from tracker.services.money import ZERO, to_pence
@@ -629,6 +629,9 @@ def _decide(
         + (f" £{amount:,.2f}" if amount is not None else ""),
         practice_id=invoice.practice_id,
     )
+    if decision is Decision.QUERIED and before != after:
+        # a query reaches the practice at once (shown_to_practice), so does its email
+        notifications.line_queried(session, invoice, line, reason)
     return existing
 
 
@@ -704,6 +707,10 @@ def refresh_status(session: Session, invoice: Invoice, *, user_id: int | None = 
             ),
             practice_id=invoice.practice_id,
         )
+        if after[0] == ReviewStatus.DECIDED and before[0] != ReviewStatus.DECIDED:
+            # a one-step claim's decisions reach the practice as they are made: the last one
+            # completes the claim (a two-step claim waits for sign_off.authorise)
+            notifications.claim_released(session, invoice)
 
 
 # --- messages: the practice's answers to queries ---------------------------------------------
@@ -768,6 +775,7 @@ def add_message(
         + ": answer to query",
         practice_id=invoice.practice_id,
     )
+    notifications.query_answered(session, invoice, line, message)
     if invoice.review_status == ReviewStatus.NEW:
         refresh_status(session, invoice, user_id=user_id)
     return message

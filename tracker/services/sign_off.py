@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import Update, select, true, update
 from sqlalchemy.orm import Session
 
 from tracker.models import (
@@ -40,7 +40,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.presentation import format_money, london_datetime
-from tracker.services import audit
+from tracker.services import audit, notifications
 from tracker.services.errors import Conflict, Invalid
 from tracker.services.review import (
     SignOff,
@@ -104,6 +104,7 @@ def authorise(
         f"authorised: {format_money(invoice.approved_total)} approved "
         f"of {format_money(invoice.total)}",
     )
+    notifications.claim_released(session, invoice)
 
 
 def send_back(
@@ -236,4 +237,25 @@ def follow_icb_setting(session: Session, icb_id: int, two_step: bool) -> int:
         stmt = stmt.where(invoices.c.review_status == ReviewStatus.NEW)
     else:
         stmt = stmt.where(invoices.c.authorised_at.is_(None))
-    return rows_updated(session, stmt.values(two_step_sign_off=two_step))
+    released = [] if two_step else _decided_ids(session, stmt)
+    count = rows_updated(session, stmt.values(two_step_sign_off=two_step))
+    for invoice_id in released:
+        # their decisions reach the practice now, as an authorisation would release them
+        invoice = session.get(Invoice, invoice_id)
+        if invoice is not None:
+            session.refresh(invoice)
+            notifications.claim_released(session, invoice)
+    return count
+
+
+def _decided_ids(session: Session, stmt: Update) -> list[int]:
+    """The decided claims among those `stmt` is about to switch to one step."""
+    invoices = table_of(Invoice)
+    return list(
+        session.scalars(
+            select(invoices.c.id).where(
+                stmt.whereclause if stmt.whereclause is not None else true(),
+                invoices.c.review_status == ReviewStatus.DECIDED,
+            )
+        )
+    )
