@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Update, select, true, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from tracker.models import (
@@ -35,7 +35,6 @@ from tracker.models import (
     InvoiceStatus,
     ReviewStatus,
     User,
-    rows_updated,
     table_of,
     utcnow,
 )
@@ -237,25 +236,19 @@ def follow_icb_setting(session: Session, icb_id: int, two_step: bool) -> int:
         stmt = stmt.where(invoices.c.review_status == ReviewStatus.NEW)
     else:
         stmt = stmt.where(invoices.c.authorised_at.is_(None))
-    released = [] if two_step else _decided_ids(session, stmt)
-    count = rows_updated(session, stmt.values(two_step_sign_off=two_step))
-    for invoice_id in released:
-        # their decisions reach the practice now, as an authorisation would release them
-        invoice = session.get(Invoice, invoice_id)
-        if invoice is not None:
-            session.refresh(invoice)
-            notifications.claim_released(session, invoice)
-    return count
+    changed = session.execute(
+        stmt.values(two_step_sign_off=two_step).returning(invoices.c.id, invoices.c.review_status)
+    ).all()
+    if not two_step:
+        for invoice_id, status in changed:
+            if status == ReviewStatus.DECIDED:
+                # its decisions reach the practice now, as an authorisation would release them
+                _announce_release(session, invoice_id)
+    return len(changed)
 
 
-def _decided_ids(session: Session, stmt: Update) -> list[int]:
-    """The decided claims among those `stmt` is about to switch to one step."""
-    invoices = table_of(Invoice)
-    return list(
-        session.scalars(
-            select(invoices.c.id).where(
-                stmt.whereclause if stmt.whereclause is not None else true(),
-                invoices.c.review_status == ReviewStatus.DECIDED,
-            )
-        )
-    )
+def _announce_release(session: Session, invoice_id: int) -> None:
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is not None:
+        session.refresh(invoice)  # read as the UPDATE left it (one step now)
+        notifications.claim_released(session, invoice)
