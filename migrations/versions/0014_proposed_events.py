@@ -11,15 +11,15 @@ a proposer, a target or systems. Down drops the columns (a proposal then reads a
 ordinary event: run it only before any practice has proposed one).
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-#: The revision this one follows: re-chained after 0013 on merge (one line to change).
-down_revision = "0012"
+#: The revision this one follows (re-chained after 0013, email notifications, on merge).
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,7 @@ from tests.integration.test_cost_kind_details import empty_database  # noqa: F40
 from tracker.extensions import db
 
 #: The revision 0014 follows; the one line to change when the branches are chained on merge.
-PREVIOUS = "0012"
+PREVIOUS = "0013"
 NEW_COLUMNS = {
     "status",
     "systems",
