@@ -18,12 +18,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 from playwright.sync_api import expect
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from tests.browser.conftest import screenshot, sign_in
 from tests.conftest import build_app
+from tests.factories import PASSWORD, make_user
 from tests.integration.test_send_to_icb import Mailbox, free_port, parsed
 from tracker.extensions import db
+from tracker.models import Practice, Role
 
 pytestmark = pytest.mark.browser
 
@@ -163,3 +166,86 @@ def test_the_practice_receives_the_email_and_sees_the_decision(
     expect(page.get_by_test_id("line-1")).to_contain_text("Agreed for 50 of the 57")
     expect(page.get_by_test_id("approved")).to_contain_text("£1,500.00")
     screenshot(page, "notifications-practice-follows-the-link")
+
+
+def test_icb_review_from_the_cap_to_the_practices_inbox(
+    page, served: tuple[str, Flask], smtp: tuple[Mailbox, int]
+) -> None:
+    """Issue 14's journey in one piece, on Tufnell Park's flagged claim: its manager sees the
+    ICB's cap beside the locum form; the reviewer approves the lines that pass the checks in
+    one step, part-approves the one over the cap at the cap, rejects the rest and recommends;
+    the approver authorises; the daily digest reaches the manager, whose link leads to the
+    decisions."""
+    url, app = served
+    box = smtp[0]
+    with app.app_context():
+        tufnell = db.session.scalar(select(Practice).where(Practice.name == "Tufnell Park Surgery"))
+        make_user(
+            db.session,
+            Role.PRACTICE_MANAGER,
+            practices=[tufnell],
+            email="tufnell.manager@example.org",
+            name="Dana Tufnell",
+        )
+        db.session.commit()
+
+    sign_in(page, "tufnell.manager@example.org", PASSWORD)
+    page.get_by_role("link", name="Incidents").first.click()
+    page.get_by_role("link", name="CrowdStrike outage: EMIS Web down 19 July 2024").click()
+    page.get_by_role("link", name="Locum cover", exact=True).click()
+    expect(page.get_by_test_id("policy-panel")).to_contain_text(
+        "Locum cover: up to £340.00 a session and £81.60 an hour."
+    )
+    page.context.clear_cookies()
+
+    sign_in(page, "reviewer@example.org")
+    page.get_by_role("link", name="Claims to review").first.click()
+    page.get_by_test_id("claims").locator("tr", has_text="Tufnell Park Surgery").get_by_role(
+        "link"
+    ).first.click()
+    claim_id = page.url.rstrip("/").split("/")[-1]
+    number = page.get_by_role("heading", name=re.compile(r"^Claim ")).inner_text()[6:]
+    page.get_by_role(
+        "button", name=re.compile(r"^Approve the \d+ undecided lines? that pass the checks")
+    ).click()
+    page.get_by_role("button", name="Part-approve 1 line at the cap (£340.00)").click()
+    lines = page.get_by_test_id("lines")
+    expect(lines.locator("tr", has_text="Locum GP evening session")).to_contain_text(
+        "£340.00 approved"
+    )
+    open_lines = lines.locator("tr", has_text=re.compile("Not decided|Queried"))
+    rejected = open_lines.count()
+    assert rejected >= 1
+    for _ in range(rejected):
+        open_lines.first.get_by_role("link", name=re.compile("^(Decide|Change)")).click()
+        page.get_by_label("Rejected").check()
+        page.get_by_label("Reason").fill("No timesheet or receipt came with this cost.")
+        page.get_by_role("button", name="Save decision").click()
+    expect(open_lines).to_have_count(0)
+    page.get_by_role("button", name="Recommend for authorisation").click()
+    page.context.clear_cookies()
+
+    sign_in(page, "approver@example.org")
+    page.goto(f"/review/claims/{claim_id}")
+    page.get_by_role("button", name=re.compile(r"^Authorise £")).click()
+    expect(page.get_by_test_id("authorised")).to_be_visible()
+    page.context.clear_cookies()
+
+    # the manager left the default: one digest a day, which now names the released claim
+    result = app.test_cli_runner().invoke(args=["send-digest"])
+    assert result.exit_code == 0, result.output
+    [raw] = [
+        raw for recipients, raw in box.received if recipients == ["tufnell.manager@example.org"]
+    ]
+    text = plain_text(parsed(raw))
+    assert number in text and "Part-approved £340.00" in text
+    found = re.search(rf"Open it: ({re.escape(url)}/claims/{claim_id}/feedback)", text)
+    assert found
+
+    page.goto(found[1])
+    page.get_by_label("Email").fill("tufnell.manager@example.org")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Locum sessions capped at £340.00 a session").first).to_be_visible()
+    expect(page.get_by_text("No timesheet or receipt came with this cost.").first).to_be_visible()
+    screenshot(page, "icb-review-practice-sees-the-decisions")
