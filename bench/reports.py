@@ -115,6 +115,7 @@ def build(url: str, instance: Path, practices: int, lines_per_claim: int) -> dic
         Practice,
         Role,
     )
+    from tracker.services import claim_totals
     from tracker.services.directory import UserDetails, load_icbs, save_user
 
     app = _app(url, instance)
@@ -302,6 +303,9 @@ def build(url: str, instance: Path, practices: int, lines_per_claim: int) -> dic
             if len(lines) >= 20_000:
                 _flush(conn, invoices, lines, decisions, Invoice, InvoiceLine, LineDecision)
         _flush(conn, invoices, lines, decisions, Invoice, InvoiceLine, LineDecision)
+        # the lines went in bulk, past the services: the reports' kept totals as the
+        # services would have written them (services.claim_totals)
+        claim_totals.refresh(conn)
         if conn.dialect.name == "postgresql":
             for table in ("practice", "incident", "invoice", "invoice_line", "claim_policy"):
                 conn.exec_driver_sql(

@@ -8,6 +8,8 @@ Each round builds fresh records, fires the racing requests through the Flask tes
 - an issued invoice's lines equal their cost lines (quantity, amounts, working), and no
   issued line has lost its cost line;
 - a claim whose every line has a final decision is decided, with the sum as approved total;
+- the reports' totals kept per claim and cost kind equal a recomputation from the committed
+  lines and decisions (issue 13);
 - every response is a success or a redirect, or a refusal that says what happened (409
   page, or the form again with the message); never a server error.
 
@@ -55,7 +57,7 @@ from tracker.models import (
     Role,
     User,
 )
-from tracker.services import invoicing
+from tracker.services import claim_totals, invoicing
 
 ROUNDS = 20
 REVIEW_ROUNDS = 12
@@ -173,7 +175,13 @@ def frozen_line_problems(invoice_id: int) -> list[str]:
                 f"invoice {frozen.invoice_id} line {frozen.position}: issued {copied}, "
                 f"cost line now {actual} on invoice {cost.invoice_id}"
             )
-    return problems
+    return problems + kept_total_problems()
+
+
+def kept_total_problems() -> list[str]:
+    """The reports' kept totals (services.claim_totals) that a recomputation from the lines
+    and decisions as committed would not write: a race that slipped past them."""
+    return [f"kept totals differ: {row}" for row in claim_totals.differences(db.session)]
 
 
 def fresh_draft(world: World) -> tuple[Invoice, CostLine, CostLine]:
@@ -360,6 +368,8 @@ def claim_problems(claim_id: int) -> list[str]:
     claim = db.session.get(Invoice, claim_id)
     assert claim is not None
     decisions = [line.decision for line in claim.lines]
+    if kept := kept_total_problems():
+        return [f"claim {claim_id}: {problem}" for problem in kept]
     if any(d is None for d in decisions):
         return [f"claim {claim_id}: a line has no decision"]
     approved = sum((d.approved_amount or Decimal(0) for d in decisions if d), Decimal(0))
@@ -504,4 +514,5 @@ def test_two_bulk_decisions_at_once_decide_each_line_once(app_ctx: Flask, world:
             locum = line.decision if line.kind == "locum" else None
             if locum is not None and locum.decision != "part_approved":
                 wrong.append(f"round {number}: locum {locum.decision}")
+        wrong += [f"round {number}: {problem}" for problem in kept_total_problems()]
     assert not bad and not wrong, f"{len(bad)} bad answers, {wrong[:5]} {bad[:3]}"

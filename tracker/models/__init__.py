@@ -24,6 +24,7 @@ from tracker.models.incidents import (
     RateCardItem,
 )
 from tracker.models.invoices import (
+    ClaimKindTotal,
     ClaimMessage,
     DocumentKind,
     Invoice,
@@ -59,6 +60,7 @@ __all__ = [
     "SYSTEMS",
     "AuditEntry",
     "Base",
+    "ClaimKindTotal",
     "ClaimMessage",
     "ClaimPolicy",
     "ClaimPolicyCap",

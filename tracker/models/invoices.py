@@ -263,6 +263,28 @@ class LineDecision(Base):
     invoice_line: Mapped[InvoiceLine] = relationship(back_populates="decision")
 
 
+class ClaimKindTotal(Base):
+    """A claim's lines summed for one cost kind, kept so that the outage reports read a few
+    rows a claim rather than every line with its decision (issue 13: the national report
+    over 315,000 lines). Derived data only: services.claim_totals writes it, in the same
+    transaction, when a claim is issued and whenever a decision on its lines changes (under
+    the claim's row lock), always by summing the lines again, never by adding a difference.
+    Approved counts final decisions only; awaiting is what is claimed on the other lines."""
+
+    __tablename__ = "claim_kind_total"
+
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoice.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    lines: Mapped[int] = mapped_column(Integer)
+    claimed: Mapped[Decimal] = mapped_column(Money)
+    approved: Mapped[Decimal] = mapped_column(Money)
+    awaiting: Mapped[Decimal] = mapped_column(Money)
+    #: Hours of the kind's lines (staff time or locum cover; other kinds may carry admin time,
+    #: which the reports leave out) and appointments lost.
+    hours: Mapped[Decimal] = mapped_column(Fixed(2))
+    appointments: Mapped[int] = mapped_column(Integer)
+
+
 class SendOutcome(StrEnum):
     SENT = "sent"
     FAILED = "failed"

@@ -42,7 +42,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.presentation import format_money, long_date, shortened
-from tracker.services import audit, events, locks
+from tracker.services import audit, claim_totals, events, locks
 from tracker.services.costing import SESSION_HOURS, sum_amounts
 from tracker.services.errors import Conflict, Invalid
 from tracker.services.money import ZERO, to_pence
@@ -660,6 +660,8 @@ def issue_invoice(
         summary=f"Invoice {invoice.number} issued for {format_money(invoice.total)}",
         changes={"number": [None, invoice.number], "total": [None, str(invoice.total)]},
     )
+    # the reports' kept totals of the claim, in the transaction that freezes its lines
+    claim_totals.refresh(session, [invoice.id])
     return invoice
 
 

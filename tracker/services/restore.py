@@ -55,6 +55,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.cost_kinds import clean_details, invoice_details
 from tracker.models import Base, Fixed
+from tracker.services import claim_totals
 from tracker.services.backup import (
     DATA_FILE,
     FORMAT_VERSION,
@@ -602,6 +603,8 @@ def _insert_rows(conn: Connection, tables: Rows) -> None:
             raise RestoreError(
                 [f"The database refused the rows of table {table.name}: {first_line(error)}"]
             ) from error
+    # derived rows: recomputed from the restored lines, whatever the backup held of them
+    claim_totals.refresh(conn)
     if conn.dialect.name == "postgresql":
         _reset_sequences(conn)
 

@@ -49,7 +49,10 @@ from tracker.presentation import (
     cost_kind_label,
     decision_tag,
 )
-from tracker.services import audit, locks, notifications, payments
+from tracker.services import audit, claim_totals, locks, notifications, payments
+from tracker.services.decisions import DECISION_LABELS as DECISION_LABELS
+from tracker.services.decisions import FINAL_DECISIONS as FINAL_DECISIONS
+from tracker.services.decisions import Decision as Decision
 from tracker.services.errors import Conflict, Invalid, NotFound
 from tracker.services.evidence import PreparedFile
 from tracker.services.money import ZERO, to_pence
@@ -58,24 +61,6 @@ from tracker.services.release import approved_for_practice as approved_for_pract
 from tracker.services.release import decisions_released as decisions_released
 from tracker.services.release import released_condition as released_condition
 
-
-class Decision(StrEnum):
-    APPROVED = "approved"
-    PART_APPROVED = "part_approved"
-    QUERIED = "queried"
-    REJECTED = "rejected"
-
-    @property
-    def label(self) -> str:
-        return DECISION_LABELS[self]
-
-    @property
-    def is_final(self) -> bool:
-        return self is not Decision.QUERIED
-
-
-DECISION_LABELS = {decision: decision_tag(decision.value).label for decision in Decision}
-FINAL_DECISIONS = tuple(d.value for d in Decision if d.is_final)
 REVIEW_STATUS_LABELS = {status: REVIEW_STATUS_TAGS[status.value].label for status in ReviewStatus}
 MAX_REASON = 2000
 MAX_ANSWER = 4000
@@ -671,7 +656,10 @@ def approve_remaining(session: Session, invoice: Invoice, *, user_id: int) -> in
 
 
 def refresh_status(session: Session, invoice: Invoice, *, user_id: int | None = None) -> None:
-    """Derive review_status and approved_total from the line decisions."""
+    """Derive review_status and approved_total from the line decisions, and the reports'
+    kept totals of the claim (services.claim_totals): every change to a decision ends here,
+    with the claim held."""
+    claim_totals.refresh(session, [invoice.id])
     decisions = [line.decision for line in invoice.lines]
     final = [d for d in decisions if d is not None and Decision(d.decision).is_final]
     before = (invoice.review_status, invoice.approved_total)
