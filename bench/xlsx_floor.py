@@ -40,9 +40,9 @@ def _cell(sheet: Any, value: Any, number_format: str) -> Any:
 
 def build_floor_xlsx(sheets: Sheets) -> bytes:
     """The cells, with the cycle collector paused as the app's builders pause it."""
-    from tracker.documents.xlsx import _gc_paused
+    from tracker.documents.xlsx_cells import gc_paused
 
-    with _gc_paused():
+    with gc_paused():
         return _write(sheets)
 
 

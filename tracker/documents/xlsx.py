@@ -14,11 +14,9 @@ fixed (derived from the document), not the time of the build.
 
 from __future__ import annotations
 
-import gc
 import io
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -39,6 +37,7 @@ from tracker.documents.xlsx_cells import (
     MONEY,
     TITLE,
     WRAP,
+    gc_paused,
     safe_text,
     write_only_cell,
 )
@@ -153,21 +152,6 @@ def _table_header(ws: Worksheet, columns: Sequence[tuple[str, int]]) -> None:
         heading_cell.alignment = WRAP
         cells.append(heading_cell)
     ws.append(cells)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cycle collector while a workbook is built: openpyxl makes several objects
-    per cell, and the collector's passes over them made a 10,000-line invoice about 25%
-    slower and its cost grow faster than its lines. What it would collect is collected
-    when it resumes."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _fixed_moment(day: date | None) -> datetime:
@@ -452,7 +436,7 @@ def _summary_sheet(wb: Workbook, doc: InvoiceDocument) -> None:
 def build_invoice_xlsx(doc: InvoiceDocument) -> bytes:
     """The invoice or credit note as an .xlsx: "Invoice" (particulars, one row per line,
     totals) and "Summary" (by incident and cost kind) sheets."""
-    with _gc_paused():
+    with gc_paused():
         return _invoice_workbook(doc)
 
 
@@ -480,7 +464,7 @@ def _invoice_workbook(doc: InvoiceDocument) -> bytes:
 
 def build_register_xlsx(rows: Iterable[RegisterRow]) -> bytes:
     """The finance register: one row per invoice or credit note, a totals row below."""
-    with _gc_paused():
+    with gc_paused():
         return _register_workbook(list(rows))
 
 
@@ -557,7 +541,7 @@ def build_statement_xlsx(doc: StatementDocument) -> bytes:
     every entry with its running balance) and "Aged" (each invoice with something
     outstanding, its amount in its band, not yet due included, so the bands add up to the
     balance)."""
-    with _gc_paused():
+    with gc_paused():
         wb, ws = _new_workbook("Statement")
         _statement_sheet(ws, doc)
         _aged_sheet(_sheet(wb, "Aged"), doc)
