@@ -8,14 +8,14 @@ lost, kept by services.claim_totals in the transactions that issue a claim or de
 lines. Up fills it from the claims already issued; down drops it (nothing else reads it).
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
