@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests import factories
+from tests import factories, mail
 from tracker import create_app
 from tracker.extensions import db
 from tracker.models import Base, Role, User
@@ -189,3 +190,32 @@ def approvers(world: factories.World) -> tuple[User, User]:
     )
     db.session.commit()
     return approver, approver_y
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[mail.Mailbox, int]]:
+    box = mail.Mailbox()
+    port = mail.free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mail_settings(
+    app_ctx: Flask, mailbox: tuple[mail.Mailbox, int], monkeypatch: pytest.MonkeyPatch
+) -> mail.Mailbox:
+    """The app pointed at the local server (no TLS: it is a plain test server)."""
+    box, port = mailbox
+    for key, value in {
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": port,
+        "MAIL_USE_TLS": False,
+        "MAIL_SENDER": "claims@outage-claims.example.org",
+        "MAIL_TIMEOUT": 10,
+    }.items():
+        monkeypatch.setitem(app_ctx.config, key, value)
+    return box

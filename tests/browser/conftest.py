@@ -130,10 +130,24 @@ def screenshot(page: object, name: str) -> None:
 
 
 def decide_appointments_claim(page: object) -> str:
+    """The demo reviewer decides and recommends Riverside's appointments claim
+    (recommend_appointments_claim); the demo ICB signs off in two steps, so the approver
+    authorises it. Signed out after. Returns the claim's id."""
+    from playwright.sync_api import expect
+
+    claim_id, _ = recommend_appointments_claim(page)
+    sign_in(page, "approver@example.org")
+    page.goto(f"/review/claims/{claim_id}")
+    page.get_by_role("button", name="Authorise £1,500.00").click()
+    expect(page.get_by_test_id("authorised")).to_be_visible()
+    page.context.clear_cookies()
+    return claim_id
+
+
+def recommend_appointments_claim(page: object) -> tuple[str, str]:
     """The demo reviewer decides Riverside's appointments claim (£1,710.00 and £141.00):
     £1,500.00 of the first line approved, the second rejected, each with a reason, and
-    recommends it; the demo ICB signs off in two steps, so the approver authorises it.
-    Signed out after. Returns the claim's id."""
+    recommends it. Signed out after. Returns the claim's id and number."""
     import re
 
     from playwright.sync_api import expect
@@ -145,7 +159,8 @@ def decide_appointments_claim(page: object) -> str:
     appointments = re.compile(r"Y09901\d{4}0002")  # Riverside's second invoice
     row = page.get_by_test_id("claims").locator("tr", has_text=appointments).first
     row.get_by_role("link").first.click()
-    expect(page.get_by_role("heading", name=re.compile(r"^Claim Y09901\d{8}$"))).to_be_visible()
+    heading = page.get_by_role("heading", name=re.compile(r"^Claim Y09901\d{8}$"))
+    number = heading.inner_text().removeprefix("Claim ")
     claim_id = str(page.url.rstrip("/").split("/")[-1])
     page.get_by_test_id("line-1").get_by_role("link", name=re.compile("Decide")).click()
     page.get_by_label("Part-approved").check()
@@ -159,9 +174,4 @@ def decide_appointments_claim(page: object) -> str:
     expect(page.get_by_test_id("approved")).to_contain_text("£1,500.00")
     page.get_by_role("button", name="Recommend for authorisation").click()
     page.context.clear_cookies()
-    sign_in(page, "approver@example.org")
-    page.goto(f"/review/claims/{claim_id}")
-    page.get_by_role("button", name="Authorise £1,500.00").click()
-    expect(page.get_by_test_id("authorised")).to_be_visible()
-    page.context.clear_cookies()
-    return claim_id
+    return claim_id, number

@@ -15,16 +15,15 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from tests.browser.conftest import screenshot, sign_in
+from tests.browser.conftest import recommend_appointments_claim, screenshot, sign_in
 from tests.conftest import build_app
 from tests.factories import PASSWORD, make_user
-from tests.integration.test_send_to_icb import Mailbox, free_port, parsed
+from tests.mail import Mailbox, parsed
 from tracker.extensions import db
 from tracker.models import Practice, Role
 
@@ -32,19 +31,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
 def served(
-    demo_instance: Path, tmp_path: Path, smtp: tuple[Mailbox, int]
+    demo_instance: Path, tmp_path: Path, mailbox: tuple[Mailbox, int]
 ) -> Iterator[tuple[str, Flask]]:
     """The browser tests' server (a fresh copy of the demo data), with the mail settings
     pointing at the local SMTP server and its own address as the base of the links."""
@@ -55,7 +43,7 @@ def served(
         instance,
         WTF_CSRF_ENABLED=True,
         MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=smtp[1],
+        MAIL_PORT=mailbox[1],
         MAIL_USE_TLS=False,
         MAIL_SENDER="claims@outage-claims.example.org",
         MAIL_TIMEOUT=10,
@@ -94,10 +82,10 @@ def plain_text(message: EmailMessage) -> str:
 
 
 def test_the_practice_receives_the_email_and_sees_the_decision(
-    page, served: tuple[str, Flask], smtp: tuple[Mailbox, int]
+    page, served: tuple[str, Flask], mailbox: tuple[Mailbox, int]
 ) -> None:
     url, app = served
-    box = smtp[0]
+    box = mailbox[0]
 
     # the manager asks for an email for each event, from the header's account links
     sign_in(page, "manager@example.org")
@@ -110,28 +98,7 @@ def test_the_practice_receives_the_email_and_sees_the_decision(
     page.context.clear_cookies()
 
     # the reviewer decides Riverside's appointments claim and recommends it
-    sign_in(page, "reviewer@example.org")
-    page.get_by_role("link", name="Claims to review").first.click()
-    page.get_by_label("Review status").select_option("new")
-    page.get_by_role("button", name="Apply filters").click()
-    appointments = re.compile(r"Y09901\d{4}0002")  # Riverside's second invoice
-    page.get_by_test_id("claims").locator("tr", has_text=appointments).first.get_by_role(
-        "link"
-    ).first.click()
-    heading = page.get_by_role("heading", name=re.compile(r"^Claim Y09901\d{8}$"))
-    number = heading.inner_text().removeprefix("Claim ")
-    claim_id = page.url.rstrip("/").split("/")[-1]
-    page.get_by_test_id("line-1").get_by_role("link", name=re.compile("Decide")).click()
-    page.get_by_label("Part-approved").check()
-    page.get_by_label("Amount approved").fill("1500.00")
-    page.get_by_label("Reason").fill("Agreed for 50 of the 57 appointments cancelled.")
-    page.get_by_role("button", name="Save decision").click()
-    page.get_by_test_id("line-2").get_by_role("link", name=re.compile("Decide")).click()
-    page.get_by_label("Rejected").check()
-    page.get_by_label("Reason").fill("Nurse appointments were rebooked the same week.")
-    page.get_by_role("button", name="Save decision").click()
-    page.get_by_role("button", name="Recommend for authorisation").click()
-    page.context.clear_cookies()
+    claim_id, number = recommend_appointments_claim(page)
 
     # recommended, not authorised: the practice is told nothing of it yet (what the demo's
     # history left waiting for the manager's digest now goes as it happens: earlier claims)
@@ -169,7 +136,7 @@ def test_the_practice_receives_the_email_and_sees_the_decision(
 
 
 def test_icb_review_from_the_cap_to_the_practices_inbox(
-    page, served: tuple[str, Flask], smtp: tuple[Mailbox, int]
+    page, served: tuple[str, Flask], mailbox: tuple[Mailbox, int]
 ) -> None:
     """Issue 14's journey in one piece, on Tufnell Park's flagged claim: its manager sees the
     ICB's cap beside the locum form; the reviewer approves the lines that pass the checks in
@@ -177,7 +144,7 @@ def test_icb_review_from_the_cap_to_the_practices_inbox(
     the approver authorises; the daily digest reaches the manager, whose link leads to the
     decisions."""
     url, app = served
-    box = smtp[0]
+    box = mailbox[0]
     with app.app_context():
         tufnell = db.session.scalar(select(Practice).where(Practice.name == "Tufnell Park Surgery"))
         make_user(

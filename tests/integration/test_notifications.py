@@ -22,12 +22,7 @@ from werkzeug.test import TestResponse
 
 from tests.conftest import build_app, login
 from tests.factories import World, make_claim, make_event, make_user
-from tests.integration.test_send_to_icb import (  # noqa: F401 (fixtures)
-    Mailbox,
-    mail_settings,
-    mailbox,
-    parsed,
-)
+from tests.mail import Mailbox, parsed
 from tracker.extensions import db
 from tracker.models import (
     Invoice,
@@ -45,7 +40,7 @@ BASE_URL = "https://claims.example.nhs.uk"
 
 
 @pytest.fixture
-def mail(mail_settings: Mailbox, app_ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> Mailbox:  # noqa: F811
+def mail(mail_settings: Mailbox, app_ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> Mailbox:
     monkeypatch.setitem(app_ctx.config, "BASE_URL", BASE_URL)
     return mail_settings
 

@@ -6,16 +6,11 @@ receive it: envelope recipients, To and Cc, subject, and the PDF attachment byte
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, inspect, select, text
@@ -23,61 +18,13 @@ from sqlalchemy import func, inspect, select, text
 from tests.conftest import build_app, demo_schema_app, login
 from tests.factories import World, make_expense_line, make_incident, make_issued_invoice
 from tests.integration.test_cost_kind_details import empty_database  # noqa: F401 (fixture)
+from tests.mail import Mailbox, free_port, parsed
 from tracker.extensions import db
 from tracker.models import AuditEntry, Invoice, InvoiceSend, Practice, SendOutcome
 from tracker.services import audit, crediting
 
 ICB_EMAIL = "qxa.accountspayable@nhs.net"
 LMC_EMAIL = "secretary@exampleshire-lmc.org.uk"
-
-
-@dataclass
-class Mailbox:
-    """What the server received, and what it answers to DATA ("250 OK" accepts)."""
-
-    answer: str = "250 OK"
-    received: list[tuple[list[str], bytes]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.answer.startswith("250"):
-            self.received.append((list(envelope.rcpt_tos), bytes(envelope.content)))
-        return self.answer
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    box = Mailbox()
-    port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def mail_settings(
-    app_ctx: Flask, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
-) -> Mailbox:
-    """The app pointed at the local server (no TLS: it is a plain test server)."""
-    box, port = mailbox
-    for key, value in {
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": port,
-        "MAIL_USE_TLS": False,
-        "MAIL_SENDER": "claims@outage-claims.example.org",
-        "MAIL_TIMEOUT": 10,
-    }.items():
-        monkeypatch.setitem(app_ctx.config, key, value)
-    return box
 
 
 def issued(world: World) -> Invoice:
@@ -87,12 +34,6 @@ def issued(world: World) -> Invoice:
     line = make_expense_line(db.session, incident)
     db.session.commit()
     return make_issued_invoice(db.session, world.practice_a, [line])
-
-
-def parsed(raw: bytes) -> EmailMessage:
-    message = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
 
 
 def attachments(message: EmailMessage) -> list[tuple[str | None, str, bytes]]:
