@@ -39,6 +39,7 @@ from tracker.documents.xlsx_cells import (
     MONEY,
     TITLE,
     WRAP,
+    XmlRows,
     fill_cell,
     gc_paused,
     write_only_cell,
@@ -97,29 +98,20 @@ def _table(
     ws.append([_cell(ws, h, font=BOLD, fill=HEADER_FILL) for h in headings])
     formats = [fmt for _, _, fmt, _ in FIGURE_COLUMNS]
     getters = [get for _, _, _, get in FIGURE_COLUMNS]
-    # One formatted cell per figure column, given each row's figure in turn: a write-only
-    # sheet writes a row out as it is appended, so the next row may reuse the cells. Making
-    # and formatting a cell for each of a national workbook's 57,000 figures cost about a
-    # fifth of its time (issue 13). Figures are numbers, never text: nothing to escape.
-    figure_cells = [_cell(ws, None, fmt) for fmt in formats]
-
-    def row_cells(labels: Sequence[Any], figures: Figures, font: Font | None = None) -> list[Any]:
-        """A row's cells; a plain label goes as its value (xlsx_cells.write_only_cell)."""
-        cells = [write_only_cell(ws, label, font=font) for label in labels]
-        if font is None:
-            for cell, get in zip(figure_cells, getters, strict=True):
-                cell.value = get(figures)
-            return cells + figure_cells
-        cells += [
-            _cell(ws, get(figures), fmt, font) for get, fmt in zip(getters, formats, strict=True)
-        ]
-        return cells
-
+    # the rows as XML strings: openpyxl's per-cell cost was most of a national workbook's
+    # time, 75,000 practice cells (xlsx_cells.XmlRows, issue 13)
+    plain = XmlRows(ws, [*[None] * len(label_columns), *formats])
     for labels, figures in rows:
-        ws.append(row_cells(labels, figures))
+        plain.append([*labels, *(get(figures) for get in getters)])
     if total is not None:
         ws.append([])
-        ws.append(row_cells(total[0], total[1], BOLD))
+        ws.append(
+            [write_only_cell(ws, label, font=BOLD) for label in total[0]]
+            + [
+                _cell(ws, get(total[1]), fmt, BOLD)
+                for get, fmt in zip(getters, formats, strict=True)
+            ]
+        )
     if chart is not None and count:
         _add_chart(ws, chart[0], chart[1], len(label_columns), count)
 
