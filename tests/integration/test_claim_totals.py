@@ -98,7 +98,7 @@ def _expected(event: OutageEvent) -> tuple[dict[str, Figures], dict[str, Figures
             Invoice.status == InvoiceStatus.ISSUED,
         )
     )
-    codes = dict(db.session.execute(select(Icb.id, Icb.ods_code)).tuples().all())
+    codes = {icb_id: code for icb_id, code in db.session.execute(select(Icb.id, Icb.ods_code))}
     for claim in claims:
         code = codes[claim.icb_id]
         kinds: dict[str, Figures] = defaultdict(Figures)
