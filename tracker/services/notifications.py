@@ -118,7 +118,7 @@ def set_preference(session: Session, user: User, value: str) -> None:
 def line_queried(session: Session, invoice: Invoice, line: InvoiceLine, query: str) -> None:
     """A reviewer queried a line: the practice is told at once (a query is shown to it
     whatever the sign-off, review.shown_to_practice)."""
-    claim = _claim_name(session, invoice)
+    claim = _claim_name(invoice)
     body = (
         f"{_icb_name(session, invoice)} queried line {line.position} of claim "
         f"{invoice.number} from {claim}.\n\n"
@@ -140,7 +140,9 @@ def line_queried(session: Session, invoice: Invoice, line: InvoiceLine, query: s
 def claim_released(session: Session, invoice: Invoice) -> None:
     """The claim's decisions have just reached the practice: a one-step claim whose last line
     was decided, or a two-step claim authorised. Told once per claim: a one-step claim
-    decided again after a change is not announced twice."""
+    decided again after a change is not announced twice. The caller holds the claim
+    (review.hold_claim, as every decision and sign-off step does), so the look for an
+    earlier announcement and the writing of this one are one step."""
     if not decisions_released(invoice) or invoice.approved_total is None:
         return
     told = session.scalar(
@@ -153,7 +155,7 @@ def claim_released(session: Session, invoice: Invoice) -> None:
     )
     if told:
         return
-    claim = _claim_name(session, invoice)
+    claim = _claim_name(invoice)
     lines = "\n".join(_decided_line_text(line) for line in invoice.lines)
     body = (
         f"{_icb_name(session, invoice)} has decided claim {invoice.number} from {claim}: "
@@ -178,7 +180,7 @@ def query_answered(
 ) -> None:
     """The practice answered a query: the reviewer the claim is assigned to hears of it,
     else every reviewer of the claim's ICB."""
-    claim = _claim_name(session, invoice)
+    claim = _claim_name(invoice)
     where = f"line {line.position} of claim" if line is not None else "claim"
     body = f"{invoice.practice.name} answered the query on {where} {invoice.number}."
     if line is not None:
@@ -207,9 +209,7 @@ def _write(
     body: str,
     link_path: str,
 ) -> None:
-    for person in people:
-        if person.notify == NotifyPreference.OFF:
-            continue
+    for person in people:  # _members leaves out whoever switched notifications off
         session.add(
             Notification(
                 user_id=person.id,
@@ -257,7 +257,7 @@ def _members(session: Session, *conditions: ColumnElement[bool]) -> list[User]:
     )
 
 
-def _claim_name(session: Session, invoice: Invoice) -> str:
+def _claim_name(invoice: Invoice) -> str:
     practice = invoice.practice
     return f"{practice.name}, {practice.ods_code}"
 
