@@ -6,16 +6,21 @@ from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tracker.services import costing
 from tracker.services.claim_checks import (
     DEFAULT_WINDOW_DAYS,
     FlagCode,
     LineFacts,
+    LineIndex,
     Outage,
     Pricing,
     Terms,
     cap_key,
     check_lines,
+    duplicate_key,
     only_over_cap,
     priced_at,
     staff_grade,
@@ -271,3 +276,59 @@ def test_a_night_shift_counted_on_both_dates_is_flagged() -> None:
     day_one = staff(1, "3")
     day_two = staff(2, "3", line_date=date(2024, 7, 20))
     assert flags_of([day_one, day_two]) == {1: [], 2: []}
+
+
+# --- one index shared by every claim of a practice ---------------------------------------------
+
+_PEOPLE = ("Siân Evans, receptionist (Band 2)", "Dr Ola Bello", "")
+_DESCRIPTIONS = ("Night shift re-entering notes", "Reception overtime phoning patients")
+
+
+@st.composite
+def _lines(draw: st.DrawFn, first_id: int, claim: int) -> list[LineFacts]:
+    """A claim's lines drawn from a few days, people, hours and amounts, so that
+    duplicates, long days and nights counted twice all turn up."""
+    count = draw(st.integers(min_value=0, max_value=6))
+    lines = []
+    for n in range(count):
+        hours = draw(st.sampled_from(["3", "8", "13"]))
+        lines.append(
+            staff(
+                first_id + n,
+                hours,
+                name=f"line {n + 1} of claim {claim}",
+                order=(claim, n + 1),
+                line_date=DAY + timedelta(days=draw(st.integers(min_value=0, max_value=2))),
+                person=draw(st.sampled_from(_PEOPLE)),
+                description=draw(st.sampled_from(_DESCRIPTIONS)),
+            )
+        )
+    return lines
+
+
+def _worded(found: dict[int, list]) -> dict[int, list[tuple[str, str]]]:
+    return {line_id: [(flag.code, flag.text) for flag in flags] for line_id, flags in found.items()}
+
+
+@settings(max_examples=200, deadline=None)
+@given(own=_lines(1, 2), before=_lines(100, 1), after=_lines(200, 3))
+def test_a_shared_index_of_the_practices_lines_flags_a_claim_as_its_own_lines_would(
+    own: list[LineFacts], before: list[LineFacts], after: list[LineFacts]
+) -> None:
+    """The claims list checks each claim against one index of the practice's lines, the
+    claim's own among them under another claim's name: every flag and sentence is the one
+    the claim gets checked alone against the other claims' lines."""
+    mine = [replace(line, name=f"line {line.order[1]}") for line in own]
+    terms = {line.id: TERMS for line in mine}
+    alone = check_lines(mine, [*before, *after], terms, date(2024, 8, 1))
+    shared = LineIndex([*before, *own, *after])
+    assert _worded(check_lines(mine, shared, terms, date(2024, 8, 1))) == _worded(alone)
+    # and, by hand, the duplicates: the later of two lines alike, against the first of them
+    everyone = sorted([*before, *mine, *after], key=lambda line: line.order)
+    for line in mine:
+        alike = [x for x in everyone if duplicate_key(x) == duplicate_key(line)]
+        expected = alike[0] if alike[0].order < line.order else None
+        duplicate = [f for f in alone[line.id] if f.code == FlagCode.DUPLICATE]
+        assert bool(duplicate) == (expected is not None)
+        if expected is not None:
+            assert duplicate[0].text.endswith(f"as {expected.name}.")

@@ -472,17 +472,74 @@ def _duplicate_text(line: LineFacts, first: LineFacts) -> str:
     )
 
 
-def duplicates(lines: Sequence[LineFacts], others: Sequence[LineFacts]) -> dict[int, Flag]:
+class LineIndex:
+    """Lines grouped the two ways the checks across lines look them up: by duplicate key
+    (kept in `order`, the earliest first) and, for one person's time, by person and day
+    (with the day's minutes added up). Built once for a practice's lines however many of its
+    claims are checked against them: the claims list grouped every line of a practice again
+    for each of its claims on the page (issue 13)."""
+
+    def __init__(self, lines: Iterable[LineFacts] = ()) -> None:
+        self.ids: set[int] = set()
+        self.by_key: dict[tuple[date, str, str, Decimal], list[LineFacts]] = defaultdict(list)
+        self.by_day: dict[tuple[str, date], list[LineFacts]] = defaultdict(list)
+        self.day_minutes: dict[tuple[str, date], int] = defaultdict(int)
+        for line in lines:
+            if line.id in self.ids:
+                continue
+            self.ids.add(line.id)
+            self.by_key[duplicate_key(line)].append(line)
+            if line.one_person:
+                day = (line.who, line.line_date)
+                self.by_day[day].append(line)
+                self.day_minutes[day] += line.minutes or 0
+        for group in self.by_key.values():
+            group.sort(key=lambda item: item.order)
+
+
+class Neighbours:
+    """What one set of lines (a claim's, an incident's) is checked against: its own lines
+    and the `others` (an index shared by several claims, or built here). A line of this
+    claim that the shared index also holds, as a standing claim of the practice, is read as
+    this claim's own ("line 3", not "line 3 of claim ..."), and counted once."""
+
+    def __init__(self, lines: Sequence[LineFacts], others: Sequence[LineFacts] | LineIndex):
+        self.index = others if isinstance(others, LineIndex) else LineIndex(others)
+        self.own = {line.id: line for line in lines}
+        self.positions = {line.id: n for n, line in enumerate(lines)}
+        self.extra = LineIndex(line for line in lines if line.id not in self.index.ids)
+
+    def first_like(self, line: LineFacts) -> LineFacts | None:
+        """The earliest line with `line`'s duplicate key, if it comes before `line`."""
+        key = duplicate_key(line)
+        heads = [group[0] for index in (self.index, self.extra) if (group := index.by_key.get(key))]
+        first = min(heads, key=lambda item: item.order, default=None)
+        if first is None or not first.order < line.order:
+            return None
+        return self.own.get(first.id, first)
+
+    def day(self, who: str, day: date) -> list[LineFacts]:
+        """One person's lines on one day: this claim's own first, in its order, then the
+        others in theirs (the night before names the first of them that matches)."""
+        key = (who, day)
+        group = (*self.index.by_day.get(key, ()), *self.extra.by_day.get(key, ()))
+        own = sorted((line for line in group if line.id in self.own), key=self._position)
+        return [self.own[line.id] for line in own] + [x for x in group if x.id not in self.own]
+
+    def _position(self, line: LineFacts) -> int:
+        return self.positions[line.id]
+
+    def day_minutes(self, who: str, day: date) -> int:
+        key = (who, day)
+        return self.index.day_minutes.get(key, 0) + self.extra.day_minutes.get(key, 0)
+
+
+def duplicates(lines: Sequence[LineFacts], near: Neighbours) -> dict[int, Flag]:
     """The later of two lines with the same date, kind, person (or description) and amount."""
-    groups: dict[tuple[date, str, str, Decimal], list[LineFacts]] = defaultdict(list)
-    for line in (*lines, *others):
-        groups[duplicate_key(line)].append(line)
     found = {}
     for line in lines:
-        group = groups[duplicate_key(line)]
-        earlier = [other for other in group if other.order < line.order] if len(group) > 1 else []
-        if earlier:
-            first = min(earlier, key=lambda other: other.order)
+        first = near.first_like(line)
+        if first is not None:
             found[line.id] = Flag(FlagCode.DUPLICATE, partial(_duplicate_text, line, first))
     return found
 
@@ -491,40 +548,30 @@ def _hours(minutes: int) -> str:
     return quantity_text(minutes_to_hours(minutes), "hour")
 
 
-def _by_person_day(lines: Iterable[LineFacts]) -> dict[tuple[str, date], list[LineFacts]]:
-    days: dict[tuple[str, date], list[LineFacts]] = defaultdict(list)
-    for line in lines:
-        if line.one_person:
-            days[(line.who, line.line_date)].append(line)
-    return days
-
-
-def _day_text(line: LineFacts, group: list[LineFacts], minutes: int, rest: str) -> str:
-    where = _names(group)
+def _day_text(line: LineFacts, near: Neighbours, minutes: int, rest: str) -> str:
+    where = _names(near.day(line.who, line.line_date))
     return f"{line.person}: {_hours(minutes)} on {long_date(line.line_date)} ({where}), {rest}"
 
 
 def hours_a_day(
-    lines: Sequence[LineFacts], others: Sequence[LineFacts], terms_of: Mapping[int, Terms | None]
+    lines: Sequence[LineFacts], near: Neighbours, terms_of: Mapping[int, Terms | None]
 ) -> dict[int, Flag]:
     """One person's time on one day: more than 24 hours, or more than the policy allows."""
-    days = _by_person_day((*lines, *others))
     found = {}
     for line in lines:
         if not line.one_person:
             continue
-        group = days[(line.who, line.line_date)]
-        minutes = sum(item.minutes or 0 for item in group)
+        minutes = near.day_minutes(line.who, line.line_date)
         terms = terms_of.get(line.id)
         if minutes > DAY_MINUTES:
             rest = "more than there are in a day."
-            found[line.id] = Flag(FlagCode.OVER_DAY, partial(_day_text, line, group, minutes, rest))
+            found[line.id] = Flag(FlagCode.OVER_DAY, partial(_day_text, line, near, minutes, rest))
         elif terms and terms.max_hours_per_day is not None:
             most = terms.max_hours_per_day
             if Decimal(minutes) > most * 60:
                 rest = f"over the {quantity_text(most, 'hour')} a person a day of {terms.short}."
                 found[line.id] = Flag(
-                    FlagCode.TOO_MANY_HOURS, partial(_day_text, line, group, minutes, rest)
+                    FlagCode.TOO_MANY_HOURS, partial(_day_text, line, near, minutes, rest)
                 )
     return found
 
@@ -537,15 +584,14 @@ def _night_text(line: LineFacts, other: LineFacts) -> str:
     )
 
 
-def nights_twice(lines: Sequence[LineFacts], others: Sequence[LineFacts]) -> dict[int, Flag]:
+def nights_twice(lines: Sequence[LineFacts], near: Neighbours) -> dict[int, Flag]:
     """A night's hours and amount claimed for one person on two consecutive dates: the shift
     that crossed midnight counted on the day it started and again on the next."""
-    days = _by_person_day((*lines, *others))
     found = {}
     for line in lines:
         if not line.one_person:
             continue
-        for other in days.get((line.who, line.line_date - timedelta(days=1)), []):
+        for other in near.day(line.who, line.line_date - timedelta(days=1)):
             same = other.minutes == line.minutes and other.total == line.total
             if same and any(NIGHT.search(f"{x.description} {x.person}") for x in (line, other)):
                 found[line.id] = Flag(FlagCode.NIGHT_TWICE, partial(_night_text, line, other))
@@ -555,7 +601,7 @@ def nights_twice(lines: Sequence[LineFacts], others: Sequence[LineFacts]) -> dic
 
 def check_lines(
     lines: Sequence[LineFacts],
-    others: Sequence[LineFacts],
+    others: Sequence[LineFacts] | LineIndex,
     terms_of: Mapping[int, Terms | None],
     claimed_on: date | None,
     claimed: str = "Issued",
@@ -566,10 +612,11 @@ def check_lines(
     flags = {
         line.id: line_flags(line, terms_of.get(line.id), claimed_on, claimed) for line in lines
     }
+    near = Neighbours(lines, others)
     for found in (
-        duplicates(lines, others),
-        hours_a_day(lines, others, terms_of),
-        nights_twice(lines, others),
+        duplicates(lines, near),
+        hours_a_day(lines, near, terms_of),
+        nights_twice(lines, near),
     ):
         for line_id, flag in found.items():
             flags[line_id].append(flag)

@@ -64,6 +64,7 @@ from tracker.services.claim_checks import (
     Flag,
     FlagCode,
     LineFacts,
+    LineIndex,
     Outage,
     Pricing,
     Terms,
@@ -668,9 +669,10 @@ def check_claims(
     for row in rows:
         by_claim[row.invoice_id].append(row)
     _add_checked_claims(others, invoices, by_claim)
+    indexes = {practice_id: LineIndex(lines) for practice_id, lines in others.items()}
     return {
         invoice_id: _check_one(
-            invoices[invoice_id], by_claim[invoice_id], outages, evidence, policies, others, today
+            invoices[invoice_id], by_claim[invoice_id], outages, evidence, policies, indexes, today
         )
         for invoice_id in invoice_ids
         if invoice_id in invoices
@@ -725,7 +727,7 @@ def _check_one(
     outages: dict[int, tuple[Outage, int | None]],
     evidence: dict[int, int],
     policies: Policies,
-    others: dict[int, list[LineFacts]],
+    indexes: dict[int, LineIndex],
     today: date | None,
 ) -> ClaimChecks:
     lines, terms_of = [], {}
@@ -743,12 +745,10 @@ def _check_one(
         lines.append(
             _facts(row, own=True, evidence=evidence.get(row.id, 0), outage=outage, pricing=pricing)
         )
-    own = {line.id for line in lines}
-    elsewhere = [line for line in others.get(invoice.practice_id, []) if line.id not in own]
     claimed_on = invoice.issue_date if invoice.status != InvoiceStatus.DRAFT else today
     flags = check_lines(
         lines,
-        elsewhere,
+        indexes.get(invoice.practice_id) or LineIndex(),
         terms_of,
         claimed_on,
         "Issued" if invoice.status != InvoiceStatus.DRAFT else "Today is",
