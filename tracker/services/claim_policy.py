@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, func, select
+from sqlalchemy import ColumnElement, Row, and_, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -682,21 +682,28 @@ def check_claims(
 def _other_lines(
     session: Session, invoices: dict[int, AnyRow], rows: Sequence[AnyRow]
 ) -> dict[int, list[LineFacts]]:
-    """The practices' lines on their standing claims dated within a day of the lines being
-    checked (what a duplicate or a day's hours can be made of), by practice."""
+    """Each practice's lines on its standing claims dated within a day of its own lines being
+    checked (what a duplicate or a day's hours can be made of), by practice.
+
+    The window is each practice's own days, not one span over every claim checked: a page of
+    claims from the 19th of July and from February read every line a busy practice claimed in
+    between (1,330 lines for a page of 723, issue 13)."""
     if not rows:
         return {}
-    first = min(row.line_date for row in rows)
-    last = max(row.line_date for row in rows)
-    practice_ids = {inv.practice_id for inv in invoices.values()}
+    practice_of = {invoice_id: inv.practice_id for invoice_id, inv in invoices.items()}
+    days = {
+        (practice_of[row.invoice_id], row.line_date + step)
+        for row in rows
+        for step in (-_DAY, timedelta(0), _DAY)
+    }
     found: dict[int, list[LineFacts]] = defaultdict(list)
     for row in session.execute(
         select(*_FACTS_COLUMNS, Invoice.practice_id)
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
         .where(
-            _standing(practice_ids),
+            _standing({practice for practice, _day in days}),
             Invoice.id.not_in(list(invoices)),  # those being checked are read already
-            InvoiceLine.line_date.between(first - _DAY, last + _DAY),
+            tuple_(Invoice.practice_id, InvoiceLine.line_date).in_(sorted(days)),
         )
     ).all():
         found[row.practice_id].append(_facts(row, own=False))
