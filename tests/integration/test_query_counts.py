@@ -35,7 +35,7 @@ from tracker.services import review
 EXPECTED = {
     "dashboard": 7,
     "incidents list": 5,
-    "incident page": 11,  # + the claim policy and what its checks read
+    "incident page": 9,  # + the claim policy and what its checks read
     "invoice page": 6,
     "invoice PDF": 3,
     "review list": 16,  # + the automatic checks of the listed claims, in bulk; + proposals waiting

@@ -268,7 +268,7 @@ def detail(incident_id: int) -> str:
         for line in lines
         if (warning := cost_lines.date_warning(line.line_date, incident))
     }
-    checks = claim_policy.check_incident(db_session(), incident, today_in_london())
+    checks = claim_policy.check_incident(db_session(), incident, today_in_london(), lines)
     return render_template(
         "incidents/detail.html",
         checks=checks,

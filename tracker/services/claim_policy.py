@@ -799,24 +799,35 @@ class IncidentChecks:
     policy: PolicyView | None
 
 
-def check_incident(session: Session, incident: Incident, today: date) -> IncidentChecks:
+def check_incident(
+    session: Session,
+    incident: Incident,
+    today: date,
+    lines: Sequence[CostLine] | None = None,
+) -> IncidentChecks:
     """Check the incident's lines not yet on an issued invoice as the ICB will (as if the
-    claim were issued today); its invoiced lines count for duplicates and hours."""
+    claim were issued today); its invoiced lines count for duplicates and hours. The page
+    passes the `lines` it loaded with their evidence (services.incidents.lines_with_evidence),
+    so they are not read again with a count of their evidence."""
     practice = incident.practice
     policy = practice_view(session, incident.outage_event, practice.icb)
-    counts = dict(
-        session.execute(
-            select(Evidence.cost_line_id, func.count(Evidence.id))
-            .join(CostLine, CostLine.id == Evidence.cost_line_id)
-            .where(CostLine.incident_id == incident.id)
-            .group_by(Evidence.cost_line_id)
-        ).all()
-    )
+    if lines is None:
+        lines = incident.cost_lines
+        counts = dict(
+            session.execute(
+                select(Evidence.cost_line_id, func.count(Evidence.id))
+                .join(CostLine, CostLine.id == Evidence.cost_line_id)
+                .where(CostLine.incident_id == incident.id)
+                .group_by(Evidence.cost_line_id)
+            ).all()
+        )
+    else:
+        counts = {line.id: len(line.evidence) for line in lines}
     event = incident.outage_event
     outage = outage_of(event.started_on if event else None, incident.starts_at, incident.ends_at)
     facts = [
         (line.is_locked, _cost_facts(line, counts.get(line.id, 0), outage, invoiced=line.is_locked))
-        for line in incident.cost_lines
+        for line in lines
     ]
     open_lines = [line for locked, line in facts if not locked]
     invoiced = [line for locked, line in facts if locked]
