@@ -560,11 +560,14 @@ def section(info: dict[str, str], data: dict[str, Any], args: Any, runs: dict[st
             f"- Python {info['python']}; {info['libraries']}",
             f"- Server: gunicorn, 4 sync workers, the README's production settings "
             "(TRACKER_PRODUCTION, TRACKER_BEHIND_PROXY, a secret key) on PostgreSQL "
-            f"(a throw-away database on 127.0.0.1, built in {data['build_s']} s).",
+            f"(a throw-away database on 127.0.0.1, built in {data['build_s']} s, its planner "
+            f"statistics gathered and random_page_cost = {RANDOM_PAGE_COST} as the README "
+            "sets it).",
             f"- Data: the national data set ({data['practices']:,} practices, "
             f"{data['invoice_lines']:,} invoice lines), the demo data, and a busy practice "
             f"(200 incidents, 2,000 cost lines, {data['busy']['invoices']} issued invoices, "
-            "the first with 50 lines) in the demo ICB; the ICB report is the demo ICB's for "
+            "the first with 50 lines; its incidents one a day from 19 July 2024) in the demo "
+            "ICB; the ICB report is the demo ICB's for "
             "the national outage event (150 practices, 7,500 lines).",
             f"- Load: wrk -t{args.threads} -c{args.connections} -d{args.duration}s per route "
             "after a warm-up, on the same machine; each route signed in as its user "
