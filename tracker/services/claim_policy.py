@@ -72,6 +72,7 @@ from tracker.services.claim_checks import (
     only_over_cap,
 )
 from tracker.services.errors import Conflict, Invalid
+from tracker.services.incidents import lines_with_evidence
 from tracker.services.money import to_pence
 
 KIND_ORDER = tuple(kind.value for kind in CostKind)
@@ -701,7 +702,7 @@ def _other_lines(
         select(*_FACTS_COLUMNS, Invoice.practice_id)
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
         .where(
-            _standing({practice for practice, _day in days}),
+            _standing(set(practice_of.values())),
             Invoice.id.not_in(list(invoices)),  # those being checked are read already
             tuple_(Invoice.practice_id, InvoiceLine.line_date).in_(sorted(days)),
         )
@@ -806,27 +807,17 @@ def check_incident(
     lines: Sequence[CostLine] | None = None,
 ) -> IncidentChecks:
     """Check the incident's lines not yet on an issued invoice as the ICB will (as if the
-    claim were issued today); its invoiced lines count for duplicates and hours. The page
-    passes the `lines` it loaded with their evidence (services.incidents.lines_with_evidence),
-    so they are not read again with a count of their evidence."""
+    claim were issued today); its invoiced lines count for duplicates and hours. `lines` are
+    the incident's lines with their evidence loaded (services.incidents.lines_with_evidence),
+    read here unless the caller has them already, as the incident's page does."""
     practice = incident.practice
     policy = practice_view(session, incident.outage_event, practice.icb)
     if lines is None:
-        lines = incident.cost_lines
-        counts = dict(
-            session.execute(
-                select(Evidence.cost_line_id, func.count(Evidence.id))
-                .join(CostLine, CostLine.id == Evidence.cost_line_id)
-                .where(CostLine.incident_id == incident.id)
-                .group_by(Evidence.cost_line_id)
-            ).all()
-        )
-    else:
-        counts = {line.id: len(line.evidence) for line in lines}
+        lines = lines_with_evidence(session, incident.id)
     event = incident.outage_event
     outage = outage_of(event.started_on if event else None, incident.starts_at, incident.ends_at)
     facts = [
-        (line.is_locked, _cost_facts(line, counts.get(line.id, 0), outage, invoiced=line.is_locked))
+        (line.is_locked, _cost_facts(line, len(line.evidence), outage, invoiced=line.is_locked))
         for line in lines
     ]
     open_lines = [line for locked, line in facts if not locked]
